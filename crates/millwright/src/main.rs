@@ -1,0 +1,71 @@
+//! `millwright`: the one binary. Each subcommand parses its arguments here and calls a library crate;
+//! no domain logic lives in this crate.
+
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Millwright (智造): collect, clean and store factory data, learn failure predictors, simulate the line
+/// with a digital twin and quantify what AI changes — on one machine, with no server to install.
+#[derive(Debug, Parser)]
+#[command(name = "millwright", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Home folder holding the lake, models, runs and twin results.
+    #[arg(long, global = true, env = "MILLWRIGHT_HOME", default_value = "./millwright-home")]
+    pub home: PathBuf,
+    /// Print structured output (and errors) as JSON for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read a CSV, Parquet or JSON-lines file, clean it and commit it to the lake as one version.
+    Ingest(cmd::data::IngestArgs),
+    /// List the datasets in the lake: rows, columns, latest version, size.
+    Datasets,
+    /// Show a dataset's columns, types, nullability and source position.
+    Schema(cmd::data::SchemaArgs),
+    /// Show the data-quality report of one commit of a dataset.
+    Quality(cmd::data::QualityArgs),
+    /// Show a dataset's versions with time, operation and row counts.
+    History(cmd::data::HistoryArgs),
+    /// Run a read-only SQL query over the lake's tables.
+    Sql(cmd::data::SqlArgs),
+    // Further subcommands (learn, twin, impact, ...) are added here, one line each, with a match arm below.
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    output::init_tracing();
+    let global = cli.global.clone();
+    let result = match cli.command {
+        Command::Ingest(args) => cmd::data::ingest(&global, args).await,
+        Command::Datasets => cmd::data::datasets(&global).await,
+        Command::Schema(args) => cmd::data::schema(&global, args).await,
+        Command::Quality(args) => cmd::data::quality(&global, args).await,
+        Command::History(args) => cmd::data::history(&global, args).await,
+        Command::Sql(args) => cmd::data::sql(&global, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::report_error(&global, &err);
+            ExitCode::FAILURE
+        }
+    }
+}
