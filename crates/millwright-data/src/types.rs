@@ -1,0 +1,482 @@
+//! Column kinds, the text → value parsers and schema inference from a sample of rows.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+/// The logical kind of a column, as inferred or configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    Int,
+    Float,
+    Bool,
+    /// Free text.
+    String,
+    /// Text with few distinct values (product type, machine id); stored as text, marked in the schema.
+    Categorical,
+    /// Microseconds since the epoch, UTC.
+    Timestamp,
+}
+
+impl ColumnKind {
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            ColumnKind::Int => DataType::Int64,
+            ColumnKind::Float => DataType::Float64,
+            ColumnKind::Bool => DataType::Boolean,
+            ColumnKind::String | ColumnKind::Categorical => DataType::Utf8,
+            ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColumnKind::Int | ColumnKind::Float)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnKind::Int => "int",
+            ColumnKind::Float => "float",
+            ColumnKind::Bool => "bool",
+            ColumnKind::String => "string",
+            ColumnKind::Categorical => "categorical",
+            ColumnKind::Timestamp => "timestamp",
+        }
+    }
+
+    /// The kind of a column read from a typed source (Parquet).
+    pub fn from_arrow(data_type: &DataType) -> Option<ColumnKind> {
+        Some(match data_type {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64 => ColumnKind::Int,
+            DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
+                ColumnKind::Float
+            }
+            DataType::Boolean => ColumnKind::Bool,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnKind::String,
+            DataType::Dictionary(_, value) if value.is_string() => ColumnKind::Categorical,
+            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => ColumnKind::Timestamp,
+            _ => return None,
+        })
+    }
+}
+
+/// Metadata key on an arrow field that records the column's logical kind and source position.
+pub const KIND_METADATA_KEY: &str = "millwright.kind";
+pub const SOURCE_POSITION_METADATA_KEY: &str = "millwright.source_position";
+
+/// One column of an inferred schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub kind: ColumnKind,
+    /// Zero-based position of the column in the source file.
+    pub source_position: usize,
+    /// How the timestamp column's integers are read, when it holds epoch numbers.
+    pub epoch_unit: Option<EpochUnit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EpochUnit {
+    Seconds,
+    Millis,
+}
+
+/// Builds the arrow schema of the stored table; every column is nullable so missing cells can be kept.
+pub fn arrow_schema(columns: &[ColumnSpec]) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| {
+            Field::new(&c.name, c.kind.arrow_type(), true).with_metadata(
+                [
+                    (KIND_METADATA_KEY.to_string(), c.kind.name().to_string()),
+                    (
+                        SOURCE_POSITION_METADATA_KEY.to_string(),
+                        c.source_position.to_string(),
+                    ),
+                ]
+                .into(),
+            )
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Cell texts read as missing, in any column. `NaN` is missing too: a sensor that reports NaN reports nothing.
+pub fn is_missing_token(text: &str) -> bool {
+    matches!(
+        text.trim(),
+        "" | "NA" | "N/A" | "n/a" | "na" | "NULL" | "null" | "Null" | "None" | "none" | "-" | "?" | "NaN"
+            | "nan" | "NAN" | "#N/A"
+    )
+}
+
+/// Parsed cell value; strings borrow from the record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(&'a str),
+    Timestamp(i64),
+}
+
+/// Why a cell could not become a value of its column's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellError {
+    NotUtf8 { valid_up_to: usize },
+    NotA(ColumnKind),
+    NonFinite,
+}
+
+impl CellError {
+    pub fn describe(&self, column: &str) -> String {
+        match self {
+            CellError::NotUtf8 { valid_up_to } => {
+                format!("column {column:?}: invalid UTF-8 after byte {valid_up_to}")
+            }
+            CellError::NotA(kind) => format!("column {column:?}: not a valid {}", kind.name()),
+            CellError::NonFinite => format!("column {column:?}: infinite value"),
+        }
+    }
+}
+
+/// Parses one cell of a text source into a value of `spec`'s kind.
+pub fn parse_cell<'a>(bytes: &'a [u8], spec: &ColumnSpec) -> Result<Cell<'a>, CellError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| CellError::NotUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    if is_missing_token(text) {
+        return Ok(Cell::Null);
+    }
+    let trimmed = text.trim();
+    match spec.kind {
+        ColumnKind::Int => parse_int(trimmed)
+            .map(Cell::Int)
+            .ok_or(CellError::NotA(ColumnKind::Int)),
+        ColumnKind::Float => match parse_float(trimmed) {
+            Some(v) if v.is_finite() => Ok(Cell::Float(v)),
+            Some(_) => Err(CellError::NonFinite),
+            None => Err(CellError::NotA(ColumnKind::Float)),
+        },
+        ColumnKind::Bool => parse_bool(trimmed)
+            .map(Cell::Bool)
+            .ok_or(CellError::NotA(ColumnKind::Bool)),
+        ColumnKind::String | ColumnKind::Categorical => Ok(Cell::Text(text)),
+        ColumnKind::Timestamp => {
+            let parsed = match spec.epoch_unit {
+                Some(EpochUnit::Seconds) => parse_int(trimmed).and_then(|s| s.checked_mul(1_000_000)),
+                Some(EpochUnit::Millis) => parse_int(trimmed).and_then(|s| s.checked_mul(1_000)),
+                None => parse_timestamp_micros(trimmed),
+            };
+            parsed
+                .map(Cell::Timestamp)
+                .ok_or(CellError::NotA(ColumnKind::Timestamp))
+        }
+    }
+}
+
+pub fn parse_int(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok()
+}
+
+/// Accepts decimal and scientific notation plus `inf`/`infinity` (which the caller rejects as non-finite).
+pub fn parse_float(text: &str) -> Option<f64> {
+    fast_float2::parse::<f64, _>(text).ok()
+}
+
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "t" => Some(true),
+        "false" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses RFC 3339 / ISO 8601 (`2024-01-01T08:00:00.123Z`, `+08:00` offsets), `YYYY-MM-DD HH:MM:SS[.fff]`
+/// (read as UTC) and plain dates. The fixed layout is parsed by hand first because it is what sensor
+/// exports write millions of times, and chrono's general parser is several times slower on it.
+pub fn parse_timestamp_micros(text: &str) -> Option<i64> {
+    if let Some(v) = parse_iso_fast(text.as_bytes()) {
+        return Some(v);
+    }
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(dt.timestamp_micros());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Some(dt.and_utc().timestamp_micros());
+        }
+    }
+    for format in ["%Y-%m-%d", "%Y/%m/%d"] {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(text, format) {
+            return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
+        }
+    }
+    None
+}
+
+fn digits(bytes: &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(b - b'0');
+    }
+    Some(value)
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]`, UTC only; anything else falls back to chrono.
+fn parse_iso_fast(b: &[u8]) -> Option<i64> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let year = digits(&b[0..4])? as i32;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    let second = digits(&b[17..19])?;
+    let mut rest = &b[19..];
+    let mut micros = 0u32;
+    if let Some((&b'.', frac)) = rest.split_first() {
+        let len = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if len == 0 || len > 9 {
+            return None;
+        }
+        let mut value = digits(&frac[..len.min(6)])?;
+        for _ in len..6 {
+            value *= 10;
+        }
+        micros = value;
+        rest = &frac[len..];
+    }
+    if !(rest.is_empty() || rest == b"Z") {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(hour, minute, second, micros)?;
+    Some(date.and_time(time).and_utc().timestamp_micros())
+}
+
+/// Rows looked at to infer the schema.
+pub const INFERENCE_SAMPLE_ROWS: usize = 10_000;
+
+/// Accumulates what the sample says about one column.
+#[derive(Debug, Clone)]
+pub struct KindEvidence {
+    non_missing: usize,
+    all_int: bool,
+    all_float: bool,
+    all_bool: bool,
+    all_timestamp: bool,
+    int_min: i64,
+    int_max: i64,
+    distinct: HashSet<String>,
+    distinct_overflow: bool,
+}
+
+const DISTINCT_TRACK_LIMIT: usize = 1_000;
+
+impl Default for KindEvidence {
+    fn default() -> Self {
+        KindEvidence {
+            non_missing: 0,
+            all_int: true,
+            all_float: true,
+            all_bool: true,
+            all_timestamp: true,
+            int_min: i64::MAX,
+            int_max: i64::MIN,
+            distinct: HashSet::new(),
+            distinct_overflow: false,
+        }
+    }
+}
+
+impl KindEvidence {
+    /// Cells that were not missing.
+    pub fn non_missing(&self) -> usize {
+        self.non_missing
+    }
+
+    pub fn observe(&mut self, bytes: &[u8]) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // Non-UTF-8 text can only be a string column; the bad cell itself is quarantined later.
+            self.non_missing += 1;
+            self.all_int = false;
+            self.all_float = false;
+            self.all_bool = false;
+            self.all_timestamp = false;
+            return;
+        };
+        if is_missing_token(text) {
+            return;
+        }
+        let text = text.trim();
+        self.non_missing += 1;
+        if self.all_int {
+            match parse_int(text) {
+                Some(v) => {
+                    self.int_min = self.int_min.min(v);
+                    self.int_max = self.int_max.max(v);
+                }
+                None => self.all_int = false,
+            }
+        }
+        // `inf` parses as a float: it makes the column float and is then rejected cell by cell.
+        if self.all_float && parse_float(text).is_none() {
+            self.all_float = false;
+        }
+        if self.all_bool && parse_bool(text).is_none() {
+            self.all_bool = false;
+        }
+        if self.all_timestamp && parse_timestamp_micros(text).is_none() {
+            self.all_timestamp = false;
+        }
+        if !self.distinct_overflow {
+            if self.distinct.len() < DISTINCT_TRACK_LIMIT {
+                self.distinct.insert(text.to_string());
+            } else if !self.distinct.contains(text) {
+                self.distinct_overflow = true;
+            }
+        }
+    }
+
+    /// Decides the kind. Integers stay numeric even when they look like codes; a configured override wins.
+    pub fn decide(&self, column_name: &str) -> (ColumnKind, Option<EpochUnit>) {
+        if self.non_missing == 0 {
+            return (ColumnKind::String, None);
+        }
+        if self.all_int {
+            if looks_like_time_name(column_name) {
+                if (1_000_000_000..=9_999_999_999).contains(&self.int_min)
+                    && self.int_max <= 9_999_999_999
+                {
+                    return (ColumnKind::Timestamp, Some(EpochUnit::Seconds));
+                }
+                if (1_000_000_000_000..=9_999_999_999_999).contains(&self.int_min)
+                    && self.int_max <= 9_999_999_999_999
+                {
+                    return (ColumnKind::Timestamp, Some(EpochUnit::Millis));
+                }
+            }
+            return (ColumnKind::Int, None);
+        }
+        if self.all_float {
+            return (ColumnKind::Float, None);
+        }
+        if self.all_bool {
+            return (ColumnKind::Bool, None);
+        }
+        if self.all_timestamp {
+            return (ColumnKind::Timestamp, None);
+        }
+        let distinct = self.distinct.len();
+        let categorical_limit = (self.non_missing / 20).clamp(20, 200);
+        if !self.distinct_overflow && distinct <= categorical_limit && distinct * 2 <= self.non_missing {
+            (ColumnKind::Categorical, None)
+        } else {
+            (ColumnKind::String, None)
+        }
+    }
+}
+
+fn looks_like_time_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    ["time", "timestamp", "ts", "epoch", "datetime", "date"]
+        .iter()
+        .any(|t| lower == *t || lower.ends_with(&format!("_{t}")) || lower.starts_with(&format!("{t}_")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infer(values: &[&str]) -> (ColumnKind, Option<EpochUnit>) {
+        infer_named("x", values)
+    }
+
+    fn infer_named(name: &str, values: &[&str]) -> (ColumnKind, Option<EpochUnit>) {
+        let mut ev = KindEvidence::default();
+        for v in values {
+            ev.observe(v.as_bytes());
+        }
+        ev.decide(name)
+    }
+
+    #[test]
+    fn infers_each_kind() {
+        assert_eq!(infer(&["1", "2", "", "-3"]).0, ColumnKind::Int);
+        assert_eq!(infer(&["1", "2.5", "NaN", "1e3"]).0, ColumnKind::Float);
+        assert_eq!(infer(&["true", "False", "yes"]).0, ColumnKind::Bool);
+        assert_eq!(
+            infer(&["2024-01-01T00:00:00Z", "2024-01-01 08:00:01", "2024-02-03"]).0,
+            ColumnKind::Timestamp
+        );
+        let many: Vec<String> = (0..100).map(|i| ["L", "M", "H"][i % 3].to_string()).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(infer(&refs).0, ColumnKind::Categorical);
+        let unique: Vec<String> = (0..100).map(|i| format!("id-{i}")).collect();
+        let refs: Vec<&str> = unique.iter().map(String::as_str).collect();
+        assert_eq!(infer(&refs).0, ColumnKind::String);
+        assert_eq!(infer(&["", "NA"]).0, ColumnKind::String);
+    }
+
+    #[test]
+    fn integer_codes_stay_numeric_and_epochs_need_a_time_name() {
+        assert_eq!(infer(&["0", "1", "1", "0"]).0, ColumnKind::Int);
+        assert_eq!(infer(&["1700000000", "1700000001"]).0, ColumnKind::Int);
+        assert_eq!(
+            infer_named("timestamp", &["1700000000", "1700000001"]),
+            (ColumnKind::Timestamp, Some(EpochUnit::Seconds))
+        );
+        assert_eq!(
+            infer_named("ts", &["1700000000000"]),
+            (ColumnKind::Timestamp, Some(EpochUnit::Millis))
+        );
+    }
+
+    #[test]
+    fn parses_timestamps_in_every_documented_form() {
+        let expect = 1_704_067_200_000_000i64; // 2024-01-01T00:00:00Z
+        assert_eq!(parse_timestamp_micros("2024-01-01T00:00:00Z"), Some(expect));
+        assert_eq!(parse_timestamp_micros("2024-01-01T00:00:00.5Z"), Some(expect + 500_000));
+        assert_eq!(parse_timestamp_micros("2024-01-01 00:00:00.123"), Some(expect + 123_000));
+        assert_eq!(parse_timestamp_micros("2024-01-01T08:00:00+08:00"), Some(expect));
+        assert_eq!(parse_timestamp_micros("2024-01-01"), Some(expect));
+        assert_eq!(parse_timestamp_micros("2024-13-01T00:00:00Z"), None);
+        assert_eq!(parse_timestamp_micros("yesterday"), None);
+    }
+
+    #[test]
+    fn cells_reject_wrong_types_and_infinity() {
+        let spec = ColumnSpec {
+            name: "t".into(),
+            kind: ColumnKind::Float,
+            source_position: 0,
+            epoch_unit: None,
+        };
+        assert_eq!(parse_cell(b"1.5", &spec), Ok(Cell::Float(1.5)));
+        assert_eq!(parse_cell(b"N/A", &spec), Ok(Cell::Null));
+        assert_eq!(parse_cell(b"NaN", &spec), Ok(Cell::Null));
+        assert_eq!(parse_cell(b"inf", &spec), Err(CellError::NonFinite));
+        assert_eq!(parse_cell(b"abc", &spec), Err(CellError::NotA(ColumnKind::Float)));
+        assert!(matches!(parse_cell(b"\xff\xfe", &spec), Err(CellError::NotUtf8 { .. })));
+    }
+}
