@@ -36,10 +36,16 @@ pub enum DataError {
     Parquet { path: PathBuf, message: String },
     #[error("invalid dataset name {name:?}: {reason}")]
     InvalidName { name: String, reason: String },
+    #[error("dataset {name:?} already exists; use --mode append to add a version or --mode overwrite to replace it")]
+    DatasetExists { name: String },
     #[error("dataset {name:?} does not exist in the lake at {lake}")]
     NoSuchDataset { name: String, lake: PathBuf },
     #[error("dataset {name:?} has no version {version} (latest is {latest})")]
-    NoSuchVersion { name: String, version: i64, latest: i64 },
+    NoSuchVersion {
+        name: String,
+        version: i64,
+        latest: i64,
+    },
     #[error("dataset {name:?}: {details}")]
     SchemaChange { name: String, details: String },
     #[error("cleaning config {path}: {message}")]

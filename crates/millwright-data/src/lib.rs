@@ -5,10 +5,17 @@ pub use deltalake::datafusion;
 pub use deltalake::parquet;
 
 pub mod clean;
+pub mod derive;
 pub mod error;
+pub mod ingest;
+pub mod lake;
 pub mod names;
+pub mod quality;
 pub mod quarantine;
 pub mod source;
+pub mod spool;
+pub mod sql;
+pub mod stats;
 pub mod types;
 
 pub use error::{DataError, Result};

@@ -21,7 +21,11 @@ pub fn validate_dataset_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME_LEN {
         return Err(invalid(&format!("longer than {MAX_NAME_LEN} characters")));
     }
-    if !name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+    if !name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+    {
         return Err(invalid("it must start with a letter or digit"));
     }
     if let Some(bad) = name
@@ -41,7 +45,9 @@ pub fn validate_new_dataset_name(name: &str) -> Result<()> {
     if name.ends_with(QUARANTINE_SUFFIX) {
         return Err(DataError::InvalidName {
             name: name.to_string(),
-            reason: format!("names ending in {QUARANTINE_SUFFIX} are reserved for quarantine tables"),
+            reason: format!(
+                "names ending in {QUARANTINE_SUFFIX} are reserved for quarantine tables"
+            ),
         });
     }
     Ok(())
@@ -60,8 +66,22 @@ mod tests {
 
     #[test]
     fn rejects_hostile_names() {
-        for bad in ["", "../etc", "a/b", "a b", "_x", "-x", "x;drop", "温度", "a.b", "x__quarantine"] {
-            assert!(validate_new_dataset_name(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "../etc",
+            "a/b",
+            "a b",
+            "_x",
+            "-x",
+            "x;drop",
+            "温度",
+            "a.b",
+            "x__quarantine",
+        ] {
+            assert!(
+                validate_new_dataset_name(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         assert!(validate_dataset_name(&"a".repeat(129)).is_err());
     }

@@ -45,7 +45,12 @@ impl QuarantineRow {
                 let detail = detail.split(" (").next().unwrap_or(detail);
                 format!("{}: {}", &self.reason[..i], detail)
             }
-            _ => self.reason.split(" (").next().unwrap_or(&self.reason).to_string(),
+            _ => self
+                .reason
+                .split(" (")
+                .next()
+                .unwrap_or(&self.reason)
+                .to_string(),
         }
     }
 }
@@ -110,14 +115,25 @@ impl QuarantineLog {
                 let columns: Vec<ArrayRef> = vec![
                     Arc::new(StringArray::from(vec![ingest_id; n])),
                     Arc::new(Int64Array::from(vec![dataset_version; n])),
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.source_file))),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| &*r.source_file),
+                    )),
                     Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.line))),
-                    Arc::new(StringArray::from_iter(rows.iter().map(|r| r.column.as_deref()))),
-                    Arc::new(StringArray::from_iter(rows.iter().map(|r| r.raw_value.as_deref()))),
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.reason.as_str()))),
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.record.as_str()))),
+                    Arc::new(StringArray::from_iter(
+                        rows.iter().map(|r| r.column.as_deref()),
+                    )),
+                    Arc::new(StringArray::from_iter(
+                        rows.iter().map(|r| r.raw_value.as_deref()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r.reason.as_str()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r.record.as_str()),
+                    )),
                 ];
-                RecordBatch::try_new(quarantine_schema(), columns).expect("columns follow the quarantine schema")
+                RecordBatch::try_new(quarantine_schema(), columns)
+                    .expect("columns follow the quarantine schema")
             })
             .collect()
     }
@@ -130,9 +146,23 @@ mod tests {
     #[test]
     fn reasons_are_grouped_without_their_values() {
         let src: Arc<str> = Arc::from("a.csv");
-        let a = QuarantineRow::new(&src, 3, Some("x".into()), Some("abc".into()), "column \"x\": not a valid float".into(), "1,abc".into());
+        let a = QuarantineRow::new(
+            &src,
+            3,
+            Some("x".into()),
+            Some("abc".into()),
+            "column \"x\": not a valid float".into(),
+            "1,abc".into(),
+        );
         assert_eq!(a.reason_class(), "column \"x\": not a valid float");
-        let b = QuarantineRow::new(&src, 4, None, None, "expected 3 fields, found 2".into(), "1,2".into());
+        let b = QuarantineRow::new(
+            &src,
+            4,
+            None,
+            None,
+            "expected 3 fields, found 2".into(),
+            "1,2".into(),
+        );
         assert_eq!(b.reason_class(), "expected 3 fields, found 2");
         let mut log = QuarantineLog::default();
         log.push(a);

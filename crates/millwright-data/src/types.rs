@@ -58,13 +58,16 @@ impl ColumnKind {
             | DataType::UInt16
             | DataType::UInt32
             | DataType::UInt64 => ColumnKind::Int,
-            DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
-                ColumnKind::Float
-            }
+            DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal128(_, _) => ColumnKind::Float,
             DataType::Boolean => ColumnKind::Bool,
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnKind::String,
             DataType::Dictionary(_, value) if value.is_string() => ColumnKind::Categorical,
-            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => ColumnKind::Timestamp,
+            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                ColumnKind::Timestamp
+            }
             _ => return None,
         })
     }
@@ -116,8 +119,21 @@ pub fn arrow_schema(columns: &[ColumnSpec]) -> SchemaRef {
 pub fn is_missing_token(text: &str) -> bool {
     matches!(
         text.trim(),
-        "" | "NA" | "N/A" | "n/a" | "na" | "NULL" | "null" | "Null" | "None" | "none" | "-" | "?" | "NaN"
-            | "nan" | "NAN" | "#N/A"
+        "" | "NA"
+            | "N/A"
+            | "n/a"
+            | "na"
+            | "NULL"
+            | "null"
+            | "Null"
+            | "None"
+            | "none"
+            | "-"
+            | "?"
+            | "NaN"
+            | "nan"
+            | "NAN"
+            | "#N/A"
     )
 }
 
@@ -176,7 +192,9 @@ pub fn parse_cell<'a>(bytes: &'a [u8], spec: &ColumnSpec) -> Result<Cell<'a>, Ce
         ColumnKind::String | ColumnKind::Categorical => Ok(Cell::Text(text)),
         ColumnKind::Timestamp => {
             let parsed = match spec.epoch_unit {
-                Some(EpochUnit::Seconds) => parse_int(trimmed).and_then(|s| s.checked_mul(1_000_000)),
+                Some(EpochUnit::Seconds) => {
+                    parse_int(trimmed).and_then(|s| s.checked_mul(1_000_000))
+                }
                 Some(EpochUnit::Millis) => parse_int(trimmed).and_then(|s| s.checked_mul(1_000)),
                 None => parse_timestamp_micros(trimmed),
             };
@@ -214,7 +232,11 @@ pub fn parse_timestamp_micros(text: &str) -> Option<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(dt.timestamp_micros());
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y/%m/%d %H:%M:%S%.f",
+    ] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(text, format) {
             return Some(dt.and_utc().timestamp_micros());
         }
@@ -389,7 +411,10 @@ impl KindEvidence {
         }
         let distinct = self.distinct.len();
         let categorical_limit = (self.non_missing / 20).clamp(20, 200);
-        if !self.distinct_overflow && distinct <= categorical_limit && distinct * 2 <= self.non_missing {
+        if !self.distinct_overflow
+            && distinct <= categorical_limit
+            && distinct * 2 <= self.non_missing
+        {
             (ColumnKind::Categorical, None)
         } else {
             (ColumnKind::String, None)
@@ -401,7 +426,9 @@ fn looks_like_time_name(name: &str) -> bool {
     let lower = name.to_lowercase();
     ["time", "timestamp", "ts", "epoch", "datetime", "date"]
         .iter()
-        .any(|t| lower == *t || lower.ends_with(&format!("_{t}")) || lower.starts_with(&format!("{t}_")))
+        .any(|t| {
+            lower == *t || lower.ends_with(&format!("_{t}")) || lower.starts_with(&format!("{t}_"))
+        })
 }
 
 #[cfg(test)]
@@ -429,7 +456,9 @@ mod tests {
             infer(&["2024-01-01T00:00:00Z", "2024-01-01 08:00:01", "2024-02-03"]).0,
             ColumnKind::Timestamp
         );
-        let many: Vec<String> = (0..100).map(|i| ["L", "M", "H"][i % 3].to_string()).collect();
+        let many: Vec<String> = (0..100)
+            .map(|i| ["L", "M", "H"][i % 3].to_string())
+            .collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(infer(&refs).0, ColumnKind::Categorical);
         let unique: Vec<String> = (0..100).map(|i| format!("id-{i}")).collect();
@@ -456,9 +485,18 @@ mod tests {
     fn parses_timestamps_in_every_documented_form() {
         let expect = 1_704_067_200_000_000i64; // 2024-01-01T00:00:00Z
         assert_eq!(parse_timestamp_micros("2024-01-01T00:00:00Z"), Some(expect));
-        assert_eq!(parse_timestamp_micros("2024-01-01T00:00:00.5Z"), Some(expect + 500_000));
-        assert_eq!(parse_timestamp_micros("2024-01-01 00:00:00.123"), Some(expect + 123_000));
-        assert_eq!(parse_timestamp_micros("2024-01-01T08:00:00+08:00"), Some(expect));
+        assert_eq!(
+            parse_timestamp_micros("2024-01-01T00:00:00.5Z"),
+            Some(expect + 500_000)
+        );
+        assert_eq!(
+            parse_timestamp_micros("2024-01-01 00:00:00.123"),
+            Some(expect + 123_000)
+        );
+        assert_eq!(
+            parse_timestamp_micros("2024-01-01T08:00:00+08:00"),
+            Some(expect)
+        );
         assert_eq!(parse_timestamp_micros("2024-01-01"), Some(expect));
         assert_eq!(parse_timestamp_micros("2024-13-01T00:00:00Z"), None);
         assert_eq!(parse_timestamp_micros("yesterday"), None);
@@ -476,7 +514,13 @@ mod tests {
         assert_eq!(parse_cell(b"N/A", &spec), Ok(Cell::Null));
         assert_eq!(parse_cell(b"NaN", &spec), Ok(Cell::Null));
         assert_eq!(parse_cell(b"inf", &spec), Err(CellError::NonFinite));
-        assert_eq!(parse_cell(b"abc", &spec), Err(CellError::NotA(ColumnKind::Float)));
-        assert!(matches!(parse_cell(b"\xff\xfe", &spec), Err(CellError::NotUtf8 { .. })));
+        assert_eq!(
+            parse_cell(b"abc", &spec),
+            Err(CellError::NotA(ColumnKind::Float))
+        );
+        assert!(matches!(
+            parse_cell(b"\xff\xfe", &spec),
+            Err(CellError::NotUtf8 { .. })
+        ));
     }
 }

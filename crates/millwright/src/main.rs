@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 /// Millwright (智造): collect, clean and store factory data, learn failure predictors, simulate the line
 /// with a digital twin and quantify what AI changes — on one machine, with no server to install.
 #[derive(Debug, Parser)]
-#[command(name = "millwright", version, about, long_about = None, propagate_version = true)]
+#[command(name = "millwright", version, about, long_about = None)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -24,7 +24,12 @@ struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
     /// Home folder holding the lake, models, runs and twin results.
-    #[arg(long, global = true, env = "MILLWRIGHT_HOME", default_value = "./millwright-home")]
+    #[arg(
+        long,
+        global = true,
+        env = "MILLWRIGHT_HOME",
+        default_value = "./millwright-home"
+    )]
     pub home: PathBuf,
     /// Print structured output (and errors) as JSON for scripts.
     #[arg(long, global = true)]
@@ -33,6 +38,7 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    // One variant per subcommand, each a one-line addition with its match arm below.
     /// Read a CSV, Parquet or JSON-lines file, clean it and commit it to the lake as one version.
     Ingest(cmd::data::IngestArgs),
     /// List the datasets in the lake: rows, columns, latest version, size.
@@ -43,9 +49,8 @@ enum Command {
     Quality(cmd::data::QualityArgs),
     /// Show a dataset's versions with time, operation and row counts.
     History(cmd::data::HistoryArgs),
-    /// Run a read-only SQL query over the lake's tables.
+    /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
-    // Further subcommands (learn, twin, impact, ...) are added here, one line each, with a match arm below.
 }
 
 #[tokio::main]
@@ -53,7 +58,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     output::init_tracing();
     let global = cli.global.clone();
-    let result = match cli.command {
+    let result: anyhow::Result<()> = match cli.command {
         Command::Ingest(args) => cmd::data::ingest(&global, args).await,
         Command::Datasets => cmd::data::datasets(&global).await,
         Command::Schema(args) => cmd::data::schema(&global, args).await,

@@ -5,7 +5,7 @@ use crate::Global;
 /// Logs go to stderr so that stdout stays clean for `--json` and query output.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,buoyant_kernel=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

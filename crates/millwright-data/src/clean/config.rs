@@ -51,10 +51,11 @@ pub struct ColumnRules {
     pub alpha: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingRule {
     /// Keep the cell empty (null); counted in the report.
+    #[default]
     Keep,
     /// Move the row to quarantine.
     Drop,
@@ -190,7 +191,9 @@ impl CleanConfig {
         let check = |name: &str, rules: &ColumnRules| -> std::result::Result<(), String> {
             if let Some(k) = rules.outlier_k {
                 if !(k.is_finite() && k > 0.0) {
-                    return Err(format!("{name}: outlier_k must be a positive number, got {k}"));
+                    return Err(format!(
+                        "{name}: outlier_k must be a positive number, got {k}"
+                    ));
                 }
             }
             if let (Some(lo), Some(hi)) = (rules.min, rules.max) {
@@ -205,11 +208,15 @@ impl CleanConfig {
             }
             if let Some(w) = rules.window {
                 if w == 0 || w > 10_000 {
-                    return Err(format!("{name}: window must be between 1 and 10000, got {w}"));
+                    return Err(format!(
+                        "{name}: window must be between 1 and 10000, got {w}"
+                    ));
                 }
             }
             if rules.missing == Some(MissingRule::Constant) && rules.fill.is_none() {
-                return Err(format!("{name}: missing = \"constant\" needs a `fill` value"));
+                return Err(format!(
+                    "{name}: missing = \"constant\" needs a `fill` value"
+                ));
             }
             Ok(())
         };

@@ -1,5 +1,858 @@
-//! Cleaning: configuration, per-column rules and the two-pass cleaner.
+//! Cleaning in two passes over the typed rows.
+//!
+//! Pass 1 ([`Cleaner::admit`]) applies the hard rules row by row — physical bounds, `missing = "drop"`,
+//! duplicates — and quarantines the rows they reject. Statistics of the survivors then fit the soft rules
+//! ([`Cleaner::fit`]): outlier fences, fill values, interpolation. Pass 2 ([`Cleaner::finish`]) applies
+//! them: flag/clip/drop outliers, fill missing values, smooth noisy sensors.
 
 pub mod config;
 
-pub use config::CleanConfig;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use deltalake::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
+};
+use deltalake::arrow::compute::filter_record_batch;
+use deltalake::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::arrow::row::{RowConverter, SortField};
+use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
+use serde::{Deserialize, Serialize};
+
+pub use config::{
+    BoundsAction, CleanConfig, ColumnRules, DuplicateMode, DuplicateRule, MissingRule,
+    OutlierAction, OutlierMethod, ResolvedRules, SmoothMethod,
+};
+
+use crate::error::{DataError, Result};
+use crate::quarantine::{QuarantineLog, QuarantineRow};
+use crate::source::typed::truncate_text;
+use crate::source::LINE_COLUMN;
+use crate::stats::{quantile, StatsAccumulator};
+use crate::types::{arrow_schema, ColumnKind, ColumnSpec};
+
+/// Suffix of the boolean column added by `outlier_action = "flag"`.
+pub const OUTLIER_FLAG_SUFFIX: &str = "__outlier";
+
+/// What cleaning did to one column, for the quality report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ColumnActions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<BoundsReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outliers: Option<OutlierReport>,
+    pub missing_rule: MissingRule,
+    /// Missing cells filled by the missing rule.
+    pub filled: u64,
+    /// Rows quarantined because this column was missing (`missing = "drop"`).
+    pub dropped_missing: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BoundsReport {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub action: BoundsAction,
+    pub violations: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutlierReport {
+    pub method: OutlierMethod,
+    pub k: f64,
+    /// Fences; absent when the column has no spread (every value equal), so nothing is an outlier.
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub found: u64,
+    pub action: OutlierAction,
+}
+
+enum Fill {
+    None,
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    Ffill,
+    Interpolate,
+}
+
+struct ColumnPlan {
+    spec: ColumnSpec,
+    rules: ResolvedRules,
+    /// Outlier detection applies (numeric column, method not none).
+    detect_outliers: bool,
+    fences: Option<(f64, f64)>,
+    fill: Fill,
+    actions: ColumnActions,
+    survivors: Option<StatsAccumulator>,
+    last_number: Option<f64>,
+    last_text: Option<String>,
+    last_bool: Option<bool>,
+    window: VecDeque<f64>,
+    ewma: Option<f64>,
+    /// Values of an interpolated column by survivor ordinal (NaN where nothing could be interpolated).
+    interpolated: Vec<f64>,
+}
+
+/// The cleaner of one ingest.
+pub struct Cleaner {
+    plans: Vec<ColumnPlan>,
+    duplicates: DuplicateRule,
+    duplicate_columns: Vec<usize>,
+    seen_rows: HashSet<u128>,
+    duplicates_removed: u64,
+    time_column: Option<usize>,
+    output_schema: SchemaRef,
+    source: Arc<str>,
+    /// Survivor rows passed through [`Cleaner::finish`] so far.
+    ordinal: usize,
+    outliers_dropped: u64,
+}
+
+impl Cleaner {
+    /// Checks the config against the columns and prepares the rules.
+    pub fn new(config: &CleanConfig, columns: &[ColumnSpec], source: Arc<str>) -> Result<Cleaner> {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        config.check_columns(&names)?;
+        let mut plans = Vec::with_capacity(columns.len());
+        for spec in columns {
+            let rules = config.rules_for(&spec.name);
+            let own = config.columns.get(&spec.name);
+            let numeric = spec.kind.is_numeric();
+            let refuse = |what: &str| DataError::Column {
+                column: spec.name.clone(),
+                message: format!(
+                    "{what} needs a numeric column, but this column is {}",
+                    spec.kind.name()
+                ),
+            };
+            if !numeric {
+                if rules.min.is_some() || rules.max.is_some() {
+                    return Err(refuse("min/max bounds"));
+                }
+                if matches!(
+                    rules.missing,
+                    MissingRule::Mean | MissingRule::Median | MissingRule::Interpolate
+                ) {
+                    return Err(refuse(&format!("missing = {:?}", rules.missing)));
+                }
+                if own
+                    .and_then(|r| r.outliers)
+                    .is_some_and(|m| m != OutlierMethod::None)
+                {
+                    return Err(refuse("outlier detection"));
+                }
+                if own
+                    .and_then(|r| r.smooth)
+                    .is_some_and(|m| m != SmoothMethod::None)
+                {
+                    return Err(refuse("smoothing"));
+                }
+            }
+            let fill = match rules.missing {
+                MissingRule::Constant => constant_fill(spec, rules.fill.as_ref())?,
+                MissingRule::Ffill => Fill::Ffill,
+                MissingRule::Interpolate => Fill::Interpolate,
+                _ => Fill::None,
+            };
+            let detect_outliers = numeric && rules.outliers != OutlierMethod::None;
+            let needs_stats = detect_outliers
+                || matches!(
+                    rules.missing,
+                    MissingRule::Mean | MissingRule::Median | MissingRule::Mode
+                );
+            let smoothing = match (numeric, rules.smooth) {
+                (true, SmoothMethod::RollingMedian) => {
+                    Some(format!("rolling median, window {}", rules.window))
+                }
+                (true, SmoothMethod::Ewma) => Some(format!("EWMA, alpha {}", rules.alpha)),
+                _ => None,
+            };
+            let bounds = (rules.min.is_some() || rules.max.is_some()).then_some(BoundsReport {
+                min: rules.min,
+                max: rules.max,
+                action: rules.bounds_action,
+                violations: 0,
+            });
+            plans.push(ColumnPlan {
+                spec: spec.clone(),
+                detect_outliers,
+                fences: None,
+                fill,
+                actions: ColumnActions {
+                    bounds,
+                    missing_rule: rules.missing,
+                    smoothing,
+                    ..Default::default()
+                },
+                survivors: needs_stats.then(|| StatsAccumulator::new(spec.kind)),
+                rules,
+                last_number: None,
+                last_text: None,
+                last_bool: None,
+                window: VecDeque::new(),
+                ewma: None,
+                interpolated: Vec::new(),
+            });
+        }
+        let duplicate_columns = match config.duplicates.mode {
+            DuplicateMode::None => Vec::new(),
+            DuplicateMode::Exact => (0..columns.len()).collect(),
+            DuplicateMode::Key => config
+                .duplicates
+                .key
+                .iter()
+                .map(|k| names.iter().position(|n| n == k).expect("checked above"))
+                .collect(),
+        };
+        let time_column = config
+            .time_column
+            .as_ref()
+            .map(|t| names.iter().position(|n| n == t).expect("checked above"));
+        if let Some(t) = time_column {
+            let kind = columns[t].kind;
+            if !(kind.is_numeric() || kind == ColumnKind::Timestamp) {
+                return Err(DataError::Column {
+                    column: columns[t].name.clone(),
+                    message: format!(
+                        "time_column must be a timestamp or a number, but it is {}",
+                        kind.name()
+                    ),
+                });
+            }
+        }
+        let mut fields: Vec<Field> = arrow_schema(columns)
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        for plan in &plans {
+            if plan.detect_outliers && plan.rules.outlier_action == OutlierAction::Flag {
+                fields.push(Field::new(
+                    format!("{}{OUTLIER_FLAG_SUFFIX}", plan.spec.name),
+                    DataType::Boolean,
+                    true,
+                ));
+            }
+        }
+        Ok(Cleaner {
+            plans,
+            duplicates: config.duplicates.clone(),
+            duplicate_columns,
+            seen_rows: HashSet::new(),
+            duplicates_removed: 0,
+            time_column,
+            output_schema: Arc::new(Schema::new(fields)),
+            source,
+            ordinal: 0,
+            outliers_dropped: 0,
+        })
+    }
+
+    /// Schema of the cleaned batches: the columns plus any outlier flag columns.
+    pub fn output_schema(&self) -> SchemaRef {
+        self.output_schema.clone()
+    }
+
+    pub fn duplicates_removed(&self) -> u64 {
+        self.duplicates_removed
+    }
+
+    pub fn outliers_dropped(&self) -> u64 {
+        self.outliers_dropped
+    }
+
+    /// Whether [`Cleaner::prepare_interpolation`] must see the survivors before pass 2.
+    pub fn needs_interpolation(&self) -> bool {
+        self.plans
+            .iter()
+            .any(|p| matches!(p.fill, Fill::Interpolate))
+    }
+
+    /// What cleaning did, per column (in column order), after pass 2.
+    pub fn actions(&self) -> Vec<(String, ColumnActions)> {
+        self.plans
+            .iter()
+            .map(|p| (p.spec.name.clone(), p.actions.clone()))
+            .collect()
+    }
+
+    /// Pass 1: bounds, `missing = "drop"` and duplicates. Rejected rows go to `quarantine`.
+    pub fn admit(
+        &mut self,
+        batch: RecordBatch,
+        quarantine: &mut QuarantineLog,
+    ) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let mut reject: Vec<Option<(Option<usize>, String)>> = vec![None; rows];
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (index, plan) in self.plans.iter_mut().enumerate() {
+            let Some(bounds) = plan.actions.bounds.as_mut() else {
+                continue;
+            };
+            let (lo, hi) = (
+                bounds.min.unwrap_or(f64::NEG_INFINITY),
+                bounds.max.unwrap_or(f64::INFINITY),
+            );
+            let mut values = numbers(&columns[index]);
+            let mut changed = false;
+            for (row, value) in values.iter_mut().enumerate() {
+                let Some(v) = *value else { continue };
+                if v >= lo && v <= hi {
+                    continue;
+                }
+                bounds.violations += 1;
+                match bounds.action {
+                    BoundsAction::Drop => {
+                        if reject[row].is_none() {
+                            reject[row] = Some((
+                                Some(index),
+                                format!(
+                                    "column {:?}: value {v} outside the physical bounds [{}, {}]",
+                                    plan.spec.name,
+                                    fmt_bound(bounds.min),
+                                    fmt_bound(bounds.max)
+                                ),
+                            ));
+                        }
+                    }
+                    BoundsAction::Clip => {
+                        *value = Some(v.clamp(lo, hi));
+                        changed = true;
+                    }
+                    BoundsAction::Null => {
+                        *value = None;
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                columns[index] = from_numbers(&values, plan.spec.kind);
+            }
+        }
+        for (index, plan) in self.plans.iter_mut().enumerate() {
+            if plan.rules.missing != MissingRule::Drop || columns[index].null_count() == 0 {
+                continue;
+            }
+            for (row, slot) in reject.iter_mut().enumerate() {
+                if columns[index].is_null(row) && slot.is_none() {
+                    plan.actions.dropped_missing += 1;
+                    *slot = Some((
+                        Some(index),
+                        format!("column {:?}: missing value (rule: drop)", plan.spec.name),
+                    ));
+                }
+            }
+        }
+        if self.duplicates.mode != DuplicateMode::None {
+            let selected: Vec<ArrayRef> = self
+                .duplicate_columns
+                .iter()
+                .map(|&i| columns[i].clone())
+                .collect();
+            let fields: Vec<SortField> = selected
+                .iter()
+                .map(|a| SortField::new(a.data_type().clone()))
+                .collect();
+            let converter = RowConverter::new(fields)?;
+            let encoded = converter.convert_columns(&selected)?;
+            for (row, slot) in reject.iter_mut().enumerate() {
+                if slot.is_some() {
+                    continue;
+                }
+                let hash = xxhash_rust::xxh3::xxh3_128(encoded.row(row).as_ref());
+                if !self.seen_rows.insert(hash) {
+                    self.duplicates_removed += 1;
+                    *slot = Some((
+                        None,
+                        match self.duplicates.mode {
+                            DuplicateMode::Key => {
+                                format!(
+                                    "duplicate key ({}) of an earlier row",
+                                    self.duplicates.key.join(", ")
+                                )
+                            }
+                            _ => "exact duplicate of an earlier row".to_string(),
+                        },
+                    ));
+                }
+            }
+        }
+        let cleaned = RecordBatch::try_new(batch.schema(), columns)?;
+        let admitted = self.quarantine_rows(&batch, &reject, quarantine)?;
+        let admitted = match admitted {
+            Some(keep) => filter_record_batch(&cleaned, &keep)?,
+            None => cleaned,
+        };
+        for (index, plan) in self.plans.iter_mut().enumerate() {
+            if let Some(acc) = plan.survivors.as_mut() {
+                acc.observe(admitted.column(index));
+            }
+        }
+        Ok(admitted)
+    }
+
+    /// Moves the rejected rows (formatted from `original`) to quarantine; returns the keep mask if any.
+    fn quarantine_rows(
+        &self,
+        original: &RecordBatch,
+        reject: &[Option<(Option<usize>, String)>],
+        quarantine: &mut QuarantineLog,
+    ) -> Result<Option<BooleanArray>> {
+        if reject.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let data_columns = self.plans.len();
+        let formatters: Vec<ArrayFormatter<'_>> = original
+            .columns()
+            .iter()
+            .take(data_columns)
+            .map(|a| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default().with_null("")))
+            .collect::<std::result::Result<_, _>>()?;
+        let lines = line_numbers(original);
+        for (row, slot) in reject.iter().enumerate() {
+            let Some((column, reason)) = slot else {
+                continue;
+            };
+            let record = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            quarantine.push(QuarantineRow::new(
+                &self.source,
+                lines.map(|l| l.value(row)).unwrap_or(0),
+                column.map(|c| self.plans[c].spec.name.clone()),
+                column.map(|c| formatters[c].value(row).to_string()),
+                reason.clone(),
+                truncate_text(record),
+            ));
+        }
+        Ok(Some(reject.iter().map(|r| Some(r.is_none())).collect()))
+    }
+
+    /// Between the passes: fits outlier fences and fill values on the survivors' statistics.
+    pub fn fit(&mut self) {
+        for plan in &mut self.plans {
+            let Some(acc) = plan.survivors.take() else {
+                continue;
+            };
+            let sorted = acc.sorted_sample();
+            if plan.detect_outliers {
+                let k = plan.rules.outlier_k;
+                plan.fences = match plan.rules.outliers {
+                    OutlierMethod::None => None,
+                    OutlierMethod::Iqr => {
+                        match (quantile(&sorted, 0.25), quantile(&sorted, 0.75)) {
+                            (Some(q1), Some(q3)) => Some((q1 - k * (q3 - q1), q3 + k * (q3 - q1))),
+                            _ => None,
+                        }
+                    }
+                    OutlierMethod::Zscore => match (acc.mean(), acc.std()) {
+                        (Some(mean), Some(std)) => Some((mean - k * std, mean + k * std)),
+                        _ => None,
+                    },
+                    OutlierMethod::Mad => quantile(&sorted, 0.5).map(|median| {
+                        let mut deviations: Vec<f64> =
+                            sorted.iter().map(|x| (x - median).abs()).collect();
+                        deviations.sort_by(f64::total_cmp);
+                        // 1.4826·MAD estimates σ for normal data; a constant column has MAD 0 and no outliers.
+                        let scale = 1.4826 * quantile(&deviations, 0.5).unwrap_or(0.0);
+                        if scale > 0.0 {
+                            (median - k * scale, median + k * scale)
+                        } else {
+                            (f64::NEG_INFINITY, f64::INFINITY)
+                        }
+                    }),
+                };
+                if let Some((low, high)) = plan.fences {
+                    plan.actions.outliers = Some(OutlierReport {
+                        method: plan.rules.outliers,
+                        k,
+                        low: low.is_finite().then_some(low),
+                        high: high.is_finite().then_some(high),
+                        found: 0,
+                        action: plan.rules.outlier_action,
+                    });
+                }
+            }
+            plan.fill = match plan.rules.missing {
+                MissingRule::Mean => acc.mean().map(Fill::Number).unwrap_or(Fill::None),
+                MissingRule::Median => quantile(&sorted, 0.5)
+                    .map(Fill::Number)
+                    .unwrap_or(Fill::None),
+                MissingRule::Mode => match plan.spec.kind {
+                    ColumnKind::Int | ColumnKind::Float => {
+                        acc.mode_number().map(Fill::Number).unwrap_or(Fill::None)
+                    }
+                    ColumnKind::Bool => acc
+                        .mode_text()
+                        .map(|t| Fill::Bool(t == "true"))
+                        .unwrap_or(Fill::None),
+                    ColumnKind::Timestamp => Fill::None,
+                    _ => acc.mode_text().map(Fill::Text).unwrap_or(Fill::None),
+                },
+                _ => std::mem::replace(&mut plan.fill, Fill::None),
+            };
+        }
+    }
+
+    /// Between the passes, for `missing = "interpolate"`: reads every survivor once and fills the gaps
+    /// linearly in the time column (or row order); ends take the nearest known value. Memory grows with
+    /// rows × interpolated columns (8 bytes each), the one part of an ingest that is not constant-memory.
+    pub fn prepare_interpolation(
+        &mut self,
+        batches: impl Iterator<Item = Result<RecordBatch>>,
+    ) -> Result<()> {
+        let targets: Vec<usize> = (0..self.plans.len())
+            .filter(|&i| matches!(self.plans[i].fill, Fill::Interpolate))
+            .collect();
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+        let mut times: Vec<f64> = Vec::new();
+        for batch in batches {
+            let batch = batch?;
+            for (slot, &column) in targets.iter().enumerate() {
+                values[slot].extend(
+                    numbers(batch.column(column))
+                        .into_iter()
+                        .map(|v| v.unwrap_or(f64::NAN)),
+                );
+            }
+            if let Some(t) = self.time_column {
+                let mut last = times.last().copied().unwrap_or(f64::NEG_INFINITY);
+                for v in numbers(batch.column(t)) {
+                    last = v.unwrap_or(last);
+                    times.push(last);
+                }
+            }
+        }
+        let order: Vec<usize> = {
+            let mut order: Vec<usize> = (0..values.first().map_or(0, Vec::len)).collect();
+            if !times.is_empty() {
+                order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+            }
+            order
+        };
+        for (slot, &column) in targets.iter().enumerate() {
+            let x = |i: usize| if times.is_empty() { i as f64 } else { times[i] };
+            interpolate_in_order(&mut values[slot], &order, x);
+            self.plans[column].interpolated = std::mem::take(&mut values[slot]);
+        }
+        Ok(())
+    }
+
+    /// Pass 2: outliers, fills and smoothing. Returns the stored batch (no line column, plus flag columns).
+    pub fn finish(
+        &mut self,
+        batch: RecordBatch,
+        quarantine: &mut QuarantineLog,
+    ) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let mut reject: Vec<Option<(Option<usize>, String)>> = vec![None; rows];
+        let mut columns: Vec<ArrayRef> = batch.columns()[..self.plans.len()].to_vec();
+        let mut flags: Vec<ArrayRef> = Vec::new();
+        let start = self.ordinal;
+        for (index, plan) in self.plans.iter_mut().enumerate() {
+            let kind = plan.spec.kind;
+            let mut changed = false;
+            if kind.is_numeric() {
+                let mut values = numbers(&columns[index]);
+                if let (Some((low, high)), Some(report)) =
+                    (plan.fences, plan.actions.outliers.as_mut())
+                {
+                    let mut flag = Vec::with_capacity(if report.action == OutlierAction::Flag {
+                        rows
+                    } else {
+                        0
+                    });
+                    for (row, value) in values.iter_mut().enumerate() {
+                        let outlier = value.is_some_and(|v| v < low || v > high);
+                        if outlier {
+                            report.found += 1;
+                            let v = value.expect("outlier has a value");
+                            match report.action {
+                                OutlierAction::Clip => {
+                                    *value = Some(v.clamp(low, high));
+                                    changed = true;
+                                }
+                                OutlierAction::Drop if reject[row].is_none() => {
+                                    reject[row] = Some((
+                                        Some(index),
+                                        format!(
+                                            "column {:?}: outlier {v} outside [{low:.6}, {high:.6}] ({:?}, k = {})",
+                                            plan.spec.name, report.method, report.k
+                                        ),
+                                    ));
+                                }
+                                _ => {}
+                            }
+                        }
+                        if report.action == OutlierAction::Flag {
+                            flag.push(Some(outlier));
+                        }
+                    }
+                    if report.action == OutlierAction::Flag {
+                        flags.push(Arc::new(BooleanArray::from(flag)));
+                    }
+                }
+                if values.iter().any(Option::is_none) {
+                    for (row, value) in values.iter_mut().enumerate() {
+                        if value.is_some() {
+                            plan.last_number = *value;
+                            continue;
+                        }
+                        let filled = match &plan.fill {
+                            Fill::Number(v) => Some(*v),
+                            Fill::Ffill => plan.last_number,
+                            Fill::Interpolate => Some(
+                                plan.interpolated
+                                    .get(start + row)
+                                    .copied()
+                                    .unwrap_or(f64::NAN),
+                            )
+                            .filter(|v| !v.is_nan()),
+                            _ => None,
+                        };
+                        if filled.is_some() {
+                            *value = filled;
+                            plan.actions.filled += 1;
+                            changed = true;
+                        }
+                    }
+                } else if let Some(last) = values.last() {
+                    plan.last_number = *last;
+                }
+                match plan.rules.smooth {
+                    SmoothMethod::RollingMedian => {
+                        let mut sorted = Vec::with_capacity(plan.rules.window);
+                        for value in values.iter_mut() {
+                            let Some(v) = *value else { continue };
+                            if plan.window.len() == plan.rules.window {
+                                plan.window.pop_front();
+                            }
+                            plan.window.push_back(v);
+                            sorted.clear();
+                            sorted.extend(plan.window.iter().copied());
+                            sorted.sort_by(f64::total_cmp);
+                            *value = quantile(&sorted, 0.5);
+                        }
+                        changed = true;
+                    }
+                    SmoothMethod::Ewma => {
+                        let alpha = plan.rules.alpha;
+                        for value in values.iter_mut() {
+                            let Some(v) = *value else { continue };
+                            let smoothed = plan
+                                .ewma
+                                .map_or(v, |previous| alpha * v + (1.0 - alpha) * previous);
+                            plan.ewma = Some(smoothed);
+                            *value = Some(smoothed);
+                        }
+                        changed = true;
+                    }
+                    SmoothMethod::None => {}
+                }
+                if changed {
+                    columns[index] = from_numbers(&values, kind);
+                }
+            } else if columns[index].null_count() > 0 || matches!(plan.fill, Fill::Ffill) {
+                if let Some(filled) = fill_non_numeric(plan, &columns[index])? {
+                    columns[index] = filled;
+                }
+            } else if matches!(plan.fill, Fill::Ffill) {
+                remember_last(plan, &columns[index]);
+            }
+        }
+        self.ordinal += rows;
+        let mut out_columns = columns;
+        out_columns.extend(flags);
+        let cleaned = RecordBatch::try_new(self.output_schema.clone(), out_columns)?;
+        match self.quarantine_rows(&batch, &reject, quarantine)? {
+            Some(keep) => {
+                self.outliers_dropped += reject.iter().filter(|r| r.is_some()).count() as u64;
+                Ok(filter_record_batch(&cleaned, &keep)?)
+            }
+            None => Ok(cleaned),
+        }
+    }
+}
+
+/// Fills a text or boolean column (constant, mode or forward fill), tracking the last value for ffill.
+fn fill_non_numeric(plan: &mut ColumnPlan, array: &ArrayRef) -> Result<Option<ArrayRef>> {
+    match plan.spec.kind {
+        ColumnKind::Bool => {
+            let values = array.as_boolean();
+            let mut out = Vec::with_capacity(values.len());
+            for value in values.iter() {
+                let filled = match (value, &plan.fill) {
+                    (Some(v), _) => {
+                        plan.last_bool = Some(v);
+                        Some(v)
+                    }
+                    (None, Fill::Bool(b)) => Some(*b),
+                    (None, Fill::Ffill) => plan.last_bool,
+                    (None, _) => None,
+                };
+                if value.is_none() && filled.is_some() {
+                    plan.actions.filled += 1;
+                }
+                out.push(filled);
+            }
+            Ok(Some(Arc::new(BooleanArray::from(out))))
+        }
+        ColumnKind::String | ColumnKind::Categorical => {
+            let values = array.as_string::<i32>();
+            let mut out: Vec<Option<String>> = Vec::with_capacity(values.len());
+            for value in values.iter() {
+                let filled = match (value, &plan.fill) {
+                    (Some(v), _) => {
+                        if matches!(plan.fill, Fill::Ffill) {
+                            plan.last_text = Some(v.to_string());
+                        }
+                        Some(v.to_string())
+                    }
+                    (None, Fill::Text(t)) => Some(t.clone()),
+                    (None, Fill::Ffill) => plan.last_text.clone(),
+                    (None, _) => None,
+                };
+                if value.is_none() && filled.is_some() {
+                    plan.actions.filled += 1;
+                }
+                out.push(filled);
+            }
+            Ok(Some(Arc::new(StringArray::from(out))))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn remember_last(plan: &mut ColumnPlan, array: &ArrayRef) {
+    if array.is_empty() {
+        return;
+    }
+    let last = array.len() - 1;
+    match plan.spec.kind {
+        ColumnKind::Bool => plan.last_bool = Some(array.as_boolean().value(last)),
+        ColumnKind::String | ColumnKind::Categorical => {
+            plan.last_text = Some(array.as_string::<i32>().value(last).to_string())
+        }
+        _ => {}
+    }
+}
+
+/// Linear interpolation of NaN gaps along `order` with abscissa `x`; leading/trailing gaps take the
+/// nearest known value.
+fn interpolate_in_order(values: &mut [f64], order: &[usize], x: impl Fn(usize) -> f64) {
+    let mut previous: Option<usize> = None;
+    let mut gap: Vec<usize> = Vec::new();
+    for &i in order {
+        if values[i].is_nan() {
+            gap.push(i);
+            continue;
+        }
+        for &g in &gap {
+            values[g] = match previous {
+                Some(p) => {
+                    let (x0, x1) = (x(p), x(i));
+                    let t = if x1 > x0 {
+                        (x(g) - x0) / (x1 - x0)
+                    } else {
+                        0.5
+                    };
+                    values[p] + (values[i] - values[p]) * t
+                }
+                None => values[i],
+            };
+        }
+        gap.clear();
+        previous = Some(i);
+    }
+    if let Some(p) = previous {
+        for &g in &gap {
+            values[g] = values[p];
+        }
+    }
+}
+
+fn constant_fill(spec: &ColumnSpec, value: Option<&toml::Value>) -> Result<Fill> {
+    let bad = |v: &toml::Value| DataError::Column {
+        column: spec.name.clone(),
+        message: format!("fill value {v} does not fit a {} column", spec.kind.name()),
+    };
+    let value = value.ok_or_else(|| DataError::Column {
+        column: spec.name.clone(),
+        message: "missing = \"constant\" needs a `fill` value".into(),
+    })?;
+    Ok(match (spec.kind, value) {
+        (ColumnKind::Int | ColumnKind::Float, toml::Value::Integer(i)) => Fill::Number(*i as f64),
+        (ColumnKind::Float, toml::Value::Float(f)) if f.is_finite() => Fill::Number(*f),
+        (ColumnKind::Bool, toml::Value::Boolean(b)) => Fill::Bool(*b),
+        (ColumnKind::String | ColumnKind::Categorical, toml::Value::String(s)) => {
+            Fill::Text(s.clone())
+        }
+        (_, other) => return Err(bad(other)),
+    })
+}
+
+fn fmt_bound(bound: Option<f64>) -> String {
+    bound.map_or_else(|| "-inf/inf".to_string(), |b| b.to_string())
+}
+
+fn line_numbers(batch: &RecordBatch) -> Option<&UInt64Array> {
+    batch
+        .schema()
+        .index_of(LINE_COLUMN)
+        .ok()
+        .and_then(|i| batch.column(i).as_any().downcast_ref::<UInt64Array>())
+}
+
+/// A numeric column as optional f64 values.
+fn numbers(array: &ArrayRef) -> Vec<Option<f64>> {
+    match array.data_type() {
+        DataType::Int64 => array
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|v| v.map(|v| v as f64))
+            .collect(),
+        DataType::Float64 => array.as_primitive::<Float64Type>().iter().collect(),
+        DataType::Timestamp(_, _) => array
+            .as_primitive::<deltalake::arrow::datatypes::TimestampMicrosecondType>()
+            .iter()
+            .map(|v| v.map(|v| v as f64))
+            .collect(),
+        _ => vec![None; array.len()],
+    }
+}
+
+/// Back to the column's type; integer columns take the nearest integer.
+fn from_numbers(values: &[Option<f64>], kind: ColumnKind) -> ArrayRef {
+    match kind {
+        ColumnKind::Int => Arc::new(
+            values
+                .iter()
+                .map(|v| v.map(|v| v.round() as i64))
+                .collect::<Int64Array>(),
+        ),
+        _ => Arc::new(values.iter().copied().collect::<Float64Array>()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_is_linear_in_x_with_nearest_ends() {
+        let mut v = vec![f64::NAN, 1.0, f64::NAN, f64::NAN, 4.0, f64::NAN];
+        let order: Vec<usize> = (0..v.len()).collect();
+        interpolate_in_order(&mut v, &order, |i| i as f64);
+        assert_eq!(v, vec![1.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
+        let mut w = vec![0.0, f64::NAN, 10.0];
+        let x = [0.0, 9.0, 10.0];
+        interpolate_in_order(&mut w, &[0, 1, 2], |i| x[i]);
+        assert_eq!(w[1], 9.0);
+    }
+}

@@ -80,7 +80,9 @@ impl JsonlReader {
             return Err(DataError::Malformed {
                 path: path.to_path_buf(),
                 line: this.sample.front().map(|s| s.0).unwrap_or(1),
-                message: "no line of the first lines is a JSON object; expected one object per line".into(),
+                message:
+                    "no line of the first lines is a JSON object; expected one object per line"
+                        .into(),
             });
         }
         let names = normalise_header(path, keys.clone(), &options.rename)?;
@@ -159,7 +161,9 @@ impl JsonlReader {
                     None,
                     None,
                     reason,
-                    truncate_text(String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).into_owned()),
+                    truncate_text(
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).into_owned(),
+                    ),
                 )),
             }
         }
@@ -176,7 +180,8 @@ impl JsonlReader {
                 MAX_RECORD_BYTES >> 20
             ));
         }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
         let Value::Object(object) = value else {
             return Err(format!("line is a JSON {}, not an object", kind_of(&value)));
         };
@@ -184,7 +189,11 @@ impl JsonlReader {
     }
 }
 
-fn fill_cells(keys: &[String], object: &Map<String, Value>, cells: &mut [String]) -> std::result::Result<(), String> {
+fn fill_cells(
+    keys: &[String],
+    object: &Map<String, Value>,
+    cells: &mut [String],
+) -> std::result::Result<(), String> {
     for cell in cells.iter_mut() {
         cell.clear();
     }

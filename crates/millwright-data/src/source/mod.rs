@@ -106,7 +106,9 @@ impl Source {
     /// Opens `path`, reads its header and a sample, and decides the column kinds.
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Source> {
         let format = Format::detect(path)?;
-        let bytes = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?.len();
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| DataError::io(path, e))?
+            .len();
         let (reader, columns, delimiter) = match format {
             Format::Csv => {
                 let (reader, columns) = csv::CsvReader::open(path, options)?;
@@ -244,7 +246,10 @@ pub(crate) fn normalise_header(
         let name = if trimmed.is_empty() {
             format!("column_{}", i + 1)
         } else {
-            rename.get(trimmed).cloned().unwrap_or_else(|| trimmed.to_string())
+            rename
+                .get(trimmed)
+                .cloned()
+                .unwrap_or_else(|| trimmed.to_string())
         };
         if name == LINE_COLUMN {
             return Err(DataError::Malformed {
@@ -280,13 +285,19 @@ pub(crate) fn decide_columns(
         .map(|(position, (name, evidence))| {
             let (inferred, epoch) = evidence.decide(name);
             let (kind, epoch_unit) = if let Some(kind) = options.kinds.get(name) {
-                let epoch = if *kind == ColumnKind::Timestamp { epoch } else { None };
+                let epoch = if *kind == ColumnKind::Timestamp {
+                    epoch
+                } else {
+                    None
+                };
                 (*kind, epoch)
             } else if let Some(existing) = options.existing.iter().find(|c| &c.name == name) {
                 match (existing.kind, inferred) {
                     (ColumnKind::Float, ColumnKind::Int) => (ColumnKind::Float, None),
                     (ColumnKind::String | ColumnKind::Categorical, _) => (existing.kind, None),
-                    (existing_kind, inferred_kind) if existing_kind == inferred_kind => (existing_kind, epoch),
+                    (existing_kind, inferred_kind) if existing_kind == inferred_kind => {
+                        (existing_kind, epoch)
+                    }
                     _ if evidence_is_empty(evidence) => (existing.kind, existing.epoch_unit),
                     _ => (inferred, epoch),
                 }
@@ -297,7 +308,11 @@ pub(crate) fn decide_columns(
                 name: name.clone(),
                 kind,
                 source_position: position,
-                epoch_unit: if kind == ColumnKind::Timestamp { epoch_unit } else { None },
+                epoch_unit: if kind == ColumnKind::Timestamp {
+                    epoch_unit
+                } else {
+                    None
+                },
             }
         })
         .collect()

@@ -4,13 +4,17 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use deltalake::arrow::array::{Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, UInt64Array};
+use deltalake::arrow::array::{
+    Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, UInt64Array,
+};
 use deltalake::arrow::compute::kernels::cast::{cast_with_options, CastOptions};
 use deltalake::arrow::compute::{filter_record_batch, nullif};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
-use deltalake::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use deltalake::parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 
 use super::typed::truncate_text;
 use super::{normalise_header, source_name, ReadOptions, SourceBatch};
@@ -36,15 +40,20 @@ impl ParquetReader {
                 path: path.to_path_buf(),
             });
         }
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::Parquet {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::Parquet {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let file_schema = builder.schema().clone();
         let names = normalise_header(
             path,
-            file_schema.fields().iter().map(|f| f.name().clone()).collect(),
+            file_schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
             &options.rename,
         )?;
         let mut columns = Vec::with_capacity(names.len());
@@ -131,20 +140,29 @@ impl ParquetReader {
         let mut infinite = BooleanBuilder::with_capacity(raw.num_rows());
         let mut bad = vec![None::<usize>; raw.num_rows()];
         for (i, spec) in columns.iter().enumerate() {
-            let array = cast_with_options(raw.column(i), &spec.kind.arrow_type(), &cast_options).map_err(|e| {
-                DataError::Column {
+            let array = cast_with_options(raw.column(i), &spec.kind.arrow_type(), &cast_options)
+                .map_err(|e| DataError::Column {
                     column: spec.name.clone(),
-                    message: format!("{}: cannot read as {}: {e}", self.path.display(), spec.kind.name()),
-                }
-            })?;
+                    message: format!(
+                        "{}: cannot read as {}: {e}",
+                        self.path.display(),
+                        spec.kind.name()
+                    ),
+                })?;
             let array = if spec.kind == ColumnKind::Float {
-                let floats = array.as_any().downcast_ref::<Float64Array>().expect("cast to float64");
+                let floats = array
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .expect("cast to float64");
                 for (row, value) in floats.iter().enumerate() {
                     if value.is_some_and(f64::is_infinite) && bad[row].is_none() {
                         bad[row] = Some(i);
                     }
                 }
-                let is_nan: BooleanArray = floats.iter().map(|v| Some(v.is_some_and(f64::is_nan))).collect();
+                let is_nan: BooleanArray = floats
+                    .iter()
+                    .map(|v| Some(v.is_some_and(f64::is_nan)))
+                    .collect();
                 nullif(&array, &is_nan)?
             } else {
                 array
@@ -168,7 +186,11 @@ impl ParquetReader {
             .collect::<std::result::Result<_, _>>()?;
         for (row, column) in bad.iter().enumerate() {
             let Some(column) = *column else { continue };
-            let record = formatters.iter().map(|f| f.value(row).to_string()).collect::<Vec<_>>().join(",");
+            let record = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             quarantine.push(QuarantineRow::new(
                 &self.name,
                 first_row + row as u64,
@@ -180,7 +202,9 @@ impl ParquetReader {
         }
         let keep = infinite.finish();
         let batch = filter_record_batch(&batch, &keep)?;
-        debug_assert!(batch.schema().field(batch.num_columns() - 1).data_type() == &DataType::UInt64);
+        debug_assert!(
+            batch.schema().field(batch.num_columns() - 1).data_type() == &DataType::UInt64
+        );
         Ok(Some(SourceBatch { batch }))
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt64Array,
+    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder, UInt64Array,
 };
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
@@ -80,8 +80,16 @@ pub struct TypedBatchBuilder {
 
 impl TypedBatchBuilder {
     /// `schema` is the output schema: the columns followed by the line column.
-    pub fn new(columns: Vec<ColumnSpec>, schema: SchemaRef, capacity: usize, source_name: Arc<str>) -> Self {
-        let builders = columns.iter().map(|c| ColumnBuilder::new(c.kind, capacity)).collect();
+    pub fn new(
+        columns: Vec<ColumnSpec>,
+        schema: SchemaRef,
+        capacity: usize,
+        source_name: Arc<str>,
+    ) -> Self {
+        let builders = columns
+            .iter()
+            .map(|c| ColumnBuilder::new(c.kind, capacity))
+            .collect();
         TypedBatchBuilder {
             columns,
             schema,
@@ -149,12 +157,19 @@ impl TypedBatchBuilder {
     }
 
     pub fn finish(&mut self) -> SourceBatch {
-        let mut arrays: Vec<ArrayRef> = self.builders.iter_mut().map(ColumnBuilder::finish).collect();
+        let mut arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(ColumnBuilder::finish)
+            .collect();
         let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(self.capacity));
         arrays.push(Arc::new(UInt64Array::from(lines)));
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)
             .expect("builders follow the schema they were made from");
-        debug_assert_eq!(self.schema.field(self.schema.fields().len() - 1).name(), LINE_COLUMN);
+        debug_assert_eq!(
+            self.schema.field(self.schema.fields().len() - 1).name(),
+            LINE_COLUMN
+        );
         SourceBatch { batch }
     }
 }
@@ -175,7 +190,9 @@ pub fn record_text<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
 }
 
 pub fn lossy_truncated(bytes: &[u8]) -> String {
-    truncate_text(String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_QUARANTINED_TEXT + 4)]).into_owned())
+    truncate_text(
+        String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_QUARANTINED_TEXT + 4)]).into_owned(),
+    )
 }
 
 pub fn truncate_text(mut text: String) -> String {

@@ -1,2 +1,2 @@
-//! One module per area of the CLI; each parses its own arguments and calls its library crate.
+//! One module per group of subcommands; each parses nothing itself and calls a library crate.
 pub mod data;

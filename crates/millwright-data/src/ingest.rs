@@ -1,0 +1,343 @@
+//! `ingest`: read a file, clean it, commit it to the lake as one version, quarantine what was rejected.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::clean::{CleanConfig, Cleaner};
+use crate::error::{DataError, Result};
+use crate::lake::{CommitRecord, Lake, WriteMode};
+use crate::names::validate_new_dataset_name;
+use crate::quality::{ColumnQuality, QualityReport};
+use crate::quarantine::{quarantine_schema, QuarantineLog};
+use crate::source::{source_name, ReadOptions, Source};
+use crate::spool::{Spool, SpoolData, DEFAULT_MEMORY_BUDGET};
+use crate::stats::StatsAccumulator;
+use crate::types::{ColumnKind, ColumnSpec};
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub dataset: String,
+    pub mode: WriteMode,
+    pub clean: CleanConfig,
+    pub batch_rows: Option<usize>,
+    /// Bytes of rows held in memory between passes before spilling to `<home>/tmp`.
+    pub memory_budget: usize,
+    /// Advanced by bytes read; the caller decides whether it is drawn.
+    pub progress: Option<ProgressBar>,
+}
+
+impl IngestOptions {
+    pub fn new(dataset: impl Into<String>, mode: WriteMode) -> Self {
+        IngestOptions {
+            dataset: dataset.into(),
+            mode,
+            clean: CleanConfig::default(),
+            batch_rows: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            progress: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IngestOutcome {
+    pub dataset: String,
+    pub version: i64,
+    pub rows_written: u64,
+    pub rows_quarantined: u64,
+    /// Version of `<dataset>__quarantine` holding this ingest's rejected rows.
+    pub quarantine_version: Option<i64>,
+    pub report: QualityReport,
+}
+
+/// Ingests one file. On any error the lake is as it was: nothing is committed until the data is complete.
+pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let name = options.dataset.as_str();
+    validate_new_dataset_name(name)?;
+    let lake = Lake::open(home)?;
+    let exists = lake.exists(name);
+    if exists && options.mode == WriteMode::Create {
+        return Err(DataError::DatasetExists {
+            name: name.to_string(),
+        });
+    }
+    let mode = if exists {
+        options.mode
+    } else {
+        WriteMode::Create
+    };
+    let previous = if exists && mode == WriteMode::Append {
+        lake.last_record(name, None)?.map(|(_, r)| r)
+    } else {
+        None
+    };
+    let read_options = ReadOptions {
+        batch_rows: options.batch_rows,
+        rename: options.clean.rename.clone(),
+        kinds: options
+            .clean
+            .columns
+            .iter()
+            .filter_map(|(column, rules)| rules.kind.map(|k| (column.clone(), k)))
+            .collect(),
+        existing: previous
+            .as_ref()
+            .map(|r| r.columns.clone())
+            .unwrap_or_default(),
+    };
+    let mut source = Source::open(path, &read_options)?;
+    if let Some(previous) = &previous {
+        check_additive(name, &previous.columns, source.columns())?;
+    }
+    let columns: Vec<ColumnSpec> = source.columns().to_vec();
+    let mut cleaner = Cleaner::new(&options.clean, &columns, source_name(path))?;
+
+    let scratch_root = home.join("tmp");
+    std::fs::create_dir_all(&scratch_root).map_err(|e| DataError::io(&scratch_root, e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("ingest-")
+        .tempdir_in(&scratch_root)
+        .map_err(|e| DataError::io(&scratch_root, e))?;
+
+    // Pass 1: parse, statistics as read, hard rules.
+    let mut quarantine = QuarantineLog::default();
+    let mut before: Vec<StatsAccumulator> = columns
+        .iter()
+        .map(|c| StatsAccumulator::new(c.kind))
+        .collect();
+    let mut admitted = Spool::new(
+        source.schema(),
+        options.memory_budget / 2,
+        scratch.path().join("admitted.arrow"),
+    );
+    let progress = options.progress.clone().unwrap_or_else(ProgressBar::hidden);
+    progress.set_length(source.info().bytes);
+    progress.set_message("reading");
+    let mut rows_parsed = 0u64;
+    while let Some(batch) = source.next_batch(&mut quarantine)? {
+        rows_parsed += batch.batch.num_rows() as u64;
+        for (acc, column) in before.iter_mut().zip(batch.batch.columns()) {
+            acc.observe(column);
+        }
+        admitted.push(cleaner.admit(batch.batch, &mut quarantine)?)?;
+        progress.set_position(source.bytes_read());
+    }
+    let rows_read = rows_parsed + quarantined_while_parsing(&quarantine, &cleaner);
+    let admitted = admitted.finish()?;
+
+    // Fit the soft rules on the survivors, then pass 2.
+    progress.set_message("cleaning");
+    cleaner.fit();
+    if cleaner.needs_interpolation() {
+        cleaner.prepare_interpolation(admitted.batches()?)?;
+    }
+    let output_schema = cleaner.output_schema();
+    let mut after: Vec<StatsAccumulator> = columns
+        .iter()
+        .map(|c| StatsAccumulator::new(c.kind))
+        .collect();
+    let mut cleaned = Spool::new(
+        output_schema.clone(),
+        options.memory_budget / 2,
+        scratch.path().join("cleaned.arrow"),
+    );
+    for batch in admitted.batches()? {
+        let out = cleaner.finish(batch?, &mut quarantine)?;
+        for (acc, column) in after.iter_mut().zip(out.columns()) {
+            acc.observe(column);
+        }
+        cleaned.push(out)?;
+    }
+    drop(admitted);
+    let rows_written = cleaned.rows();
+    if rows_written == 0 {
+        return Err(DataError::NothingToCommit {
+            rows: quarantine.total(),
+            first_reason: quarantine
+                .first()
+                .map(|r| format!("line {}: {}", r.line, r.reason))
+                .unwrap_or_default(),
+        });
+    }
+    let cleaned: SpoolData = cleaned.finish()?;
+
+    let ingest_id = format!(
+        "{}-{:08x}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u32>()
+    );
+    let actions = cleaner.actions();
+    let column_reports: Vec<ColumnQuality> = columns
+        .iter()
+        .zip(before.iter().zip(&after))
+        .zip(actions)
+        .map(|((spec, (b, a)), (_, actions))| ColumnQuality {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            before: b.finish(),
+            after: a.finish(),
+            actions,
+        })
+        .collect();
+    let constant_columns = column_reports
+        .iter()
+        .filter(|c| c.after.count > 0 && c.after.distinct == 1)
+        .map(|c| c.name.clone())
+        .collect();
+    let empty_columns = column_reports
+        .iter()
+        .filter(|c| c.after.count == 0)
+        .map(|c| c.name.clone())
+        .collect();
+    let mut report = QualityReport {
+        ingest_id: ingest_id.clone(),
+        dataset: name.to_string(),
+        mode: format!("{mode:?}").to_lowercase(),
+        source: source.info().clone(),
+        started_at: started_at.to_rfc3339(),
+        duration_s: 0.0,
+        rows_read,
+        rows_written,
+        rows_quarantined: quarantine.total(),
+        quarantined_by_reason: quarantine.by_reason.clone(),
+        duplicates_removed: cleaner.duplicates_removed(),
+        columns: column_reports,
+        constant_columns,
+        empty_columns,
+        config: options.clean.clone(),
+    };
+    let stored_columns = stored_column_specs(&columns, &output_schema);
+    let table_rows = previous.as_ref().map(|p| p.table_rows).unwrap_or(0) + rows_written;
+
+    progress.set_message("committing");
+    report.duration_s = started.elapsed().as_secs_f64();
+    let record = CommitRecord {
+        ingest_id: ingest_id.clone(),
+        kind: "ingest".into(),
+        columns: stored_columns,
+        rows_written,
+        table_rows,
+        dataset_version: None,
+        report: Some(Box::new(report.clone())),
+    };
+    let version = lake
+        .write(name, mode, output_schema, cleaned.batches()?, &record)
+        .await?;
+
+    let quarantine_version = if quarantine.total() > 0 {
+        Some(write_quarantine(&lake, name, &ingest_id, version, &quarantine).await?)
+    } else {
+        None
+    };
+    progress.finish_and_clear();
+    Ok(IngestOutcome {
+        dataset: name.to_string(),
+        version,
+        rows_written,
+        rows_quarantined: quarantine.total(),
+        quarantine_version,
+        report,
+    })
+}
+
+/// Rows quarantined before pass 1 accepted them (parse errors), i.e. not counted in the parsed rows.
+fn quarantined_while_parsing(quarantine: &QuarantineLog, cleaner: &Cleaner) -> u64 {
+    let rejected_by_rules: u64 = cleaner.duplicates_removed()
+        + cleaner
+            .actions()
+            .iter()
+            .map(|(_, a)| {
+                a.dropped_missing
+                    + a.bounds
+                        .as_ref()
+                        .filter(|b| b.action == crate::clean::BoundsAction::Drop)
+                        .map_or(0, |b| b.violations)
+            })
+            .sum::<u64>();
+    quarantine.total().saturating_sub(rejected_by_rules)
+}
+
+async fn write_quarantine(
+    lake: &Lake,
+    dataset: &str,
+    ingest_id: &str,
+    dataset_version: i64,
+    quarantine: &QuarantineLog,
+) -> Result<i64> {
+    let name = Lake::quarantine_name(dataset);
+    let previous_rows = if lake.exists(&name) {
+        lake.last_record(&name, None)?
+            .map(|(_, r)| r.table_rows)
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let schema = quarantine_schema();
+    let mut spool = Spool::new(schema.clone(), usize::MAX, PathBuf::new());
+    for batch in quarantine.to_batches(ingest_id, dataset_version) {
+        spool.push(batch)?;
+    }
+    let rows = spool.rows();
+    let record = CommitRecord {
+        ingest_id: ingest_id.to_string(),
+        kind: "quarantine".into(),
+        columns: Vec::new(),
+        rows_written: rows,
+        table_rows: previous_rows + rows,
+        dataset_version: Some(dataset_version),
+        report: None,
+    };
+    let mode = if lake.exists(&name) {
+        WriteMode::Append
+    } else {
+        WriteMode::Create
+    };
+    lake.write(&name, mode, schema, spool.finish()?.batches()?, &record)
+        .await
+}
+
+/// The stored columns: the source columns plus outlier flag columns (bool).
+fn stored_column_specs(
+    columns: &[ColumnSpec],
+    output: &deltalake::arrow::datatypes::SchemaRef,
+) -> Vec<ColumnSpec> {
+    let mut specs = columns.to_vec();
+    for field in output.fields().iter().skip(columns.len()) {
+        specs.push(ColumnSpec {
+            name: field.name().clone(),
+            kind: ColumnKind::Bool,
+            source_position: specs.len(),
+            epoch_unit: None,
+        });
+    }
+    specs
+}
+
+/// Appending may add columns, never change the kind of a stored one.
+fn check_additive(name: &str, stored: &[ColumnSpec], incoming: &[ColumnSpec]) -> Result<()> {
+    for column in incoming {
+        if let Some(old) = stored.iter().find(|s| s.name == column.name) {
+            let compatible = old.kind == column.kind
+                || (old.kind.arrow_type() == column.kind.arrow_type())
+                || (old.kind == ColumnKind::Float && column.kind == ColumnKind::Int);
+            if !compatible {
+                return Err(DataError::SchemaChange {
+                    name: name.to_string(),
+                    details: format!(
+                        "column {:?} is stored as {} but the new file holds {}; this is not an additive change \
+                         (use --mode overwrite to replace the dataset, or set its kind in the cleaning config)",
+                        column.name,
+                        old.kind.name(),
+                        column.kind.name()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

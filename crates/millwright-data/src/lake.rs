@@ -1,0 +1,462 @@
+//! The lake: one Delta table per dataset under `<home>/lake/`, every write one atomic commit.
+//!
+//! What Millwright knows about a commit (column kinds, row counts, the quality report) travels inside the
+//! Delta commit itself (`commitInfo.millwright`), so it is written atomically with the data and any Delta
+//! reader (Spark, DataFusion, delta-rs) still sees a plain table.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::record_batch::RecordBatch;
+use deltalake::datafusion::catalog::streaming::StreamingTable;
+use deltalake::datafusion::datasource::provider_as_source;
+use deltalake::datafusion::execution::TaskContext;
+use deltalake::datafusion::logical_expr::LogicalPlanBuilder;
+use deltalake::datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use deltalake::datafusion::physical_plan::streaming::PartitionStream;
+use deltalake::datafusion::physical_plan::SendableRecordBatchStream;
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::names::{validate_dataset_name, QUARANTINE_SUFFIX};
+use crate::quality::QualityReport;
+use crate::source::Table;
+use crate::spool::SpoolBatches;
+use crate::types::ColumnSpec;
+
+/// Key of Millwright's record inside a Delta `commitInfo`.
+pub const COMMIT_METADATA_KEY: &str = "millwright";
+
+/// Millwright's record of one commit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommitRecord {
+    pub ingest_id: String,
+    /// `ingest` for a dataset commit, `quarantine` for rows set aside by an ingest.
+    pub kind: String,
+    pub columns: Vec<ColumnSpec>,
+    pub rows_written: u64,
+    /// Rows in the table after this commit.
+    pub table_rows: u64,
+    /// For quarantine commits: the dataset version the rows were set aside from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_version: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<QualityReport>>,
+}
+
+/// One version of a table, as `history` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VersionInfo {
+    pub version: i64,
+    /// Commit time, RFC 3339.
+    pub timestamp: Option<String>,
+    pub operation: Option<String>,
+    pub mode: Option<String>,
+    pub rows_written: Option<u64>,
+    pub table_rows: Option<u64>,
+    pub rows_quarantined: Option<u64>,
+    pub source: Option<String>,
+    pub ingest_id: Option<String>,
+}
+
+/// A dataset as `datasets` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DatasetSummary {
+    pub name: String,
+    pub rows: Option<u64>,
+    pub columns: usize,
+    pub latest_version: i64,
+    pub size_bytes: u64,
+}
+
+/// How a write treats what is already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// A new dataset; an error if it exists.
+    Create,
+    Append,
+    Overwrite,
+}
+
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "create" => Ok(WriteMode::Create),
+            "append" => Ok(WriteMode::Append),
+            "overwrite" => Ok(WriteMode::Overwrite),
+            other => Err(format!(
+                "unknown mode {other:?} (create, append or overwrite)"
+            )),
+        }
+    }
+}
+
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    /// The lake of a Millwright home (created if absent).
+    pub fn open(home: &Path) -> Result<Lake> {
+        let root = home.join("lake");
+        std::fs::create_dir_all(&root).map_err(|e| DataError::io(&root, e))?;
+        let root = root.canonicalize().map_err(|e| DataError::io(&root, e))?;
+        Ok(Lake { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn table_path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.table_path(name).join("_delta_log").is_dir()
+    }
+
+    fn url(&self, name: &str) -> Result<url::Url> {
+        let path = self.table_path(name);
+        std::fs::create_dir_all(&path).map_err(|e| DataError::io(&path, e))?;
+        url::Url::from_directory_path(&path)
+            .map_err(|()| DataError::Other(format!("cannot make a URL of {}", path.display())))
+    }
+
+    /// Names of the datasets (quarantine tables included), sorted.
+    pub fn dataset_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let entries = std::fs::read_dir(&self.root).map_err(|e| DataError::io(&self.root, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| DataError::io(&self.root, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if validate_dataset_name(&name).is_ok() && self.exists(&name) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Opens a dataset at its latest version or at `version`.
+    pub async fn open_table(&self, name: &str, version: Option<i64>) -> Result<DeltaTable> {
+        validate_dataset_name(name)?;
+        if !self.exists(name) {
+            return Err(DataError::NoSuchDataset {
+                name: name.to_string(),
+                lake: self.root.clone(),
+            });
+        }
+        let latest = self.latest_version(name)?;
+        if let Some(v) = version {
+            if v < 0 || v > latest {
+                return Err(DataError::NoSuchVersion {
+                    name: name.to_string(),
+                    version: v,
+                    latest,
+                });
+            }
+        }
+        let url = self.url(name)?;
+        let table = match version {
+            Some(v) => deltalake::open_table_with_version(url, v as u64).await,
+            None => deltalake::open_table(url).await,
+        };
+        table.map_err(|e| DataError::delta(name, e))
+    }
+
+    /// Commit files of a table, in version order (read from `_delta_log` directly so that the version of
+    /// each commit is exact).
+    fn commit_files(&self, name: &str) -> Result<Vec<(i64, PathBuf)>> {
+        let log = self.table_path(name).join("_delta_log");
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&log).map_err(|e| DataError::io(&log, e))? {
+            let entry = entry.map_err(|e| DataError::io(&log, e))?;
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = file_name.strip_suffix(".json") {
+                if stem.len() == 20 {
+                    if let Ok(version) = stem.parse::<i64>() {
+                        files.push((version, entry.path()));
+                    }
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    pub fn latest_version(&self, name: &str) -> Result<i64> {
+        self.commit_files(name)?
+            .last()
+            .map(|(v, _)| *v)
+            .ok_or_else(|| DataError::NoSuchDataset {
+                name: name.to_string(),
+                lake: self.root.clone(),
+            })
+    }
+
+    /// The `commitInfo` object of one commit.
+    fn commit_info(path: &Path) -> Result<Option<serde_json::Value>> {
+        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        for line in text.lines() {
+            if let Ok(serde_json::Value::Object(mut action)) = serde_json::from_str(line) {
+                if let Some(info) = action.remove("commitInfo") {
+                    return Ok(Some(info));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Millwright's record of a commit (`None` for commits made by other tools).
+    pub fn commit_record(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(i64, CommitRecord)>> {
+        validate_dataset_name(name)?;
+        if !self.exists(name) {
+            return Err(DataError::NoSuchDataset {
+                name: name.to_string(),
+                lake: self.root.clone(),
+            });
+        }
+        let files = self.commit_files(name)?;
+        let latest = files.last().map(|(v, _)| *v).unwrap_or(-1);
+        let version = version.unwrap_or(latest);
+        let Some((_, path)) = files.iter().find(|(v, _)| *v == version) else {
+            return Err(DataError::NoSuchVersion {
+                name: name.to_string(),
+                version,
+                latest,
+            });
+        };
+        let record = Self::commit_info(path)?
+            .and_then(|info| info.get(COMMIT_METADATA_KEY).cloned())
+            .map(serde_json::from_value::<CommitRecord>)
+            .transpose()
+            .map_err(|e| {
+                DataError::Other(format!(
+                    "{}: unreadable Millwright commit record: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(record.map(|r| (version, r)))
+    }
+
+    /// The latest commit that carries a Millwright record at or before `version`.
+    pub fn last_record(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(i64, CommitRecord)>> {
+        let files = self.commit_files(name)?;
+        let limit = version.unwrap_or(i64::MAX);
+        for (v, _) in files.iter().rev().filter(|(v, _)| *v <= limit) {
+            if let Some(found) = self.commit_record(name, Some(*v))? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Versions of a table, oldest first.
+    pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        validate_dataset_name(name)?;
+        if !self.exists(name) {
+            return Err(DataError::NoSuchDataset {
+                name: name.to_string(),
+                lake: self.root.clone(),
+            });
+        }
+        let mut versions = Vec::new();
+        for (version, path) in self.commit_files(name)? {
+            let info = Self::commit_info(&path)?.unwrap_or(serde_json::Value::Null);
+            let record: Option<CommitRecord> = info
+                .get(COMMIT_METADATA_KEY)
+                .cloned()
+                .and_then(|v| serde_json::from_value(v).ok());
+            let timestamp = info
+                .get("timestamp")
+                .and_then(|t| t.as_i64())
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339());
+            let mode = info
+                .get("operationParameters")
+                .and_then(|p| p.get("mode"))
+                .and_then(|m| m.as_str())
+                .map(str::to_string);
+            versions.push(VersionInfo {
+                version,
+                timestamp,
+                operation: info
+                    .get("operation")
+                    .and_then(|o| o.as_str())
+                    .map(str::to_string),
+                mode,
+                rows_written: record.as_ref().map(|r| r.rows_written),
+                table_rows: record.as_ref().map(|r| r.table_rows),
+                rows_quarantined: record
+                    .as_ref()
+                    .and_then(|r| r.report.as_ref())
+                    .map(|r| r.rows_quarantined),
+                source: record
+                    .as_ref()
+                    .and_then(|r| r.report.as_ref())
+                    .map(|r| r.source.path.clone()),
+                ingest_id: record.as_ref().map(|r| r.ingest_id.clone()),
+            });
+        }
+        Ok(versions)
+    }
+
+    /// Every dataset with its size and latest version.
+    pub async fn list(&self) -> Result<Vec<DatasetSummary>> {
+        let mut out = Vec::new();
+        for name in self.dataset_names()? {
+            let latest_version = self.latest_version(&name)?;
+            let table = self.open_table(&name, None).await?;
+            let columns = table
+                .snapshot()
+                .map_err(|e| DataError::delta(&name, e))?
+                .schema()
+                .fields()
+                .count();
+            let rows = self.last_record(&name, None)?.map(|(_, r)| r.table_rows);
+            out.push(DatasetSummary {
+                size_bytes: dir_size(&self.table_path(&name)),
+                name,
+                rows,
+                columns,
+                latest_version,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads a whole dataset (latest or `version`) into memory; returns it with the version read.
+    pub async fn read_table(&self, name: &str, version: Option<i64>) -> Result<(Table, i64)> {
+        let table = self.open_table(name, version).await?;
+        let read_version = table.version().unwrap_or(0) as i64;
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| DataError::delta(name, e))?;
+        let provider = table.table_provider().await?;
+        let frame = ctx.read_table(provider)?;
+        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await?;
+        Ok((Table { schema, batches }, read_version))
+    }
+
+    /// Writes batches as one commit. `record` is stored in the commit; returns the new version.
+    pub async fn write(
+        &self,
+        name: &str,
+        mode: WriteMode,
+        schema: SchemaRef,
+        batches: SpoolBatches,
+        record: &CommitRecord,
+    ) -> Result<i64> {
+        let url = self.url(name)?;
+        let table = DeltaTable::try_from_url(url)
+            .await
+            .map_err(|e| DataError::delta(name, e))?;
+        let stream = Arc::new(OnceStream {
+            schema: schema.clone(),
+            batches: Mutex::new(Some(batches)),
+        });
+        let provider = StreamingTable::try_new(schema, vec![stream])?;
+        let plan = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(provider)), None)?
+            .build()?;
+        let metadata = serde_json::to_value(record).map_err(|e| DataError::Other(e.to_string()))?;
+        let (save_mode, schema_mode) = match mode {
+            WriteMode::Create => (SaveMode::ErrorIfExists, None),
+            WriteMode::Append => (SaveMode::Append, Some(SchemaMode::Merge)),
+            WriteMode::Overwrite => (SaveMode::Overwrite, Some(SchemaMode::Overwrite)),
+        };
+        let mut builder = table
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_save_mode(save_mode)
+            .with_commit_properties(
+                CommitProperties::default()
+                    .with_metadata([(COMMIT_METADATA_KEY.to_string(), metadata)]),
+            );
+        if let Some(schema_mode) = schema_mode {
+            builder = builder.with_schema_mode(schema_mode);
+        }
+        let written = builder.await.map_err(|e| DataError::delta(name, e))?;
+        Ok(written.version().unwrap_or(0) as i64)
+    }
+
+    /// The quarantine table of a dataset.
+    pub fn quarantine_name(dataset: &str) -> String {
+        format!("{dataset}{QUARANTINE_SUFFIX}")
+    }
+}
+
+/// Hands a spool's batches to DataFusion once, so the Delta writer pulls them as a stream and memory stays
+/// bounded by the batch size, not the file size.
+struct OnceStream {
+    schema: SchemaRef,
+    batches: Mutex<Option<SpoolBatches>>,
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnceStream")
+    }
+}
+
+impl PartitionStream for OnceStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let batches = self.batches.lock().expect("not poisoned").take();
+        let iter = batches.into_iter().flatten().map(|r: Result<RecordBatch>| {
+            r.map_err(|e| deltalake::datafusion::error::DataFusionError::External(Box::new(e)))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::iter(iter),
+        ))
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Kinds of the columns stored in a dataset, from its latest Millwright commit.
+pub fn stored_columns(record: Option<&CommitRecord>) -> BTreeMap<String, ColumnSpec> {
+    record
+        .map(|r| {
+            r.columns
+                .iter()
+                .map(|c| (c.name.clone(), c.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

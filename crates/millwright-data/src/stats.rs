@@ -1,0 +1,364 @@
+//! Streaming column statistics for the quality report and for fitting cleaning rules.
+//! Bounded memory per column: Welford moments, a fixed-size reservoir for quantiles (exact below its size),
+//! and distinct values counted up to a cap.
+
+use std::collections::HashMap;
+
+use deltalake::arrow::array::{Array, ArrayRef, AsArray};
+use deltalake::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::types::ColumnKind;
+
+/// Values kept for quantiles; quantiles are exact for columns up to this many values, sampled beyond.
+pub const RESERVOIR_SIZE: usize = 100_000;
+/// Distinct values counted exactly up to this number; beyond it the report says "at least".
+pub const DISTINCT_CAP: usize = 10_000;
+
+/// The statistics of one column at one point of the pipeline.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ColumnStats {
+    /// Non-missing values.
+    pub count: u64,
+    pub missing: u64,
+    pub distinct: u64,
+    /// True when `distinct` reached the cap (the real number is at least that).
+    pub distinct_capped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    /// Sample standard deviation (n − 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+}
+
+/// Reservoir sampling, Li's "Algorithm L": after the reservoir fills, random numbers are drawn only at
+/// replacements (O(k log(n/k))), so sampling every cell of a 5 M-row column costs little.
+#[derive(Debug, Clone)]
+pub struct Reservoir {
+    items: Vec<f64>,
+    capacity: usize,
+    seen: u64,
+    next: u64,
+    w: f64,
+    rng: SmallRng,
+}
+
+impl Reservoir {
+    pub fn new(capacity: usize, seed: u64) -> Self {
+        Reservoir {
+            items: Vec::new(),
+            capacity,
+            seen: 0,
+            next: 0,
+            w: 1.0,
+            rng: SmallRng::seed_from_u64(seed),
+        }
+    }
+
+    fn open_unit(&mut self) -> f64 {
+        self.rng.random::<f64>().max(f64::MIN_POSITIVE)
+    }
+
+    fn advance(&mut self) {
+        self.w *= (self.open_unit().ln() / self.capacity as f64).exp();
+        let skip = (self.open_unit().ln() / (1.0 - self.w).ln()).floor();
+        self.next = self.seen + skip.min(u64::MAX as f64 / 2.0) as u64 + 1;
+    }
+
+    #[inline]
+    pub fn push(&mut self, value: f64) {
+        self.seen += 1;
+        if self.items.len() < self.capacity {
+            self.items.push(value);
+            if self.items.len() == self.capacity {
+                self.advance();
+            }
+        } else if self.seen == self.next {
+            let slot = self.rng.random_range(0..self.capacity);
+            self.items[slot] = value;
+            self.advance();
+        }
+    }
+
+    /// The sample, sorted.
+    pub fn sorted(&self) -> Vec<f64> {
+        let mut v = self.items.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+}
+
+/// Quantile of sorted values with linear interpolation (numpy's default).
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lower = position.floor() as usize;
+    let upper = position.ceil() as usize;
+    let fraction = position - lower as f64;
+    Some(sorted[lower] + (sorted[upper] - sorted[lower]) * fraction)
+}
+
+/// Accumulates one column's statistics over batches.
+#[derive(Debug, Clone)]
+pub struct StatsAccumulator {
+    kind: ColumnKind,
+    count: u64,
+    missing: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    numeric_distinct: HashMap<u64, u64>,
+    text_counts: HashMap<String, u64>,
+    distinct_capped: bool,
+    reservoir: Reservoir,
+}
+
+impl StatsAccumulator {
+    pub fn new(kind: ColumnKind) -> Self {
+        StatsAccumulator {
+            kind,
+            count: 0,
+            missing: 0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            numeric_distinct: HashMap::new(),
+            text_counts: HashMap::new(),
+            distinct_capped: false,
+            reservoir: Reservoir::new(RESERVOIR_SIZE, 0x5eed),
+        }
+    }
+
+    #[inline]
+    fn observe_number(&mut self, x: f64) {
+        self.count += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (x - self.mean);
+        if x < self.min {
+            self.min = x;
+        }
+        if x > self.max {
+            self.max = x;
+        }
+        if !self.distinct_capped {
+            let bits = x.to_bits();
+            if let Some(n) = self.numeric_distinct.get_mut(&bits) {
+                *n += 1;
+            } else if self.numeric_distinct.len() < DISTINCT_CAP {
+                self.numeric_distinct.insert(bits, 1);
+            } else {
+                self.distinct_capped = true;
+            }
+        }
+        self.reservoir.push(x);
+    }
+
+    fn observe_text(&mut self, text: &str) {
+        self.count += 1;
+        if self.distinct_capped {
+            return;
+        }
+        if let Some(n) = self.text_counts.get_mut(text) {
+            *n += 1;
+        } else if self.text_counts.len() < DISTINCT_CAP {
+            self.text_counts.insert(text.to_string(), 1);
+        } else {
+            self.distinct_capped = true;
+        }
+    }
+
+    pub fn observe(&mut self, array: &ArrayRef) {
+        self.missing += array.null_count() as u64;
+        match self.kind {
+            ColumnKind::Int => {
+                for v in array.as_primitive::<Int64Type>().iter().flatten() {
+                    self.observe_number(v as f64);
+                }
+            }
+            ColumnKind::Float => {
+                for v in array.as_primitive::<Float64Type>().iter().flatten() {
+                    self.observe_number(v);
+                }
+            }
+            ColumnKind::Timestamp => {
+                for v in array
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .iter()
+                    .flatten()
+                {
+                    self.observe_number(v as f64);
+                }
+            }
+            ColumnKind::Bool => {
+                for v in array.as_boolean().iter().flatten() {
+                    self.observe_text(if v { "true" } else { "false" });
+                }
+            }
+            ColumnKind::String | ColumnKind::Categorical => {
+                for v in array.as_string::<i32>().iter().flatten() {
+                    self.observe_text(v);
+                }
+            }
+        }
+    }
+
+    pub fn kind(&self) -> ColumnKind {
+        self.kind
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0 && self.kind.is_numeric()).then_some(self.mean)
+    }
+
+    pub fn std(&self) -> Option<f64> {
+        (self.count > 1 && self.kind.is_numeric())
+            .then(|| (self.m2 / (self.count - 1) as f64).sqrt())
+    }
+
+    pub fn sorted_sample(&self) -> Vec<f64> {
+        self.reservoir.sorted()
+    }
+
+    /// The most frequent value (ties: the smallest number, or the first text in sort order).
+    pub fn mode_number(&self) -> Option<f64> {
+        self.numeric_distinct
+            .iter()
+            .max_by(|a, b| {
+                a.1.cmp(b.1)
+                    .then(f64::from_bits(*b.0).total_cmp(&f64::from_bits(*a.0)))
+            })
+            .map(|(bits, _)| f64::from_bits(*bits))
+    }
+
+    pub fn mode_text(&self) -> Option<String> {
+        self.text_counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(text, _)| text.clone())
+    }
+
+    pub fn finish(&self) -> ColumnStats {
+        let distinct = match self.kind {
+            ColumnKind::Int | ColumnKind::Float | ColumnKind::Timestamp => {
+                self.numeric_distinct.len()
+            }
+            _ => self.text_counts.len(),
+        } as u64;
+        let mut stats = ColumnStats {
+            count: self.count,
+            missing: self.missing,
+            distinct,
+            distinct_capped: self.distinct_capped,
+            ..Default::default()
+        };
+        if self.count == 0 {
+            return stats;
+        }
+        match self.kind {
+            ColumnKind::Int | ColumnKind::Float => {
+                stats.min = Some(number(self.min));
+                stats.max = Some(number(self.max));
+                stats.mean = self.mean();
+                stats.std = self.std();
+                let sorted = self.sorted_sample();
+                stats.p1 = quantile(&sorted, 0.01);
+                stats.p50 = quantile(&sorted, 0.50);
+                stats.p99 = quantile(&sorted, 0.99);
+            }
+            ColumnKind::Timestamp => {
+                stats.min = Some(timestamp(self.min));
+                stats.max = Some(timestamp(self.max));
+            }
+            ColumnKind::Bool | ColumnKind::String | ColumnKind::Categorical => {
+                stats.min = self.text_counts.keys().min().map(|s| s.clone().into());
+                stats.max = self.text_counts.keys().max().map(|s| s.clone().into());
+            }
+        }
+        stats
+    }
+}
+
+fn number(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn timestamp(micros: f64) -> serde_json::Value {
+    chrono::DateTime::from_timestamp_micros(micros as i64)
+        .map(|t| t.to_rfc3339().into())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use deltalake::arrow::array::{Float64Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn moments_and_quantiles_are_exact_below_the_reservoir() {
+        let values: Vec<Option<f64>> = (1..=101).map(|i| Some(i as f64)).chain([None]).collect();
+        let array: ArrayRef = Arc::new(Float64Array::from(values));
+        let mut acc = StatsAccumulator::new(ColumnKind::Float);
+        acc.observe(&array);
+        let s = acc.finish();
+        assert_eq!((s.count, s.missing, s.distinct), (101, 1, 101));
+        assert_eq!(s.mean, Some(51.0));
+        assert!((s.std.unwrap() - 29.300170647967224).abs() < 1e-9);
+        assert_eq!(s.p50, Some(51.0));
+        assert_eq!(s.p1, Some(2.0));
+        assert_eq!(s.min, Some(serde_json::json!(1.0)));
+    }
+
+    #[test]
+    fn reservoir_keeps_a_uniform_sample_of_a_long_stream() {
+        let mut r = Reservoir::new(1000, 1);
+        for i in 0..1_000_000 {
+            r.push(i as f64);
+        }
+        let sorted = r.sorted();
+        assert_eq!(sorted.len(), 1000);
+        let median = quantile(&sorted, 0.5).unwrap();
+        assert!((median - 500_000.0).abs() < 50_000.0, "median {median}");
+    }
+
+    #[test]
+    fn text_distinct_and_mode() {
+        let array: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("L"),
+            Some("M"),
+            Some("L"),
+            None,
+            Some("H"),
+        ]));
+        let mut acc = StatsAccumulator::new(ColumnKind::Categorical);
+        acc.observe(&array);
+        assert_eq!(acc.mode_text().as_deref(), Some("L"));
+        let s = acc.finish();
+        assert_eq!((s.count, s.missing, s.distinct), (4, 1, 3));
+    }
+}
