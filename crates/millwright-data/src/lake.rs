@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::catalog::streaming::StreamingTable;
 use deltalake::datafusion::datasource::provider_as_source;
@@ -353,8 +354,8 @@ impl Lake {
             .map_err(|e| DataError::delta(name, e))?;
         let provider = table.table_provider().await?;
         let frame = ctx.read_table(provider)?;
-        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await?;
+        let (schema, batches) = canonical_batches(batches)?;
         Ok((Table { schema, batches }, read_version))
     }
 
@@ -433,6 +434,35 @@ impl PartitionStream for OnceStream {
             futures::stream::iter(iter),
         ))
     }
+}
+
+/// DataFusion reads text as `Utf8View`; callers get the plain `Utf8` the rest of Millwright uses.
+fn canonical_batches(batches: Vec<RecordBatch>) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let canonical = |t: &DataType| match t {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        other => other.clone(),
+    };
+    let mut out = Vec::with_capacity(batches.len());
+    let mut schema: Option<SchemaRef> = None;
+    for batch in batches {
+        let fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_data_type(canonical(f.data_type())))
+            .collect();
+        let target = Arc::new(Schema::new(fields));
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(target.fields())
+            .map(|(c, f)| cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        out.push(RecordBatch::try_new(target.clone(), columns)?);
+        schema = Some(target);
+    }
+    Ok((schema.unwrap_or_else(|| Arc::new(Schema::empty())), out))
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -307,6 +307,9 @@ pub struct KindEvidence {
     all_float: bool,
     all_bool: bool,
     all_timestamp: bool,
+    /// Cells that are neither numbers nor missing: a numeric column tolerates a few (typos, `#VALUE!`),
+    /// which are then quarantined cell by cell instead of turning the whole column into text.
+    not_numeric: usize,
     int_min: i64,
     int_max: i64,
     distinct: HashSet<String>,
@@ -323,6 +326,7 @@ impl Default for KindEvidence {
             all_float: true,
             all_bool: true,
             all_timestamp: true,
+            not_numeric: 0,
             int_min: i64::MAX,
             int_max: i64::MIN,
             distinct: HashSet::new(),
@@ -345,6 +349,7 @@ impl KindEvidence {
             self.all_float = false;
             self.all_bool = false;
             self.all_timestamp = false;
+            self.not_numeric += 1;
             return;
         };
         if is_missing_token(text) {
@@ -352,17 +357,22 @@ impl KindEvidence {
         }
         let text = text.trim();
         self.non_missing += 1;
+        let float = parse_float(text);
+        if float.is_none() {
+            self.not_numeric += 1;
+        }
         if self.all_int {
             match parse_int(text) {
                 Some(v) => {
                     self.int_min = self.int_min.min(v);
                     self.int_max = self.int_max.max(v);
                 }
+                None if float.is_none() => {}
                 None => self.all_int = false,
             }
         }
         // `inf` parses as a float: it makes the column float and is then rejected cell by cell.
-        if self.all_float && parse_float(text).is_none() {
+        if self.all_float && float.is_none() {
             self.all_float = false;
         }
         if self.all_bool && parse_bool(text).is_none() {
@@ -385,7 +395,10 @@ impl KindEvidence {
         if self.non_missing == 0 {
             return (ColumnKind::String, None);
         }
-        if self.all_int {
+        // Up to 2 % of a sample of at least 50 cells may be non-numbers in a numeric column.
+        let mostly_numeric = self.not_numeric == 0
+            || (self.non_missing >= 50 && self.not_numeric * 50 <= self.non_missing);
+        if self.all_int && mostly_numeric && self.not_numeric < self.non_missing {
             if looks_like_time_name(column_name) {
                 if (1_000_000_000..=9_999_999_999).contains(&self.int_min)
                     && self.int_max <= 9_999_999_999
@@ -400,7 +413,7 @@ impl KindEvidence {
             }
             return (ColumnKind::Int, None);
         }
-        if self.all_float {
+        if (self.all_float || mostly_numeric) && self.not_numeric < self.non_missing {
             return (ColumnKind::Float, None);
         }
         if self.all_bool {
@@ -522,5 +535,19 @@ mod tests {
             parse_cell(b"\xff\xfe", &spec),
             Err(CellError::NotUtf8 { .. })
         ));
+    }
+
+    #[test]
+    fn a_few_typos_do_not_turn_a_numeric_column_into_text() {
+        let mut values: Vec<String> = (0..100).map(|i| format!("{}.5", i)).collect();
+        values[7] = "#VALUE!".into();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        assert_eq!(infer(&refs).0, ColumnKind::Float);
+        let mut ints: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        ints[3] = "oops".into();
+        let refs: Vec<&str> = ints.iter().map(String::as_str).collect();
+        assert_eq!(infer(&refs).0, ColumnKind::Int);
+        let mixed = ["1", "x", "2", "y"];
+        assert_ne!(infer(&mixed).0, ColumnKind::Int);
     }
 }

@@ -1,0 +1,351 @@
+//! Ingest and cleaning semantics, through the library API on small generated files.
+
+use std::path::{Path, PathBuf};
+
+use millwright_data::arrow::array::{Array, AsArray};
+use millwright_data::arrow::datatypes::{Float64Type, Int64Type};
+use millwright_data::arrow::record_batch::RecordBatch;
+use millwright_data::clean::CleanConfig;
+use millwright_data::ingest::{ingest, IngestOptions};
+use millwright_data::lake::{Lake, WriteMode};
+use millwright_data::DataError;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn home(&self) -> &Path {
+        self.dir.path()
+    }
+    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+    async fn ingest(
+        &self,
+        name: &str,
+        file: &Path,
+        mode: WriteMode,
+        config: &str,
+    ) -> Result<i64, DataError> {
+        let mut options = IngestOptions::new(name, mode);
+        options.clean = toml::from_str::<CleanConfig>(config).unwrap();
+        ingest(self.home(), file, &options).await.map(|o| o.version)
+    }
+    async fn read(&self, name: &str) -> RecordBatch {
+        let lake = Lake::open(self.home()).unwrap();
+        let (table, _) = lake.read_table(name, None).await.unwrap();
+        millwright_data::arrow::compute::concat_batches(&table.schema, &table.batches).unwrap()
+    }
+    async fn floats(&self, name: &str, column: &str) -> Vec<Option<f64>> {
+        let batch = self.read(name).await;
+        let index = batch.schema().index_of(column).unwrap();
+        batch
+            .column(index)
+            .as_primitive::<Float64Type>()
+            .iter()
+            .collect()
+    }
+    fn quarantined(&self, name: &str) -> u64 {
+        let lake = Lake::open(self.home()).unwrap();
+        lake.commit_record(name, None)
+            .unwrap()
+            .unwrap()
+            .1
+            .report
+            .unwrap()
+            .rows_quarantined
+    }
+}
+
+#[tokio::test]
+async fn fills_missing_values_by_rule() {
+    let f = Fixture::new();
+    let csv = f.file(
+        "m.csv",
+        "t,mean_col,median_col,const_col,ffill_col,interp_col,kind\n\
+         1,1.0,1.0,1.0,1.0,0.0,a\n\
+         2,,,,,,\n\
+         3,3.0,2.0,3.0,3.0,,a\n\
+         4,8.0,100.0,4.0,,6.0,b\n",
+    );
+    let config = r#"
+        time_column = "t"
+        [defaults]
+        outliers = "none"
+        [columns.mean_col]
+        missing = "mean"
+        [columns.median_col]
+        missing = "median"
+        [columns.const_col]
+        missing = "constant"
+        fill = -1.0
+        [columns.ffill_col]
+        missing = "ffill"
+        [columns.interp_col]
+        missing = "interpolate"
+        [columns.kind]
+        missing = "mode"
+    "#;
+    f.ingest("m", &csv, WriteMode::Create, config)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.floats("m", "mean_col").await,
+        vec![Some(1.0), Some(4.0), Some(3.0), Some(8.0)]
+    );
+    assert_eq!(f.floats("m", "median_col").await[1], Some(2.0));
+    assert_eq!(f.floats("m", "const_col").await[1], Some(-1.0));
+    assert_eq!(
+        f.floats("m", "ffill_col").await,
+        vec![Some(1.0), Some(1.0), Some(3.0), Some(3.0)]
+    );
+    assert_eq!(
+        f.floats("m", "interp_col").await,
+        vec![Some(0.0), Some(2.0), Some(4.0), Some(6.0)]
+    );
+    let batch = f.read("m").await;
+    let kind = batch
+        .column(batch.schema().index_of("kind").unwrap())
+        .as_string::<i32>();
+    assert_eq!(kind.value(1), "a");
+}
+
+#[tokio::test]
+async fn outliers_are_flagged_clipped_or_quarantined() {
+    let f = Fixture::new();
+    let mut text = String::from("x,y,z\n");
+    for i in 0..50 {
+        let v = 10.0 + (i % 5) as f64 * 0.1;
+        text.push_str(&format!("{v},{v},{v}\n"));
+    }
+    text.push_str("500.0,500.0,500.0\n");
+    let csv = f.file("o.csv", text);
+    let config = r#"
+        [duplicates]
+        mode = "none"
+        [columns.x]
+        outliers = "zscore"
+        outlier_k = 3.0
+        outlier_action = "flag"
+        [columns.y]
+        outliers = "iqr"
+        outlier_k = 1.5
+        outlier_action = "clip"
+        [columns.z]
+        outliers = "mad"
+        outlier_action = "drop"
+    "#;
+    f.ingest("o", &csv, WriteMode::Create, config)
+        .await
+        .unwrap();
+    let batch = f.read("o").await;
+    assert_eq!(batch.num_rows(), 50, "the z outlier row is quarantined");
+    assert_eq!(f.quarantined("o"), 1);
+    let flags = batch
+        .column(batch.schema().index_of("x__outlier").unwrap())
+        .as_boolean();
+    assert_eq!(
+        flags.true_count(),
+        0,
+        "the flagged row left with the dropped z outlier"
+    );
+    let y = f.floats("o", "y").await;
+    assert!(y.iter().all(|v| v.unwrap() < 11.0));
+    let lake = Lake::open(f.home()).unwrap();
+    let report = lake
+        .commit_record("o", None)
+        .unwrap()
+        .unwrap()
+        .1
+        .report
+        .unwrap();
+    let found: Vec<u64> = report
+        .columns
+        .iter()
+        .map(|c| c.actions.outliers.as_ref().unwrap().found)
+        .collect();
+    assert_eq!(found, vec![1, 1, 1]);
+    let quarantine = f.read("o__quarantine").await;
+    let reason = quarantine
+        .column(quarantine.schema().index_of("reason").unwrap())
+        .as_string::<i32>();
+    assert!(
+        reason.value(0).contains("outlier 500"),
+        "{}",
+        reason.value(0)
+    );
+}
+
+#[tokio::test]
+async fn bounds_and_duplicates_and_smoothing() {
+    let f = Fixture::new();
+    let csv = f.file(
+        "b.csv",
+        "id,temp,vib\n1,20.0,1.0\n2,-300.0,2.0\n3,25.0,3.0\n3,25.0,3.0\n4,999.0,4.0\n5,22.0,5.0\n",
+    );
+    let config = r#"
+        [defaults]
+        outliers = "none"
+        [columns.temp]
+        min = -50.0
+        max = 150.0
+        bounds_action = "drop"
+        [columns.vib]
+        smooth = "rolling_median"
+        window = 3
+    "#;
+    f.ingest("b", &csv, WriteMode::Create, config)
+        .await
+        .unwrap();
+    let batch = f.read("b").await;
+    let ids: Vec<i64> = batch
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec();
+    assert_eq!(
+        ids,
+        vec![1, 3, 5],
+        "out-of-bounds rows and the exact duplicate are quarantined"
+    );
+    assert_eq!(f.quarantined("b"), 3);
+    assert_eq!(
+        f.floats("b", "vib").await,
+        vec![Some(1.0), Some(2.0), Some(3.0)]
+    );
+
+    let g = Fixture::new();
+    let csv = g.file("k.csv", "machine,t,v\nA,1,1.0\nA,1,2.0\nB,1,3.0\n");
+    let config = "[duplicates]\nmode = \"key\"\nkey = [\"machine\", \"t\"]\n[columns.v]\nsmooth = \"ewma\"\nalpha = 0.5\n";
+    g.ingest("k", &csv, WriteMode::Create, config)
+        .await
+        .unwrap();
+    assert_eq!(g.floats("k", "v").await, vec![Some(1.0), Some(2.0)]);
+}
+
+#[tokio::test]
+async fn parses_kinds_timestamps_and_missing_tokens() {
+    let f = Fixture::new();
+    let csv = f.file(
+        "t.csv",
+        "\u{feff}when;epoch_s;ok;温度;note\r\n\
+         2024-01-01T08:00:00Z;1700000000;true;1,5;N/A\r\n\
+         2024-01-01 09:00:00;1700000060;no;NaN;-\r\n\
+         2024-01-02;1700000120;yes;inf;hello\r\n",
+    );
+    f.ingest("t", &csv, WriteMode::Create, "").await.unwrap();
+    let lake = Lake::open(f.home()).unwrap();
+    let record = lake.commit_record("t", None).unwrap().unwrap().1;
+    let kinds: Vec<&str> = record.columns.iter().map(|c| c.kind.name()).collect();
+    // `1,5` is not a float in a `;` file with `.` decimals: the column is text, so `inf` is kept as text.
+    assert_eq!(
+        kinds,
+        vec!["timestamp", "timestamp", "bool", "string", "string"]
+    );
+    let batch = f.read("t").await;
+    assert_eq!(batch.num_rows(), 3);
+    let note = batch.column(4).as_string::<i32>();
+    assert!(note.is_null(0) && note.is_null(1), "N/A and - are missing");
+}
+
+#[tokio::test]
+async fn jsonl_and_parquet_sources() {
+    let f = Fixture::new();
+    let jsonl = f.file(
+        "r.jsonl",
+        "{\"machine\":\"A\",\"rpm\":1500,\"temp\":300.5}\n[1,2,3]\n{\"machine\":\"B\",\"rpm\":1400,\"temp\":null}\n{\"machine\":\"C\",\"rpm\":1400,\"extra\":1}\n",
+    );
+    f.ingest("j", &jsonl, WriteMode::Create, "").await.unwrap();
+    // Keys come from the sample (here every line), so `extra` is a column; the array line is quarantined.
+    assert_eq!(f.read("j").await.num_rows(), 3);
+    assert_eq!(f.quarantined("j"), 1);
+
+    // Round trip through Parquet: write the table out, ingest it as a new dataset.
+    let lake = Lake::open(f.home()).unwrap();
+    let (table, _) = lake.read_table("j", None).await.unwrap();
+    let path = f.dir.path().join("j.parquet");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer =
+        millwright_data::parquet::arrow::ArrowWriter::try_new(file, table.schema.clone(), None)
+            .unwrap();
+    for b in &table.batches {
+        writer.write(b).unwrap();
+    }
+    writer.close().unwrap();
+    f.ingest("p", &path, WriteMode::Create, "").await.unwrap();
+    assert_eq!(f.read("p").await.num_rows(), 3);
+
+    // A truncated Parquet file is a clear error and creates nothing.
+    let bytes = std::fs::read(&path).unwrap();
+    let truncated = f.file("cut.parquet", &bytes[..bytes.len() / 2]);
+    let err = f
+        .ingest("cut", &truncated, WriteMode::Create, "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DataError::Parquet { .. }), "{err}");
+    assert!(!lake.exists("cut"));
+}
+
+#[tokio::test]
+async fn append_is_additive_and_a_type_change_is_refused() {
+    let f = Fixture::new();
+    let a = f.file("a.csv", "id,v\n1,1.5\n2,2.5\n");
+    let b = f.file("b.csv", "id,v,new\n3,3.5,x\n");
+    let c = f.file("c.csv", "id,v\n4,not-a-number\n5,also-text\n");
+    assert_eq!(f.ingest("d", &a, WriteMode::Create, "").await.unwrap(), 0);
+    assert!(matches!(
+        f.ingest("d", &a, WriteMode::Create, "").await.unwrap_err(),
+        DataError::DatasetExists { .. }
+    ));
+    assert_eq!(f.ingest("d", &b, WriteMode::Append, "").await.unwrap(), 1);
+    let err = f.ingest("d", &c, WriteMode::Append, "").await.unwrap_err();
+    assert!(matches!(err, DataError::SchemaChange { .. }), "{err}");
+    let lake = Lake::open(f.home()).unwrap();
+    assert_eq!(
+        lake.latest_version("d").unwrap(),
+        1,
+        "the refused append left no commit"
+    );
+    assert_eq!(f.read("d").await.num_rows(), 3);
+    assert_eq!(
+        f.ingest("d", &c, WriteMode::Overwrite, "").await.unwrap(),
+        2
+    );
+    let (old, v) = lake.read_table("d", Some(1)).await.unwrap();
+    assert_eq!(
+        (old.num_rows(), v),
+        (3, 1),
+        "time travel still reads the overwritten version"
+    );
+}
+
+#[tokio::test]
+async fn spills_to_disk_past_the_memory_budget() {
+    let f = Fixture::new();
+    let mut text = String::from("i,x\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},{}\n", (i as f64).sin()));
+    }
+    let csv = f.file("big.csv", text);
+    let mut options = IngestOptions::new("big", WriteMode::Create);
+    options.memory_budget = 64 << 10;
+    options.batch_rows = Some(1000);
+    let outcome = ingest(f.home(), &csv, &options).await.unwrap();
+    assert_eq!(outcome.rows_written, 20_000);
+    assert_eq!(f.read("big").await.num_rows(), 20_000);
+    assert!(
+        std::fs::read_dir(f.home().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "scratch files are removed"
+    );
+}
