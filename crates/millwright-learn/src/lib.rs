@@ -1,1 +1,14 @@
-//! millwright-learn
+//! millwright-learn: feature pipeline, models (MLP, logistic regression, gradient-boosted trees),
+//! metrics, splits, cross-validation, search and the model registry.
+
+pub mod error;
+pub mod gbdt;
+pub mod logistic;
+pub mod matrix;
+pub mod metrics;
+pub mod mlp;
+pub mod model;
+pub mod pipeline;
+pub mod registry;
+pub mod split;
+pub mod task;

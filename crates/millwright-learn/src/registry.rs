@@ -1,0 +1,543 @@
+//! The model registry: `<home>/models/<name>/<version>/manifest.json + weights.safetensors`.
+//!
+//! A version is written into a temporary folder beside it and renamed into place, so a crash leaves either
+//! no version or a complete one, and an existing version is never overwritten.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{LearnError, Result};
+use crate::matrix::Matrix;
+use crate::model::{Architecture, Estimator, ModelKind};
+use crate::pipeline::{FeatureDeriver, InputColumn, Pipeline};
+use crate::task::Task;
+
+/// The manifest format this build writes and the newest it reads.
+pub const MANIFEST_VERSION: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+const WEIGHTS: &str = "weights.safetensors";
+
+/// Where a model came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// Lake table name or the input file paths.
+    pub dataset: String,
+    pub lake_version: Option<i64>,
+    pub run: Option<String>,
+    pub code_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub name: String,
+    pub version: u32,
+    pub kind: ModelKind,
+    pub task: Task,
+    pub created: String,
+    pub target: String,
+    /// Class labels as they appear in the target column; binary models predict P(`classes[1]`).
+    pub classes: Vec<String>,
+    pub threshold: f64,
+    pub threshold_rule: crate::metrics::ThresholdRule,
+    pub pipeline: Pipeline,
+    pub architecture: Architecture,
+    /// Hyper-parameters the model was trained with.
+    pub params: serde_json::Value,
+    /// Test-split metrics by name.
+    pub metrics: serde_json::Value,
+    pub lineage: Lineage,
+    pub weights_sha256: String,
+}
+
+/// A loaded model ready to score batches in-process.
+pub struct Model {
+    pub manifest: Manifest,
+    estimator: Estimator,
+    deriver: Option<Arc<dyn FeatureDeriver>>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Model({}@{} {})",
+            self.manifest.name, self.manifest.version, self.manifest.kind
+        )
+    }
+}
+
+/// Names users give become folder names: letters, digits, `-`, `_`, `.` (not leading), nothing else.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(LearnError::InvalidName(name.to_string()))
+    }
+}
+
+/// `name@3`, `name@latest` or `name` (latest).
+pub fn parse_spec(spec: &str) -> Result<(String, Option<u32>)> {
+    let (name, version) = match spec.split_once('@') {
+        None => (spec, None),
+        Some((n, "latest")) => (n, None),
+        Some((n, v)) => (
+            n,
+            Some(
+                v.parse::<u32>()
+                    .map_err(|_| LearnError::InvalidSpec(spec.to_string()))?,
+            ),
+        ),
+    };
+    validate_name(name).map_err(|_| LearnError::InvalidSpec(spec.to_string()))?;
+    Ok((name.to_string(), version))
+}
+
+pub fn models_dir(home: &Path) -> PathBuf {
+    home.join("models")
+}
+
+/// Versions present for `name`, ascending (complete versions only: folders with a manifest).
+pub fn versions(home: &Path, name: &str) -> Result<Vec<u32>> {
+    let dir = models_dir(home).join(name);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LearnError::io(format!("reading {}", dir.display()), e)),
+    };
+    let mut out: Vec<u32> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+        .filter(|v| dir.join(v.to_string()).join(MANIFEST).is_file())
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Model names in the registry, sorted.
+pub fn names(home: &Path) -> Result<Vec<String>> {
+    let dir = models_dir(home);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LearnError::io(format!("reading {}", dir.display()), e)),
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| validate_name(n).is_ok())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Resolves a spec to `(name, version)` and the version folder.
+pub fn resolve(home: &Path, spec: &str) -> Result<(String, u32, PathBuf)> {
+    let (name, version) = parse_spec(spec)?;
+    let available = versions(home, &name)?;
+    if available.is_empty() {
+        return Err(LearnError::ModelNotFound(name, models_dir(home)));
+    }
+    let version = match version {
+        None => *available.last().expect("non-empty"),
+        Some(v) if available.contains(&v) => v,
+        Some(v) => {
+            return Err(LearnError::VersionNotFound {
+                name,
+                version: v,
+                available: available
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+        }
+    };
+    let dir = models_dir(home).join(&name).join(version.to_string());
+    Ok((name, version, dir))
+}
+
+/// Reads and checks a manifest.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LearnError::io(format!("reading {}", path.display()), e))?;
+    let corrupt = |reason: String| LearnError::CorruptManifest {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+    let found = value
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| corrupt("no format_version".into()))? as u32;
+    if found > MANIFEST_VERSION {
+        return Err(LearnError::FutureManifest {
+            path: path.to_path_buf(),
+            found,
+            supported: MANIFEST_VERSION,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Stores a new version of `manifest.name`; fills in `version` and `weights_sha256` and returns the manifest.
+pub fn save(home: &Path, mut manifest: Manifest, estimator: &Estimator) -> Result<Manifest> {
+    validate_name(&manifest.name)?;
+    let dir = models_dir(home).join(&manifest.name);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| LearnError::io(format!("creating {}", dir.display()), e))?;
+    let weights = estimator.to_safetensors()?;
+    manifest.weights_sha256 = format!("{:x}", Sha256::digest(&weights));
+    manifest.format_version = MANIFEST_VERSION;
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(&dir)
+        .map_err(|e| {
+            LearnError::io(format!("creating a staging folder in {}", dir.display()), e)
+        })?;
+    std::fs::write(staging.path().join(WEIGHTS), &weights).map_err(|e| {
+        LearnError::io(
+            format!("writing {}", staging.path().join(WEIGHTS).display()),
+            e,
+        )
+    })?;
+    // Another writer may take a version number first: try the next one (rename never replaces a non-empty folder).
+    for _ in 0..100 {
+        let next = versions(home, &manifest.name)?.last().map_or(1, |v| v + 1);
+        manifest.version = next;
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        std::fs::write(staging.path().join(MANIFEST), json).map_err(|e| {
+            LearnError::io(
+                format!("writing {}", staging.path().join(MANIFEST).display()),
+                e,
+            )
+        })?;
+        let target = dir.join(next.to_string());
+        if target.exists() {
+            continue;
+        }
+        let staged = staging.keep();
+        match std::fs::rename(&staged, &target) {
+            Ok(()) => return Ok(manifest),
+            Err(_) if target.exists() => {
+                std::fs::remove_dir_all(&staged).ok();
+                return Err(LearnError::InvalidConfig(format!(
+                    "version {next} of '{}' appeared while saving; retry",
+                    manifest.name
+                )));
+            }
+            Err(e) => {
+                return Err(LearnError::io(
+                    format!("moving the model into {}", target.display()),
+                    e,
+                ))
+            }
+        }
+    }
+    Err(LearnError::InvalidConfig(format!(
+        "could not allocate a version for '{}'",
+        manifest.name
+    )))
+}
+
+impl Model {
+    /// Loads `name@version`, `name@latest` or `name` from `<home>/models`.
+    pub fn load(home: &Path, spec: &str) -> Result<Model> {
+        let (_, _, dir) = resolve(home, spec)?;
+        Model::load_dir(&dir)
+    }
+
+    pub fn load_dir(dir: &Path) -> Result<Model> {
+        let manifest = read_manifest(&dir.join(MANIFEST))?;
+        let path = dir.join(WEIGHTS);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| LearnError::io(format!("reading {}", path.display()), e))?;
+        let digest = format!("{:x}", Sha256::digest(&bytes));
+        if digest != manifest.weights_sha256 {
+            return Err(LearnError::Weights {
+                path,
+                reason: "checksum does not match the manifest (file changed or corrupted)".into(),
+            });
+        }
+        let estimator =
+            Estimator::from_safetensors(&bytes, &manifest.architecture, manifest.task, &path)?;
+        Ok(Model {
+            manifest,
+            estimator,
+            deriver: None,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Supplies the SQL engine for models with derived features.
+    pub fn with_deriver(mut self, deriver: Arc<dyn FeatureDeriver>) -> Model {
+        self.deriver = Some(deriver);
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn spec(&self) -> String {
+        format!("{}@{}", self.manifest.name, self.manifest.version)
+    }
+
+    /// The raw columns `predict_batch` needs (name and kind); other columns are ignored.
+    pub fn input_columns(&self) -> &[InputColumn] {
+        self.manifest.pipeline.input_columns()
+    }
+
+    pub fn threshold(&self) -> f64 {
+        self.manifest.threshold
+    }
+
+    pub fn estimator(&self) -> &Estimator {
+        &self.estimator
+    }
+
+    /// The feature matrix for a batch (schema checked).
+    pub fn features(&self, batch: &RecordBatch) -> Result<Matrix> {
+        self.manifest
+            .pipeline
+            .transform(batch, self.deriver.as_deref())
+    }
+
+    /// Binary: P(positive class) per row; regression: the value; multi-class: the probability of the most
+    /// likely class (use [`Model::predict_outputs`] for every class).
+    pub fn predict_batch(&self, batch: &RecordBatch) -> Result<Vec<f64>> {
+        let out = self.predict_outputs(batch)?;
+        let k = self.manifest.task.outputs();
+        if k == 1 {
+            return Ok(out);
+        }
+        Ok(out
+            .chunks(k)
+            .map(|c| c.iter().copied().fold(0.0, f64::max))
+            .collect())
+    }
+
+    /// `task.outputs()` values per row.
+    pub fn predict_outputs(&self, batch: &RecordBatch) -> Result<Vec<f64>> {
+        let x = self.features(batch)?;
+        Ok(self.estimator.predict(&x))
+    }
+
+    /// The predicted class label (classification) for each row of raw outputs.
+    pub fn decide(&self, outputs: &[f64]) -> Vec<String> {
+        let classes = &self.manifest.classes;
+        match self.manifest.task {
+            Task::Binary => outputs
+                .iter()
+                .map(|&p| classes[usize::from(p > self.manifest.threshold)].clone())
+                .collect(),
+            Task::Multiclass { classes: k } => outputs
+                .chunks(k)
+                .map(|c| {
+                    classes[c
+                        .iter()
+                        .enumerate()
+                        .fold(0, |b, (i, &v)| if v > c[b] { i } else { b })]
+                    .clone()
+                })
+                .collect(),
+            Task::Regression => outputs.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+}
+
+/// One line of the registry listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionSummary {
+    pub name: String,
+    pub version: u32,
+    pub kind: ModelKind,
+    pub task: String,
+    pub created: String,
+    pub target: String,
+    pub threshold: f64,
+    pub dataset: String,
+    pub run: Option<String>,
+    pub metrics: serde_json::Value,
+}
+
+impl From<&Manifest> for VersionSummary {
+    fn from(m: &Manifest) -> Self {
+        VersionSummary {
+            name: m.name.clone(),
+            version: m.version,
+            kind: m.kind,
+            task: m.task.name().into(),
+            created: m.created.clone(),
+            target: m.target.clone(),
+            threshold: m.threshold,
+            dataset: m.lineage.dataset.clone(),
+            run: m.lineage.run.clone(),
+            metrics: m.metrics.clone(),
+        }
+    }
+}
+
+/// Every version of every model (or of `name`), oldest first. Unreadable manifests are reported, not skipped.
+pub fn list(home: &Path, name: Option<&str>) -> Result<Vec<VersionSummary>> {
+    let names = match name {
+        Some(n) => {
+            validate_name(n)?;
+            if versions(home, n)?.is_empty() {
+                return Err(LearnError::ModelNotFound(n.to_string(), models_dir(home)));
+            }
+            vec![n.to_string()]
+        }
+        None => names(home)?,
+    };
+    let mut out = Vec::new();
+    for n in names {
+        for v in versions(home, &n)? {
+            let m = read_manifest(&models_dir(home).join(&n).join(v.to_string()).join(MANIFEST))?;
+            out.push(VersionSummary::from(&m));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logistic::Logistic;
+    use crate::metrics::ThresholdRule;
+    use crate::pipeline::PipelineSpec;
+    use arrow::array::{Float64Array, Int64Array};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float64, false),
+            Field::new("y", DataType::Int64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0])),
+                Arc::new(Int64Array::from(vec![0, 0, 1, 1])),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn manifest(pipeline: Pipeline, est: &Estimator) -> Manifest {
+        Manifest {
+            format_version: MANIFEST_VERSION,
+            name: "failure".into(),
+            version: 0,
+            kind: est.kind(),
+            task: Task::Binary,
+            created: "2026-11-28T00:00:00Z".into(),
+            target: "y".into(),
+            classes: vec!["0".into(), "1".into()],
+            threshold: 0.5,
+            threshold_rule: ThresholdRule::Fixed { value: 0.5 },
+            pipeline,
+            architecture: est.architecture(),
+            params: serde_json::json!({}),
+            metrics: serde_json::json!({"accuracy": 1.0}),
+            lineage: Lineage::default(),
+            weights_sha256: String::new(),
+        }
+    }
+
+    fn saved(home: &Path) -> Manifest {
+        let spec = PipelineSpec {
+            target: "y".into(),
+            ..Default::default()
+        };
+        let (p, _) = Pipeline::fit(&spec, &batch(), None).unwrap();
+        let est = Estimator::Logistic(Logistic {
+            coef: vec![3.0],
+            intercept: 0.0,
+        });
+        save(home, manifest(p, &est), &est).unwrap()
+    }
+
+    #[test]
+    fn versions_increase_and_load_by_spec() {
+        let home = tempfile::tempdir().unwrap();
+        assert_eq!(saved(home.path()).version, 1);
+        assert_eq!(saved(home.path()).version, 2);
+        let m = Model::load(home.path(), "failure@latest").unwrap();
+        assert_eq!(m.spec(), "failure@2");
+        assert_eq!(
+            Model::load(home.path(), "failure@1").unwrap().spec(),
+            "failure@1"
+        );
+        assert_eq!(m.input_columns()[0].name, "x");
+        let p = m.predict_batch(&batch()).unwrap();
+        assert!(p[0] < 0.5 && p[3] > 0.5);
+        assert_eq!(m.decide(&p), vec!["0", "0", "1", "1"]);
+        assert_eq!(list(home.path(), None).unwrap().len(), 2);
+        assert!(matches!(
+            Model::load(home.path(), "failure@7"),
+            Err(LearnError::VersionNotFound { .. })
+        ));
+        assert!(matches!(
+            Model::load(home.path(), "other"),
+            Err(LearnError::ModelNotFound(..))
+        ));
+        assert!(matches!(
+            parse_spec("../x@1"),
+            Err(LearnError::InvalidSpec(_))
+        ));
+    }
+
+    #[test]
+    fn corrupted_and_future_manifests_are_refused() {
+        let home = tempfile::tempdir().unwrap();
+        saved(home.path());
+        let path = home.path().join("models/failure/1/manifest.json");
+        let good = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+        let err = Model::load(home.path(), "failure@1").unwrap_err();
+        assert!(matches!(err, LearnError::CorruptManifest { .. }), "{err}");
+        std::fs::write(
+            &path,
+            good.replace("\"format_version\": 1", "\"format_version\": 99"),
+        )
+        .unwrap();
+        let err = Model::load(home.path(), "failure@1").unwrap_err();
+        assert!(
+            matches!(err, LearnError::FutureManifest { found: 99, .. }),
+            "{err}"
+        );
+        // Saving a new version leaves the broken one untouched.
+        std::fs::write(&path, &good[..10]).unwrap();
+        assert_eq!(saved(home.path()).version, 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good[..10]);
+    }
+
+    #[test]
+    fn tampered_weights_are_refused() {
+        let home = tempfile::tempdir().unwrap();
+        saved(home.path());
+        let path = home.path().join("models/failure/1/weights.safetensors");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+        assert!(matches!(
+            Model::load(home.path(), "failure"),
+            Err(LearnError::Weights { .. })
+        ));
+    }
+}
