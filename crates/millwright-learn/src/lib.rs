@@ -12,3 +12,4 @@ pub mod pipeline;
 pub mod registry;
 pub mod split;
 pub mod task;
+pub mod train;

@@ -1,0 +1,104 @@
+//! Trains on the AI4I split CSVs with the library API and prints the test figures (release build):
+//! `cargo run --release -p millwright-learn --example ai4i -- [mlp|gbdt|logistic|auto] [--physics] [--search N] [--cv K]`
+
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, RecordBatch};
+use arrow::csv::reader::Format;
+use arrow::csv::ReaderBuilder;
+use arrow::datatypes::{DataType, Field, Schema};
+use millwright_learn::train::{self, KindChoice, NoObserver, TrainRequest};
+
+fn read_csv(path: &std::path::Path) -> RecordBatch {
+    let mut file = std::fs::File::open(path).unwrap();
+    let (schema, _) = Format::default()
+        .with_header(true)
+        .infer_schema(&mut file, Some(1000))
+        .unwrap();
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ReaderBuilder::new(Arc::new(schema))
+        .with_header(true)
+        .with_batch_size(1 << 20)
+        .build(file)
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+/// The three physics features, computed in Rust here (the binary uses SQL through DataFusion).
+fn physics(b: &RecordBatch) -> RecordBatch {
+    let col = |n: &str| {
+        let a = arrow::compute::cast(b.column_by_name(n).unwrap(), &DataType::Float64).unwrap();
+        a.as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    let (t, r, air, proc_, wear) = (
+        col("torque_nm"),
+        col("rotational_speed_rpm"),
+        col("air_temperature_k"),
+        col("process_temperature_k"),
+        col("tool_wear_min"),
+    );
+    let power: Vec<f64> = t
+        .iter()
+        .zip(&r)
+        .map(|(t, r)| t * r * 2.0 * std::f64::consts::PI / 60.0)
+        .collect();
+    let diff: Vec<f64> = proc_.iter().zip(&air).map(|(p, a)| p - a).collect();
+    let wt: Vec<f64> = wear.iter().zip(&t).map(|(w, t)| w * t).collect();
+    let mut fields: Vec<Field> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut cols = b.columns().to_vec();
+    for (n, v) in [("power", power), ("temp_diff", diff), ("wear_torque", wt)] {
+        fields.push(Field::new(n, DataType::Float64, false));
+        cols.push(Arc::new(Float64Array::from(v)));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let kind: KindChoice = args.first().map_or("mlp", String::as_str).parse().unwrap();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.parse::<usize>().unwrap())
+    };
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/data");
+    let (mut tr, mut te) = (
+        read_csv(&dir.join("ai4i_train.csv")),
+        read_csv(&dir.join("ai4i_test.csv")),
+    );
+    if args.iter().any(|a| a == "--physics") {
+        tr = physics(&tr);
+        te = physics(&te);
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut req = TrainRequest::new("ai4i", "label");
+    req.kind = kind;
+    req.search = flag("--search").unwrap_or(0);
+    req.cv = flag("--cv");
+    req.seed = flag("--seed").unwrap_or(42) as u64;
+    if let Some(t) = args
+        .iter()
+        .position(|a| a == "--threshold")
+        .and_then(|i| args.get(i + 1))
+    {
+        req.threshold = Some(train::parse_threshold(t).unwrap());
+    }
+    req.progress = true;
+    let out = train::train(home.path(), &req, &tr, Some(&te), None, &mut NoObserver).unwrap();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&train::summary_json(&out)).unwrap()
+    );
+}
