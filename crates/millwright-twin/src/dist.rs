@@ -1,0 +1,254 @@
+//! Duration distributions of a line file and their samplers.
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp1, LogNormal, StandardNormal, Triangular, Weibull};
+use serde::{Deserialize, Serialize};
+
+/// A non-negative random duration in base time units, as written in the line file,
+/// e.g. `{ dist = "exponential", mean = 1.2 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DistSpec {
+    Fixed {
+        value: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    /// Normal, redrawn while negative (durations cannot be negative).
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    /// Lognormal given by the mean and standard deviation of the duration itself (not of its log).
+    Lognormal {
+        mean: f64,
+        sd: f64,
+    },
+    Triangular {
+        min: f64,
+        mode: f64,
+        max: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Weibull {
+        shape: f64,
+        scale: f64,
+    },
+    /// Draws uniformly from observed values (e.g. repair times from the maintenance log).
+    Empirical {
+        values: Vec<f64>,
+    },
+}
+
+impl DistSpec {
+    /// Checks the parameters; the message names the parameter and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite_nonneg = |name: &str, v: f64| {
+            if !v.is_finite() || v < 0.0 {
+                Err(format!("{name} must be a finite number >= 0, got {v}"))
+            } else {
+                Ok(())
+            }
+        };
+        let positive = |name: &str, v: f64| {
+            if !v.is_finite() || v <= 0.0 {
+                Err(format!("{name} must be a finite number > 0, got {v}"))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            DistSpec::Fixed { value } => finite_nonneg("value", *value),
+            DistSpec::Exponential { mean } => positive("mean", *mean),
+            DistSpec::Normal { mean, sd } => {
+                positive("mean", *mean)?;
+                finite_nonneg("sd", *sd)
+            }
+            DistSpec::Lognormal { mean, sd } => {
+                positive("mean", *mean)?;
+                finite_nonneg("sd", *sd)
+            }
+            DistSpec::Triangular { min, mode, max } => {
+                finite_nonneg("min", *min)?;
+                finite_nonneg("mode", *mode)?;
+                finite_nonneg("max", *max)?;
+                if min > max {
+                    return Err(format!("min ({min}) must not exceed max ({max})"));
+                }
+                if mode < min || mode > max {
+                    return Err(format!(
+                        "mode ({mode}) must lie in [min, max] = [{min}, {max}]"
+                    ));
+                }
+                Ok(())
+            }
+            DistSpec::Uniform { min, max } => {
+                finite_nonneg("min", *min)?;
+                finite_nonneg("max", *max)?;
+                if min > max {
+                    return Err(format!("min ({min}) must not exceed max ({max})"));
+                }
+                Ok(())
+            }
+            DistSpec::Weibull { shape, scale } => {
+                positive("shape", *shape)?;
+                positive("scale", *scale)
+            }
+            DistSpec::Empirical { values } => {
+                if values.is_empty() {
+                    return Err("values must list at least one observation".into());
+                }
+                for (i, v) in values.iter().enumerate() {
+                    finite_nonneg(&format!("values[{i}]"), *v)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Expected value (the normal's untruncated mean).
+    pub fn mean(&self) -> f64 {
+        match self {
+            DistSpec::Fixed { value } => *value,
+            DistSpec::Exponential { mean }
+            | DistSpec::Normal { mean, .. }
+            | DistSpec::Lognormal { mean, .. } => *mean,
+            DistSpec::Triangular { min, mode, max } => (min + mode + max) / 3.0,
+            DistSpec::Uniform { min, max } => (min + max) / 2.0,
+            DistSpec::Weibull { shape, scale } => {
+                scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
+            }
+            DistSpec::Empirical { values } => values.iter().sum::<f64>() / values.len() as f64,
+        }
+    }
+
+    /// Builds the sampler; call after `validate`.
+    pub fn sampler(&self) -> Sampler {
+        match self {
+            DistSpec::Fixed { value } => Sampler::Fixed(*value),
+            DistSpec::Exponential { mean } => Sampler::Exponential(*mean),
+            DistSpec::Normal { mean, sd } => Sampler::Normal(*mean, *sd),
+            DistSpec::Lognormal { mean, sd } => {
+                let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
+                let mu = mean.ln() - sigma2 / 2.0;
+                Sampler::Lognormal(LogNormal::new(mu, sigma2.sqrt()).expect("validated"))
+            }
+            DistSpec::Triangular { min, mode, max } => {
+                if min == max {
+                    Sampler::Fixed(*min)
+                } else {
+                    Sampler::Triangular(Triangular::new(*min, *max, *mode).expect("validated"))
+                }
+            }
+            DistSpec::Uniform { min, max } => Sampler::Uniform(*min, *max),
+            DistSpec::Weibull { shape, scale } => {
+                Sampler::Weibull(Weibull::new(*scale, *shape).expect("validated"))
+            }
+            DistSpec::Empirical { values } => Sampler::Empirical(values.clone()),
+        }
+    }
+}
+
+/// A ready-to-draw distribution (the hot path of the engine).
+#[derive(Debug, Clone)]
+pub enum Sampler {
+    Fixed(f64),
+    Exponential(f64),
+    Normal(f64, f64),
+    Lognormal(LogNormal<f64>),
+    Triangular(Triangular<f64>),
+    Uniform(f64, f64),
+    Weibull(Weibull<f64>),
+    Empirical(Vec<f64>),
+}
+
+impl Sampler {
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Sampler::Fixed(v) => *v,
+            Sampler::Exponential(mean) => {
+                let e: f64 = Exp1.sample(rng);
+                mean * e
+            }
+            Sampler::Normal(mean, sd) => loop {
+                let z: f64 = StandardNormal.sample(rng);
+                let x = mean + sd * z;
+                if x >= 0.0 {
+                    break x;
+                }
+            },
+            Sampler::Lognormal(d) => d.sample(rng),
+            Sampler::Triangular(d) => d.sample(rng),
+            Sampler::Uniform(a, b) => a + (b - a) * rng.random::<f64>(),
+            Sampler::Weibull(d) => d.sample(rng),
+            Sampler::Empirical(values) => values[rng.random_range(0..values.len())],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn sample_mean(spec: &DistSpec, n: usize) -> f64 {
+        let s = spec.sampler();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        (0..n).map(|_| s.sample(&mut rng)).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn sample_means_match_the_stated_means() {
+        let specs = [
+            DistSpec::Exponential { mean: 2.0 },
+            DistSpec::Lognormal { mean: 3.0, sd: 1.0 },
+            DistSpec::Triangular {
+                min: 1.0,
+                mode: 2.0,
+                max: 6.0,
+            },
+            DistSpec::Uniform { min: 1.0, max: 3.0 },
+            DistSpec::Weibull {
+                shape: 2.0,
+                scale: 10.0,
+            },
+            DistSpec::Empirical {
+                values: vec![1.0, 2.0, 6.0],
+            },
+            DistSpec::Normal { mean: 5.0, sd: 1.0 },
+        ];
+        for spec in &specs {
+            spec.validate().unwrap();
+            let m = sample_mean(spec, 200_000);
+            assert!(
+                (m - spec.mean()).abs() < 0.02 * spec.mean(),
+                "{spec:?}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_parameters_are_named() {
+        let e = DistSpec::Exponential { mean: -1.0 }.validate().unwrap_err();
+        assert!(e.contains("mean") && e.contains("-1"), "{e}");
+        let e = DistSpec::Uniform { min: 5.0, max: 1.0 }
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("min (5)"), "{e}");
+        let e = DistSpec::Triangular {
+            min: 1.0,
+            mode: 9.0,
+            max: 3.0,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("mode"), "{e}");
+        assert!(DistSpec::Empirical { values: vec![] }.validate().is_err());
+    }
+}

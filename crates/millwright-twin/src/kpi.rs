@@ -1,0 +1,178 @@
+//! KPIs of one replication and their 95 % confidence intervals over replications.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// What one replication measured after the warm-up. Times are in base units of the line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationKpis {
+    /// Good parts leaving the last station per base time unit.
+    pub throughput: f64,
+    pub oee: f64,
+    pub availability: f64,
+    pub performance: f64,
+    pub quality: f64,
+    pub scrap_rate: f64,
+    /// Total cost / good parts (the total cost when no good part was made).
+    pub cost_per_good_part: f64,
+    pub total_cost: f64,
+    /// Good parts × part value.
+    pub revenue: f64,
+    pub good_parts: u64,
+    pub scrapped_parts: u64,
+    /// Station-time down for failures (summed over stations).
+    pub unplanned_downtime: f64,
+    /// Station-time in preventive or predictive maintenance.
+    pub maintenance_time: f64,
+    /// Line time in planned stops.
+    pub planned_stop_time: f64,
+    /// Operating station-time per failure; absent without failures.
+    pub mtbf: Option<f64>,
+    /// Down time per failure; absent without failures.
+    pub mttr: Option<f64>,
+    pub failures: u64,
+    pub maintenance_actions: u64,
+    /// Time-average parts in the line (stations, buffers, input queue).
+    pub wip: f64,
+    /// Time-average length of the input queue (lines with `arrivals`).
+    pub queue_length: Option<f64>,
+    /// Mean wait in the input queue of the parts that left it.
+    pub queue_wait: Option<f64>,
+    /// Failures by cause: `time` (calendar-time failures), `TWF`, `HDF`, `PWF`, `OSF`, `RNF`.
+    pub failures_by_mode: BTreeMap<String, u64>,
+    pub downtime_by_cause: BTreeMap<String, f64>,
+    pub stations: Vec<StationKpis>,
+    /// Calendar events processed (stale ones included).
+    pub events: u64,
+}
+
+/// Fractions of the measured window a station spent in each state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationKpis {
+    pub name: String,
+    pub busy: f64,
+    pub starved: f64,
+    pub blocked: f64,
+    pub down: f64,
+    pub maintenance: f64,
+    pub planned_stop: f64,
+    pub failures: u64,
+    pub maintenance_actions: u64,
+    pub parts: u64,
+}
+
+/// Mean and two-sided 95 % Student-t confidence interval over replications.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub mean: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Replications that had a value.
+    pub n: usize,
+}
+
+impl Summary {
+    /// The interval is absent with fewer than two values.
+    pub fn of(values: &[f64]) -> Summary {
+        let n = values.len();
+        if n == 0 {
+            return Summary {
+                mean: None,
+                ci_low: None,
+                ci_high: None,
+                n,
+            };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Summary {
+                mean: Some(mean),
+                ci_low: None,
+                ci_high: None,
+                n,
+            };
+        }
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+            .expect("n >= 2 gives positive degrees of freedom")
+            .inverse_cdf(0.975);
+        let half = t * (var / n as f64).sqrt();
+        Summary {
+            mean: Some(mean),
+            ci_low: Some(mean - half),
+            ci_high: Some(mean + half),
+            n,
+        }
+    }
+
+    pub fn half_width(&self) -> Option<f64> {
+        Some((self.ci_high? - self.ci_low?) / 2.0)
+    }
+}
+
+type Getter = fn(&ReplicationKpis) -> Option<f64>;
+
+/// The KPIs summarised per policy, by their JSON names.
+pub const SUMMARISED: &[(&str, Getter)] = &[
+    ("throughput", |r| Some(r.throughput)),
+    ("oee", |r| Some(r.oee)),
+    ("availability", |r| Some(r.availability)),
+    ("performance", |r| Some(r.performance)),
+    ("quality", |r| Some(r.quality)),
+    ("scrap_rate", |r| Some(r.scrap_rate)),
+    ("cost_per_good_part", |r| Some(r.cost_per_good_part)),
+    ("total_cost", |r| Some(r.total_cost)),
+    ("revenue", |r| Some(r.revenue)),
+    ("good_parts", |r| Some(r.good_parts as f64)),
+    ("unplanned_downtime", |r| Some(r.unplanned_downtime)),
+    ("maintenance_time", |r| Some(r.maintenance_time)),
+    ("mtbf", |r| r.mtbf),
+    ("mttr", |r| r.mttr),
+    ("failures", |r| Some(r.failures as f64)),
+    ("maintenance_actions", |r| {
+        Some(r.maintenance_actions as f64)
+    }),
+    ("wip", |r| Some(r.wip)),
+    ("queue_length", |r| r.queue_length),
+    ("queue_wait", |r| r.queue_wait),
+];
+
+/// Summaries of every KPI, plus `failures_<cause>` and `downtime_<cause>` per failure cause.
+pub fn summarise(reps: &[ReplicationKpis]) -> BTreeMap<String, Summary> {
+    let mut out = BTreeMap::new();
+    for (name, get) in SUMMARISED {
+        let values: Vec<f64> = reps.iter().filter_map(get).collect();
+        out.insert(name.to_string(), Summary::of(&values));
+    }
+    if let Some(first) = reps.first() {
+        for cause in first.failures_by_mode.keys() {
+            let f: Vec<f64> = reps
+                .iter()
+                .map(|r| r.failures_by_mode[cause] as f64)
+                .collect();
+            let d: Vec<f64> = reps.iter().map(|r| r.downtime_by_cause[cause]).collect();
+            let key = cause.to_lowercase();
+            out.insert(format!("failures_{key}"), Summary::of(&f));
+            out.insert(format!("downtime_{key}"), Summary::of(&d));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_t_interval_matches_the_textbook() {
+        // n = 5, mean 3, sd = sqrt(2.5); t(0.975, 4) = 2.7764
+        let s = Summary::of(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(s.mean, Some(3.0));
+        let half = 2.776_445 * (2.5f64 / 5.0).sqrt();
+        assert!((s.ci_high.unwrap() - 3.0 - half).abs() < 1e-4);
+        assert_eq!(Summary::of(&[2.0]).ci_low, None);
+        assert_eq!(Summary::of(&[]).mean, None);
+    }
+}

@@ -1,0 +1,603 @@
+//! The line model: what a line TOML file says, its validation, and the resolved form the engine runs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::dist::{DistSpec, Sampler};
+use crate::error::TwinError;
+use crate::physics::{FailureMode, FailureRules, Variant};
+use crate::time::{DurationSpec, TimeUnit};
+
+/// A line file as written (see docs/line-model.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineFile {
+    pub name: String,
+    pub time_unit: TimeUnit,
+    /// Default simulated time per replication (the CLI's --horizon overrides it).
+    pub horizon: Option<DurationSpec>,
+    /// Default warm-up deleted from the statistics (--warmup overrides it).
+    pub warmup: Option<DurationSpec>,
+    /// Product mix, shares of L, M and H (normalised).
+    #[serde(default)]
+    pub mix: Mix,
+    /// External arrivals into an unbounded queue before the first station; absent = the first
+    /// station is never starved.
+    pub arrivals: Option<DistSpec>,
+    /// Capacity of the buffer after each station but the last (one entry per gap).
+    #[serde(default)]
+    pub buffers: Vec<i64>,
+    pub stations: Vec<StationFile>,
+    #[serde(default)]
+    pub planned_stops: Vec<PlannedStopFile>,
+    #[serde(default)]
+    pub costs: Costs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    #[serde(rename = "L")]
+    pub l: f64,
+    #[serde(rename = "M")]
+    pub m: f64,
+    #[serde(rename = "H")]
+    pub h: f64,
+}
+
+impl Default for Mix {
+    /// The AI4I mix: 60 % L, 30 % M, 10 % H.
+    fn default() -> Self {
+        Mix {
+            l: 0.6,
+            m: 0.3,
+            h: 0.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationFile {
+    pub name: String,
+    /// Processing time of one part.
+    pub process: DistSpec,
+    /// Probability that a part finished here is scrapped.
+    #[serde(default)]
+    pub scrap: f64,
+    /// Calendar-time failures: time to failure counted from the end of the last repair or maintenance.
+    pub failures: Option<TimeFailures>,
+    /// Condition-based failures from the AI4I sensor physics.
+    pub ai4i: Option<Ai4iFile>,
+    /// Duration of one preventive or predictive maintenance action (required when a policy maintains).
+    pub maintenance: Option<DistSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeFailures {
+    pub time_to_failure: DistSpec,
+    pub repair: DistSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ai4iFile {
+    /// Tool wear added per part, minutes, by variant (AI4I: L 2, M 3, H 5).
+    pub wear_per_part: Option<WearPerPart>,
+    /// Tool life is drawn uniformly from this range at every tool change (AI4I: 200–240 min).
+    #[serde(default = "default_life")]
+    pub tool_life: [f64; 2],
+    /// Share of tools reaching their life that fail (TWF) instead of being swapped between parts
+    /// (AI4I: 51 of 120).
+    #[serde(default = "default_tool_failure_share")]
+    pub tool_failure_share: f64,
+    /// Chance of a random failure per part (AI4I: 0.1 %).
+    #[serde(default = "default_random_failure")]
+    pub random_failure: f64,
+    /// Repair time per failure mode.
+    pub repair: ModeRepairs,
+}
+
+fn default_life() -> [f64; 2] {
+    [200.0, 240.0]
+}
+fn default_tool_failure_share() -> f64 {
+    0.425
+}
+fn default_random_failure() -> f64 {
+    0.001
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WearPerPart {
+    #[serde(rename = "L")]
+    pub l: f64,
+    #[serde(rename = "M")]
+    pub m: f64,
+    #[serde(rename = "H")]
+    pub h: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeRepairs {
+    #[serde(rename = "TWF")]
+    pub twf: DistSpec,
+    #[serde(rename = "HDF")]
+    pub hdf: DistSpec,
+    #[serde(rename = "PWF")]
+    pub pwf: DistSpec,
+    #[serde(rename = "OSF")]
+    pub osf: DistSpec,
+    #[serde(rename = "RNF")]
+    pub rnf: DistSpec,
+}
+
+/// A periodic stop of the whole line (shift not worked, weekly cleaning): from `start` within every
+/// `every`, for `duration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedStopFile {
+    pub name: String,
+    pub every: DurationSpec,
+    pub start: DurationSpec,
+    pub duration: DurationSpec,
+}
+
+/// Money, in one currency; hourly rates are per hour of real time (per base unit for `unit` lines).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Costs {
+    /// Sales value of one good part (reported as revenue; not part of the cost).
+    pub part_value: f64,
+    /// Running the line, per hour of planned production time.
+    pub operating_per_hour: f64,
+    /// Lost contribution per station-hour of unplanned downtime.
+    pub downtime_per_hour: f64,
+    /// Parts and labour of one corrective repair.
+    pub corrective_repair: f64,
+    /// One preventive or predictive maintenance action.
+    pub preventive_maintenance: f64,
+    /// Material lost with one scrapped part.
+    pub scrap: f64,
+}
+
+/// A validated line, ready to simulate. Durations are in base units.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub file: LineFile,
+    /// The TOML text it came from (stored with every result).
+    pub source: String,
+    /// sha256 of `source`.
+    pub source_sha256: String,
+    pub horizon: Option<f64>,
+    pub warmup: Option<f64>,
+    pub mix_cdf: [f64; 3],
+    pub arrivals: Option<Sampler>,
+    pub buffers: Vec<usize>,
+    pub stations: Vec<StationModel>,
+    pub planned_stops: Vec<PlannedStop>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StationModel {
+    pub name: String,
+    pub process: Sampler,
+    pub process_mean: f64,
+    pub scrap: f64,
+    pub time_to_failure: Option<Sampler>,
+    pub repair: Option<Sampler>,
+    pub ai4i: Option<Ai4iModel>,
+    pub maintenance: Option<Sampler>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ai4iModel {
+    pub rules: FailureRules,
+    pub wear_per_part: [f64; 3],
+    pub life_min: f64,
+    pub life_max: f64,
+    pub tool_failure_share: f64,
+    pub random_failure: f64,
+    /// In `FailureMode::ALL` order.
+    pub repair: [Sampler; 5],
+}
+
+impl StationModel {
+    /// Whether the station has any failure process (only those are maintained on an interval).
+    pub fn can_fail(&self) -> bool {
+        self.time_to_failure.is_some() || self.ai4i.is_some()
+    }
+}
+
+impl Ai4iModel {
+    pub fn wear_for(&self, v: Variant) -> f64 {
+        self.wear_per_part[v as usize]
+    }
+    pub fn repair_for(&self, mode: FailureMode) -> &Sampler {
+        &self.repair[mode as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedStop {
+    pub every: f64,
+    pub start: f64,
+    pub duration: f64,
+}
+
+/// The documented example line `twin init` writes.
+pub const EXAMPLE_LINE: &str = include_str!("example_line.toml");
+
+impl Line {
+    /// Reads and validates a line file.
+    pub fn load(path: &Path) -> Result<Line, TwinError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TwinError::io(path, e))?;
+        Line::parse(&text, path)
+    }
+
+    /// Parses and validates line TOML; `path` names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Line, TwinError> {
+        let file: LineFile = toml::from_str(text).map_err(|e| TwinError::Syntax {
+            path: path.to_path_buf(),
+            message: syntax_message(text, &e),
+        })?;
+        Line::from_file(file, text, path)
+    }
+
+    fn from_file(file: LineFile, text: &str, path: &Path) -> Result<Line, TwinError> {
+        let invalid = |field: String, message: String| TwinError::Invalid {
+            path: PathBuf::from(path),
+            field,
+            message,
+        };
+        let unit = file.time_unit;
+        let duration = |field: &str, d: &DurationSpec| -> Result<f64, TwinError> {
+            let v = d
+                .to_units(unit)
+                .map_err(|e| invalid(field.into(), e.to_string()))?;
+            if v < 0.0 {
+                return Err(invalid(
+                    field.into(),
+                    format!("must not be negative, got {v}"),
+                ));
+            }
+            Ok(v)
+        };
+        let dist = |field: String, d: &DistSpec| -> Result<Sampler, TwinError> {
+            d.validate().map_err(|m| invalid(field, m))?;
+            Ok(d.sampler())
+        };
+        if file.stations.is_empty() {
+            return Err(invalid(
+                "stations".into(),
+                "the line has no stations; add at least one [[stations]] table".into(),
+            ));
+        }
+        let horizon = match &file.horizon {
+            Some(h) => {
+                let v = duration("horizon", h)?;
+                if v <= 0.0 {
+                    return Err(invalid("horizon".into(), format!("must be > 0, got {v}")));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let warmup = file
+            .warmup
+            .as_ref()
+            .map(|w| duration("warmup", w))
+            .transpose()?;
+        let mix = [file.mix.l, file.mix.m, file.mix.h];
+        if mix.iter().any(|s| !s.is_finite() || *s < 0.0) || mix.iter().sum::<f64>() <= 0.0 {
+            return Err(invalid(
+                "mix".into(),
+                format!(
+                    "shares must be >= 0 with a positive sum, got L={} M={} H={}",
+                    mix[0], mix[1], mix[2]
+                ),
+            ));
+        }
+        let total: f64 = mix.iter().sum();
+        let mix_cdf = [mix[0] / total, (mix[0] + mix[1]) / total, 1.0];
+        let arrivals = file
+            .arrivals
+            .as_ref()
+            .map(|a| dist("arrivals".into(), a))
+            .transpose()?;
+        let gaps = file.stations.len() - 1;
+        if file.buffers.len() != gaps {
+            return Err(invalid(
+                "buffers".into(),
+                format!(
+                    "{} station(s) need {gaps} buffer capacit(ies) (one between each pair), got {}",
+                    file.stations.len(),
+                    file.buffers.len()
+                ),
+            ));
+        }
+        let mut buffers = Vec::with_capacity(gaps);
+        for (i, &b) in file.buffers.iter().enumerate() {
+            if b <= 0 {
+                return Err(invalid(
+                    format!("buffers[{i}]"),
+                    format!("a buffer capacity must be at least 1, got {b}"),
+                ));
+            }
+            buffers.push(b as usize);
+        }
+        let mut stations = Vec::with_capacity(file.stations.len());
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in file.stations.iter().enumerate() {
+            let at = |f: &str| format!("stations[{i}] ({}).{f}", s.name);
+            if s.name.trim().is_empty() {
+                return Err(invalid(
+                    format!("stations[{i}].name"),
+                    "must not be empty".into(),
+                ));
+            }
+            if !names.insert(s.name.clone()) {
+                return Err(invalid(at("name"), "duplicate station name".into()));
+            }
+            if !(0.0..=1.0).contains(&s.scrap) {
+                return Err(invalid(
+                    at("scrap"),
+                    format!("a probability in [0, 1], got {}", s.scrap),
+                ));
+            }
+            let (time_to_failure, repair) = match &s.failures {
+                Some(f) => (
+                    Some(dist(at("failures.time_to_failure"), &f.time_to_failure)?),
+                    Some(dist(at("failures.repair"), &f.repair)?),
+                ),
+                None => (None, None),
+            };
+            if let Some(f) = &s.failures {
+                if f.time_to_failure.mean() <= 0.0 {
+                    return Err(invalid(
+                        at("failures.time_to_failure"),
+                        "mean must be > 0".into(),
+                    ));
+                }
+            }
+            let ai4i = match &s.ai4i {
+                Some(a) => {
+                    let [lo, hi] = a.tool_life;
+                    if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
+                        return Err(invalid(
+                            at("ai4i.tool_life"),
+                            format!("need 0 < min <= max, got [{lo}, {hi}]"),
+                        ));
+                    }
+                    for (name, p) in [
+                        ("tool_failure_share", a.tool_failure_share),
+                        ("random_failure", a.random_failure),
+                    ] {
+                        if !(0.0..=1.0).contains(&p) {
+                            return Err(invalid(
+                                at(&format!("ai4i.{name}")),
+                                format!("a probability in [0, 1], got {p}"),
+                            ));
+                        }
+                    }
+                    let w = a.wear_per_part.unwrap_or(WearPerPart {
+                        l: 2.0,
+                        m: 3.0,
+                        h: 5.0,
+                    });
+                    for (name, v) in [("L", w.l), ("M", w.m), ("H", w.h)] {
+                        if !v.is_finite() || v < 0.0 {
+                            return Err(invalid(
+                                at(&format!("ai4i.wear_per_part.{name}")),
+                                format!("must be >= 0, got {v}"),
+                            ));
+                        }
+                    }
+                    let r = &a.repair;
+                    Some(Ai4iModel {
+                        rules: FailureRules::default(),
+                        wear_per_part: [w.l, w.m, w.h],
+                        life_min: lo,
+                        life_max: hi,
+                        tool_failure_share: a.tool_failure_share,
+                        random_failure: a.random_failure,
+                        repair: [
+                            dist(at("ai4i.repair.TWF"), &r.twf)?,
+                            dist(at("ai4i.repair.HDF"), &r.hdf)?,
+                            dist(at("ai4i.repair.PWF"), &r.pwf)?,
+                            dist(at("ai4i.repair.OSF"), &r.osf)?,
+                            dist(at("ai4i.repair.RNF"), &r.rnf)?,
+                        ],
+                    })
+                }
+                None => None,
+            };
+            stations.push(StationModel {
+                name: s.name.clone(),
+                process: dist(at("process"), &s.process)?,
+                process_mean: s.process.mean(),
+                scrap: s.scrap,
+                time_to_failure,
+                repair,
+                ai4i,
+                maintenance: s
+                    .maintenance
+                    .as_ref()
+                    .map(|m| dist(at("maintenance"), m))
+                    .transpose()?,
+            });
+        }
+        let mut planned_stops = Vec::new();
+        for (i, p) in file.planned_stops.iter().enumerate() {
+            let at = |f: &str| format!("planned_stops[{i}] ({}).{f}", p.name);
+            let every = duration(&at("every"), &p.every)?;
+            let start = duration(&at("start"), &p.start)?;
+            let len = duration(&at("duration"), &p.duration)?;
+            if every <= 0.0 || start + len > every {
+                return Err(invalid(
+                    at("every"),
+                    format!("need every > 0 and start + duration <= every, got every={every} start={start} duration={len}"),
+                ));
+            }
+            if len > 0.0 {
+                planned_stops.push(PlannedStop {
+                    every,
+                    start,
+                    duration: len,
+                });
+            }
+        }
+        let c = file.costs;
+        for (name, v) in [
+            ("part_value", c.part_value),
+            ("operating_per_hour", c.operating_per_hour),
+            ("downtime_per_hour", c.downtime_per_hour),
+            ("corrective_repair", c.corrective_repair),
+            ("preventive_maintenance", c.preventive_maintenance),
+            ("scrap", c.scrap),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(invalid(
+                    format!("costs.{name}"),
+                    format!("must be >= 0, got {v}"),
+                ));
+            }
+        }
+        Ok(Line {
+            source: text.to_string(),
+            source_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
+            file,
+            horizon,
+            warmup,
+            mix_cdf,
+            arrivals,
+            buffers,
+            stations,
+            planned_stops,
+        })
+    }
+
+    pub fn time_unit(&self) -> TimeUnit {
+        self.file.time_unit
+    }
+
+    /// Mean processing time of the slowest station: the ideal cycle time of the line (OEE performance).
+    pub fn ideal_cycle_time(&self) -> f64 {
+        self.stations
+            .iter()
+            .map(|s| s.process_mean)
+            .fold(0.0, f64::max)
+    }
+
+    pub fn variant_of(&self, u: f64) -> Variant {
+        if u < self.mix_cdf[0] {
+            Variant::L
+        } else if u < self.mix_cdf[1] {
+            Variant::M
+        } else {
+            Variant::H
+        }
+    }
+}
+
+/// The TOML parser's message, with "line L, column C" spelled out even when the parser's own
+/// rendering changes.
+fn syntax_message(text: &str, err: &toml::de::Error) -> String {
+    let msg = err.message().to_string();
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("TOML error at line {line}, column {column}: {msg}")
+        }
+        None => format!("TOML error: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Line, TwinError> {
+        Line::parse(text, Path::new("line.toml"))
+    }
+
+    #[test]
+    fn the_example_line_parses() {
+        let line = parse(EXAMPLE_LINE).unwrap();
+        assert_eq!(line.stations.len(), 5);
+        assert_eq!(line.buffers.len(), 4);
+        assert!(line.stations.iter().any(|s| s.ai4i.is_some()));
+        assert!(line.horizon.unwrap() > 0.0);
+    }
+
+    const ONE: &str = r#"
+name = "t"
+time_unit = "min"
+[[stations]]
+name = "a"
+process = { dist = "fixed", value = 1.0 }
+"#;
+
+    #[test]
+    fn a_line_without_stations_is_refused() {
+        let err = parse("name = \"t\"\ntime_unit = \"min\"\nstations = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no stations"), "{err}");
+    }
+
+    #[test]
+    fn zero_or_negative_buffers_are_refused_with_their_index() {
+        let two = format!(
+            "{ONE}[[stations]]\nname = \"b\"\nprocess = {{ dist = \"fixed\", value = 1.0 }}\n"
+        );
+        for cap in ["0", "-3"] {
+            let text = format!("buffers = [{cap}]\n{two}");
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains("buffers[0]") && err.contains(cap), "{err}");
+        }
+        assert!(parse(&format!("buffers = [2]\n{two}")).is_ok());
+    }
+
+    #[test]
+    fn invalid_distributions_name_the_station_and_parameter() {
+        let neg = ONE.replace(
+            "{ dist = \"fixed\", value = 1.0 }",
+            "{ dist = \"exponential\", mean = -2.0 }",
+        );
+        let err = parse(&neg).unwrap_err().to_string();
+        assert!(
+            err.contains("stations[0] (a).process") && err.contains("mean"),
+            "{err}"
+        );
+        let tri = ONE.replace(
+            "{ dist = \"fixed\", value = 1.0 }",
+            "{ dist = \"triangular\", min = 5.0, mode = 4.0, max = 2.0 }",
+        );
+        let err = parse(&tri).unwrap_err().to_string();
+        assert!(err.contains("min (5) must not exceed max (2)"), "{err}");
+    }
+
+    #[test]
+    fn zero_horizon_is_refused() {
+        let err = parse(&format!("horizon = 0\n{ONE}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("horizon") && err.contains("> 0"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let bad = ONE.replace("name = \"a\"", "name = \"a");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 5, column 10"), "{err}");
+        assert!(err.contains("line.toml"), "{err}");
+    }
+}
