@@ -307,39 +307,66 @@ fn dense_forward(layer: &Dense, x: &[f32], rows: usize, out: &mut [f32]) {
     }
 }
 
-#[inline(always)]
-fn forward_into(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
-    let n = net.layers.len();
-    let mut cur: Vec<f32> = Vec::new();
-    let mut next: Vec<f32> = Vec::new();
-    for (l, layer) in net.layers.iter().enumerate() {
-        let input: &[f32] = if l == 0 { x } else { &cur };
-        if l + 1 == n {
-            dense_forward(layer, input, rows, out);
-        } else {
-            next.resize(rows * layer.n_out, 0.0);
-            dense_forward(layer, input, rows, &mut next);
-            activate(net.activation, &mut next);
-            std::mem::swap(&mut cur, &mut next);
-        }
-    }
-}
-
-/// Forward pass over blocks of rows so the intermediate buffers stay in L1.
+/// Forward pass over blocks of rows held feature-major (`buf[i * n + r]`), so every multiply-add runs
+/// along a block of rows, 16 lanes at a time, whatever the layer width (the last layer has width 1).
+/// Each output is summed in the same order as the row-wise path, so both give identical results.
 #[inline(always)]
 fn forward_blocks(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
     const BLOCK: usize = 256;
-    let (ni, k) = (net.n_inputs(), net.task.outputs());
+    let (ni0, k) = (net.n_inputs(), net.task.outputs());
+    let width = net.max_width();
+    let mut cur = vec![0f32; width * BLOCK];
+    let mut next = vec![0f32; width * BLOCK];
+    let last = net.layers.len() - 1;
     let mut start = 0;
     while start < rows {
-        let end = (start + BLOCK).min(rows);
-        forward_into(
-            net,
-            &x[start * ni..end * ni],
-            end - start,
-            &mut out[start * k..end * k],
-        );
-        start = end;
+        let n = (rows - start).min(BLOCK);
+        for r in 0..n {
+            for (i, &v) in x[(start + r) * ni0..(start + r + 1) * ni0]
+                .iter()
+                .enumerate()
+            {
+                cur[i * n + r] = v;
+            }
+        }
+        for (l, layer) in net.layers.iter().enumerate() {
+            let no = layer.n_out;
+            for j in 0..no {
+                // 16 rows at a time with the sums in registers; the tail row by row.
+                const LANES: usize = 16;
+                let full = n - n % LANES;
+                for r0 in (0..full).step_by(LANES) {
+                    let mut acc = [layer.b[j]; LANES];
+                    for i in 0..layer.n_in {
+                        let w = layer.w[i * no + j];
+                        let v: &[f32; LANES] = cur[i * n + r0..i * n + r0 + LANES]
+                            .try_into()
+                            .expect("16 lanes");
+                        for (a, &x) in acc.iter_mut().zip(v) {
+                            *a += x * w;
+                        }
+                    }
+                    next[j * n + r0..j * n + r0 + LANES].copy_from_slice(&acc);
+                }
+                for r in full..n {
+                    let mut acc = layer.b[j];
+                    for i in 0..layer.n_in {
+                        acc += cur[i * n + r] * layer.w[i * no + j];
+                    }
+                    next[j * n + r] = acc;
+                }
+                if l < last {
+                    activate(net.activation, &mut next[j * n..(j + 1) * n]);
+                }
+            }
+            std::mem::swap(&mut cur, &mut next);
+        }
+        for r in 0..n {
+            for c in 0..k {
+                out[(start + r) * k + c] = cur[c * n + r];
+            }
+        }
+        start += n;
     }
 }
 
@@ -938,6 +965,31 @@ mod tests {
         let mut one = [0.0];
         net.predict_row(x.row(17), &mut one);
         assert!((batch[17] - one[0]).abs() < 1e-6);
+    }
+
+    #[test]
+    fn blocked_batch_path_equals_the_row_path_exactly() {
+        // 803 rows: full blocks of 256, then 35 rows (two 16-lane chunks and a 3-row tail).
+        let (x, _) = xor_like(803, 11);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for task in [
+            Task::Binary,
+            Task::Multiclass { classes: 3 },
+            Task::Regression,
+        ] {
+            let net = Mlp::init(2, &[32, 16], Activation::Relu, task, &mut rng);
+            let batch = net.predict(&x);
+            let k = task.outputs();
+            for r in 0..x.rows {
+                let mut one = vec![0.0; k];
+                net.predict_row(x.row(r), &mut one);
+                assert_eq!(
+                    &batch[r * k..(r + 1) * k],
+                    one.as_slice(),
+                    "{task:?} row {r}"
+                );
+            }
+        }
     }
 
     #[test]
