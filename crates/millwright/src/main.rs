@@ -51,6 +51,8 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
+    /// Productivity impact of AI: f_AI = Π(1 + Σα), P1 = P0·f_AI, V1 = V0·f_AI; α given or measured by the twin.
+    Impact(cmd::impact::ImpactArgs),
 }
 
 #[tokio::main]
@@ -65,6 +67,7 @@ async fn main() -> ExitCode {
         Command::Quality(args) => cmd::data::quality(&global, args).await,
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
+        Command::Impact(args) => cmd::impact::impact(&global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

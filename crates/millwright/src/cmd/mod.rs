@@ -1,2 +1,3 @@
 //! One module per group of subcommands; each parses nothing itself and calls a library crate.
 pub mod data;
+pub mod impact;

@@ -1,0 +1,210 @@
+//! What a report is built from: plain serde structures filled by the caller from the stored artefacts
+//! (quality report, model manifest, twin result, impact result). Unknown fields are ignored, so the JSON the
+//! other stages write can be read straight into these types.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use millwright_impact::{Estimate, MeasuredImpact};
+use serde::{Deserialize, Serialize};
+
+/// Everything one report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportInput {
+    pub title: String,
+    /// RFC 3339.
+    pub generated_at: String,
+    pub millwright_version: String,
+    /// The ingest quality report of the dataset the model was trained on, when it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<DataQuality>,
+    /// The model the AI policy used, when it is in the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSummary>,
+    pub twin: TwinSummary,
+    /// The productivity impact measured from the twin run (`millwright impact --from-twin --json`).
+    pub impact: MeasuredImpact,
+    /// Why a section has no input (section id → reason), shown in its place.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unavailable: BTreeMap<String, String>,
+    /// Extra lineage entries beside the ones derived from the sections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<LineageEntry>,
+}
+
+/// The data-quality report of one ingest (the data layer's `QualityReport`, the fields shown here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataQuality {
+    pub dataset: String,
+    /// The lake version the ingest committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lake_version: Option<i64>,
+    pub ingest_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_quarantined: u64,
+    #[serde(default)]
+    pub quarantined_by_reason: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub duplicates_removed: u64,
+    pub columns: Vec<ColumnQuality>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constant_columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub path: String,
+}
+
+/// One column before and after cleaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnQuality {
+    pub name: String,
+    pub kind: String,
+    pub before: ColumnStats,
+    pub after: ColumnStats,
+    /// What cleaning did to the column (bounds, outliers, filled, dropped ...), as the data layer wrote it.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub actions: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnStats {
+    pub count: u64,
+    pub missing: u64,
+    #[serde(default)]
+    pub distinct: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+}
+
+/// The registered model the AI policy used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub version: u32,
+    pub kind: String,
+    pub target: String,
+    /// The training run (`<home>/runs/<run-id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub dataset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lake_version: Option<i64>,
+    /// Decision threshold on the predicted failure probability.
+    pub threshold: f64,
+    /// How the threshold was chosen.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub threshold_rule: String,
+    /// Test-split metrics (accuracy, precision, recall, f1, roc_auc, ...).
+    pub metrics: BTreeMap<String, f64>,
+    /// `[[true negatives, false positives], [false negatives, true positives]]` on the test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion_matrix: Option<[[u64; 2]; 2]>,
+    /// Curves given as points (ROC, precision-recall, training loss ...), drawn by the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curves: Vec<Curve>,
+    /// Plots the training run wrote as files (PNG or SVG), embedded into the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageRef>,
+    /// The models compared before this one was registered (this one included, `chosen = true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curve {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// A one-line note under the plot (e.g. "AUC 0.97").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    pub points: Vec<(f64, f64)>,
+    /// Draw the diagonal y = x (ROC).
+    #[serde(default)]
+    pub diagonal: bool,
+}
+
+/// An image file to embed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub title: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// `name@version` or the training run.
+    pub name: String,
+    pub kind: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub chosen: bool,
+}
+
+/// One twin run comparing maintenance policies on the same line with common random numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TwinSummary {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub replications: usize,
+    pub horizon: f64,
+    pub time_unit: String,
+    /// The line's name.
+    pub line: String,
+    /// `name@version` of the model the predictive policy scored with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The baseline the KPIs are compared against.
+    pub baseline_policy: String,
+    pub ai_policy: String,
+    pub policies: Vec<PolicyKpis>,
+    /// The predictive policy's alarm threshold, optimised on the twin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdSearch>,
+    /// Plots the twin wrote as files, embedded into the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageRef>,
+}
+
+/// One policy's KPIs: mean and 95 % CI over the replications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyKpis {
+    pub policy: String,
+    pub kpis: BTreeMap<String, Estimate>,
+}
+
+/// A threshold search: the objective at each threshold tried, and the best.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdSearch {
+    pub best: f64,
+    /// The KPI minimised or maximised (e.g. `cost_per_good_part`).
+    pub objective: String,
+    pub minimise: bool,
+    pub points: Vec<ThresholdPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdPoint {
+    pub threshold: f64,
+    pub value: Estimate,
+}
+
+/// Where one figure of the report comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageEntry {
+    pub figure: String,
+    pub source: String,
+}
