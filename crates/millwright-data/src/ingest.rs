@@ -126,6 +126,7 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         }
         admitted.push(cleaner.admit(batch.batch, &mut quarantine)?)?;
         progress.set_position(source.bytes_read());
+        progress.set_message(format!("{rows_parsed} rows"));
     }
     let rows_read = rows_parsed + quarantined_while_parsing(&quarantine, &cleaner);
     let admitted = admitted.finish()?;
