@@ -29,6 +29,11 @@ pub struct ReportFiles {
     pub summary: PathBuf,
 }
 
+/// The current UTC time as RFC 3339, for [`ReportInput::generated_at`].
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The summary of `input`: headline figures and lineage derived from it.
 pub fn summarise(input: ReportInput) -> Summary {
     Summary {

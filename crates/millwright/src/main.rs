@@ -53,6 +53,8 @@ enum Command {
     Sql(cmd::data::SqlArgs),
     /// Productivity impact of AI: f_AI = Π(1 + Σα), P1 = P0·f_AI, V1 = V0·f_AI; α given or measured by the twin.
     Impact(cmd::impact::ImpactArgs),
+    /// One self-contained HTML report (and summary.json) for a twin run: data, model, policies, impact.
+    Report(Box<cmd::report::ReportArgs>),
 }
 
 #[tokio::main]
@@ -68,6 +70,7 @@ async fn main() -> ExitCode {
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
         Command::Impact(args) => cmd::impact::impact(&global, args),
+        Command::Report(args) => cmd::report::report(&global, *args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,18 @@ pub struct ImpactArgs {
     /// Value before AI (V0), any unit; V1 = V0·f_AI.
     #[arg(long, allow_negative_numbers = true)]
     pub v0: Option<f64>,
+    #[command(flatten)]
+    pub given: GivenArgs,
+    /// Measure α from this twin run (`<home>/twin/<run-id>/result.json`), with 95 % confidence intervals.
+    #[arg(long, value_name = "TWIN_RUN_ID")]
+    pub from_twin: Option<String>,
+    #[command(flatten)]
+    pub comparison: ComparisonArgs,
+}
+
+/// Figures the user states instead of measuring.
+#[derive(Debug, Clone, Args)]
+pub struct GivenArgs {
     /// A whole path factor f_p, `PATH=FACTOR` (repeatable), e.g. `digital_twin=1.4`.
     #[arg(
         long = "factor",
@@ -37,18 +49,39 @@ pub struct ImpactArgs {
     pub alphas: Vec<String>,
     /// Model file (TOML) adding paths and terms and assuming figures; see docs/impact.md.
     /// The command line wins over it.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    #[command(flatten)]
-    pub twin: TwinArgs,
+    #[arg(long = "model", value_name = "FILE")]
+    pub model_file: Option<PathBuf>,
 }
 
-/// Measuring α from a twin run instead of assuming them.
+impl GivenArgs {
+    /// The model (standard paths plus the file's) and the assumptions: file first, command line over it.
+    pub fn resolve(&self, p0: Option<f64>, v0: Option<f64>) -> Result<(ImpactModel, Assumptions)> {
+        let mut model = ImpactModel::standard();
+        let mut assumptions = match &self.model_file {
+            Some(path) => load_model_file(path, &mut model)?,
+            None => Assumptions::default(),
+        };
+        let mut cli = Assumptions::default();
+        if let Some(p0) = p0 {
+            cli.set_p0(Given::new(p0, "--p0"))?;
+        }
+        if let Some(v0) = v0 {
+            cli.set_v0(Given::new(v0, "--v0"))?;
+        }
+        for spec in &self.factors {
+            cli.add_factor_spec(spec)?;
+        }
+        for spec in &self.alphas {
+            cli.add_alpha_spec(spec)?;
+        }
+        assumptions.overlay(cli);
+        Ok((model, assumptions))
+    }
+}
+
+/// Which twin policies to compare and how to bootstrap the intervals.
 #[derive(Debug, Clone, Args)]
-pub struct TwinArgs {
-    /// Measure α from this twin run (`<home>/twin/<run-id>/result.json`), with 95 % confidence intervals.
-    #[arg(long, value_name = "TWIN_RUN_ID")]
-    pub from_twin: Option<String>,
+pub struct ComparisonArgs {
     /// The twin policy without AI.
     #[arg(long, default_value = DEFAULT_BASELINE_POLICY)]
     pub baseline: String,
@@ -63,8 +96,8 @@ pub struct TwinArgs {
     pub bootstrap_seed: u64,
 }
 
-impl TwinArgs {
-    fn comparison(&self) -> TwinComparison {
+impl ComparisonArgs {
+    pub fn comparison(&self) -> TwinComparison {
         TwinComparison {
             baseline_policy: self.baseline.clone(),
             ai_policy: self.ai_policy.clone(),
@@ -75,46 +108,31 @@ impl TwinArgs {
 }
 
 pub fn impact(global: &Global, args: ImpactArgs) -> Result<()> {
-    let mut model = ImpactModel::standard();
-    let mut assumptions = match &args.model {
-        Some(path) => load_model_file(path, &mut model)?,
-        None => Assumptions::default(),
-    };
-    let mut cli = Assumptions::default();
-    if let Some(p0) = args.p0 {
-        cli.set_p0(Given::new(p0, "--p0"))?;
-    }
-    if let Some(v0) = args.v0 {
-        cli.set_v0(Given::new(v0, "--v0"))?;
-    }
-    for spec in &args.factors {
-        cli.add_factor_spec(spec)?;
-    }
-    for spec in &args.alphas {
-        cli.add_alpha_spec(spec)?;
-    }
-    assumptions.overlay(cli);
-
-    match &args.twin.from_twin {
+    let (model, assumptions) = args.given.resolve(args.p0, args.v0)?;
+    let text = match &args.from_twin {
         None => {
             let result = evaluate(&model, &assumptions)?;
             if global.json {
-                print_json(&result)
-            } else {
-                print!("{}", render_table(&result));
-                Ok(())
+                return print_json(&result);
             }
+            render_table(&result)
         }
         Some(run_id) => {
-            let result = measure(&global.home, run_id, &model, &assumptions, &args.twin)?;
+            let result = measure(
+                &global.home,
+                run_id,
+                &model,
+                &assumptions,
+                &args.comparison.comparison(),
+            )?;
             if global.json {
-                print_json(&result)
-            } else {
-                print!("{}", render_table(&result));
-                Ok(())
+                return print_json(&result);
             }
+            render_table(&result)
         }
-    }
+    };
+    print!("{text}");
+    Ok(())
 }
 
 /// α measured from twin run `run_id` and the model evaluated with their intervals (shared with `report`/`demo`).
@@ -123,9 +141,9 @@ pub fn measure(
     run_id: &str,
     model: &ImpactModel,
     assumptions: &Assumptions,
-    twin: &TwinArgs,
+    comparison: &TwinComparison,
 ) -> Result<MeasuredImpact> {
     let result = load_twin_result(home, run_id)?;
-    impact_from_twin(model, assumptions, &result, &twin.comparison())
+    impact_from_twin(model, assumptions, &result, comparison)
         .with_context(|| format!("measuring α from twin run `{run_id}`"))
 }

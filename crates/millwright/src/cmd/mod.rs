@@ -1,3 +1,4 @@
 //! One module per group of subcommands; each parses nothing itself and calls a library crate.
 pub mod data;
 pub mod impact;
+pub mod report;
