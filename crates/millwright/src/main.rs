@@ -2,7 +2,9 @@
 //! no domain logic lives in this crate.
 
 mod cmd;
+mod derive;
 mod output;
+mod scoring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,14 @@ enum Command {
     Impact(cmd::impact::ImpactArgs),
     /// One self-contained HTML report (and summary.json) for a twin run: data, model, policies, impact.
     Report(Box<cmd::report::ReportArgs>),
+    /// Train, evaluate and register a model from a lake dataset or CSV/Parquet files.
+    Train(Box<cmd::learn::TrainArgs>),
+    /// Metrics of a registered model on new labelled data.
+    Evaluate(cmd::learn::EvaluateArgs),
+    /// Score a file or dataset with a registered model: adds probability and predicted class columns.
+    Predict(cmd::learn::PredictArgs),
+    /// The model registry: versions, metrics and lineage (`models show NAME`).
+    Models(cmd::learn::ModelsArgs),
 }
 
 #[tokio::main]
@@ -71,6 +81,10 @@ async fn main() -> ExitCode {
         Command::Sql(args) => cmd::data::sql(&global, args).await,
         Command::Impact(args) => cmd::impact::impact(&global, args),
         Command::Report(args) => cmd::report::report(&global, *args),
+        Command::Train(args) => cmd::learn::train_cmd(&global, *args).await,
+        Command::Evaluate(args) => cmd::learn::evaluate_cmd(&global, args).await,
+        Command::Predict(args) => cmd::learn::predict_cmd(&global, args).await,
+        Command::Models(args) => cmd::learn::models_cmd(&global, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

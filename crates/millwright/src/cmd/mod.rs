@@ -2,3 +2,4 @@
 pub mod data;
 pub mod impact;
 pub mod report;
+pub mod learn;

@@ -1,0 +1,349 @@
+//! `train`, `evaluate`, `predict`, `models` through the real binary: CSV files, lake tables, derived
+//! features, `--json` names, and the bad inputs of issue 3.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_millwright"))
+            .arg("--home")
+            .arg(self.home())
+            .args(args)
+            .env_remove("MILLWRIGHT_HOME")
+            .output()
+            .unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "millwright {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "millwright {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+}
+
+/// AI4I-like rows: id, timestamp, type, torque, speed, wear, label (failure when power or wear·torque is high).
+fn machines_csv(n: usize, seed: u64) -> String {
+    let mut s =
+        String::from("id,timestamp,type,torque_nm,rotational_speed_rpm,tool_wear_min,label\n");
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..n {
+        let torque = 20.0 + 50.0 * next();
+        let speed = 1200.0 + 1000.0 * next();
+        let wear = (240.0 * next()).floor();
+        let power = torque * speed * 2.0 * std::f64::consts::PI / 60.0;
+        let label = u8::from(power > 9000.0 || wear * torque > 11_000.0);
+        let kind = ["L", "M", "H"][i % 3];
+        s.push_str(&format!(
+            "{i},2026-01-01T00:{:02}:{:02}Z,{kind},{torque:.1},{speed:.0},{wear},{label}\n",
+            (i / 60) % 60,
+            i % 60
+        ));
+    }
+    s
+}
+
+fn metric(v: &serde_json::Value, name: &str) -> f64 {
+    v["test"][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("test.{name} missing in {v}"))
+}
+
+#[test]
+fn train_predict_evaluate_models_on_files() {
+    let h = Home::new();
+    let train = h.file("train.csv", &machines_csv(800, 1));
+    let test = h.file("test.csv", &machines_csv(300, 2));
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+    // The reference program, human output.
+    let text = h.ok(&[
+        "train",
+        "--train",
+        train,
+        "--test",
+        test,
+        "--target",
+        "label",
+        "--drop",
+        "id,timestamp",
+        "--epochs",
+        "20",
+    ]);
+    assert!(
+        text.lines().any(|l| l.starts_with("test accuracy: 0.")),
+        "{text}"
+    );
+    assert!(text.contains("model: model@1"), "{text}");
+    // --json with the names scripts rely on.
+    let v = h.json(&[
+        "train", "--train", train, "--test", test, "--target", "label", "--drop", "id", "--model",
+        "gbdt", "--name", "failure",
+    ]);
+    assert_eq!(v["model"], "failure@1");
+    assert_eq!(v["kind"], "gbdt");
+    assert!(v.get("run").is_some() && v["threshold"].as_f64().is_some());
+    for name in [
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+    ] {
+        assert!(
+            (0.0..=1.0).contains(&metric(&v, name)) || name == "log_loss",
+            "{name}"
+        );
+    }
+    assert!(metric(&v, "roc_auc") > 0.9, "{v}");
+    assert_eq!(v["test"]["confusion_matrix"].as_array().unwrap().len(), 2);
+    assert!(
+        v["dropped"].to_string().contains("timestamp"),
+        "time column dropped automatically: {v}"
+    );
+
+    // predict adds probability and predicted columns.
+    let out = h.dir.path().join("scored.csv");
+    h.ok(&[
+        "predict",
+        "failure@1",
+        "--input",
+        test,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let scored = std::fs::read_to_string(&out).unwrap();
+    let header = scored.lines().next().unwrap();
+    assert!(header.ends_with("label,probability,predicted"), "{header}");
+    assert_eq!(scored.lines().count(), 301);
+    // evaluate on labelled rows gives the same figures as the training report.
+    let e = h.json(&["evaluate", "failure@latest", "--input", test]);
+    assert_eq!(e["metrics"]["accuracy"], v["test"]["accuracy"]);
+    // Registry listing.
+    let list = h.json(&["models"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let shown = h.ok(&["models", "show", "failure"]);
+    assert!(
+        shown.contains("failure") && shown.contains("gbdt"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn auto_with_derived_sql_features() {
+    let h = Home::new();
+    let train = h.file("train.csv", &machines_csv(900, 3));
+    let v = h.json(&[
+        "train",
+        "--train",
+        train.to_str().unwrap(),
+        "--target",
+        "label",
+        "--drop",
+        "id",
+        "--model",
+        "auto",
+        "--cv",
+        "3",
+        "--epochs",
+        "5",
+        "--feature",
+        "power=torque_nm * rotational_speed_rpm * 2 * pi() / 60",
+        "--feature",
+        "wear_torque=tool_wear_min * torque_nm",
+    ]);
+    assert_eq!(v["cv"].as_array().unwrap().len(), 3);
+    assert!(v["features"].to_string().contains("power"), "{v}");
+    assert!(metric(&v, "roc_auc") > 0.95, "{v}");
+    // Prediction recomputes the derived features from the raw columns.
+    let input = h.file("new.csv", &machines_csv(50, 4));
+    let out = h.dir.path().join("scored.parquet");
+    h.ok(&[
+        "predict",
+        "model",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+}
+
+#[test]
+fn train_from_a_lake_dataset_records_its_version() {
+    let h = Home::new();
+    let csv = h.file("machines.csv", &machines_csv(600, 5));
+    h.ok(&["ingest", csv.to_str().unwrap(), "--dataset", "milling"]);
+    let v = h.json(&[
+        "train",
+        "--dataset",
+        "milling",
+        "--target",
+        "label",
+        "--drop",
+        "id",
+        "--model",
+        "logistic",
+    ]);
+    assert_eq!(v["model"], "milling@1");
+    assert_eq!(v["test_rows"], 120);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(h.home().join("models/milling/1/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["lineage"]["dataset"], "milling");
+    assert!(manifest["lineage"]["lake_version"].as_i64().is_some());
+    let e = h.json(&["evaluate", "milling@1", "--dataset", "milling"]);
+    assert_eq!(e["rows"], 600);
+}
+
+fn versions(home: &Path) -> usize {
+    std::fs::read_dir(home.join("models/failure")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn bad_inputs_are_clear_errors_and_leave_the_registry_alone() {
+    let h = Home::new();
+    let train = h.file("train.csv", &machines_csv(300, 6));
+    let t = train.to_str().unwrap();
+    let err = h.fails(&[
+        "train",
+        "--train",
+        t,
+        "--target",
+        "Machine failure",
+        "--name",
+        "failure",
+    ]);
+    assert!(
+        err.contains("'Machine failure'") && err.contains("torque_nm"),
+        "{err}"
+    );
+    let constant = h.file("constant.csv", "a,label\n1,0\n2,0\n3,0\n");
+    let err = h.fails(&[
+        "train",
+        "--train",
+        constant.to_str().unwrap(),
+        "--target",
+        "label",
+        "--name",
+        "failure",
+    ]);
+    assert!(err.contains("constant"), "{err}");
+    let three = h.file("three.csv", "a,label\n1,0\n2,1\n3,2\n4,0\n5,1\n6,2\n");
+    let err = h.fails(&[
+        "train",
+        "--train",
+        three.to_str().unwrap(),
+        "--target",
+        "label",
+        "--name",
+        "failure",
+    ]);
+    assert!(err.contains("3 distinct values"), "{err}");
+    let err = h.fails(&[
+        "train", "--train", t, "--target", "label", "--model", "forest",
+    ]);
+    assert!(err.contains("forest"), "{err}");
+    assert_eq!(versions(&h.home()), 0);
+
+    h.ok(&[
+        "train", "--train", t, "--target", "label", "--drop", "id", "--model", "logistic",
+        "--name", "failure",
+    ]);
+    let out = h.dir.path().join("o.csv");
+    let o = out.to_str().unwrap();
+    let missing = h.file("missing.csv", "type,torque_nm,tool_wear_min\nL,40,100\n");
+    let err = h.fails(&[
+        "predict",
+        "failure",
+        "--input",
+        missing.to_str().unwrap(),
+        "--output",
+        o,
+    ]);
+    assert!(err.contains("'rotational_speed_rpm'"), "{err}");
+    let mistyped = h.file(
+        "mistyped.csv",
+        "type,torque_nm,rotational_speed_rpm,tool_wear_min\nL,40,fast,100\nM,41,slow,10\n",
+    );
+    let err = h.fails(&[
+        "predict",
+        "failure",
+        "--input",
+        mistyped.to_str().unwrap(),
+        "--output",
+        o,
+    ]);
+    assert!(err.contains("'rotational_speed_rpm'"), "{err}");
+    let empty = h.file(
+        "empty.csv",
+        "type,torque_nm,rotational_speed_rpm,tool_wear_min\n",
+    );
+    let err = h.fails(&[
+        "predict",
+        "failure",
+        "--input",
+        empty.to_str().unwrap(),
+        "--output",
+        o,
+    ]);
+    assert!(err.contains("no rows") || err.contains("empty"), "{err}");
+    assert!(!out.exists(), "a failed predict writes no output");
+    // A corrupted manifest is refused by name, and a new training does not touch it.
+    let manifest = h.home().join("models/failure/1/manifest.json");
+    std::fs::write(&manifest, "{ not json").unwrap();
+    let err = h.fails(&["predict", "failure@1", "--input", t, "--output", o]);
+    assert!(
+        err.contains("manifest") && err.contains("corrupted"),
+        "{err}"
+    );
+    let future = h.fails(&["models", "show", "failure"]);
+    assert!(future.contains("manifest"), "{future}");
+    h.ok(&[
+        "train", "--train", t, "--target", "label", "--drop", "id", "--model", "logistic",
+        "--name", "failure",
+    ]);
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), "{ not json");
+    let err = h.fails(&["predict", "failure@9", "--input", t, "--output", o]);
+    assert!(err.contains("no version 9"), "{err}");
+}
