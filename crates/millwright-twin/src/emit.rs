@@ -40,7 +40,7 @@ fn one_decimal(v: f64) -> f64 {
 
 /// Writes `rows` records (header first) of consecutive parts machined on the line's first AI4I
 /// station (AI4I defaults if it has none), with the line's product mix: the tool wears per part,
-/// is swapped or breaks at the end of its life, and is replaced after TWF and OSF failures.
+/// is swapped or breaks at the end of its life (AI4I changes tools only then).
 /// Values are rounded as in the AI4I file before the rules are applied, so the written columns
 /// reproduce the flags exactly.
 pub fn emit_records<W: Write>(
@@ -126,7 +126,8 @@ pub fn emit_records<W: Write>(
             summary.by_mode[k] += u64::from(bit(*m));
         }
         wear += ai.wear_for(variant);
-        if flags & (FailureMode::Twf.bit() | FailureMode::Osf.bit()) != 0 {
+        // As in AI4I, only the end of the tool's life (TWF) changes the tool; overstrain does not.
+        if flags & FailureMode::Twf.bit() != 0 {
             wear = 0.0;
             life = rng_tool.random_range(ai.life_min..=ai.life_max);
         }

@@ -283,7 +283,13 @@ pub fn plot_result(r: &TwinResult, dir: &Path) -> Result<(), TwinError> {
     render_both!(dir, "throughput", (1100, 500), |root| throughput_series(
         root, r
     ))?;
-    for (i, p) in r.policies.iter().enumerate() {
+    // An optimisation's points differ in one parameter: their curve replaces per-point Gantt charts.
+    let gantts = if r.optimization.is_some() {
+        0
+    } else {
+        r.policies.len()
+    };
+    for (i, p) in r.policies.iter().enumerate().take(gantts) {
         let stem = format!("gantt-{}", sanitize(&p.policy));
         render_both!(dir, stem, (1100, 450), |root| gantt(root, r, i))?;
     }

@@ -143,3 +143,59 @@ impl Policy {
         Ok(())
     }
 }
+
+/// What the command line gives to build policies by name.
+#[derive(Clone, Default)]
+pub struct PolicyParams {
+    pub interval: Option<f64>,
+    pub wear_limit: Option<f64>,
+    pub threshold: Option<f64>,
+    pub scorer: Option<Arc<dyn FailureScorer>>,
+}
+
+/// The policy names the command line accepts.
+pub const POLICY_NAMES: &[&str] = &[
+    "run-to-failure",
+    "preventive",
+    "predictive",
+    "predictive+preventive",
+];
+
+/// Builds `run-to-failure`, `preventive` (interval and/or wear limit), `predictive` (a scorer and a
+/// threshold, default 0.5) or `predictive+preventive` (both: the preventive part is the backstop).
+pub fn policy_from_name(name: &str, p: &PolicyParams) -> Result<Policy, TwinError> {
+    let preventive = || {
+        if p.interval.is_none() && p.wear_limit.is_none() {
+            return Err(TwinError::Policy(format!(
+                "{name} needs --interval (e.g. 180min) or --wear-limit (tool wear minutes)"
+            )));
+        }
+        Ok(())
+    };
+    let scorer = || {
+        p.scorer.clone().ok_or_else(|| {
+            TwinError::Policy(format!(
+                "{name} needs a failure model (--model NAME@VERSION)"
+            ))
+        })
+    };
+    let threshold = p.threshold.unwrap_or(0.5);
+    match name {
+        "run-to-failure" => Ok(Policy::run_to_failure()),
+        "preventive" => {
+            preventive()?;
+            Ok(Policy::preventive(p.interval, p.wear_limit))
+        }
+        "predictive" => Ok(Policy::predictive(scorer()?, threshold)),
+        "predictive+preventive" => {
+            preventive()?;
+            Ok(Policy::predictive(scorer()?, threshold)
+                .with_backstop(p.interval, p.wear_limit)
+                .named("predictive+preventive"))
+        }
+        other => Err(TwinError::Policy(format!(
+            "unknown policy {other:?}; known: {}",
+            POLICY_NAMES.join(", ")
+        ))),
+    }
+}

@@ -308,6 +308,32 @@ pub fn store_result(home: &Path, line: &Line, result: &TwinResult) -> Result<Pat
             .as_bytes(),
     )?;
     crate::plot::plot_result(result, &tmp)?;
+    if let Some(opt) = &result.optimization {
+        let opt: crate::optimize::Optimization = serde_json::from_value(opt.clone())
+            .map_err(|e| TwinError::Usage(format!("optimisation data: {e}")))?;
+        let points: Vec<crate::plot::CurvePoint> = opt
+            .points
+            .iter()
+            .map(|p| crate::plot::CurvePoint {
+                x: p.value,
+                mean: p.mean,
+                low: p.ci_low,
+                high: p.ci_high,
+            })
+            .collect();
+        let best = opt
+            .points
+            .iter()
+            .position(|p| p.value == opt.best.value)
+            .unwrap_or(0);
+        crate::plot::plot_curve(
+            &tmp,
+            &points,
+            opt.parameter.name(),
+            opt.objective.kpi(),
+            best,
+        )?;
+    }
     std::fs::rename(&tmp, &dir).map_err(|e| TwinError::io(&dir, e))?;
     Ok(dir)
 }

@@ -3,3 +3,4 @@ pub mod data;
 pub mod impact;
 pub mod report;
 pub mod learn;
+pub mod twin;

@@ -1,0 +1,206 @@
+//! Searches a policy parameter (preventive interval, wear limit or predictive threshold) for the
+//! value that minimises cost per good part or maximises throughput, with replications at each point.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TwinError;
+use crate::line::Line;
+use crate::policy::Policy;
+use crate::run::{compare, RunOptions, TwinResult};
+
+/// The parameter searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Knob {
+    Interval,
+    WearLimit,
+    Threshold,
+}
+
+impl Knob {
+    pub fn parse(text: &str) -> Result<Knob, TwinError> {
+        match text {
+            "interval" => Ok(Knob::Interval),
+            "wear-limit" => Ok(Knob::WearLimit),
+            "threshold" => Ok(Knob::Threshold),
+            other => Err(TwinError::Usage(format!(
+                "unknown parameter {other:?}: use interval, wear-limit or threshold"
+            ))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Knob::Interval => "interval",
+            Knob::WearLimit => "wear-limit",
+            Knob::Threshold => "threshold",
+        }
+    }
+    fn apply(self, base: &Policy, value: f64) -> Policy {
+        let mut p = base.clone();
+        match self {
+            Knob::Interval => p.interval = Some(value),
+            Knob::WearLimit => p.wear_limit = Some(value),
+            Knob::Threshold => {
+                if let Some(pred) = p.predictive.as_mut() {
+                    pred.threshold = value;
+                }
+            }
+        }
+        p.named(format!("{}[{}={value}]", base.name, self.name()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    CostPerGoodPart,
+    Throughput,
+}
+
+impl Objective {
+    pub fn parse(text: &str) -> Result<Objective, TwinError> {
+        match text {
+            "cost-per-good-part" => Ok(Objective::CostPerGoodPart),
+            "throughput" => Ok(Objective::Throughput),
+            other => Err(TwinError::Usage(format!(
+                "unknown objective {other:?}: use cost-per-good-part or throughput"
+            ))),
+        }
+    }
+    pub fn kpi(self) -> &'static str {
+        match self {
+            Objective::CostPerGoodPart => "cost_per_good_part",
+            Objective::Throughput => "throughput",
+        }
+    }
+    fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            Objective::CostPerGoodPart => a < b,
+            Objective::Throughput => a > b,
+        }
+    }
+}
+
+/// One evaluated parameter value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    pub value: f64,
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Optimization {
+    pub parameter: Knob,
+    pub objective: Objective,
+    pub points: Vec<Point>,
+    pub best: Point,
+    /// The policy without the searched parameter, for reference.
+    pub base_policy: String,
+}
+
+/// Evaluates `base` with the parameter at each of `values` (common random numbers across points) and
+/// returns the comparison (one policy per point, named `<policy>[<parameter>=<value>]`) with the
+/// curve and the optimum in `optimization`.
+pub fn optimize(
+    line: &Line,
+    base: &Policy,
+    knob: Knob,
+    values: &[f64],
+    objective: Objective,
+    options: &RunOptions,
+) -> Result<(TwinResult, Optimization), TwinError> {
+    if values.is_empty() {
+        return Err(TwinError::Usage("no parameter values to try".into()));
+    }
+    if knob == Knob::Threshold && base.predictive.is_none() {
+        return Err(TwinError::Usage(
+            "the threshold is a parameter of the predictive policy".into(),
+        ));
+    }
+    let policies: Vec<Policy> = values.iter().map(|&v| knob.apply(base, v)).collect();
+    let mut result = compare(line, &policies, options)?;
+    let mut points = Vec::with_capacity(values.len());
+    for (p, &value) in result.policies.iter().zip(values) {
+        let s = p.kpis[objective.kpi()];
+        let mean = s.mean.unwrap_or(f64::NAN);
+        points.push(Point {
+            value,
+            mean,
+            ci_low: s.ci_low.unwrap_or(mean),
+            ci_high: s.ci_high.unwrap_or(mean),
+        });
+    }
+    let best = points
+        .iter()
+        .filter(|p| p.mean.is_finite())
+        .fold(None::<&Point>, |acc, p| match acc {
+            Some(b) if !objective.better(p.mean, b.mean) => Some(b),
+            _ => Some(p),
+        })
+        .cloned()
+        .ok_or_else(|| TwinError::Usage("no point gave a finite objective".into()))?;
+    let opt = Optimization {
+        parameter: knob,
+        objective,
+        points,
+        best,
+        base_policy: base.describe(),
+    };
+    result.optimization = Some(
+        serde_json::to_value(&opt)
+            .map_err(|e| TwinError::Usage(format!("cannot serialise the optimisation: {e}")))?,
+    );
+    Ok((result, opt))
+}
+
+/// `n` values evenly spaced from `lo` to `hi` (both included).
+pub fn grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>, TwinError> {
+    if n == 0 || !lo.is_finite() || !hi.is_finite() || lo > hi {
+        return Err(TwinError::Usage(format!(
+            "bad search range {lo}..{hi} with {n} points: need lo <= hi and at least one point"
+        )));
+    }
+    if n == 1 {
+        return Ok(vec![lo]);
+    }
+    Ok((0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::EXAMPLE_LINE;
+    use std::path::Path;
+
+    #[test]
+    fn finds_a_wear_limit_and_names_points_by_value() {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let options = RunOptions {
+            replications: 2,
+            horizon: Some(4000.0),
+            warmup: Some(200.0),
+            ..Default::default()
+        };
+        let base = Policy::preventive(None, None);
+        let values = grid(40.0, 240.0, 3).unwrap();
+        let (result, opt) = optimize(
+            &line,
+            &base,
+            Knob::WearLimit,
+            &values,
+            Objective::CostPerGoodPart,
+            &options,
+        )
+        .unwrap();
+        assert_eq!(result.policies.len(), 3);
+        assert_eq!(result.policies[0].policy, "preventive[wear-limit=40]");
+        let min = opt.points.iter().map(|p| p.mean).fold(f64::MAX, f64::min);
+        assert_eq!(opt.best.mean, min);
+        assert!(result.optimization.is_some());
+        assert!(grid(5.0, 1.0, 3).is_err());
+    }
+}
