@@ -4,6 +4,24 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp1, LogNormal, StandardNormal, Triangular, Weibull};
 use serde::{Deserialize, Serialize};
 
+/// A lake column an empirical distribution draws from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LakeColumn {
+    pub dataset: String,
+    pub column: String,
+    pub version: Option<i64>,
+}
+
+impl std::fmt::Display for LakeColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:?}", self.dataset, self.column)?;
+        if let Some(v) = self.version {
+            write!(f, " version {v}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A non-negative random duration in base time units, as written in the line file,
 /// e.g. `{ dist = "exponential", mean = 1.2 }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,13 +56,48 @@ pub enum DistSpec {
         shape: f64,
         scale: f64,
     },
-    /// Draws uniformly from observed values (e.g. repair times from the maintenance log).
+    /// Draws uniformly from observed values (e.g. repair times from the maintenance log): listed in
+    /// `values`, or read from a lake column (`dataset`, `column`, optional `version`) by the binary
+    /// before the line is built.
     Empirical {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         values: Vec<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dataset: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<i64>,
     },
 }
 
 impl DistSpec {
+    /// An empirical distribution over listed values.
+    pub fn empirical(values: Vec<f64>) -> DistSpec {
+        DistSpec::Empirical {
+            values,
+            dataset: None,
+            column: None,
+            version: None,
+        }
+    }
+
+    /// The lake column an empirical distribution reads, if any.
+    pub fn lake_column(&self) -> Option<LakeColumn> {
+        match self {
+            DistSpec::Empirical {
+                dataset: Some(dataset),
+                column: Some(column),
+                version,
+                ..
+            } => Some(LakeColumn {
+                dataset: dataset.clone(),
+                column: column.clone(),
+                version: *version,
+            }),
+            _ => None,
+        }
+    }
     /// Checks the parameters; the message names the parameter and its value.
     pub fn validate(&self) -> Result<(), String> {
         let finite_nonneg = |name: &str, v: f64| {
@@ -98,9 +151,17 @@ impl DistSpec {
                 positive("shape", *shape)?;
                 positive("scale", *scale)
             }
-            DistSpec::Empirical { values } => {
+            DistSpec::Empirical {
+                values, dataset, ..
+            } => {
                 if values.is_empty() {
-                    return Err("values must list at least one observation".into());
+                    return Err(match dataset {
+                        Some(d) => format!("lake column of dataset {d:?} gave no values"),
+                        None => {
+                            "values must list at least one observation (or give dataset and column)"
+                                .into()
+                        }
+                    });
                 }
                 for (i, v) in values.iter().enumerate() {
                     finite_nonneg(&format!("values[{i}]"), *v)?;
@@ -122,7 +183,9 @@ impl DistSpec {
             DistSpec::Weibull { shape, scale } => {
                 scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
             }
-            DistSpec::Empirical { values } => values.iter().sum::<f64>() / values.len() as f64,
+            DistSpec::Empirical { values, .. } => {
+                values.iter().sum::<f64>() / values.len().max(1) as f64
+            }
         }
     }
 
@@ -148,7 +211,7 @@ impl DistSpec {
             DistSpec::Weibull { shape, scale } => {
                 Sampler::Weibull(Weibull::new(*scale, *shape).expect("validated"))
             }
-            DistSpec::Empirical { values } => Sampler::Empirical(values.clone()),
+            DistSpec::Empirical { values, .. } => Sampler::Empirical(values.clone()),
         }
     }
 }
@@ -218,9 +281,7 @@ mod tests {
                 shape: 2.0,
                 scale: 10.0,
             },
-            DistSpec::Empirical {
-                values: vec![1.0, 2.0, 6.0],
-            },
+            DistSpec::empirical(vec![1.0, 2.0, 6.0]),
             DistSpec::Normal { mean: 5.0, sd: 1.0 },
         ];
         for spec in &specs {
@@ -249,6 +310,6 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(e.contains("mode"), "{e}");
-        assert!(DistSpec::Empirical { values: vec![] }.validate().is_err());
+        assert!(DistSpec::empirical(vec![]).validate().is_err());
     }
 }

@@ -17,10 +17,11 @@ pub mod scorer;
 pub mod sim;
 pub mod time;
 
+pub use dist::{DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitSummary};
 pub use error::TwinError;
 pub use kpi::{ReplicationKpis, Summary};
-pub use line::{Line, EXAMPLE_LINE};
+pub use line::{Line, LineFile, EXAMPLE_LINE};
 pub use optimize::{grid, optimize, Knob, Objective, Optimization};
 pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
 pub use policy::{policy_from_name, Policy, PolicyParams, POLICY_NAMES};

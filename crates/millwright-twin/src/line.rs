@@ -1,11 +1,12 @@
 //! The line model: what a line TOML file says, its validation, and the resolved form the engine runs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dist::{DistSpec, Sampler};
+use crate::dist::{DistSpec, LakeColumn, Sampler};
 use crate::error::TwinError;
 use crate::physics::{FailureMode, FailureRules, Variant};
 use crate::time::{DurationSpec, TimeUnit};
@@ -34,6 +35,51 @@ pub struct LineFile {
     pub planned_stops: Vec<PlannedStopFile>,
     #[serde(default)]
     pub costs: Costs,
+}
+
+impl LineFile {
+    /// Calls `f` with the field path and every distribution of the file.
+    pub fn for_each_dist_mut(&mut self, f: &mut dyn FnMut(&str, &mut DistSpec)) {
+        if let Some(a) = self.arrivals.as_mut() {
+            f("arrivals", a);
+        }
+        for (i, s) in self.stations.iter_mut().enumerate() {
+            let at = |x: &str| format!("stations[{i}] ({}).{x}", s.name);
+            let (p, fl, m) = (at("process"), at("failures"), at("maintenance"));
+            let r = at("ai4i.repair");
+            f(&p, &mut s.process);
+            if let Some(x) = s.failures.as_mut() {
+                f(&format!("{fl}.time_to_failure"), &mut x.time_to_failure);
+                f(&format!("{fl}.repair"), &mut x.repair);
+            }
+            if let Some(x) = s.maintenance.as_mut() {
+                f(&m, x);
+            }
+            if let Some(a) = s.ai4i.as_mut() {
+                let rep = &mut a.repair;
+                for (mode, d) in [
+                    ("TWF", &mut rep.twf),
+                    ("HDF", &mut rep.hdf),
+                    ("PWF", &mut rep.pwf),
+                    ("OSF", &mut rep.osf),
+                    ("RNF", &mut rep.rnf),
+                ] {
+                    f(&format!("{r}.{mode}"), d);
+                }
+            }
+        }
+    }
+
+    /// The lake columns the file's empirical distributions read (each once).
+    pub fn lake_columns(&self) -> Vec<LakeColumn> {
+        let mut out = std::collections::BTreeSet::new();
+        self.clone().for_each_dist_mut(&mut |_, d| {
+            if let Some(c) = d.lake_column() {
+                out.insert(c);
+            }
+        });
+        out.into_iter().collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -181,6 +227,8 @@ pub struct Line {
     pub buffers: Vec<usize>,
     pub stations: Vec<StationModel>,
     pub planned_stops: Vec<PlannedStop>,
+    /// Empirical distributions read from the lake: `field <- dataset."column" (n values)` (lineage).
+    pub lake_inputs: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -240,13 +288,56 @@ impl Line {
         Line::parse(&text, path)
     }
 
-    /// Parses and validates line TOML; `path` names the source in errors.
+    /// Parses and validates line TOML; `path` names the source in errors. Lines with empirical
+    /// distributions read from the lake need `parse_file` + `build` with the column values.
     pub fn parse(text: &str, path: &Path) -> Result<Line, TwinError> {
-        let file: LineFile = toml::from_str(text).map_err(|e| TwinError::Syntax {
+        Line::build(Line::parse_file(text, path)?, text, path, &HashMap::new())
+    }
+
+    /// The first step: TOML syntax and field names only.
+    pub fn parse_file(text: &str, path: &Path) -> Result<LineFile, TwinError> {
+        toml::from_str(text).map_err(|e| TwinError::Syntax {
             path: path.to_path_buf(),
             message: syntax_message(text, &e),
-        })?;
-        Line::from_file(file, text, path)
+        })
+    }
+
+    /// The second step: fills empirical distributions from `columns` (values of the lake columns
+    /// `LineFile::lake_columns` lists) and validates everything.
+    pub fn build(
+        mut file: LineFile,
+        text: &str,
+        path: &Path,
+        columns: &HashMap<LakeColumn, Vec<f64>>,
+    ) -> Result<Line, TwinError> {
+        let mut inputs = Vec::new();
+        let mut missing = None;
+        file.for_each_dist_mut(&mut |field, d| {
+            if let Some(col) = d.lake_column() {
+                match columns.get(&col) {
+                    Some(v) => {
+                        inputs.push(format!("{field} <- {col} ({} values)", v.len()));
+                        if let DistSpec::Empirical { values, .. } = d {
+                            *values = v.clone();
+                        }
+                    }
+                    None if missing.is_none() => missing = Some((field.to_string(), col)),
+                    None => {}
+                }
+            }
+        });
+        if let Some((field, col)) = missing {
+            return Err(TwinError::Invalid {
+                path: path.to_path_buf(),
+                field,
+                message: format!(
+                    "the lake column {col} was not loaded (lake columns are read by the millwright binary)"
+                ),
+            });
+        }
+        let mut line = Line::from_file(file, text, path)?;
+        line.lake_inputs = inputs;
+        Ok(line)
     }
 
     fn from_file(file: LineFile, text: &str, path: &Path) -> Result<Line, TwinError> {
@@ -479,6 +570,7 @@ impl Line {
             buffers,
             stations,
             planned_stops,
+            lake_inputs: Vec::new(),
         })
     }
 
@@ -583,6 +675,34 @@ process = { dist = "fixed", value = 1.0 }
         );
         let err = parse(&tri).unwrap_err().to_string();
         assert!(err.contains("min (5) must not exceed max (2)"), "{err}");
+    }
+
+    #[test]
+    fn empirical_lake_columns_are_listed_filled_and_required() {
+        let text = ONE.replace(
+            "{ dist = \"fixed\", value = 1.0 }",
+            "{ dist = \"empirical\", dataset = \"times\", column = \"minutes\", version = 2 }",
+        );
+        let file = Line::parse_file(&text, Path::new("l.toml")).unwrap();
+        let cols = file.lake_columns();
+        assert_eq!(cols.len(), 1);
+        assert_eq!(cols[0].dataset, "times");
+        let err = Line::parse(&text, Path::new("l.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("stations[0] (a).process") && err.contains("times"),
+            "{err}"
+        );
+        let mut map = HashMap::new();
+        map.insert(cols[0].clone(), vec![1.0, 3.0]);
+        let line = Line::build(file, &text, Path::new("l.toml"), &map).unwrap();
+        assert_eq!(line.stations[0].process_mean, 2.0);
+        assert!(
+            line.lake_inputs[0].contains("times"),
+            "{:?}",
+            line.lake_inputs
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct TwinResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LineInfo {
     pub name: String,
+    /// Empirical distributions read from lake columns (lineage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lake_inputs: Vec<String>,
     pub stations: Vec<String>,
     pub buffers: Vec<usize>,
     pub sha256: String,
@@ -170,6 +173,7 @@ pub fn compare(
         time_unit: line.time_unit().label().to_string(),
         line: LineInfo {
             name: line.file.name.clone(),
+            lake_inputs: line.lake_inputs.clone(),
             stations: line.stations.iter().map(|s| s.name.clone()).collect(),
             buffers: line.buffers.clone(),
             sha256: line.source_sha256.clone(),

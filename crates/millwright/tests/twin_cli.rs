@@ -307,3 +307,55 @@ fn bad_input_is_named_and_nothing_is_stored() {
     assert!(e.contains("Vibration [mm/s]"), "{e}");
     assert_eq!(stored_runs(&home), 0, "a failed run stored something");
 }
+
+#[test]
+fn empirical_distributions_read_lake_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let line = init(dir.path());
+    let csv = dir.path().join("repairs.csv");
+    let rows: String = (0..60).map(|i| format!("{}\n", 15 + i % 11)).collect();
+    std::fs::write(&csv, format!("minutes\n{rows}")).unwrap();
+    let ingest = millwright(
+        &home,
+        &["ingest", csv.to_str().unwrap(), "--dataset", "repairs"],
+    );
+    assert!(
+        ingest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    let text = std::fs::read_to_string(&line).unwrap().replace(
+        "repair = { dist = \"exponential\", mean = 20 }",
+        "repair = { dist = \"empirical\", dataset = \"repairs\", column = \"minutes\" }",
+    );
+    let lake_line = dir.path().join("lake.toml");
+    std::fs::write(&lake_line, &text).unwrap();
+    let lake_line = lake_line.to_str().unwrap();
+    let v = json_of(&millwright(
+        &home,
+        &[
+            "--json",
+            "twin",
+            "run",
+            lake_line,
+            "--replications",
+            "2",
+            "--horizon",
+            "2d",
+        ],
+    ));
+    let inputs = v["line"]["lake_inputs"][0].as_str().unwrap();
+    assert!(
+        inputs.contains("deburr") && inputs.contains("repairs"),
+        "{inputs}"
+    );
+    let missing = text.replace("column = \"minutes\"", "column = \"hours\"");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, missing).unwrap();
+    let e = failure(&millwright(
+        &home,
+        &["twin", "run", bad.to_str().unwrap(), "--horizon", "2d"],
+    ));
+    assert!(e.contains("hours"), "{e}");
+}

@@ -1,15 +1,18 @@
 //! `twin init|run|compare|optimize|emit`: the digital twin's commands (millwright-twin does the work).
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use millwright_data::arrow::array::Float64Array;
+use millwright_data::lake::Lake;
 use millwright_twin::{
     compare, emit_records, grid, optimize, parse_duration, policy_from_name, store_result,
-    FailureScorer, Knob, Line, Objective, PhysicsScorer, PolicyParams, RunOptions, TwinResult,
-    EXAMPLE_LINE,
+    FailureScorer, Knob, LakeColumn, Line, Objective, PhysicsScorer, PolicyParams, RunOptions,
+    TwinResult, EXAMPLE_LINE,
 };
 
 use crate::output::print_json;
@@ -142,10 +145,10 @@ pub async fn twin(global: &Global, args: TwinArgs) -> Result<()> {
         TwinCommand::Init(a) => init(global, a),
         TwinCommand::Run(a) => {
             let policies = vec![a.policy.clone()];
-            simulate(global, &a.sim, &policies)
+            simulate(global, &a.sim, &policies).await
         }
-        TwinCommand::Compare(a) => simulate(global, &a.sim, &a.policies),
-        TwinCommand::Optimize(a) => optimize_cmd(global, a),
+        TwinCommand::Compare(a) => simulate(global, &a.sim, &a.policies).await,
+        TwinCommand::Optimize(a) => optimize_cmd(global, a).await,
         TwinCommand::Emit(a) => emit(global, a).await,
     }
 }
@@ -166,8 +169,59 @@ fn init(global: &Global, a: InitArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_line(path: &Path) -> Result<Line> {
-    Ok(Line::load(path)?)
+/// Reads a line file; empirical distributions that name a lake column get that column's values.
+async fn load_line(global: &Global, path: &Path) -> Result<Line> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the line file {}", path.display()))?;
+    let file = Line::parse_file(&text, path)?;
+    let mut columns = HashMap::new();
+    for col in file.lake_columns() {
+        let values = lake_column(global, &col)
+            .await
+            .with_context(|| format!("{}: empirical distribution from {col}", path.display()))?;
+        columns.insert(col, values);
+    }
+    Ok(Line::build(file, &text, path, &columns)?)
+}
+
+/// The non-null values of a numeric lake column.
+async fn lake_column(global: &Global, col: &LakeColumn) -> Result<Vec<f64>> {
+    if col.dataset.is_empty()
+        || !col
+            .dataset
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        bail!("dataset name {:?} is not a plain name", col.dataset);
+    }
+    let lake = Lake::open(&global.home)?;
+    let version = col
+        .version
+        .map(|v| format!(" VERSION AS OF {v}"))
+        .unwrap_or_default();
+    let quoted = col.column.replace('"', "\"\"");
+    let sql = format!(
+        "SELECT CAST(\"{quoted}\" AS DOUBLE) AS v FROM \"{}\"{version} WHERE \"{quoted}\" IS NOT NULL",
+        col.dataset
+    );
+    let batches = millwright_data::sql::query(&lake, &sql)
+        .await?
+        .collect()
+        .await
+        .context("reading the column")?;
+    let mut values = Vec::new();
+    for batch in &batches {
+        let array = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .context("the column is not numeric")?;
+        values.extend(array.iter().flatten());
+    }
+    if values.is_empty() {
+        bail!("the column has no values");
+    }
+    Ok(values)
 }
 
 fn duration(line: &Line, text: &Option<String>, what: &str) -> Result<Option<f64>> {
@@ -214,8 +268,8 @@ fn run_options(global: &Global, line: &Line, sim: &SimArgs) -> Result<RunOptions
     })
 }
 
-fn simulate(global: &Global, sim: &SimArgs, names: &[String]) -> Result<()> {
-    let line = load_line(&sim.line)?;
+async fn simulate(global: &Global, sim: &SimArgs, names: &[String]) -> Result<()> {
+    let line = load_line(global, &sim.line).await?;
     let p = params(global, &line, sim)?;
     let policies = names
         .iter()
@@ -273,8 +327,8 @@ fn report(global: &Global, result: &TwinResult, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn optimize_cmd(global: &Global, a: OptimizeArgs) -> Result<()> {
-    let line = load_line(&a.sim.line)?;
+async fn optimize_cmd(global: &Global, a: OptimizeArgs) -> Result<()> {
+    let line = load_line(global, &a.sim.line).await?;
     let mut p = params(global, &line, &a.sim)?;
     let knob = match &a.parameter {
         Some(k) => Knob::parse(k)?,
@@ -370,7 +424,7 @@ async fn emit(global: &Global, a: EmitArgs) -> Result<()> {
     if a.out.is_none() && a.dataset.is_none() {
         bail!("give --out FILE.csv, --dataset NAME or both");
     }
-    let line = load_line(&a.line)?;
+    let line = load_line(global, &a.line).await?;
     // Written beside the target (or in the home folder) and renamed: no half-written CSV.
     let staging = match &a.out {
         Some(out) => out.with_extension("csv.partial"),
