@@ -1,6 +1,8 @@
 //! millwright-learn: feature pipeline, models (MLP, logistic regression, gradient-boosted trees),
 //! metrics, splits, cross-validation, search and the model registry.
 
+#[cfg(feature = "candle")]
+pub mod candle_mlp;
 pub mod error;
 pub mod gbdt;
 pub mod logistic;

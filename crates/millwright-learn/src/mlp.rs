@@ -576,6 +576,11 @@ pub fn train(
     Ok((net, history))
 }
 
+/// Validation loss and accuracy / RMSE of `net` on a matrix (what each epoch reports).
+pub fn validation_figures(net: &Mlp, x: &Matrix, y: &[f64]) -> (f64, f64) {
+    evaluate(net, &x.to_f32(), x.rows, y)
+}
+
 /// Validation loss (the training loss without weights or L2) and accuracy / RMSE.
 fn evaluate(net: &Mlp, x: &[f32], rows: usize, y: &[f64]) -> (f64, f64) {
     let raw = net.forward_logits(x, rows);

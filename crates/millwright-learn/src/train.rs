@@ -121,6 +121,8 @@ pub struct TrainRequest {
     pub threshold: Option<ThresholdRule>,
     pub lineage: Lineage,
     pub progress: bool,
+    /// `None`: the fused CPU kernel; `cpu` or `cuda`: the candle trainer (feature `candle` / `cuda`).
+    pub device: Option<String>,
 }
 
 impl TrainRequest {
@@ -144,6 +146,7 @@ impl TrainRequest {
             threshold: None,
             lineage: Lineage::default(),
             progress: false,
+            device: None,
         }
     }
 }
@@ -404,12 +407,26 @@ fn fit_candidate(
     task: Task,
     data: &mlp::TrainData<'_>,
     seed: u64,
+    device: Option<&str>,
     validation: Option<(&Matrix, &[f64])>,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<(Estimator, Vec<EpochReport>)> {
     match cand {
         Candidate::Mlp(cfg) => {
-            let (net, hist) = mlp::train(data, task, cfg, seed, validation, on_epoch)?;
+            let (net, hist) = match device {
+                None => mlp::train(data, task, cfg, seed, validation, on_epoch)?,
+                #[cfg(feature = "candle")]
+                Some(name) => {
+                    let dev = crate::candle_mlp::device(name)?;
+                    crate::candle_mlp::train(data, task, cfg, seed, &dev, validation, on_epoch)?
+                }
+                #[cfg(not(feature = "candle"))]
+                Some(name) => {
+                    return Err(LearnError::InvalidConfig(format!(
+                        "--device {name} needs the candle trainer: build millwright with --features cuda"
+                    )))
+                }
+            };
             Ok((Estimator::Mlp(net), hist))
         }
         Candidate::Logistic(cfg) => {
@@ -655,6 +672,7 @@ pub fn train(
                         weights: wt.as_deref(),
                     },
                     req.seed,
+                    req.device.as_deref(),
                     None,
                     &mut |_| {},
                 )?;
@@ -714,6 +732,7 @@ pub fn train(
                         weights: wt.as_deref(),
                     },
                     req.seed,
+                    req.device.as_deref(),
                     None,
                     &mut |_| {},
                 )?;
@@ -761,6 +780,7 @@ pub fn train(
                 weights: wt.as_deref(),
             },
             req.seed,
+            req.device.as_deref(),
             Some((&xv, &yv)),
             &mut on_epoch,
         )?
@@ -774,6 +794,7 @@ pub fn train(
                 weights: weights.as_deref(),
             },
             req.seed,
+            req.device.as_deref(),
             Some((&x_test, &y_test)),
             &mut on_epoch,
         )?
