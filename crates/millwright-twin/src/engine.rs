@@ -16,9 +16,11 @@ pub struct Calendar<E: Copy> {
     popped: u64,
 }
 
+/// `time_bits` is the IEEE bit pattern of a non-negative time, which orders like the time itself
+/// and compares as one integer (the heap's hot comparison).
 #[derive(Clone, Copy)]
 struct Entry<E: Copy> {
-    time: f64,
+    time_bits: u64,
     seq: u64,
     event: E,
 }
@@ -38,8 +40,8 @@ impl<E: Copy> Ord for Entry<E> {
     /// Reversed, so that the max-heap pops the earliest time, then the earliest insertion.
     fn cmp(&self, other: &Self) -> Ordering {
         other
-            .time
-            .total_cmp(&self.time)
+            .time_bits
+            .cmp(&self.time_bits)
             .then_with(|| other.seq.cmp(&self.seq))
     }
 }
@@ -60,13 +62,14 @@ impl<E: Copy> Calendar<E> {
         self.now
     }
 
-    /// Schedules `event` at absolute time `time` (never before now).
+    /// Schedules `event` at absolute time `time` (never before now, never negative).
     #[inline]
     pub fn at(&mut self, time: f64, event: E) {
-        debug_assert!(time >= self.now, "event scheduled in the past");
+        debug_assert!(time >= self.now && time >= 0.0, "event scheduled in the past");
         self.seq += 1;
         self.heap.push(Entry {
-            time,
+            // + 0.0 turns -0.0 into +0.0, whose bits order correctly.
+            time_bits: (time + 0.0).to_bits(),
             seq: self.seq,
             event,
         });
@@ -82,14 +85,15 @@ impl<E: Copy> Calendar<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(f64, E)> {
         let e = self.heap.pop()?;
-        self.now = e.time;
+        let time = f64::from_bits(e.time_bits);
+        self.now = time;
         self.popped += 1;
-        Some((e.time, e.event))
+        Some((time, e.event))
     }
 
     /// Time of the earliest pending event.
     pub fn peek_time(&self) -> Option<f64> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|e| f64::from_bits(e.time_bits))
     }
 
     /// Moves the clock (to the horizon when the run stops between events).
