@@ -65,7 +65,10 @@ impl<E: Copy> Calendar<E> {
     /// Schedules `event` at absolute time `time` (never before now, never negative).
     #[inline]
     pub fn at(&mut self, time: f64, event: E) {
-        debug_assert!(time >= self.now && time >= 0.0, "event scheduled in the past");
+        debug_assert!(
+            time >= self.now && time >= 0.0,
+            "event scheduled in the past"
+        );
         self.seq += 1;
         self.heap.push(Entry {
             // + 0.0 turns -0.0 into +0.0, whose bits order correctly.
