@@ -175,7 +175,8 @@ pub struct RepSpec {
     pub gantt_until: f64,
 }
 
-const GANTT_MAX: usize = 200_000;
+/// Cap on recorded Gantt segments, to keep result.json small on long horizons.
+const GANTT_MAX: usize = 20_000;
 
 pub struct Sim<'a> {
     line: &'a Line,

@@ -250,3 +250,33 @@ fn results_are_stored_with_the_line_model_and_plots() {
         .collect();
     assert_eq!(entries.len(), 1);
 }
+
+#[test]
+fn planned_stops_are_planned_time_not_downtime() {
+    let l = line(
+        r#"
+name = "shifts"
+time_unit = "min"
+[[stations]]
+name = "m"
+process = { dist = "fixed", value = 1.0 }
+[[planned_stops]]
+name = "break"
+every = 100
+start = 50
+duration = 20
+"#,
+    );
+    let r = compare(&l, &[Policy::run_to_failure()], &opts(2, 10_000.0, 0.0)).unwrap();
+    let rep = &r.policies[0].replications[0];
+    assert!(
+        (rep.planned_stop_time - 2_000.0).abs() < 1e-6,
+        "{}",
+        rep.planned_stop_time
+    );
+    assert!((rep.throughput - 0.8).abs() < 1e-3, "{}", rep.throughput);
+    assert_eq!(rep.availability, 1.0);
+    assert!((rep.oee - 1.0).abs() < 1e-3, "{}", rep.oee);
+    assert!((rep.stations[0].planned_stop - 0.2).abs() < 1e-9);
+    assert_eq!(rep.unplanned_downtime, 0.0);
+}
