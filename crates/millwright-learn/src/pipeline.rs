@@ -475,8 +475,26 @@ impl Pipeline {
                                 column: name.clone(),
                                 expected: "a number".into(),
                             })?;
-                    for (r, v) in numeric_values(name, array)?.into_iter().enumerate() {
-                        data[r * width + offset] = (v.unwrap_or(*fill) - mean) / std;
+                    // Serving hot path: a float column without nulls is read in place.
+                    let dense = array
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .filter(|a| a.null_count() == 0);
+                    if let Some(values) = dense {
+                        for (r, &v) in values.values().iter().enumerate() {
+                            if !v.is_finite() {
+                                return Err(LearnError::NonFinite {
+                                    column: name.clone(),
+                                    row: r,
+                                    value: v.to_string(),
+                                });
+                            }
+                            data[r * width + offset] = (v - mean) / std;
+                        }
+                    } else {
+                        for (r, v) in numeric_values(name, array)?.into_iter().enumerate() {
+                            data[r * width + offset] = (v.unwrap_or(*fill) - mean) / std;
+                        }
                     }
                     offset += 1;
                 }
