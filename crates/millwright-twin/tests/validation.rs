@@ -280,3 +280,36 @@ duration = 20
     assert!((rep.stations[0].planned_stop - 0.2).abs() < 1e-9);
     assert_eq!(rep.unplanned_downtime, 0.0);
 }
+
+#[test]
+fn scrap_and_costs_follow_their_definitions() {
+    let l = line(
+        r#"
+name = "costs"
+time_unit = "min"
+[[stations]]
+name = "m"
+process = { dist = "fixed", value = 1.0 }
+scrap = 0.1
+[costs]
+operating_per_hour = 60.0
+scrap = 2.0
+part_value = 5.0
+"#,
+    );
+    let r = compare(&l, &[Policy::run_to_failure()], &opts(6, 6_000.0, 0.0)).unwrap();
+    assert_matches(kpi(&r, 0, "scrap_rate"), 0.1, 0.02, "scrap rate");
+    for rep in &r.policies[0].replications {
+        // 100 planned hours at 60 per hour plus 2 per scrapped part, over the good parts.
+        let cost = 6_000.0 + 2.0 * rep.scrapped_parts as f64;
+        assert!(
+            (rep.total_cost - cost).abs() < 1e-6,
+            "{} vs {cost}",
+            rep.total_cost
+        );
+        assert!((rep.cost_per_good_part - cost / rep.good_parts as f64).abs() < 1e-9);
+        // Parts end at t = 1, 2, ...; the one ending exactly at the horizon is outside [0, horizon).
+        assert_eq!(rep.good_parts + rep.scrapped_parts, 5_999);
+        assert_eq!(rep.revenue, 5.0 * rep.good_parts as f64);
+    }
+}
