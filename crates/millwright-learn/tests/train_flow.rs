@@ -416,3 +416,25 @@ fn ai4i_reference_mlp_few_epochs_and_gbdt() {
     };
     assert!(m.accuracy >= 0.966, "at least the majority baseline: {m:?}");
 }
+
+#[test]
+fn time_ordered_split_tests_on_the_latest_rows() {
+    let home = tempfile::tempdir().unwrap();
+    let data = machines(500, 8);
+    let mut req = request(ModelKind::Logistic);
+    req.drop = vec![];
+    req.time_column = Some("id".into());
+    req.test_fraction = 0.2;
+    let out = train::train(home.path(), &req, &data, None, None, &mut NoObserver).unwrap();
+    assert_eq!((out.train_rows, out.test_rows), (400, 100));
+    // The time column is not a feature, and the test labels are those of the last 100 rows.
+    let model = Model::load(home.path(), "failure").unwrap();
+    assert!(model.input_columns().iter().all(|c| c.name != "id"));
+    let labels = data
+        .column(4)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    let last: Vec<f64> = (400..500).map(|i| labels.value(i) as f64).collect();
+    assert_eq!(out.test_y, last);
+}
