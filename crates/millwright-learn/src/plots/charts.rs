@@ -1,0 +1,610 @@
+//! The individual charts. Each public function validates its data, then renders through [`super::render`].
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{render, Chart, PlotError, PlotFiles};
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn invalid(plot: &'static str, reason: impl Into<String>) -> PlotError {
+    PlotError::InvalidInput {
+        plot,
+        reason: reason.into(),
+    }
+}
+
+/// Checks that a curve has points and every point is finite.
+fn check_points(plot: &'static str, what: &str, points: &[(f64, f64)]) -> Result<(), PlotError> {
+    if points.is_empty() {
+        return Err(invalid(plot, format!("{what} has no points")));
+    }
+    if let Some((i, p)) = points
+        .iter()
+        .enumerate()
+        .find(|(_, (x, y))| !x.is_finite() || !y.is_finite())
+    {
+        return Err(invalid(
+            plot,
+            format!("{what} point {i} is not finite: {p:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `(min, max)` of finite values, widened so a flat series still gets a visible range.
+fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return None;
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    Some((lo - pad, hi + pad))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Curves per epoch
+
+struct Curves<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    series: &'a [(&'a str, &'a [(f64, f64)])],
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Chart for Curves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc(self.y_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, (label, points)) in self.series.iter().enumerate() {
+            let c = color(i);
+            // Non-finite epochs (a diverged loss) leave a gap rather than breaking the axis.
+            let finite: Vec<(f64, f64)> = points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(finite, c.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// One line per series of `(epoch, value)` points, e.g. `[("train", &train_loss), ("val", &val_loss)]`.
+/// Non-finite values are skipped (a diverged epoch leaves a gap); at least one finite point is needed.
+pub fn metric_curves(
+    title: &str,
+    y_label: &str,
+    series: &[(&str, &[(f64, f64)])],
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    const PLOT: &str = "metric curves";
+    if series.is_empty() {
+        return Err(invalid(PLOT, "no series given"));
+    }
+    let all = || {
+        series
+            .iter()
+            .flat_map(|(_, p)| p.iter())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let x = padded_range(all().map(|p| p.0))
+        .ok_or_else(|| invalid(PLOT, format!("{title}: no finite point")))?;
+    let y = padded_range(all().map(|p| p.1))
+        .ok_or_else(|| invalid(PLOT, format!("{title}: no finite point")))?;
+    render(
+        &Curves {
+            title,
+            y_label,
+            series,
+            x,
+            y,
+        },
+        stem,
+        (900, 560),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ROC and precision-recall
+
+struct UnitCurve<'a> {
+    title: String,
+    x_label: &'a str,
+    y_label: &'a str,
+    points: &'a [(f64, f64)],
+    /// Reference line drawn dashed-grey: the chance diagonal for ROC, the positive rate for PR.
+    reference: Vec<(f64, f64)>,
+    reference_label: &'a str,
+}
+
+impl Chart for UnitCurve<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.02)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(LineSeries::new(
+                self.reference.iter().copied(),
+                grey.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(self.reference_label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
+            });
+        let c = color(0);
+        chart
+            .draw_series(LineSeries::new(
+                self.points.iter().copied(),
+                c.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label("model")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn check_unit(plot: &'static str, points: &[(f64, f64)]) -> Result<(), PlotError> {
+    check_points(plot, "curve", points)?;
+    if let Some((i, p)) = points
+        .iter()
+        .enumerate()
+        .find(|(_, (x, y))| !(0.0..=1.0).contains(x) || !(0.0..=1.0).contains(y))
+    {
+        return Err(invalid(plot, format!("point {i} {p:?} is outside [0, 1]")));
+    }
+    Ok(())
+}
+
+/// ROC curve from `(false positive rate, true positive rate)` points (as from
+/// [`crate::metrics::roc_curve`]), with the chance diagonal; `auc` goes in the title.
+pub fn roc_curve(
+    points: &[(f64, f64)],
+    auc: Option<f64>,
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    check_unit("ROC", points)?;
+    let title = match auc {
+        Some(auc) => format!("ROC curve (AUC {auc:.4})"),
+        None => "ROC curve".to_string(),
+    };
+    let chart = UnitCurve {
+        title,
+        x_label: "false positive rate",
+        y_label: "true positive rate",
+        points,
+        reference: vec![(0.0, 0.0), (1.0, 1.0)],
+        reference_label: "chance",
+    };
+    render(&chart, stem, (700, 620))
+}
+
+/// Precision-recall curve from `(recall, precision)` points (as from [`crate::metrics::pr_curve`]).
+/// `positive_rate` (share of positives) draws the no-skill line; `average_precision` goes in the title.
+pub fn precision_recall_curve(
+    points: &[(f64, f64)],
+    average_precision: Option<f64>,
+    positive_rate: f64,
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    check_unit("precision-recall", points)?;
+    if !(0.0..=1.0).contains(&positive_rate) {
+        return Err(invalid(
+            "precision-recall",
+            format!("positive rate {positive_rate} is outside [0, 1]"),
+        ));
+    }
+    let title = match average_precision {
+        Some(ap) => format!("precision-recall (AP {ap:.4})"),
+        None => "precision-recall".to_string(),
+    };
+    let chart = UnitCurve {
+        title,
+        x_label: "recall",
+        y_label: "precision",
+        points,
+        reference: vec![(0.0, positive_rate), (1.0, positive_rate)],
+        reference_label: "no skill",
+    };
+    render(&chart, stem, (700, 620))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Confusion matrix
+
+struct Confusion<'a> {
+    counts: &'a [Vec<u64>],
+    names: &'a [&'a str],
+}
+
+impl Chart for Confusion<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let k = self.counts.len();
+        let kf = k as f64;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "confusion matrix (colour: share of the actual class)",
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0.0..kf, 0.0..kf)
+            .map_err(|e| e.to_string())?;
+        // Row i (actual class i) is drawn from the top: y = k − 1 − i.
+        let names = self.names;
+        let label_at = |v: f64, reverse: bool| {
+            let cell = v - 0.5;
+            let i = cell.round();
+            if (cell - i).abs() > 1e-6 || i < 0.0 || i >= kf {
+                return String::new();
+            }
+            let i = i as usize;
+            names[if reverse { k - 1 - i } else { i }].to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(2 * k + 1)
+            .y_labels(2 * k + 1)
+            .x_label_formatter(&|v| label_at(*v, false))
+            .y_label_formatter(&|v| label_at(*v, true))
+            .x_desc("predicted")
+            .y_desc("actual")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, row) in self.counts.iter().enumerate() {
+            let total: u64 = row.iter().sum();
+            let y = (k - 1 - i) as f64;
+            for (j, &count) in row.iter().enumerate() {
+                let share = if total > 0 {
+                    count as f64 / total as f64
+                } else {
+                    0.0
+                };
+                let fill = RGBColor(
+                    (255.0 - share * (255.0 - 31.0)) as u8,
+                    (255.0 - share * (255.0 - 119.0)) as u8,
+                    (255.0 - share * (255.0 - 180.0)) as u8,
+                );
+                let x = j as f64;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x, y), (x + 1.0, y + 1.0)],
+                        fill.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+                let ink = if share > 0.5 { WHITE } else { BLACK };
+                let style = TextStyle::from(("sans-serif", 20))
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!("{count}\n({:.1} %)", share * 100.0).replace('\n', " "),
+                        (x + 0.5, y + 0.5),
+                        style,
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Heat map of a square confusion matrix (`counts[actual][predicted]`) with the count and the share of
+/// the actual class in each cell; `class_names` label both axes.
+pub fn confusion_matrix(
+    counts: &[Vec<u64>],
+    class_names: &[&str],
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    const PLOT: &str = "confusion matrix";
+    let k = counts.len();
+    if k == 0 {
+        return Err(invalid(PLOT, "no classes"));
+    }
+    if let Some((i, row)) = counts.iter().enumerate().find(|(_, row)| row.len() != k) {
+        return Err(invalid(
+            PLOT,
+            format!(
+                "row {i} has {} cells; a {k}-class matrix needs {k}",
+                row.len()
+            ),
+        ));
+    }
+    if class_names.len() != k {
+        return Err(invalid(
+            PLOT,
+            format!("{} class names for a {k}-class matrix", class_names.len()),
+        ));
+    }
+    let side = (200 + 120 * k as u32).min(1600);
+    render(
+        &Confusion {
+            counts,
+            names: class_names,
+        },
+        stem,
+        (side + 60, side),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Calibration
+
+struct Calibration<'a> {
+    bins: &'a [(f64, f64, usize)],
+}
+
+impl Chart for Calibration<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 7 / 10);
+        let mut chart = ChartBuilder::on(&top)
+            .caption("calibration (reliability diagram)", ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.02)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .y_desc("observed positive rate")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                grey.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?
+            .label("perfectly calibrated")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
+            });
+        let c = color(0);
+        let points: Vec<(f64, f64)> = self.bins.iter().map(|b| (b.0, b.1)).collect();
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label("model")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 4, c.filled())))
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| e.to_string())?;
+
+        // Rows per bin on a log scale: most predictions of a rare-failure model sit near 0.
+        let max_rows = self.bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64;
+        let mut hist = ChartBuilder::on(&bottom)
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..1.0, (0.8..max_rows * 2.0).log_scale())
+            .map_err(|e| e.to_string())?;
+        hist.configure_mesh()
+            .x_desc("mean predicted probability")
+            .y_desc("rows")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let width = 0.5 / self.bins.len().max(10) as f64;
+        hist.draw_series(self.bins.iter().filter(|b| b.2 > 0).map(|&(p, _, n)| {
+            Rectangle::new(
+                [
+                    ((p - width).max(0.0), 0.8),
+                    ((p + width).min(1.0), n as f64),
+                ],
+                c.mix(0.6).filled(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+/// Reliability diagram from `(mean predicted probability, observed positive rate, rows)` per bin (as from
+/// [`crate::metrics::calibration_bins`]), with the diagonal and a histogram of rows per bin.
+pub fn calibration_diagram(
+    bins: &[(f64, f64, usize)],
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    const PLOT: &str = "calibration";
+    let points: Vec<(f64, f64)> = bins.iter().map(|b| (b.0, b.1)).collect();
+    check_unit(PLOT, &points)?;
+    render(&Calibration { bins }, stem, (700, 760))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Feature importance
+
+struct Importance {
+    /// `(name, value, spread)`, sorted most important first.
+    rows: Vec<(String, f64, Option<f64>)>,
+    title: String,
+    x: (f64, f64),
+}
+
+impl Chart for Importance {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let n = self.rows.len();
+        let nf = n as f64;
+        let longest = self
+            .rows
+            .iter()
+            .map(|r| r.0.chars().count())
+            .max()
+            .unwrap_or(4) as u32;
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size((longest * 9 + 20).clamp(60, 320))
+            .build_cartesian_2d(self.x.0..self.x.1, 0.0..nf)
+            .map_err(|e| e.to_string())?;
+        let rows = &self.rows;
+        // Bar i (i-th most important) is drawn from the top: y = n − 1 − i.
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(2 * n + 1)
+            .y_label_formatter(&|v| {
+                let cell = v - 0.5;
+                let i = cell.round();
+                if (cell - i).abs() > 1e-6 || i < 0.0 || i >= nf {
+                    return String::new();
+                }
+                rows[n - 1 - i as usize].0.clone()
+            })
+            .x_desc("importance (drop in score when the feature is shuffled)")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let c = color(0);
+        for (i, (_, value, spread)) in self.rows.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y + 0.15), (*value, y + 0.85)],
+                    c.mix(0.85).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+            if let Some(s) = spread {
+                let whisker = vec![(value - s, y + 0.5), (value + s, y + 0.5)];
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        whisker,
+                        BLACK.stroke_width(2),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Horizontal bars of feature importances (e.g. permutation importance: the drop in the score when a
+/// feature is shuffled), sorted most important first; `spread` (e.g. the standard deviation over
+/// repeats) draws whiskers.
+pub fn feature_importance(
+    names: &[&str],
+    values: &[f64],
+    spread: Option<&[f64]>,
+    stem: &Path,
+) -> Result<PlotFiles, PlotError> {
+    const PLOT: &str = "feature importance";
+    if names.is_empty() {
+        return Err(invalid(PLOT, "no features"));
+    }
+    if names.len() != values.len() {
+        return Err(invalid(
+            PLOT,
+            format!("{} names but {} values", names.len(), values.len()),
+        ));
+    }
+    if let Some(spread) = spread {
+        if spread.len() != values.len() {
+            return Err(invalid(
+                PLOT,
+                format!("{} spreads for {} values", spread.len(), values.len()),
+            ));
+        }
+    }
+    let mut rows = Vec::with_capacity(names.len());
+    for (i, (name, value)) in names.iter().zip(values).enumerate() {
+        let s = spread.map(|s| s[i]);
+        if !value.is_finite() || s.is_some_and(|s| !s.is_finite()) {
+            return Err(invalid(
+                PLOT,
+                format!("feature {name:?} has a non-finite importance"),
+            ));
+        }
+        rows.push((name.to_string(), *value, s));
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let lo = rows
+        .iter()
+        .map(|r| r.1 - r.2.unwrap_or(0.0))
+        .fold(0.0, f64::min);
+    let hi = rows
+        .iter()
+        .map(|r| r.1 + r.2.unwrap_or(0.0))
+        .fold(0.0, f64::max);
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let height = (120 + 32 * rows.len() as u32).min(2400);
+    let chart = Importance {
+        rows,
+        title: "feature importance".to_string(),
+        x: (lo - pad, hi + pad),
+    };
+    render(&chart, stem, (900, height))
+}
