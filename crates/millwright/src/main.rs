@@ -65,6 +65,8 @@ enum Command {
     Predict(cmd::learn::PredictArgs),
     /// The model registry: versions, metrics and lineage (`models show NAME`).
     Models(cmd::learn::ModelsArgs),
+    /// Tracked training runs: list/filter/page (`runs`), `runs show RUN`, `runs compare RUN RUN`.
+    Runs(cmd::runs::RunsArgs),
     /// Digital twin of the line: simulate, compare maintenance policies, optimise, emit sensor records.
     Twin(cmd::twin::TwinArgs),
 }
@@ -87,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Evaluate(args) => cmd::learn::evaluate_cmd(&global, args).await,
         Command::Predict(args) => cmd::learn::predict_cmd(&global, args).await,
         Command::Models(args) => cmd::learn::models_cmd(&global, args).await,
+        Command::Runs(args) => cmd::runs::runs(&global, args),
         Command::Twin(args) => cmd::twin::twin(&global, args).await,
     };
     match result {

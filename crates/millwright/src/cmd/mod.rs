@@ -2,5 +2,6 @@
 pub mod data;
 pub mod impact;
 pub mod report;
+pub mod runs;
 pub mod learn;
 pub mod twin;
