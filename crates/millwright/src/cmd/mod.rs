@@ -1,7 +1,7 @@
 //! One module per group of subcommands; each parses nothing itself and calls a library crate.
 pub mod data;
 pub mod impact;
+pub mod learn;
 pub mod report;
 pub mod runs;
-pub mod learn;
 pub mod twin;
