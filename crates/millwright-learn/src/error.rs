@@ -86,6 +86,10 @@ pub enum LearnError {
         #[source]
         source: std::io::Error,
     },
+    #[error("run tracking: {0}")]
+    Tracking(#[from] crate::tracking::TrackingError),
+    #[error("plot: {0}")]
+    Plot(#[from] crate::plots::PlotError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 }

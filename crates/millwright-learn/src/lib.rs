@@ -15,5 +15,6 @@ pub mod plots;
 pub mod registry;
 pub mod split;
 pub mod task;
+pub mod tracked;
 pub mod tracking;
 pub mod train;
