@@ -340,3 +340,40 @@ fn two_runs_compare_params_and_metrics() {
     let loss = cmp.last_epoch.iter().find(|d| d.key == "loss/val").unwrap();
     assert!((loss.delta.unwrap() + 0.1).abs() < 1e-12);
 }
+
+#[test]
+fn concurrent_runs_from_several_threads_are_all_recorded() {
+    fn assert_send<T: Send>() {}
+    // Training may move its recorder to a worker thread.
+    assert_send::<millwright_learn::tracking::RunRecorder>();
+    let home = tempfile::tempdir().unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let home = home.path().to_path_buf();
+            std::thread::spawn(move || {
+                // One store per thread, as separate processes would have.
+                let store = RunStore::open(&home).unwrap();
+                for i in 0..10 {
+                    let mut run = store.start_run(spec(&format!("t{t}"), "mlp")).unwrap();
+                    run.log_final(serde_json::json!({"accuracy": i as f64 / 10.0}))
+                        .unwrap();
+                    run.finish().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let store = RunStore::open(home.path()).unwrap();
+    let finished = RunFilter {
+        status: Some(RunStatus::Finished),
+        ..Default::default()
+    };
+    assert_eq!(store.list(&finished, 100, 0).unwrap().total, 40);
+    let t2 = RunFilter {
+        name: Some("t2".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.list(&t2, 100, 0).unwrap().total, 10);
+}

@@ -372,8 +372,7 @@ pub(crate) fn open_catalog(path: &Path) -> Result<Connection> {
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(catalog_err(path, "set busy timeout"))?;
     // WAL: readers (`millwright runs`) never block a training run that is writing.
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(catalog_err(path, "enable WAL"))?;
+    enable_wal(&conn).map_err(catalog_err(path, "enable WAL"))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(catalog_err(path, "set synchronous"))?;
     let version: i64 = conn
@@ -388,7 +387,9 @@ pub(crate) fn open_catalog(path: &Path) -> Result<Connection> {
     }
     if version < SCHEMA_VERSION {
         conn.execute_batch(
-            "BEGIN;
+            // IMMEDIATE: take the write lock first, so two processes creating the schema at once wait
+            // for each other (a deferred transaction would fail with "database is locked").
+            "BEGIN IMMEDIATE;
              CREATE TABLE IF NOT EXISTS runs (
                  id TEXT PRIMARY KEY NOT NULL,
                  name TEXT NOT NULL,
@@ -410,6 +411,32 @@ pub(crate) fn open_catalog(path: &Path) -> Result<Connection> {
         .map_err(catalog_err(path, "create schema"))?;
     }
     Ok(conn)
+}
+
+/// Switches the catalog to WAL once. Switching needs an exclusive lock, and SQLite may answer "busy"
+/// without waiting when another process opens the same new catalog at that moment: retry briefly.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut attempt = 0;
+    loop {
+        let result = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                }
+            });
+        match result {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 100 =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Inserts or replaces the catalog row of `record` (one statement, so atomic).
