@@ -17,6 +17,9 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// The fine grid between labelled ticks: barely visible, so the data stands out.
+const FAINT: RGBColor = RGBColor(242, 242, 242);
+
 fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
@@ -86,7 +89,16 @@ impl Chart for Curves<'_> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .x_desc("epoch")
+            // Epochs are whole numbers: label only those.
+            .x_label_formatter(&|x| {
+                if x.fract() == 0.0 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .y_desc(self.y_label)
             .draw()
             .map_err(|e| e.to_string())?;
@@ -162,6 +174,8 @@ struct UnitCurve<'a> {
     /// Reference line drawn dashed-grey: the chance diagonal for ROC, the positive rate for PR.
     reference: Vec<(f64, f64)>,
     reference_label: &'a str,
+    /// Where the legend hides no data: lower right for ROC, upper right for precision-recall.
+    legend: SeriesLabelPosition,
 }
 
 impl Chart for UnitCurve<'_> {
@@ -175,6 +189,7 @@ impl Chart for UnitCurve<'_> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .x_desc(self.x_label)
             .y_desc(self.y_label)
             .draw()
@@ -203,7 +218,7 @@ impl Chart for UnitCurve<'_> {
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
+            .position(self.legend.clone())
             .draw()
             .map_err(|e| e.to_string())
     }
@@ -240,6 +255,7 @@ pub fn roc_curve(
         points,
         reference: vec![(0.0, 0.0), (1.0, 1.0)],
         reference_label: "chance",
+        legend: SeriesLabelPosition::LowerRight,
     };
     render(&chart, stem, (700, 620))
 }
@@ -270,6 +286,7 @@ pub fn precision_recall_curve(
         points,
         reference: vec![(0.0, positive_rate), (1.0, positive_rate)],
         reference_label: "no skill",
+        legend: SeriesLabelPosition::UpperRight,
     };
     render(&chart, stem, (700, 620))
 }
@@ -309,6 +326,7 @@ impl Chart for Confusion<'_> {
         };
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .disable_mesh()
             .x_labels(2 * k + 1)
             .y_labels(2 * k + 1)
@@ -413,6 +431,7 @@ impl Chart for Calibration<'_> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .y_desc("observed positive rate")
             .draw()
             .map_err(|e| e.to_string())?;
@@ -454,6 +473,7 @@ impl Chart for Calibration<'_> {
             .build_cartesian_2d(0.0..1.0, (0.8..max_rows * 2.0).log_scale())
             .map_err(|e| e.to_string())?;
         hist.configure_mesh()
+            .light_line_style(FAINT)
             .x_desc("mean predicted probability")
             .y_desc("rows")
             .draw()
@@ -516,6 +536,7 @@ impl Chart for Importance {
         // Bar i (i-th most important) is drawn from the top: y = n − 1 − i.
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .disable_y_mesh()
             .y_labels(2 * n + 1)
             .y_label_formatter(&|v| {
