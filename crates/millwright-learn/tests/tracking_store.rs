@@ -377,3 +377,32 @@ fn concurrent_runs_from_several_threads_are_all_recorded() {
     };
     assert_eq!(store.list(&t2, 100, 0).unwrap().total, 10);
 }
+
+#[test]
+fn a_running_run_whose_process_died_is_told_apart() {
+    let home = tempfile::tempdir().unwrap();
+    let store = RunStore::open(home.path()).unwrap();
+    let run = store.start_run(spec("failure", "mlp")).unwrap();
+    let id = run.id().clone();
+    // Live: this process holds it.
+    assert!(!store.get(id.as_str()).unwrap().is_interrupted());
+    // Simulate a process that was killed mid-run: its record names a pid that no longer exists.
+    let mut record = store.get(id.as_str()).unwrap();
+    let child = std::process::Command::new("true")
+        .spawn()
+        .and_then(|mut c| c.wait().map(|_| c.id()));
+    let Ok(dead_pid) = child else {
+        eprintln!("SKIP: cannot spawn `true` to get a finished process id");
+        return;
+    };
+    record.pid = Some(dead_pid);
+    if std::path::Path::new("/proc/self").exists() {
+        assert!(record.is_interrupted());
+    }
+    record.status = RunStatus::Finished;
+    assert!(
+        !record.is_interrupted(),
+        "only running runs can be interrupted"
+    );
+    run.finish().unwrap();
+}

@@ -164,3 +164,44 @@ fn bad_references_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("running, finished, failed"));
 }
+
+#[test]
+fn a_run_whose_process_died_shows_as_interrupted() {
+    if !Path::new("/proc/self").exists() {
+        eprintln!(
+            "SKIP: no /proc here, so a dead recording process cannot be told from a live one"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let run = store
+        .start_run(RunSpec::new(
+            "failure",
+            "mlp",
+            DatasetRef::lake("milling", 1),
+        ))
+        .unwrap();
+    let id = run.id().to_string();
+    let run_dir = store.run_dir(run.id());
+    // A killed process never finishes its run: skip the recorder's drop, then give the record the id of
+    // a process that has exited and re-index, as after a crash.
+    std::mem::forget(run);
+    let mut child = Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let path = run_dir.join("run.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    record["pid"] = child.id().into();
+    std::fs::write(&path, serde_json::to_string(&record).unwrap()).unwrap();
+    drop(store);
+    let mut store = RunStore::open(dir.path()).unwrap();
+    assert_eq!(store.rebuild_catalog().unwrap(), 1);
+
+    let listed = json(dir.path(), &["runs"]);
+    assert_eq!(listed["runs"][0]["status"], "running");
+    assert_eq!(listed["runs"][0]["interrupted"], true);
+    assert!(ok(dir.path(), &["runs"]).contains("interrupted"));
+    let text = ok(dir.path(), &["runs", "show", &id]);
+    assert!(text.contains("is gone: interrupted"), "{text}");
+}

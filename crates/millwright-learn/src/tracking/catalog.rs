@@ -93,11 +93,25 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Machine the run ran on.
     pub host: String,
+    /// Process that recorded the run (to tell a live run from one whose process died).
+    #[serde(default)]
+    pub pid: Option<u32>,
     /// Number of epochs (steps) logged.
     pub steps_logged: u64,
 }
 
 impl RunRecord {
+    /// Whether the run says "running" but the process that recorded it is gone (killed, crashed, machine
+    /// restarted): the run will never finish. Decidable only on the machine that ran it and where the
+    /// process table is readable (Linux `/proc`); `false` when it cannot be told.
+    pub fn is_interrupted(&self) -> bool {
+        let Some(pid) = self.pid else { return false };
+        self.status == RunStatus::Running
+            && self.host == this_host()
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+    }
+
     /// A numeric final metric by name (`"accuracy"`), when present.
     pub fn metric(&self, name: &str) -> Option<f64> {
         self.final_metrics
@@ -196,7 +210,8 @@ impl RunStore {
             final_metrics: serde_json::Value::Object(serde_json::Map::new()),
             artefacts: Vec::new(),
             error: None,
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            host: this_host(),
+            pid: Some(std::process::id()),
             steps_logged: 0,
         };
         write_record_file(&dir, &record)?;
@@ -351,6 +366,10 @@ impl RunStore {
     fn catalog_err(&self, context: &str) -> impl FnOnce(rusqlite::Error) -> TrackingError {
         catalog_err(&self.catalog_path, context)
     }
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
 }
 
 pub(crate) fn catalog_err(

@@ -88,7 +88,7 @@ fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
             "total": page.total,
             "offset": page.offset,
             "limit": args.limit,
-            "runs": page.runs,
+            "runs": page.runs.iter().map(|record| Listed { interrupted: record.is_interrupted(), record }).collect::<Vec<_>>(),
         }));
     }
     if page.total == 0 {
@@ -109,7 +109,7 @@ fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
             run.id,
             run.spec.name,
             run.spec.model_kind,
-            run.status,
+            status_text(run),
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             run.duration_s
                 .map_or("-".to_string(), |d| format!("{d:.1}s")),
@@ -126,11 +126,30 @@ fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
     Ok(())
 }
 
+/// A listed run as JSON: its record plus whether it is a dead "running" run.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    record: &'a RunRecord,
+    /// Status running, but the recording process is gone: the run will never finish.
+    interrupted: bool,
+}
+
+fn status_text(run: &RunRecord) -> String {
+    if run.is_interrupted() {
+        "interrupted".to_string()
+    } else {
+        run.status.to_string()
+    }
+}
+
 /// `runs show` as JSON: the record plus where its files are and its per-epoch history.
 #[derive(Serialize)]
 struct RunDetails<'a> {
     #[serde(flatten)]
     record: &'a RunRecord,
+    /// Status running, but the recording process is gone.
+    interrupted: bool,
     dir: PathBuf,
     /// Artefact paths made absolute.
     files: Vec<(String, PathBuf)>,
@@ -163,6 +182,7 @@ fn show(global: &Global, store: &RunStore, reference: &str) -> Result<()> {
         })
         .collect();
     let details = RunDetails {
+        interrupted: record.is_interrupted(),
         record: &record,
         dir,
         files,
@@ -176,7 +196,15 @@ fn show(global: &Global, store: &RunStore, reference: &str) -> Result<()> {
     println!("run:          {}", record.id);
     println!("name:         {}", record.spec.name);
     println!("model kind:   {}", record.spec.model_kind);
-    println!("status:       {}", record.status);
+    if details.interrupted {
+        let pid = record.pid.map_or(String::new(), |p| p.to_string());
+        println!(
+            "status:       running, but its process ({pid} on {}) is gone: interrupted",
+            record.host
+        );
+    } else {
+        println!("status:       {}", record.status);
+    }
     if let Some(error) = &record.error {
         println!("error:        {error}");
     }
