@@ -6,8 +6,13 @@ use std::process::Command;
 
 use millwright_learn::tracking::{DatasetRef, RunSpec, RunStore};
 
+/// The Python that has `tensorboard`: `MILLWRIGHT_PYTHON` (e.g. a virtualenv's python) or `python3`.
+fn python() -> String {
+    std::env::var("MILLWRIGHT_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
 fn python_has_tensorboard() -> bool {
-    Command::new("python3")
+    Command::new(python())
         .args([
             "-c",
             "import tensorboard.backend.event_processing.event_accumulator",
@@ -19,7 +24,7 @@ fn python_has_tensorboard() -> bool {
 #[test]
 fn tensorboard_reads_back_every_scalar() {
     if !python_has_tensorboard() {
-        eprintln!("SKIP tensorboard_reads_back_every_scalar: `python3 -c \"import tensorboard\"` failed (pip install tensorboard)");
+        eprintln!("SKIP tensorboard_reads_back_every_scalar: `{} -c \"import tensorboard\"` failed (pip install tensorboard, or set MILLWRIGHT_PYTHON)", python());
         return;
     }
     let home = tempfile::tempdir().unwrap();
