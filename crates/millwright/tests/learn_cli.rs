@@ -119,6 +119,11 @@ fn train_predict_evaluate_models_on_files() {
     ]);
     assert_eq!(v["model"], "failure@1");
     assert_eq!(v["kind"], "gbdt");
+    // Every training is a tracked run: its folder holds run.json, the metrics log and the plots.
+    let run = v["run"].as_str().expect("run id");
+    let run_dir = h.home().join("runs").join(run);
+    assert!(run_dir.join("run.json").is_file(), "{}", run_dir.display());
+    assert!(run_dir.join("plots/roc.svg").is_file() && run_dir.join("plots/roc.png").is_file());
     assert!(v.get("run").is_some() && v["threshold"].as_f64().is_some());
     for name in [
         "accuracy",
@@ -156,7 +161,16 @@ fn train_predict_evaluate_models_on_files() {
     assert!(header.ends_with("label,probability,predicted"), "{header}");
     assert_eq!(scored.lines().count(), 301);
     // evaluate on labelled rows gives the same figures as the training report.
-    let e = h.json(&["evaluate", "failure@latest", "--input", test]);
+    let plots = h.dir.path().join("eval-plots");
+    let e = h.json(&[
+        "evaluate",
+        "failure@latest",
+        "--input",
+        test,
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(plots.join("roc.png").is_file() && plots.join("calibration.svg").is_file());
     assert_eq!(e["metrics"]["accuracy"], v["test"]["accuracy"]);
     // Registry listing.
     let list = h.json(&["models"]);
@@ -284,6 +298,11 @@ fn bad_inputs_are_clear_errors_and_leave_the_registry_alone() {
         "train", "--train", t, "--target", "label", "--model", "forest",
     ]);
     assert!(err.contains("forest"), "{err}");
+    // No GPU trainer in a CPU build (or no GPU): said plainly, nothing registered.
+    let err = h.fails(&[
+        "train", "--train", t, "--target", "label", "--device", "cuda", "--name", "failure",
+    ]);
+    assert!(err.contains("--features cuda"), "{err}");
     assert_eq!(versions(&h.home()), 0);
 
     h.ok(&[

@@ -13,11 +13,12 @@ use millwright_data::lake::Lake;
 use millwright_learn::metrics::{self, ThresholdRule};
 use millwright_learn::mlp::Activation;
 use millwright_learn::pipeline::DerivedFeature;
+use millwright_learn::plots;
 use millwright_learn::registry::{self, Lineage, Model};
 use millwright_learn::task::Task;
-use millwright_learn::train::{
-    self, KindChoice, NoObserver, TaskChoice, TrainOutcome, TrainRequest,
-};
+use millwright_learn::tracked;
+use millwright_learn::tracking::{CodeVersion, DatasetRef};
+use millwright_learn::train::{self, KindChoice, TaskChoice, TrainOutcome, TrainRequest};
 
 use crate::derive::SqlDeriver;
 use crate::output::print_json;
@@ -107,6 +108,10 @@ pub struct TrainArgs {
     /// MLP: stop after this many epochs without improvement on a validation slice of the training rows.
     #[arg(long)]
     pub patience: Option<usize>,
+    /// MLP trainer: omit for the fused CPU kernel; `cuda` (or `cpu`) trains with candle
+    /// (needs a build with `--features cuda`).
+    #[arg(long)]
+    pub device: Option<String>,
     /// GBDT: boosting rounds.
     #[arg(long)]
     pub trees: Option<usize>,
@@ -124,6 +129,9 @@ pub struct EvaluateArgs {
     /// A file to evaluate on (must hold the target column).
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Folder for the plots (ROC, precision-recall, confusion matrix, calibration; PNG and SVG).
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -238,24 +246,29 @@ fn build_request(
         req.gbdt.max_depth = v;
     }
     req.mlp.validate()?;
+    req.device = args.device.clone();
     req.lineage = lineage;
     req.progress = progress(global);
     Ok(req)
 }
 
 pub async fn train_cmd(global: &Global, args: TrainArgs) -> Result<()> {
-    let (data, test, dataset, lake_version) = match (&args.data.dataset, &args.train) {
+    let (data, test, dataset, lake_version, run_dataset) = match (&args.data.dataset, &args.train) {
         (Some(name), None) => {
             let (batch, v) = read_dataset(&global.home, name, args.data.version).await?;
-            (batch, None, name.clone(), Some(v))
+            let run_dataset = DatasetRef::lake(name.clone(), u64::try_from(v).unwrap_or(0));
+            (batch, None, name.clone(), Some(v), run_dataset)
         }
         (None, Some(path)) => {
             let test = args.test.as_deref().map(read_file).transpose()?;
             let mut label = path.display().to_string();
+            let mut files = vec![path.clone()];
             if let Some(t) = &args.test {
                 label = format!("{label} + {}", t.display());
+                files.push(t.clone());
             }
-            (read_file(path)?, test, label, None)
+            let run_dataset = DatasetRef::files(&files)?;
+            (read_file(path)?, test, label, None, run_dataset)
         }
         _ => bail!("give the training data as either --dataset NAME (a lake table) or --train FILE [--test FILE]"),
     };
@@ -268,19 +281,21 @@ pub async fn train_cmd(global: &Global, args: TrainArgs) -> Result<()> {
         dataset,
         lake_version,
         run: None,
-        code_version: env!("CARGO_PKG_VERSION").to_string(),
+        code_version: CodeVersion::current().git_commit.map_or_else(
+            || env!("CARGO_PKG_VERSION").to_string(),
+            |commit| format!("{} ({commit})", env!("CARGO_PKG_VERSION")),
+        ),
     };
     let req = build_request(&args, global, name, lineage)?;
-    let deriver = SqlDeriver;
     let home = global.home.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        train::train(
+        tracked::train_tracked(
             &home,
             &req,
             &data,
             test.as_ref(),
-            Some(&deriver),
-            &mut NoObserver,
+            Some(&SqlDeriver),
+            run_dataset,
         )
     })
     .await??;
@@ -429,10 +444,15 @@ pub async fn evaluate_cmd(global: &Global, args: EvaluateArgs) -> Result<()> {
         }
         Task::Regression => train::TestMetrics::Regression(metrics::regression(&y, &outputs)),
     };
+    let plots = match &args.plots {
+        Some(dir) => write_eval_plots(dir, &test, &y, &outputs, &m.classes)?,
+        None => Vec::new(),
+    };
     if global.json {
         print_json(&serde_json::json!({
             "model": model.spec(),
             "kind": m.kind,
+            "plots": plots,
             "data": source,
             "rows": batch.num_rows(),
             "threshold": m.threshold,
@@ -446,8 +466,62 @@ pub async fn evaluate_cmd(global: &Global, args: EvaluateArgs) -> Result<()> {
             batch.num_rows()
         );
         print_metrics(&test, m.threshold, m.task, &m.classes);
+        for p in &plots {
+            println!("plot: {}", p.svg.display());
+        }
         Ok(())
     }
+}
+
+fn write_eval_plots(
+    dir: &Path,
+    test: &train::TestMetrics,
+    y: &[f64],
+    outputs: &[f64],
+    classes: &[String],
+) -> Result<Vec<plots::PlotFiles>> {
+    let names: Vec<&str> = classes.iter().map(String::as_str).collect();
+    let counts = |cm: Vec<Vec<usize>>| -> Vec<Vec<u64>> {
+        cm.into_iter()
+            .map(|r| r.into_iter().map(|c| c as u64).collect())
+            .collect()
+    };
+    let mut files = Vec::new();
+    match test {
+        train::TestMetrics::Binary(b) => {
+            let rate = y.iter().filter(|&&v| v > 0.5).count() as f64 / y.len().max(1) as f64;
+            files.push(plots::roc_curve(
+                &metrics::roc_curve(y, outputs),
+                Some(b.roc_auc),
+                &dir.join("roc"),
+            )?);
+            files.push(plots::precision_recall_curve(
+                &metrics::pr_curve(y, outputs),
+                Some(b.pr_auc),
+                rate,
+                &dir.join("precision_recall"),
+            )?);
+            let cm = b.confusion_matrix.iter().map(|r| r.to_vec()).collect();
+            files.push(plots::confusion_matrix(
+                &counts(cm),
+                &names,
+                &dir.join("confusion_matrix"),
+            )?);
+            files.push(plots::calibration_diagram(
+                &metrics::calibration_bins(y, outputs, 10),
+                &dir.join("calibration"),
+            )?);
+        }
+        train::TestMetrics::Multiclass(mc) => {
+            files.push(plots::confusion_matrix(
+                &counts(mc.confusion_matrix.clone()),
+                &names,
+                &dir.join("confusion_matrix"),
+            )?);
+        }
+        train::TestMetrics::Regression(_) => {}
+    }
+    Ok(files)
 }
 
 pub async fn predict_cmd(global: &Global, args: PredictArgs) -> Result<()> {
