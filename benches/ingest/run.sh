@@ -34,16 +34,17 @@ measure() {
 }
 
 : > "$WORK/times.txt"
+: > "$WORK/ref.jsonl"
 for run in $(seq "$RUNS"); do
     rm -rf "$WORK/home"
     measure millwright "$BIN" --home "$WORK/home" ingest "$CSV" --dataset sensors --clean benches/ingest/clean.toml
-    measure polars "$PY" "$REF/ingest_ref.py" --lib polars --csv "$CSV" --parquet-dir "$WORK/ref"
-    measure pandas "$PY" "$REF/ingest_ref.py" --lib pandas --csv "$CSV" --parquet-dir "$WORK/ref"
+    measure polars "$PY" "$REF/ingest_ref.py" --lib polars --csv "$CSV" --parquet-dir "$WORK/ref" --out "$WORK/ref.jsonl"
+    measure pandas "$PY" "$REF/ingest_ref.py" --lib pandas --csv "$CSV" --parquet-dir "$WORK/ref" --out "$WORK/ref.jsonl"
 done
 "$BIN" --home "$WORK/home" sql "SELECT COUNT(*) AS rows_stored FROM sensors"
 
-"$PY" - "$WORK/times.txt" "$ROWS" <<'PYEOF'
-import statistics, sys
+"$PY" - "$WORK/times.txt" "$ROWS" "$WORK/ref.jsonl" <<'PYEOF'
+import json, statistics, sys
 rows = int(sys.argv[2])
 runs = {}
 for line in open(sys.argv[1]):
@@ -56,4 +57,14 @@ for n, (s, mib) in med.items():
 m, p, d = med["millwright"], med["polars"], med["pandas"]
 print(f"\nthroughput vs polars: {p[0] / m[0]:.2f}x (target >= 1.5x); vs pandas: {d[0] / m[0]:.2f}x")
 print(f"peak RSS vs polars: {m[1] / p[1]:.2f} (target <= 0.5)")
+pipe = {}
+for line in open(sys.argv[3]):
+    line = line.strip()
+    if line.startswith("{"):
+        r = json.loads(line)
+        pipe.setdefault(r["bench"], []).append(r["pipeline_s"])
+for bench, secs in pipe.items():
+    s = statistics.median(secs)
+    print(f"{bench}: read+clean+write alone (no interpreter start or imports) {s:.2f} s; "
+          f"Millwright's whole process is {s / m[0]:.2f}x that speed")
 PYEOF

@@ -89,6 +89,18 @@ impl QuarantineLog {
         }
     }
 
+    /// Puts `earlier`'s rows before this log's (parse errors come before rule rejections).
+    pub fn absorb_first(&mut self, earlier: QuarantineLog) {
+        let mut rows = earlier.rows;
+        rows.extend(std::mem::take(&mut self.rows));
+        rows.truncate(MAX_QUARANTINE_ROWS_KEPT);
+        self.rows = rows;
+        for (reason, n) in earlier.by_reason {
+            *self.by_reason.entry(reason).or_insert(0) += n;
+        }
+        self.total += earlier.total;
+    }
+
     pub fn total(&self) -> u64 {
         self.total
     }

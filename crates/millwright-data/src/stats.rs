@@ -3,6 +3,7 @@
 //! and distinct values counted up to a cap.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use deltalake::arrow::array::{Array, ArrayRef, AsArray};
 use deltalake::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::types::ColumnKind;
 
 /// Values kept for quantiles; quantiles are exact for columns up to this many values, sampled beyond.
-pub const RESERVOIR_SIZE: usize = 100_000;
+/// (32 Ki values put p1/p99 within about ±0.06 percentile points; more costs time on every column.)
+pub const RESERVOIR_SIZE: usize = 32_768;
 /// Distinct values counted exactly up to this number; beyond it the report says "at least".
 pub const DISTINCT_CAP: usize = 10_000;
 
@@ -79,6 +81,9 @@ impl Reservoir {
 
     #[inline]
     pub fn push(&mut self, value: f64) {
+        if self.capacity == 0 {
+            return;
+        }
         self.seen += 1;
         if self.items.len() < self.capacity {
             self.items.push(value);
@@ -122,14 +127,39 @@ pub struct StatsAccumulator {
     m2: f64,
     min: f64,
     max: f64,
-    numeric_distinct: HashMap<u64, u64>,
+    numeric_distinct: HashMap<u64, u64, BuildHasherDefault<BitsHasher>>,
     text_counts: HashMap<String, u64>,
     distinct_capped: bool,
     reservoir: Reservoir,
+    scratch: Vec<f64>,
+}
+
+/// Hashes f64 bit patterns with one multiply: SipHash's DoS resistance buys nothing for sensor values
+/// and cost a fifth of ingest time.
+#[derive(Default)]
+struct BitsHasher(u64);
+
+impl Hasher for BitsHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl StatsAccumulator {
     pub fn new(kind: ColumnKind) -> Self {
+        Self::with_reservoir(kind, RESERVOIR_SIZE)
+    }
+
+    /// `reservoir` 0 keeps no sample: moments, extremes and counts only (no quantiles).
+    pub fn with_reservoir(kind: ColumnKind, reservoir: usize) -> Self {
         StatsAccumulator {
             kind,
             count: 0,
@@ -138,36 +168,49 @@ impl StatsAccumulator {
             m2: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
-            numeric_distinct: HashMap::new(),
+            numeric_distinct: HashMap::default(),
             text_counts: HashMap::new(),
             distinct_capped: false,
-            reservoir: Reservoir::new(RESERVOIR_SIZE, 0x5eed),
+            reservoir: Reservoir::new(reservoir, 0x5eed),
+            scratch: Vec::new(),
         }
     }
 
-    #[inline]
-    fn observe_number(&mut self, x: f64) {
-        self.count += 1;
-        let delta = x - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (x - self.mean);
-        if x < self.min {
-            self.min = x;
-        }
-        if x > self.max {
-            self.max = x;
-        }
-        if !self.distinct_capped {
-            let bits = x.to_bits();
-            if let Some(n) = self.numeric_distinct.get_mut(&bits) {
-                *n += 1;
-            } else if self.numeric_distinct.len() < DISTINCT_CAP {
-                self.numeric_distinct.insert(bits, 1);
-            } else {
-                self.distinct_capped = true;
+    /// Adds the values in `self.scratch`: moments merged per batch (Chan et al.), so the per-value loop
+    /// has no division and vectorises.
+    fn observe_scratch(&mut self) {
+        let values = std::mem::take(&mut self.scratch);
+        if !values.is_empty() {
+            let n_b = values.len() as f64;
+            let mean_b = values.iter().sum::<f64>() / n_b;
+            let m2_b: f64 = values.iter().map(|x| (x - mean_b) * (x - mean_b)).sum();
+            let n_a = self.count as f64;
+            let n = n_a + n_b;
+            let delta = mean_b - self.mean;
+            self.mean += delta * n_b / n;
+            self.m2 += m2_b + delta * delta * n_a * n_b / n;
+            self.count += values.len() as u64;
+            self.min = values.iter().copied().fold(self.min, f64::min);
+            self.max = values.iter().copied().fold(self.max, f64::max);
+            for &x in &values {
+                if self.distinct_capped {
+                    break;
+                }
+                let bits = x.to_bits();
+                if let Some(n) = self.numeric_distinct.get_mut(&bits) {
+                    *n += 1;
+                } else if self.numeric_distinct.len() < DISTINCT_CAP {
+                    self.numeric_distinct.insert(bits, 1);
+                } else {
+                    self.distinct_capped = true;
+                }
+            }
+            for &x in &values {
+                self.reservoir.push(x);
             }
         }
-        self.reservoir.push(x);
+        self.scratch = values;
+        self.scratch.clear();
     }
 
     fn observe_text(&mut self, text: &str) {
@@ -188,23 +231,27 @@ impl StatsAccumulator {
         self.missing += array.null_count() as u64;
         match self.kind {
             ColumnKind::Int => {
-                for v in array.as_primitive::<Int64Type>().iter().flatten() {
-                    self.observe_number(v as f64);
-                }
+                let values = array
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .flatten()
+                    .map(|v| v as f64);
+                self.scratch.extend(values);
+                self.observe_scratch();
             }
             ColumnKind::Float => {
-                for v in array.as_primitive::<Float64Type>().iter().flatten() {
-                    self.observe_number(v);
-                }
+                self.scratch
+                    .extend(array.as_primitive::<Float64Type>().iter().flatten());
+                self.observe_scratch();
             }
             ColumnKind::Timestamp => {
-                for v in array
+                let values = array
                     .as_primitive::<TimestampMicrosecondType>()
                     .iter()
                     .flatten()
-                {
-                    self.observe_number(v as f64);
-                }
+                    .map(|v| v as f64);
+                self.scratch.extend(values);
+                self.observe_scratch();
             }
             ColumnKind::Bool => {
                 for v in array.as_boolean().iter().flatten() {

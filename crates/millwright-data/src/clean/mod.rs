@@ -29,7 +29,7 @@ use crate::error::{DataError, Result};
 use crate::quarantine::{QuarantineLog, QuarantineRow};
 use crate::source::typed::truncate_text;
 use crate::source::LINE_COLUMN;
-use crate::stats::{quantile, StatsAccumulator};
+use crate::stats::{quantile, StatsAccumulator, RESERVOIR_SIZE};
 use crate::types::{arrow_schema, ColumnKind, ColumnSpec};
 
 /// Suffix of the boolean column added by `outlier_action = "flag"`.
@@ -188,7 +188,15 @@ impl Cleaner {
                     smoothing,
                     ..Default::default()
                 },
-                survivors: needs_stats.then(|| StatsAccumulator::new(spec.kind)),
+                survivors: needs_stats.then(|| {
+                    let quantiles =
+                        matches!(rules.outliers, OutlierMethod::Iqr | OutlierMethod::Mad)
+                            || rules.missing == MissingRule::Median;
+                    StatsAccumulator::with_reservoir(
+                        spec.kind,
+                        if quantiles { RESERVOIR_SIZE } else { 0 },
+                    )
+                }),
                 rules,
                 last_number: None,
                 last_text: None,
