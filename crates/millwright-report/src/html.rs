@@ -152,6 +152,15 @@ fn opt_number(value: Option<f64>) -> String {
     value.map(format_number).unwrap_or_default()
 }
 
+/// A JSON value as short text: strings bare, numbers without float noise.
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.as_f64().map(format_number).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
 /// A short description of what cleaning did to a column, from the data layer's `actions` object.
 fn actions_text(actions: &serde_json::Value) -> String {
     let Some(map) = actions.as_object() else {
@@ -166,16 +175,10 @@ fn actions_text(actions: &serde_json::Value) -> String {
             serde_json::Value::Object(inner) => inner
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    format!(
-                        "{k} {}",
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                    )
-                })
+                .map(|(k, v)| format!("{k} {}", json_text(v)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
+            other => json_text(other),
         };
         parts.push(format!("{key}: {text}"));
     }

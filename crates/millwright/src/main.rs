@@ -57,6 +57,8 @@ enum Command {
     Impact(cmd::impact::ImpactArgs),
     /// One self-contained HTML report (and summary.json) for a twin run: data, model, policies, impact.
     Report(Box<cmd::report::ReportArgs>),
+    /// The whole platform in one command: emit → clean → train → twin → impact → report (<home>/reports/demo).
+    Demo(cmd::demo::DemoArgs),
     /// Train, evaluate and register a model from a lake dataset or CSV/Parquet files.
     Train(Box<cmd::learn::TrainArgs>),
     /// Metrics of a registered model on new labelled data.
@@ -85,6 +87,7 @@ async fn main() -> ExitCode {
         Command::Sql(args) => cmd::data::sql(&global, args).await,
         Command::Impact(args) => cmd::impact::impact(&global, args),
         Command::Report(args) => cmd::report::report(&global, *args),
+        Command::Demo(args) => cmd::demo::demo(&global, args).await,
         Command::Train(args) => cmd::learn::train_cmd(&global, *args).await,
         Command::Evaluate(args) => cmd::learn::evaluate_cmd(&global, args).await,
         Command::Predict(args) => cmd::learn::predict_cmd(&global, args).await,

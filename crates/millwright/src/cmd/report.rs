@@ -215,6 +215,21 @@ fn value_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
+        serde_json::Value::Number(n) => n.as_f64().map(format_number).unwrap_or_default(),
+        // A tagged rule such as {"rule": "min_cost", "missed": 10, ...}: the tag, then the other fields.
+        serde_json::Value::Object(map) => {
+            let tag = map.get("rule").map(value_text);
+            let rest: Vec<String> = map
+                .iter()
+                .filter(|(k, _)| k.as_str() != "rule")
+                .map(|(k, v)| format!("{k} {}", value_text(v)))
+                .collect();
+            match (tag, rest.is_empty()) {
+                (Some(tag), true) => tag,
+                (Some(tag), false) => format!("{tag} ({})", rest.join(", ")),
+                (None, _) => rest.join(", "),
+            }
+        }
         other => other.to_string(),
     }
 }

@@ -1,0 +1,145 @@
+//! `millwright demo --quick` end to end through the binary: summary.json must be internally consistent and
+//! the report must render in headless Chromium.
+
+#[path = "../../millwright-report/tests/support/chromium.rs"]
+mod chromium;
+
+use std::process::Command;
+
+fn num(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn demo_quick_writes_a_consistent_summary_and_a_report_that_renders() {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_millwright"))
+        .arg("--home")
+        .arg(home.path())
+        .args(["demo", "--quick", "--json"])
+        .env_remove("MILLWRIGHT_HOME")
+        .output()
+        .expect("run millwright demo");
+    assert!(
+        output.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let html = home.path().join("reports/demo/report.html");
+    let summary_path = home.path().join("reports/demo/summary.json");
+    assert_eq!(printed["html"], html.display().to_string());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+
+    // f_AI is the product of the path factors, each 1 + Σα; P1 = P0·f_AI; V1 = V0·f_AI; uplift = f_AI − 1.
+    let impact = &summary["impact"];
+    let paths = impact["paths"].as_array().unwrap();
+    let mut product = 1.0;
+    for path in paths {
+        let factor = num(&path["factor"]["mean"]);
+        let alphas: f64 = path["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| num(&t["alpha"]["mean"]))
+            .sum();
+        assert!((factor - (1.0 + alphas)).abs() < 1e-9, "{}", path["name"]);
+        product *= factor;
+    }
+    let f_ai = num(&impact["f_ai"]["mean"]);
+    assert!(
+        (f_ai - product).abs() < 1e-9,
+        "f_AI {f_ai} vs Π f_p {product}"
+    );
+    assert!((num(&impact["p1"]["mean"]) - num(&impact["p0"]["mean"]) * f_ai).abs() < 1e-6);
+    assert!((num(&impact["v1"]["mean"]) - num(&impact["v0"]["mean"]) * f_ai).abs() < 1e-6);
+    assert!((num(&impact["uplift"]["mean"]) - (f_ai - 1.0)).abs() < 1e-9);
+    for figure in ["f_ai", "p1", "v1", "uplift"] {
+        let e = &impact[figure];
+        assert!(num(&e["ci_low"]) <= num(&e["mean"]) && num(&e["mean"]) <= num(&e["ci_high"]));
+    }
+    // α are measured from the twin run the report names.
+    let run = summary["twin"]["run_id"].as_str().unwrap();
+    assert_eq!(impact["twin"]["run_id"], run);
+    let measured = paths
+        .iter()
+        .flat_map(|p| p["terms"].as_array().unwrap())
+        .filter(|t| t["source"] == "measured")
+        .count();
+    assert_eq!(measured, 4);
+
+    // The chosen model's metrics are those of the registered model's own manifest and of its candidate row.
+    let model = &summary["model"];
+    let manifest_path = home.path().join(format!(
+        "models/{}/{}/manifest.json",
+        model["name"].as_str().unwrap(),
+        model["version"]
+    ));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest_path).unwrap()).unwrap();
+    for key in ["accuracy", "precision", "recall", "roc_auc", "pr_auc"] {
+        assert_eq!(model["metrics"][key], manifest["metrics"][key], "{key}");
+    }
+    let chosen: Vec<&serde_json::Value> = model["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["chosen"] == true)
+        .collect();
+    assert_eq!(chosen.len(), 1);
+    for key in ["accuracy", "roc_auc", "pr_auc"] {
+        assert_eq!(chosen[0]["metrics"][key], manifest["metrics"][key], "{key}");
+    }
+    assert_eq!(
+        summary["twin"]["model"],
+        format!("{}@{}", model["name"].as_str().unwrap(), model["version"])
+    );
+    assert!(summary["data_quality"]["rows_written"].as_u64().unwrap() > 0);
+    assert_eq!(summary["data_quality"]["dataset"], model["dataset"]);
+    assert!(
+        summary["twin"]["threshold"]["points"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    let policies: Vec<&str> = summary["twin"]["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies, ["run-to-failure", "preventive", "predictive"]);
+
+    if chromium::chromium().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let check = chromium::open(&html, work.path());
+    assert!(check.errors.is_empty(), "page errors: {:?}", check.errors);
+    assert!(check.console.is_empty(), "console: {:?}", check.console);
+    assert_eq!(
+        check.sections,
+        [
+            "summary",
+            "data-quality",
+            "model",
+            "policies",
+            "threshold",
+            "impact",
+            "lineage"
+        ]
+    );
+    assert!(check.images.len() >= 10, "{} images", check.images.len());
+    for image in &check.images {
+        assert!(
+            !image.alt.is_empty()
+                && image.w > 0
+                && image.h > 0
+                && image.box_w > 0.0
+                && image.box_h > 0.0,
+            "image not rendered: {image:?}"
+        );
+    }
+}
