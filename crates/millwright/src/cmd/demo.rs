@@ -115,7 +115,7 @@ struct Steps {
 }
 
 impl Steps {
-    const COUNT: u64 = 6;
+    const COUNT: u64 = 5;
 
     fn new(global: &Global) -> Steps {
         let bar = if global.json || !std::io::stderr().is_terminal() {
@@ -294,7 +294,7 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
         search.run_id
     ));
 
-    // 5 and 6. α from the comparison, the productivity model, the report.
+    // 5. α from the comparison, the productivity model, the report.
     steps.start("impact and report");
     let given = GivenArgs {
         factors: Vec::new(),
@@ -357,8 +357,8 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
         }));
     }
     println!(
-        "\nWhat AI changes on the example line (predictive vs run-to-failure, {} s):",
-        steps.started.elapsed().as_secs()
+        "\nWhat AI changes on the example line (predictive vs run-to-failure; demo took {:.1} s):",
+        steps.started.elapsed().as_secs_f64()
     );
     print!("{}", report::headline_text(&summary));
     println!("\nreport: {}", files.html.display());
