@@ -177,6 +177,15 @@ fn report_without_a_registered_model_or_baseline() {
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("no baseline policy `reactive`"), "{err}");
+    let output = millwright(
+        home.path(),
+        &["report", "twin-b", "--threshold-run", "twin-b"],
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is not an optimisation run"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let output = millwright(home.path(), &["report", "nope"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("twin run `nope` not found"));
 }
