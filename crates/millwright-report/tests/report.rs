@@ -364,14 +364,3 @@ fn chromium_probe_catches_a_network_image() {
     let remote = check.images.iter().find(|i| i.alt == "remote").unwrap();
     assert_eq!(remote.w, 0);
 }
-
-/// Writes the fixture report where a person can look at it: `REPORT_FIXTURE_OUT=dir cargo test ...`.
-#[test]
-fn write_fixture_report_when_asked() {
-    let Ok(out) = std::env::var("REPORT_FIXTURE_OUT") else {
-        return;
-    };
-    let out = Path::new(&out);
-    std::fs::create_dir_all(out).unwrap();
-    build(fixture(out), out).unwrap();
-}
