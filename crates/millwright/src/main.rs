@@ -75,6 +75,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    output::restore_default_sigpipe();
     let cli = Cli::parse();
     output::init_tracing();
     let global = cli.global.clone();

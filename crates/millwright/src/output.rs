@@ -31,3 +31,13 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+/// `millwright sql ... | head` should end quietly like other Unix tools: Rust ignores SIGPIPE, which turns a
+/// closed stdout into a panic in `println!`; the default action ends the process instead.
+pub fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; only changes a signal disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
