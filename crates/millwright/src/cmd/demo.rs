@@ -33,7 +33,8 @@ pub struct DemoArgs {
     /// Reduced sizes (records, epochs, replications, resamples) for CI; the figures are noisier.
     #[arg(long)]
     pub quick: bool,
-    /// Records the twin emits for training (default 10 000, the AI4I size; 3 000 with --quick).
+    /// Records the twin emits for training (default 525 600: a year of the milling station at one part a
+    /// minute; 3 000 with --quick).
     #[arg(long)]
     pub records: Option<u64>,
     /// Productivity before AI (default 100, an index).
@@ -77,7 +78,8 @@ impl Sizes {
             }
         } else {
             Sizes {
-                records: 10_000,
+                // A year of parts at the station's mean cycle of one minute.
+                records: 525_600,
                 epochs: 100,
                 gbdt_trees: None,
                 replications: 20,
