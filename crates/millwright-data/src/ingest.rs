@@ -168,6 +168,11 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                 None => Ok((rows_parsed, parse_quarantine)),
             }
         })?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        rows_parsed,
+        "ingest pass 1 (parse, hard rules) done"
+    );
     let rows_read = rows_parsed + parse_quarantine.total();
     quarantine.absorb_first(parse_quarantine);
     let admitted = admitted.finish()?;
@@ -196,6 +201,10 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         cleaned.push(out)?;
     }
     drop(admitted);
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "ingest pass 2 (soft rules) done"
+    );
     let rows_written = cleaned.rows();
     if rows_written == 0 {
         return Err(DataError::NothingToCommit {
@@ -271,6 +280,11 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         .write(name, mode, output_schema, cleaned.batches()?, &record)
         .await?;
 
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        version,
+        "ingest committed"
+    );
     let quarantine_version = if quarantine.total() > 0 {
         Some(write_quarantine(&lake, name, &ingest_id, version, &quarantine).await?)
     } else {
