@@ -1,69 +1,30 @@
 //! The data commands end to end through the real binary: bad input, hostile names, SQL, time travel,
 //! and a kill -9 in the middle of an ingest.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-struct Home {
-    dir: tempfile::TempDir,
+use common::Home;
+
+/// The single value of a one-row, one-column query.
+fn count(h: &Home, sql: &str) -> i64 {
+    let rows = h.json(&["sql", sql]);
+    rows[0]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_i64()
+        .unwrap()
 }
 
-impl Home {
-    fn new() -> Self {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_millwright"));
-        cmd.arg("--home")
-            .arg(self.dir.path().join("home"))
-            .args(args);
-        cmd
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "millwright {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "millwright {args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-    fn count(&self, sql: &str) -> i64 {
-        let rows = self.json(&["sql", sql]);
-        rows[0]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_i64()
-            .unwrap()
-    }
-    fn lake_table(&self, name: &str) -> PathBuf {
-        self.dir.path().join("home/lake").join(name)
-    }
+fn lake_table(h: &Home, name: &str) -> PathBuf {
+    h.home().join("lake").join(name)
 }
 
 fn path(p: &Path) -> &str {
@@ -100,7 +61,7 @@ fn bad_files_give_clear_errors_and_leave_the_lake_unchanged() {
         let err = h.fails(&["ingest", path(&ok), "--dataset", name]);
         assert!(err.contains("invalid dataset name"), "{name}: {err}");
     }
-    assert!(!h.lake_table("e").join("_delta_log").exists());
+    assert!(!lake_table(&h, "e").join("_delta_log").exists());
     let json_err = h.run(&["--json", "ingest", path(&empty), "--dataset", "e"]);
     let obj: serde_json::Value = serde_json::from_slice(&json_err.stderr).unwrap();
     assert!(obj["error"].as_str().unwrap().contains("lake is unchanged"));
@@ -129,8 +90,8 @@ fn bad_rows_are_quarantined_with_file_line_column_and_value() {
         "--clean",
         path(&clean),
     ]);
-    assert_eq!(h.count("SELECT COUNT(*) FROM rows"), 6);
-    assert_eq!(h.count("SELECT COUNT(*) FROM rows WHERE temp IS NULL"), 4);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM rows"), 6);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM rows WHERE temp IS NULL"), 4);
     let q = h.json(&[
         "sql",
         "SELECT line, \"column\", raw_value, reason FROM rows__quarantine ORDER BY line",
@@ -169,7 +130,10 @@ fn hostile_column_names_and_sql_rules() {
     );
     h.ok(&["ingest", path(&file), "--dataset", "Odd-Name_1"]);
     assert_eq!(
-        h.count("SELECT COUNT(*) FROM \"Odd-Name_1\" WHERE \"温度\" > 300.5"),
+        count(
+            &h,
+            "SELECT COUNT(*) FROM \"Odd-Name_1\" WHERE \"温度\" > 300.5"
+        ),
         1
     );
     let rows = h.json(&[
@@ -205,10 +169,11 @@ fn versions_history_time_travel_and_output_formats() {
     let b = h.file("b.jsonl", "{\"machine\":\"C\",\"rpm\":1450}\n");
     h.ok(&["ingest", path(&a), "--dataset", "line"]);
     h.ok(&["ingest", path(&b), "--dataset", "line", "--mode", "append"]);
-    assert_eq!(h.count("SELECT COUNT(*) FROM line"), 3);
-    assert_eq!(h.count("SELECT COUNT(*) FROM line VERSION AS OF 0"), 2);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM line"), 3);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM line VERSION AS OF 0"), 2);
     assert_eq!(
-        h.count(
+        count(
+            &h,
             "SELECT COUNT(*) FROM line VERSION AS OF 0 JOIN line VERSION AS OF 1 USING (machine)"
         ),
         2
@@ -240,7 +205,7 @@ fn versions_history_time_travel_and_output_formats() {
         path(&out),
     ]);
     h.ok(&["ingest", path(&out), "--dataset", "copy"]);
-    assert_eq!(h.count("SELECT COUNT(*) FROM copy"), 3);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM copy"), 3);
     assert!(h
         .ok(&["quality", "line", "--version", "0"])
         .contains("rows    read 2  stored 2"));
@@ -276,7 +241,7 @@ fn kill_during_ingest_leaves_the_previous_version() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert_eq!(
-            h.count("SELECT COUNT(*) FROM k"),
+            count(&h, "SELECT COUNT(*) FROM k"),
             2,
             "killed at {delay_ms} ms"
         );
@@ -284,7 +249,7 @@ fn kill_during_ingest_leaves_the_previous_version() {
     }
     // Once more, killed while the Delta writer is putting data files into the table folder.
     let parquet_files = || {
-        std::fs::read_dir(h.lake_table("k"))
+        std::fs::read_dir(lake_table(&h, "k"))
             .unwrap()
             .filter(|e| {
                 e.as_ref()
@@ -314,7 +279,7 @@ fn kill_during_ingest_leaves_the_previous_version() {
         child.wait().unwrap();
     }
     // Before or after the commit, never in between: the old 2 rows, or all 3,000,002 with a new version.
-    let rows = h.count("SELECT COUNT(*) FROM k");
+    let rows = count(&h, "SELECT COUNT(*) FROM k");
     let versions = h.json(&["history", "k"]).as_array().unwrap().len();
     assert!(
         (rows, versions) == (2, 1) || (rows, versions) == (3_000_002, 2),
@@ -322,7 +287,7 @@ fn kill_during_ingest_leaves_the_previous_version() {
     );
     h.ok(&["ingest", path(&small), "--dataset", "k", "--mode", "append"]);
     assert_eq!(
-        h.count("SELECT COUNT(*) FROM k"),
+        count(&h, "SELECT COUNT(*) FROM k"),
         rows + 2,
         "the lake takes new commits after a kill"
     );
@@ -340,8 +305,11 @@ fn the_real_ai4i_file_when_present() {
     }
     let h = Home::new();
     h.ok(&["ingest", path(&data), "--dataset", "milling"]);
-    assert_eq!(h.count("SELECT COUNT(*) FROM milling"), 10_000);
-    assert_eq!(h.count("SELECT SUM(\"Machine failure\") FROM milling"), 339);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM milling"), 10_000);
+    assert_eq!(
+        count(&h, "SELECT SUM(\"Machine failure\") FROM milling"),
+        339
+    );
     let rows = h.json(&[
         "sql",
         "SELECT \"Type\", AVG(\"Torque [Nm]\") AS t FROM milling GROUP BY 1 ORDER BY 1",

@@ -1,56 +1,11 @@
 //! `train`, `evaluate`, `predict`, `models` through the real binary: CSV files, lake tables, derived
 //! features, `--json` names, and the bad inputs of issue 3.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-struct Home {
-    dir: tempfile::TempDir,
-}
+use std::path::Path;
 
-impl Home {
-    fn new() -> Self {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_millwright"))
-            .arg("--home")
-            .arg(self.home())
-            .args(args)
-            .env_remove("MILLWRIGHT_HOME")
-            .output()
-            .unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "millwright {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "millwright {args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-}
+use common::Home;
 
 /// AI4I-like rows: id, timestamp, type, torque, speed, wear, label (failure when power or wear·torque is high).
 fn machines_csv(n: usize, seed: u64) -> String {
@@ -90,8 +45,8 @@ fn metric(v: &serde_json::Value, name: &str) -> f64 {
 #[test]
 fn train_predict_evaluate_models_on_files() {
     let h = Home::new();
-    let train = h.file("train.csv", &machines_csv(800, 1));
-    let test = h.file("test.csv", &machines_csv(300, 2));
+    let train = h.file("train.csv", machines_csv(800, 1));
+    let test = h.file("test.csv", machines_csv(300, 2));
     let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
     // The reference program, human output.
     let text = h.ok(&[
@@ -185,7 +140,7 @@ fn train_predict_evaluate_models_on_files() {
 #[test]
 fn auto_with_derived_sql_features() {
     let h = Home::new();
-    let train = h.file("train.csv", &machines_csv(900, 3));
+    let train = h.file("train.csv", machines_csv(900, 3));
     let v = h.json(&[
         "train",
         "--train",
@@ -209,7 +164,7 @@ fn auto_with_derived_sql_features() {
     assert!(v["features"].to_string().contains("power"), "{v}");
     assert!(metric(&v, "roc_auc") > 0.95, "{v}");
     // Prediction recomputes the derived features from the raw columns.
-    let input = h.file("new.csv", &machines_csv(50, 4));
+    let input = h.file("new.csv", machines_csv(50, 4));
     let out = h.dir.path().join("scored.parquet");
     h.ok(&[
         "predict",
@@ -225,7 +180,7 @@ fn auto_with_derived_sql_features() {
 #[test]
 fn train_from_a_lake_dataset_records_its_version() {
     let h = Home::new();
-    let csv = h.file("machines.csv", &machines_csv(600, 5));
+    let csv = h.file("machines.csv", machines_csv(600, 5));
     h.ok(&["ingest", csv.to_str().unwrap(), "--dataset", "milling"]);
     let v = h.json(&[
         "train",
@@ -257,7 +212,7 @@ fn versions(home: &Path) -> usize {
 #[test]
 fn bad_inputs_are_clear_errors_and_leave_the_registry_alone() {
     let h = Home::new();
-    let train = h.file("train.csv", &machines_csv(300, 6));
+    let train = h.file("train.csv", machines_csv(300, 6));
     let t = train.to_str().unwrap();
     let err = h.fails(&[
         "train",
