@@ -4,7 +4,6 @@
 //! Delta commit itself (`commitInfo.millwright`), so it is written atomically with the data and any Delta
 //! reader (Spark, DataFusion, delta-rs) still sees a plain table.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -126,6 +125,19 @@ impl Lake {
         self.table_path(name).join("_delta_log").is_dir()
     }
 
+    /// A valid name of an existing dataset, or the error that says which it is not.
+    fn require(&self, name: &str) -> Result<()> {
+        validate_dataset_name(name)?;
+        if self.exists(name) {
+            Ok(())
+        } else {
+            Err(DataError::NoSuchDataset {
+                name: name.to_string(),
+                lake: self.root.clone(),
+            })
+        }
+    }
+
     fn url(&self, name: &str) -> Result<url::Url> {
         let path = self.table_path(name);
         std::fs::create_dir_all(&path).map_err(|e| DataError::io(&path, e))?;
@@ -150,13 +162,7 @@ impl Lake {
 
     /// Opens a dataset at its latest version or at `version`.
     pub async fn open_table(&self, name: &str, version: Option<i64>) -> Result<DeltaTable> {
-        validate_dataset_name(name)?;
-        if !self.exists(name) {
-            return Err(DataError::NoSuchDataset {
-                name: name.to_string(),
-                lake: self.root.clone(),
-            });
-        }
+        self.require(name)?;
         let latest = self.latest_version(name)?;
         if let Some(v) = version {
             if v < 0 || v > latest {
@@ -224,13 +230,7 @@ impl Lake {
         name: &str,
         version: Option<i64>,
     ) -> Result<Option<(i64, CommitRecord)>> {
-        validate_dataset_name(name)?;
-        if !self.exists(name) {
-            return Err(DataError::NoSuchDataset {
-                name: name.to_string(),
-                lake: self.root.clone(),
-            });
-        }
+        self.require(name)?;
         let files = self.commit_files(name)?;
         let latest = files.last().map(|(v, _)| *v).unwrap_or(-1);
         let version = version.unwrap_or(latest);
@@ -272,13 +272,7 @@ impl Lake {
 
     /// Versions of a table, oldest first.
     pub fn history(&self, name: &str) -> Result<Vec<VersionInfo>> {
-        validate_dataset_name(name)?;
-        if !self.exists(name) {
-            return Err(DataError::NoSuchDataset {
-                name: name.to_string(),
-                lake: self.root.clone(),
-            });
-        }
+        self.require(name)?;
         let mut versions = Vec::new();
         for (version, path) in self.commit_files(name)? {
             let info = Self::commit_info(&path)?.unwrap_or(serde_json::Value::Null);
@@ -477,16 +471,4 @@ fn dir_size(path: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-/// Kinds of the columns stored in a dataset, from its latest Millwright commit.
-pub fn stored_columns(record: Option<&CommitRecord>) -> BTreeMap<String, ColumnSpec> {
-    record
-        .map(|r| {
-            r.columns
-                .iter()
-                .map(|c| (c.name.clone(), c.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
 }

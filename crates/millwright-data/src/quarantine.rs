@@ -105,16 +105,8 @@ impl QuarantineLog {
         self.total
     }
 
-    pub fn kept(&self) -> usize {
-        self.rows.len()
-    }
-
     pub fn first(&self) -> Option<&QuarantineRow> {
         self.rows.first()
-    }
-
-    pub fn rows(&self) -> &[QuarantineRow] {
-        &self.rows
     }
 
     /// The rows as record batches for the quarantine table.

@@ -266,14 +266,6 @@ impl StatsAccumulator {
         }
     }
 
-    pub fn kind(&self) -> ColumnKind {
-        self.kind
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0 && self.kind.is_numeric()).then_some(self.mean)
     }

@@ -1,29 +1,14 @@
 //! Trains on the AI4I split CSVs with the library API and prints the test figures (release build):
 //! `cargo run --release -p millwright-learn --example ai4i -- [mlp|gbdt|logistic|auto] [--physics] [--search N] [--cv K]`
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 
 use arrow::array::{Float64Array, RecordBatch};
-use arrow::csv::reader::Format;
-use arrow::csv::ReaderBuilder;
 use arrow::datatypes::{DataType, Field, Schema};
 use millwright_learn::train::{self, KindChoice, NoObserver, TrainRequest};
-
-fn read_csv(path: &std::path::Path) -> RecordBatch {
-    let mut file = std::fs::File::open(path).unwrap();
-    let (schema, _) = Format::default()
-        .with_header(true)
-        .infer_schema(&mut file, Some(1000))
-        .unwrap();
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ReaderBuilder::new(Arc::new(schema))
-        .with_header(true)
-        .with_batch_size(1 << 20)
-        .build(file)
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
-    arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
 
 /// The three physics features, computed in Rust here (the binary uses SQL through DataFusion).
 fn physics(b: &RecordBatch) -> RecordBatch {
@@ -72,18 +57,12 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .map(|v| v.parse::<usize>().unwrap())
     };
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/data");
-    if !dir.join("ai4i_train.csv").is_file() {
-        eprintln!(
-            "skipped: {} is absent (the AI4I split lives in the shared folder)",
-            dir.display()
-        );
+    let Some(dir) = common::ai4i_dir() else {
         return;
-    }
+    };
     let (mut tr, mut te) = (
-        read_csv(&dir.join("ai4i_train.csv")),
-        read_csv(&dir.join("ai4i_test.csv")),
+        common::read_csv(&dir.join("ai4i_train.csv")),
+        common::read_csv(&dir.join("ai4i_test.csv")),
     );
     if args.iter().any(|a| a == "--physics") {
         tr = physics(&tr);

@@ -2,48 +2,26 @@
 //! pipeline included), on the AI4I test rows, one thread:
 //! `cargo run --release -p millwright-learn --example scoring_latency`
 
-use std::sync::Arc;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use arrow::array::RecordBatch;
-use arrow::csv::reader::Format;
-use arrow::csv::ReaderBuilder;
 use millwright_learn::registry::Model;
 use millwright_learn::train::{self, NoObserver, TrainRequest};
-
-fn read_csv(path: &std::path::Path) -> RecordBatch {
-    let mut file = std::fs::File::open(path).unwrap();
-    let (schema, _) = Format::default()
-        .with_header(true)
-        .infer_schema(&mut file, Some(1000))
-        .unwrap();
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ReaderBuilder::new(Arc::new(schema))
-        .with_header(true)
-        .with_batch_size(1 << 20)
-        .build(file)
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
-    arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p / 100.0).round() as usize]
 }
 
 fn main() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/data");
-    if !dir.join("ai4i_train.csv").is_file() {
-        eprintln!(
-            "skipped: {} is absent (the AI4I split lives in the shared folder)",
-            dir.display()
-        );
+    let Some(dir) = common::ai4i_dir() else {
         return;
-    }
+    };
     let (tr, te) = (
-        read_csv(&dir.join("ai4i_train.csv")),
-        read_csv(&dir.join("ai4i_test.csv")),
+        common::read_csv(&dir.join("ai4i_train.csv")),
+        common::read_csv(&dir.join("ai4i_test.csv")),
     );
     let home = tempfile::tempdir().unwrap();
     let req = TrainRequest::new("ref", "label");

@@ -456,6 +456,36 @@ fn fit_candidate(
 }
 
 /// The score CV maximises.
+/// Fits `cand` on the listed training rows only, without validation or progress: CV folds and the
+/// threshold's inner split.
+fn fit_on_rows(
+    cand: &Candidate,
+    task: Task,
+    x: &Matrix,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    rows: &[usize],
+    req: &TrainRequest,
+) -> Result<Estimator> {
+    let (xt, yt) = (x.select_rows(rows), select(y, rows));
+    let wt = weights.map(|w| select(w, rows));
+    let data = mlp::TrainData {
+        x: &xt,
+        y: &yt,
+        weights: wt.as_deref(),
+    };
+    let (est, _) = fit_candidate(
+        cand,
+        task,
+        &data,
+        req.seed,
+        req.device.as_deref(),
+        None,
+        &mut |_| {},
+    )?;
+    Ok(est)
+}
+
 fn selection_score(task: Task, y: &[f64], pred: &[f64]) -> (String, f64) {
     match task {
         Task::Binary => ("pr_auc".into(), metrics::average_precision(y, pred)),
@@ -660,21 +690,14 @@ pub fn train(
             let mut fold_scores = Vec::with_capacity(k);
             let mut metric = String::new();
             for fold in &folds {
-                let xt = x_train.select_rows(&fold.train);
-                let yt = select(y, &fold.train);
-                let wt = weights.as_ref().map(|w| select(w, &fold.train));
-                let (est, _) = fit_candidate(
+                let est = fit_on_rows(
                     cand,
                     task,
-                    &mlp::TrainData {
-                        x: &xt,
-                        y: &yt,
-                        weights: wt.as_deref(),
-                    },
-                    req.seed,
-                    req.device.as_deref(),
-                    None,
-                    &mut |_| {},
+                    &x_train,
+                    y,
+                    weights.as_deref(),
+                    &fold.train,
+                    req,
                 )?;
                 let xv = x_train.select_rows(&fold.test);
                 let yv = select(y, &fold.test);
@@ -721,20 +744,14 @@ pub fn train(
                 metrics::choose_threshold(y, oof, rule)
             } else {
                 let inner = split::stratified(y, 0.2, req.seed.wrapping_add(1))?;
-                let (xt, yt) = (x_train.select_rows(&inner.train), select(y, &inner.train));
-                let wt = weights.as_ref().map(|w| select(w, &inner.train));
-                let (est, _) = fit_candidate(
+                let est = fit_on_rows(
                     &chosen,
                     task,
-                    &mlp::TrainData {
-                        x: &xt,
-                        y: &yt,
-                        weights: wt.as_deref(),
-                    },
-                    req.seed,
-                    req.device.as_deref(),
-                    None,
-                    &mut |_| {},
+                    &x_train,
+                    y,
+                    weights.as_deref(),
+                    &inner.train,
+                    req,
                 )?;
                 let pred = est.predict(&x_train.select_rows(&inner.test));
                 metrics::choose_threshold(&select(y, &inner.test), &pred, rule)

@@ -1,17 +1,11 @@
 //! `millwright impact` through the binary: the worked example, JSON shape, --from-twin intervals, bad input.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn millwright(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MILLWRIGHT_HOME")
-        .output()
-        .expect("run millwright")
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::millwright;
 
 fn stdout(output: &Output) -> String {
     assert!(

@@ -1,18 +1,12 @@
 //! `millwright report <twin-run>` through the binary, on a stored twin result and model manifest in the
 //! formats the twin and the registry write.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn millwright(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MILLWRIGHT_HOME")
-        .output()
-        .expect("run millwright")
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::millwright;
 
 fn ok(output: &Output) -> String {
     assert!(

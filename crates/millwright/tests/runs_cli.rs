@@ -1,20 +1,14 @@
 //! `runs`, `runs show`, `runs compare` through the real binary, on runs recorded with the tracking
 //! library (the `train` tests cover a training recording its run).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::millwright;
 
 use millwright_learn::tracking::{DatasetRef, RunSpec, RunStore};
-
-fn millwright(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MILLWRIGHT_HOME")
-        .output()
-        .unwrap()
-}
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = millwright(home, args);

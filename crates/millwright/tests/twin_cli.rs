@@ -1,18 +1,12 @@
 //! `millwright twin` through the binary: init, run/compare JSON and stored results, emit → train →
 //! predictive with a registered model, optimize, and bad input that stores nothing.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn millwright(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_millwright"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("MILLWRIGHT_HOME")
-        .output()
-        .expect("run millwright")
-}
+use std::path::Path;
+use std::process::Output;
+
+use common::millwright;
 
 fn json_of(output: &Output) -> serde_json::Value {
     assert!(

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use csv::ByteRecord;
-use deltalake::arrow::datatypes::SchemaRef;
 
 use super::typed::{record_text, TypedBatchBuilder};
 use super::{decide_columns, normalise_header, source_name, ReadOptions, SourceBatch};
@@ -31,8 +30,6 @@ pub struct CsvReader {
     path: PathBuf,
     sample: VecDeque<ByteRecord>,
     record: ByteRecord,
-    builder: Option<TypedBatchBuilder>,
-    batch_rows: usize,
     header_len: usize,
     finished: bool,
 }
@@ -67,8 +64,6 @@ impl CsvReader {
             path: path.to_path_buf(),
             sample: VecDeque::new(),
             record: ByteRecord::new(),
-            builder: None,
-            batch_rows: options.batch_rows(),
             header_len: 0,
             finished: false,
         };
@@ -153,20 +148,12 @@ impl CsvReader {
         })
     }
 
+    /// The next batch typed by `builder`, or `None` at the end.
     pub fn next_batch(
         &mut self,
-        columns: &[ColumnSpec],
-        schema: &SchemaRef,
+        builder: &mut TypedBatchBuilder,
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<SourceBatch>> {
-        if self.builder.is_none() {
-            self.builder = Some(TypedBatchBuilder::new(
-                columns.to_vec(),
-                schema.clone(),
-                self.batch_rows,
-                self.name.clone(),
-            ));
-        }
         let mut record = std::mem::take(&mut self.record);
         while !self.finished {
             let got = match self.sample.pop_front() {
@@ -181,7 +168,6 @@ impl CsvReader {
                 break;
             }
             let line = record.position().map(|p| p.line()).unwrap_or(0);
-            let builder = self.builder.as_mut().expect("created above");
             if record.as_slice().len() > MAX_RECORD_BYTES {
                 quarantine.push(QuarantineRow::new(
                     &self.name,
@@ -210,7 +196,6 @@ impl CsvReader {
             }
         }
         self.record = record;
-        let builder = self.builder.as_mut().expect("created above");
         Ok((!builder.is_empty()).then(|| builder.finish()))
     }
 }

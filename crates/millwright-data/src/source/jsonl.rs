@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::SchemaRef;
 use serde_json::{Map, Value};
 
 use super::csv::MAX_RECORD_BYTES;
@@ -26,8 +25,6 @@ pub struct JsonlReader {
     sample: VecDeque<(u64, Vec<u8>)>,
     line: u64,
     bytes: u64,
-    builder: Option<TypedBatchBuilder>,
-    batch_rows: usize,
     finished: bool,
 }
 
@@ -42,8 +39,6 @@ impl JsonlReader {
             sample: VecDeque::new(),
             line: 0,
             bytes: 0,
-            builder: None,
-            batch_rows: options.batch_rows(),
             finished: false,
         };
         let mut keys: Vec<String> = Vec::new();
@@ -121,20 +116,12 @@ impl JsonlReader {
         }
     }
 
+    /// The next batch typed by `builder`, or `None` at the end.
     pub fn next_batch(
         &mut self,
-        columns: &[ColumnSpec],
-        schema: &SchemaRef,
+        builder: &mut TypedBatchBuilder,
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<SourceBatch>> {
-        if self.builder.is_none() {
-            self.builder = Some(TypedBatchBuilder::new(
-                columns.to_vec(),
-                schema.clone(),
-                self.batch_rows,
-                self.name.clone(),
-            ));
-        }
         let mut cells: Vec<String> = vec![String::new(); self.keys.len()];
         while !self.finished {
             let next = match self.sample.pop_front() {
@@ -147,7 +134,6 @@ impl JsonlReader {
             };
             match self.to_cells(&bytes, &mut cells) {
                 Ok(()) => {
-                    let builder = self.builder.as_mut().expect("created above");
                     if let Err(row) = builder.push(cells.iter().map(|c| c.as_bytes()), line) {
                         quarantine.push(row);
                     }
@@ -167,7 +153,6 @@ impl JsonlReader {
                 )),
             }
         }
-        let builder = self.builder.as_mut().expect("created above");
         Ok((!builder.is_empty()).then(|| builder.finish()))
     }
 

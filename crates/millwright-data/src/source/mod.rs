@@ -8,6 +8,8 @@ mod jsonl;
 mod parquet;
 pub mod typed;
 
+use typed::TypedBatchBuilder;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -96,9 +98,10 @@ pub struct Source {
     reader: Reader,
 }
 
+/// Text readers tokenise; the builder next to them types the cells (shared by CSV and JSON lines).
 enum Reader {
-    Csv(csv::CsvReader),
-    Jsonl(jsonl::JsonlReader),
+    Csv(csv::CsvReader, TypedBatchBuilder),
+    Jsonl(jsonl::JsonlReader, TypedBatchBuilder),
     Parquet(parquet::ParquetReader),
 }
 
@@ -113,11 +116,19 @@ impl Source {
             Format::Csv => {
                 let (reader, columns) = csv::CsvReader::open(path, options)?;
                 let delimiter = Some(display_delimiter(reader.delimiter()));
-                (Reader::Csv(reader), columns, delimiter)
+                (
+                    Reader::Csv(reader, typed_builder(path, &columns, options)),
+                    columns,
+                    delimiter,
+                )
             }
             Format::Jsonl => {
                 let (reader, columns) = jsonl::JsonlReader::open(path, options)?;
-                (Reader::Jsonl(reader), columns, None)
+                (
+                    Reader::Jsonl(reader, typed_builder(path, &columns, options)),
+                    columns,
+                    None,
+                )
             }
             Format::Parquet => {
                 let (reader, columns) = parquet::ParquetReader::open(path, options)?;
@@ -155,8 +166,8 @@ impl Source {
     /// Bytes consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         match &self.reader {
-            Reader::Csv(r) => r.bytes_read(),
-            Reader::Jsonl(r) => r.bytes_read(),
+            Reader::Csv(r, _) => r.bytes_read(),
+            Reader::Jsonl(r, _) => r.bytes_read(),
             Reader::Parquet(r) => r.bytes_read(),
         }
     }
@@ -164,11 +175,21 @@ impl Source {
     /// The next batch, or `None` at the end. Rows that cannot be typed go to `quarantine`.
     pub fn next_batch(&mut self, quarantine: &mut QuarantineLog) -> Result<Option<SourceBatch>> {
         match &mut self.reader {
-            Reader::Csv(r) => r.next_batch(&self.columns, &self.schema, quarantine),
-            Reader::Jsonl(r) => r.next_batch(&self.columns, &self.schema, quarantine),
+            Reader::Csv(r, builder) => r.next_batch(builder, quarantine),
+            Reader::Jsonl(r, builder) => r.next_batch(builder, quarantine),
             Reader::Parquet(r) => r.next_batch(&self.columns, &self.schema, quarantine),
         }
     }
+}
+
+fn typed_builder(path: &Path, columns: &[ColumnSpec], options: &ReadOptions) -> TypedBatchBuilder {
+    let schema = with_line_column(&arrow_schema(columns));
+    TypedBatchBuilder::new(
+        columns.to_vec(),
+        schema,
+        options.batch_rows(),
+        source_name(path),
+    )
 }
 
 /// A whole file read into memory: what `train`/`predict` take as input.
@@ -190,22 +211,21 @@ pub fn read_file(path: &Path) -> Result<Table> {
     let mut source = Source::open(path, &ReadOptions::default())?;
     let mut quarantine = QuarantineLog::default();
     let mut batches = Vec::new();
-    while let Some(batch) = source.next_batch(&mut quarantine)? {
-        if let Some(bad) = quarantine.first() {
-            return Err(DataError::Malformed {
-                path: path.to_path_buf(),
-                line: bad.line,
-                message: bad.reason.clone(),
-            });
-        }
-        batches.push(drop_line_column(&batch.batch)?);
-    }
-    if let Some(bad) = quarantine.first() {
-        return Err(DataError::Malformed {
+    let first_bad = |quarantine: &QuarantineLog| {
+        quarantine.first().map(|bad| DataError::Malformed {
             path: path.to_path_buf(),
             line: bad.line,
             message: bad.reason.clone(),
-        });
+        })
+    };
+    while let Some(batch) = source.next_batch(&mut quarantine)? {
+        if let Some(err) = first_bad(&quarantine) {
+            return Err(err);
+        }
+        batches.push(drop_line_column(&batch.batch)?);
+    }
+    if let Some(err) = first_bad(&quarantine) {
+        return Err(err);
     }
     Ok(Table {
         schema: arrow_schema(source.columns()),

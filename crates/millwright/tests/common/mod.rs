@@ -2,8 +2,23 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The binary with `--home home` (and no MILLWRIGHT_HOME from the environment).
+pub fn command(home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_millwright"));
+    cmd.arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("MILLWRIGHT_HOME");
+    cmd
+}
+
+/// Runs the binary to completion.
+pub fn millwright(home: &Path, args: &[&str]) -> Output {
+    command(home, args).output().expect("run millwright")
+}
 
 pub struct Home {
     pub dir: tempfile::TempDir,
@@ -28,12 +43,7 @@ impl Home {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_millwright"));
-        cmd.arg("--home")
-            .arg(self.home())
-            .args(args)
-            .env_remove("MILLWRIGHT_HOME");
-        cmd
+        command(&self.home(), args)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
