@@ -14,8 +14,8 @@ use crate::names::validate_new_dataset_name;
 use crate::quality::{ColumnQuality, QualityReport};
 use crate::quarantine::{quarantine_schema, QuarantineLog};
 use crate::source::{source_name, ReadOptions, Source};
-use crate::spool::{Spool, SpoolData, DEFAULT_MEMORY_BUDGET};
-use crate::stats::StatsAccumulator;
+use crate::spool::{Spool, DEFAULT_MEMORY_BUDGET};
+use crate::stats::{observe_columns, StatsAccumulator};
 use crate::types::{ColumnKind, ColumnSpec};
 
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         .collect();
     let mut admitted = Spool::new(
         source.schema(),
-        options.memory_budget / 2,
+        options.memory_budget,
         scratch.path().join("admitted.arrow"),
     );
     let progress = options.progress.clone().unwrap_or_else(ProgressBar::hidden);
@@ -184,28 +184,24 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         cleaner.prepare_interpolation(admitted.batches()?)?;
     }
     let output_schema = cleaner.output_schema();
+    // Pass 2 runs twice from the same fitted cleaner: here for the quality report, which the commit carries,
+    // then again as the lake writer pulls batches, so cleaning overlaps Parquet encoding and the cleaned
+    // rows are never held or spilled. Cleaning is deterministic, so both runs give the same rows.
+    let writer_cleaner = cleaner.clone();
     let mut after: Vec<StatsAccumulator> = columns
         .iter()
         .map(|c| StatsAccumulator::new(c.kind))
         .collect();
-    let mut cleaned = Spool::new(
-        output_schema.clone(),
-        options.memory_budget / 2,
-        scratch.path().join("cleaned.arrow"),
-    );
+    let mut rows_written = 0u64;
     for batch in admitted.batches()? {
         let out = cleaner.finish(batch?, &mut quarantine)?;
-        for (acc, column) in after.iter_mut().zip(out.columns()) {
-            acc.observe(column);
-        }
-        cleaned.push(out)?;
+        rows_written += out.num_rows() as u64;
+        observe_columns(&mut after, out.columns());
     }
-    drop(admitted);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "ingest pass 2 (soft rules) done"
     );
-    let rows_written = cleaned.rows();
     if rows_written == 0 {
         return Err(DataError::NothingToCommit {
             rows: quarantine.total(),
@@ -215,7 +211,6 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                 .unwrap_or_default(),
         });
     }
-    let cleaned: SpoolData = cleaned.finish()?;
 
     let ingest_id = format!(
         "{}-{:08x}",
@@ -276,8 +271,13 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         dataset_version: None,
         report: Some(Box::new(report.clone())),
     };
+    let mut writer_cleaner = writer_cleaner;
+    let cleaned = admitted.into_batches()?.map(move |batch| {
+        // This run's quarantine rows are the report run's, already logged.
+        writer_cleaner.finish(batch?, &mut QuarantineLog::default())
+    });
     let version = lake
-        .write(name, mode, output_schema, cleaned.batches()?, &record)
+        .write(name, mode, output_schema, Box::new(cleaned), &record)
         .await?;
 
     tracing::info!(
@@ -336,8 +336,14 @@ async fn write_quarantine(
     } else {
         WriteMode::Create
     };
-    lake.write(&name, mode, schema, spool.finish()?.batches()?, &record)
-        .await
+    lake.write(
+        &name,
+        mode,
+        schema,
+        Box::new(spool.finish()?.into_batches()?),
+        &record,
+    )
+    .await
 }
 
 /// The stored columns: the source columns plus outlier flag columns (bool).

@@ -28,7 +28,6 @@ use crate::error::{DataError, Result};
 use crate::names::{validate_dataset_name, QUARANTINE_SUFFIX};
 use crate::quality::QualityReport;
 use crate::source::Table;
-use crate::spool::SpoolBatches;
 use crate::types::ColumnSpec;
 
 /// Key of Millwright's record inside a Delta `commitInfo`.
@@ -359,7 +358,7 @@ impl Lake {
         name: &str,
         mode: WriteMode,
         schema: SchemaRef,
-        batches: SpoolBatches,
+        batches: BatchSource,
         record: &CommitRecord,
     ) -> Result<i64> {
         let url = self.url(name)?;
@@ -400,11 +399,14 @@ impl Lake {
     }
 }
 
+/// Batches for [`Lake::write`], pulled one at a time by the writer.
+pub type BatchSource = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
 /// Hands a spool's batches to DataFusion once, so the Delta writer pulls them as a stream and memory stays
 /// bounded by the batch size, not the file size.
 struct OnceStream {
     schema: SchemaRef,
-    batches: Mutex<Option<SpoolBatches>>,
+    batches: Mutex<Option<BatchSource>>,
 }
 
 impl std::fmt::Debug for OnceStream {

@@ -13,7 +13,7 @@ use deltalake::arrow::record_batch::RecordBatch;
 use crate::error::{DataError, Result};
 
 /// Bytes of batches kept in memory before spilling to disk.
-pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
 
 pub struct Spool {
     schema: SchemaRef,
@@ -105,6 +105,16 @@ impl SpoolData {
                 let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)?;
                 Ok(SpoolBatches::File(Box::new(reader)))
             }
+        }
+    }
+}
+
+impl SpoolData {
+    /// The batches in the order they were pushed; held batches are freed as they are yielded.
+    pub fn into_batches(self) -> Result<SpoolBatches> {
+        match self {
+            SpoolData::Memory(batches) => Ok(SpoolBatches::Memory(batches.into_iter())),
+            file => file.batches(),
         }
     }
 }

@@ -97,6 +97,31 @@ impl Reservoir {
         }
     }
 
+    /// Pushes every value of `values` in order; the same sample as pushing them one by one, but after the
+    /// reservoir fills only the replacement positions are visited.
+    pub fn extend(&mut self, values: &[f64]) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut rest = values;
+        while self.items.len() < self.capacity {
+            let Some((&first, tail)) = rest.split_first() else {
+                return;
+            };
+            self.push(first);
+            rest = tail;
+        }
+        let base = self.seen;
+        let end = base + rest.len() as u64;
+        while self.next <= end {
+            let slot = self.rng.random_range(0..self.capacity);
+            self.items[slot] = rest[(self.next - base - 1) as usize];
+            self.seen = self.next;
+            self.advance();
+        }
+        self.seen = end;
+    }
+
     /// The sample, sorted.
     pub fn sorted(&self) -> Vec<f64> {
         let mut v = self.items.clone();
@@ -128,8 +153,9 @@ pub struct StatsAccumulator {
     min: f64,
     max: f64,
     numeric_distinct: HashMap<u64, u64, BuildHasherDefault<BitsHasher>>,
-    text_counts: HashMap<String, u64>,
+    text_counts: HashMap<String, u64, xxhash_rust::xxh3::Xxh3DefaultBuilder>,
     distinct_capped: bool,
+    count_distinct: bool,
     reservoir: Reservoir,
     scratch: Vec<f64>,
 }
@@ -158,8 +184,16 @@ impl StatsAccumulator {
         Self::with_reservoir(kind, RESERVOIR_SIZE)
     }
 
-    /// `reservoir` 0 keeps no sample: moments, extremes and counts only (no quantiles).
-    pub fn with_reservoir(kind: ColumnKind, reservoir: usize) -> Self {
+    /// For fitting cleaning rules: `reservoir` 0 keeps no sample (no quantiles), and distinct values are
+    /// counted only when `count_distinct` (the mode needs them); moments and extremes always.
+    pub fn for_fitting(kind: ColumnKind, reservoir: usize, count_distinct: bool) -> Self {
+        StatsAccumulator {
+            count_distinct,
+            ..Self::with_reservoir(kind, reservoir)
+        }
+    }
+
+    fn with_reservoir(kind: ColumnKind, reservoir: usize) -> Self {
         StatsAccumulator {
             kind,
             count: 0,
@@ -169,8 +203,9 @@ impl StatsAccumulator {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             numeric_distinct: HashMap::default(),
-            text_counts: HashMap::new(),
+            text_counts: HashMap::default(),
             distinct_capped: false,
+            count_distinct: true,
             reservoir: Reservoir::new(reservoir, 0x5eed),
             scratch: Vec::new(),
         }
@@ -182,17 +217,27 @@ impl StatsAccumulator {
         let values = std::mem::take(&mut self.scratch);
         if !values.is_empty() {
             let n_b = values.len() as f64;
-            let mean_b = values.iter().sum::<f64>() / n_b;
-            let m2_b: f64 = values.iter().map(|x| (x - mean_b) * (x - mean_b)).sum();
+            let mean_b = lane_sum(&values, |x| x) / n_b;
+            let m2_b = lane_sum(&values, |x| (x - mean_b) * (x - mean_b));
             let n_a = self.count as f64;
             let n = n_a + n_b;
             let delta = mean_b - self.mean;
             self.mean += delta * n_b / n;
             self.m2 += m2_b + delta * delta * n_a * n_b / n;
             self.count += values.len() as u64;
-            self.min = values.iter().copied().fold(self.min, f64::min);
-            self.max = values.iter().copied().fold(self.max, f64::max);
+            // Plain comparisons vectorise; the values are finite (the parser rejects NaN and inf).
+            let (mut min, mut max) = (self.min, self.max);
             for &x in &values {
+                min = if x < min { x } else { min };
+                max = if x > max { x } else { max };
+            }
+            (self.min, self.max) = (min, max);
+            let distinct_values = if self.count_distinct {
+                &values[..]
+            } else {
+                &[]
+            };
+            for &x in distinct_values {
                 if self.distinct_capped {
                     break;
                 }
@@ -205,9 +250,7 @@ impl StatsAccumulator {
                     self.distinct_capped = true;
                 }
             }
-            for &x in &values {
-                self.reservoir.push(x);
-            }
+            self.reservoir.extend(&values);
         }
         self.scratch = values;
         self.scratch.clear();
@@ -215,7 +258,7 @@ impl StatsAccumulator {
 
     fn observe_text(&mut self, text: &str) {
         self.count += 1;
-        if self.distinct_capped {
+        if self.distinct_capped || !self.count_distinct {
             return;
         }
         if let Some(n) = self.text_counts.get_mut(text) {
@@ -240,8 +283,12 @@ impl StatsAccumulator {
                 self.observe_scratch();
             }
             ColumnKind::Float => {
-                self.scratch
-                    .extend(array.as_primitive::<Float64Type>().iter().flatten());
+                let floats = array.as_primitive::<Float64Type>();
+                if floats.null_count() == 0 {
+                    self.scratch.extend_from_slice(floats.values());
+                } else {
+                    self.scratch.extend(floats.iter().flatten());
+                }
                 self.observe_scratch();
             }
             ColumnKind::Timestamp => {
@@ -338,6 +385,38 @@ impl StatsAccumulator {
     }
 }
 
+/// Σ f(x) in eight independent lanes: a single running sum is one long dependency chain the compiler may
+/// not reorder (float addition is not associative); eight lanes vectorise.
+fn lane_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// Observes one batch's columns in `accumulators` (one per column, in order), half of them on a second
+/// thread: columns are independent, and this is most of the report pass's work.
+pub fn observe_columns(accumulators: &mut [StatsAccumulator], columns: &[ArrayRef]) {
+    let half = accumulators.len().min(columns.len()) / 2;
+    let (first, second) = accumulators.split_at_mut(half);
+    let (first_columns, second_columns) = columns.split_at(half);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for (acc, column) in first.iter_mut().zip(first_columns) {
+                acc.observe(column);
+            }
+        });
+        for (acc, column) in second.iter_mut().zip(second_columns) {
+            acc.observe(column);
+        }
+    });
+}
+
 fn number(x: f64) -> serde_json::Value {
     serde_json::Number::from_f64(x)
         .map(serde_json::Value::Number)
@@ -371,6 +450,21 @@ mod tests {
         assert_eq!(s.p50, Some(51.0));
         assert_eq!(s.p1, Some(2.0));
         assert_eq!(s.min, Some(serde_json::json!(1.0)));
+    }
+
+    #[test]
+    fn reservoir_extend_samples_exactly_like_push() {
+        let values: Vec<f64> = (0..200_000).map(|i| i as f64).collect();
+        let mut one_by_one = Reservoir::new(1000, 7);
+        for &v in &values {
+            one_by_one.push(v);
+        }
+        let mut batched = Reservoir::new(1000, 7);
+        for chunk in values.chunks(4_097) {
+            batched.extend(chunk);
+        }
+        assert_eq!(one_by_one.sorted(), batched.sorted());
+        assert_eq!(one_by_one.seen, batched.seen);
     }
 
     #[test]

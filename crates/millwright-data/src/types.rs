@@ -170,6 +170,26 @@ impl CellError {
 
 /// Parses one cell of a text source into a value of `spec`'s kind.
 pub fn parse_cell<'a>(bytes: &'a [u8], spec: &ColumnSpec) -> Result<Cell<'a>, CellError> {
+    // Fast path for the cells sensor files hold millions of: a bare number or ISO timestamp, or nothing.
+    // Anything else (padding, missing-value tokens, inf, other layouts) takes the general path below.
+    if bytes.is_empty() {
+        return Ok(Cell::Null);
+    }
+    match spec.kind {
+        ColumnKind::Float => {
+            if let Ok(v) = fast_float2::parse::<f64, _>(bytes) {
+                if v.is_finite() {
+                    return Ok(Cell::Float(v));
+                }
+            }
+        }
+        ColumnKind::Timestamp if spec.epoch_unit.is_none() => {
+            if let Some(v) = parse_iso_fast(bytes) {
+                return Ok(Cell::Timestamp(v));
+            }
+        }
+        _ => {}
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| CellError::NotUtf8 {
         valid_up_to: e.valid_up_to(),
     })?;

@@ -70,6 +70,7 @@ pub struct OutlierReport {
     pub action: OutlierAction,
 }
 
+#[derive(Clone)]
 enum Fill {
     None,
     Number(f64),
@@ -79,6 +80,7 @@ enum Fill {
     Interpolate,
 }
 
+#[derive(Clone)]
 struct ColumnPlan {
     spec: ColumnSpec,
     rules: ResolvedRules,
@@ -94,10 +96,12 @@ struct ColumnPlan {
     window: VecDeque<f64>,
     ewma: Option<f64>,
     /// Values of an interpolated column by survivor ordinal (NaN where nothing could be interpolated).
-    interpolated: Vec<f64>,
+    interpolated: Arc<[f64]>,
 }
 
-/// The cleaner of one ingest.
+/// The cleaner of one ingest. Cloned after [`Cleaner::fit`], pass 2 can run twice with the same result:
+/// once for the quality report, once feeding the lake writer.
+#[derive(Clone)]
 pub struct Cleaner {
     plans: Vec<ColumnPlan>,
     duplicates: DuplicateRule,
@@ -192,9 +196,10 @@ impl Cleaner {
                     let quantiles =
                         matches!(rules.outliers, OutlierMethod::Iqr | OutlierMethod::Mad)
                             || rules.missing == MissingRule::Median;
-                    StatsAccumulator::with_reservoir(
+                    StatsAccumulator::for_fitting(
                         spec.kind,
                         if quantiles { RESERVOIR_SIZE } else { 0 },
+                        rules.missing == MissingRule::Mode,
                     )
                 }),
                 rules,
@@ -203,7 +208,7 @@ impl Cleaner {
                 last_bool: None,
                 window: VecDeque::new(),
                 ewma: None,
-                interpolated: Vec::new(),
+                interpolated: Arc::from(Vec::new()),
             });
         }
         let duplicate_columns = match config.duplicates.mode {
@@ -547,7 +552,7 @@ impl Cleaner {
         for (slot, &column) in targets.iter().enumerate() {
             let x = |i: usize| if times.is_empty() { i as f64 } else { times[i] };
             interpolate_in_order(&mut values[slot], &order, x);
-            self.plans[column].interpolated = std::mem::take(&mut values[slot]);
+            self.plans[column].interpolated = Arc::from(std::mem::take(&mut values[slot]));
         }
         Ok(())
     }
@@ -566,7 +571,9 @@ impl Cleaner {
         for (index, plan) in self.plans.iter_mut().enumerate() {
             let kind = plan.spec.kind;
             let mut changed = false;
-            if kind.is_numeric() {
+            if let Some(clipped) = clip_only(plan, &columns[index]) {
+                columns[index] = clipped;
+            } else if kind.is_numeric() {
                 let mut values = numbers(&columns[index]);
                 if let (Some((low, high)), Some(report)) =
                     (plan.fences, plan.actions.outliers.as_mut())
@@ -686,6 +693,47 @@ impl Cleaner {
             None => Ok(cleaned),
         }
     }
+}
+
+/// Pass 2 of a float column that needs at most clipping (nothing to fill, no smoothing, outliers clipped or
+/// not detected): works on the value buffer instead of per-cell options, the common case and many times
+/// cheaper. `None` when the general path is needed.
+fn clip_only(plan: &mut ColumnPlan, array: &ArrayRef) -> Option<ArrayRef> {
+    if plan.spec.kind != ColumnKind::Float || plan.rules.smooth != SmoothMethod::None {
+        return None;
+    }
+    let floats = array.as_primitive_opt::<Float64Type>()?;
+    match plan.fill {
+        _ if floats.null_count() > 0 && !matches!(plan.fill, Fill::None) => return None,
+        Fill::Ffill if !floats.is_empty() => {
+            plan.last_number = Some(floats.value(floats.len() - 1));
+        }
+        _ => {}
+    }
+    let ((low, high), report) = match (plan.fences, plan.actions.outliers.as_mut()) {
+        (Some(fences), Some(report)) if report.action == OutlierAction::Clip => (fences, report),
+        (Some(_), Some(_)) => return None,
+        _ => return Some(array.clone()),
+    };
+    let values = floats.values();
+    let outside = |v: f64| v < low || v > high;
+    let found = match floats.nulls() {
+        None => values.iter().filter(|&&v| outside(v)).count(),
+        Some(nulls) => values
+            .iter()
+            .zip(nulls.iter())
+            .filter(|&(&v, valid)| valid && outside(v))
+            .count(),
+    };
+    if found == 0 {
+        return Some(array.clone());
+    }
+    report.found += found as u64;
+    let clipped: Vec<f64> = values.iter().map(|v| v.clamp(low, high)).collect();
+    Some(Arc::new(Float64Array::new(
+        clipped.into(),
+        floats.nulls().cloned(),
+    )))
 }
 
 /// Fills a text or boolean column (constant, mode or forward fill), tracking the last value for ffill.
@@ -851,6 +899,89 @@ fn from_numbers(values: &[Option<f64>], kind: ColumnKind) -> ArrayRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn float_batch(values: &[Option<f64>]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float64, true),
+            Field::new(LINE_COLUMN, DataType::UInt64, false),
+        ]));
+        let lines: Vec<u64> = (2..values.len() as u64 + 2).collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Float64Array::from(values.to_vec())),
+                Arc::new(UInt64Array::from(lines)),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn fitted(config: &str, batches: &[RecordBatch]) -> (Cleaner, Vec<RecordBatch>) {
+        let config: CleanConfig = toml::from_str(config).unwrap();
+        let spec = ColumnSpec {
+            name: "x".into(),
+            kind: ColumnKind::Float,
+            source_position: 0,
+            epoch_unit: None,
+        };
+        let mut cleaner = Cleaner::new(&config, &[spec], Arc::from("t.csv")).unwrap();
+        let mut log = QuarantineLog::default();
+        let admitted = batches
+            .iter()
+            .map(|b| cleaner.admit(b.clone(), &mut log).unwrap())
+            .collect();
+        cleaner.fit();
+        (cleaner, admitted)
+    }
+
+    #[test]
+    fn clipping_keeps_missing_cells_and_counts_only_values() {
+        let mut values: Vec<Option<f64>> = (0..100).map(|i| Some(f64::from(i % 10))).collect();
+        values.extend([None, Some(1000.0), Some(-1000.0)]);
+        let batch = float_batch(&values);
+        let (mut cleaner, admitted) = fitted(
+            "[defaults]\nmissing = \"keep\"\noutliers = \"zscore\"\noutlier_k = 2.0\noutlier_action = \"clip\"\n[duplicates]\nmode = \"none\"\n",
+            &[batch],
+        );
+        let out = cleaner
+            .finish(admitted[0].clone(), &mut QuarantineLog::default())
+            .unwrap();
+        let report = cleaner.actions()[0].1.outliers.clone().unwrap();
+        let (low, high) = (report.low.unwrap(), report.high.unwrap());
+        assert_eq!(report.found, 2);
+        let x = out.column(0).as_primitive::<Float64Type>();
+        assert_eq!((out.num_rows(), x.len(), x.null_count()), (103, 103, 1));
+        assert!(x.is_null(100));
+        assert_eq!((x.value(101), x.value(102)), (high, low));
+        assert_eq!(x.value(3), 3.0);
+    }
+
+    #[test]
+    fn pass_two_from_a_clone_gives_the_same_rows() {
+        let first = float_batch(&[Some(1.0), None, Some(3.0), Some(90.0)]);
+        let second = float_batch(&[None, Some(2.0), Some(2.5), None]);
+        let (cleaner, admitted) = fitted(
+            "[defaults]\nmissing = \"ffill\"\noutliers = \"iqr\"\noutlier_action = \"clip\"\n[columns.x]\nsmooth = \"ewma\"\n",
+            &[first, second],
+        );
+        let run = |mut cleaner: Cleaner| {
+            admitted
+                .iter()
+                .map(|b| {
+                    cleaner
+                        .finish(b.clone(), &mut QuarantineLog::default())
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let report_run = run(cleaner.clone());
+        assert_eq!(report_run, run(cleaner));
+        assert_eq!(
+            report_run[1].column(0).null_count(),
+            0,
+            "ffill carried over"
+        );
+    }
 
     #[test]
     fn interpolation_is_linear_in_x_with_nearest_ends() {
