@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clean::{CleanConfig, Cleaner};
 use crate::error::{DataError, Result};
-use crate::lake::{CommitRecord, Lake, WriteMode};
+use crate::lake::{BatchSource, CommitRecord, Lake, WriteMode};
 use crate::names::validate_new_dataset_name;
 use crate::quality::{ColumnQuality, QualityReport};
 use crate::quarantine::{quarantine_schema, QuarantineLog};
@@ -187,13 +187,23 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
     // Pass 2 runs twice from the same fitted cleaner: here for the quality report, which the commit carries,
     // then again as the lake writer pulls batches, so cleaning overlaps Parquet encoding and the cleaned
     // rows are never held or spilled. Cleaning is deterministic, so both runs give the same rows.
-    let writer_cleaner = cleaner.clone();
+    // The writer encodes consecutive parts in parallel; each part's cleaner is this one as it stood when the
+    // report run reached the part's first batch, so stateful rules (forward fill, smoothing) carry over.
+    let batch_count = admitted.batch_count()?;
+    let part_count = writer_parts().min(batch_count).max(1);
+    let part_starts: Vec<usize> = (0..part_count)
+        .map(|k| k * batch_count / part_count)
+        .collect();
+    let mut part_cleaners = Vec::with_capacity(part_count);
     let mut after: Vec<StatsAccumulator> = columns
         .iter()
         .map(|c| StatsAccumulator::new(c.kind))
         .collect();
     let mut rows_written = 0u64;
-    for batch in admitted.batches()? {
+    for (index, batch) in admitted.batches()?.enumerate() {
+        if part_starts.contains(&index) {
+            part_cleaners.push(cleaner.clone());
+        }
         let out = cleaner.finish(batch?, &mut quarantine)?;
         rows_written += out.num_rows() as u64;
         observe_columns(&mut after, out.columns());
@@ -271,13 +281,20 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         dataset_version: None,
         report: Some(Box::new(report.clone())),
     };
-    let mut writer_cleaner = writer_cleaner;
-    let cleaned = admitted.into_batches()?.map(move |batch| {
-        // This run's quarantine rows are the report run's, already logged.
-        writer_cleaner.finish(batch?, &mut QuarantineLog::default())
-    });
+    let parts: Vec<BatchSource> = admitted
+        .into_parts(&part_starts)?
+        .into_iter()
+        .zip(part_cleaners)
+        .map(|(batches, mut part_cleaner)| {
+            // This run's quarantine rows are the report run's, already logged.
+            Box::new(
+                batches
+                    .map(move |batch| part_cleaner.finish(batch?, &mut QuarantineLog::default())),
+            ) as BatchSource
+        })
+        .collect();
     let version = lake
-        .write(name, mode, output_schema, Box::new(cleaned), &record)
+        .write(name, mode, output_schema, parts, &record)
         .await?;
 
     tracing::info!(
@@ -299,6 +316,11 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         quarantine_version,
         report,
     })
+}
+
+/// Parquet writers run in parallel, one per core.
+fn writer_parts() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 async fn write_quarantine(
@@ -340,7 +362,7 @@ async fn write_quarantine(
         &name,
         mode,
         schema,
-        Box::new(spool.finish()?.into_batches()?),
+        vec![Box::new(spool.finish()?.into_batches()?)],
         &record,
     )
     .await

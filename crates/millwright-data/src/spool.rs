@@ -101,9 +101,9 @@ impl SpoolData {
         match self {
             SpoolData::Memory(batches) => Ok(SpoolBatches::Memory(batches.clone().into_iter())),
             SpoolData::File(path) => {
-                let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-                let reader = FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)?;
-                Ok(SpoolBatches::File(Box::new(reader)))
+                let reader = open_ipc(path)?;
+                let count = reader.num_batches();
+                Ok(SpoolBatches::File(Box::new(reader.take(count))))
             }
         }
     }
@@ -117,11 +117,52 @@ impl SpoolData {
             file => file.batches(),
         }
     }
+
+    pub fn batch_count(&self) -> Result<usize> {
+        match self {
+            SpoolData::Memory(batches) => Ok(batches.len()),
+            SpoolData::File(path) => Ok(open_ipc(path)?.num_batches()),
+        }
+    }
+
+    /// Consecutive runs of the batches: part `k` starts at batch `starts[k]` and ends where the next begins.
+    /// `starts` must begin with 0 and increase.
+    pub fn into_parts(self, starts: &[usize]) -> Result<Vec<SpoolBatches>> {
+        let total = self.batch_count()?;
+        let ends = starts.iter().skip(1).copied().chain([total]);
+        let ranges: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
+        match self {
+            SpoolData::Memory(mut batches) => {
+                let mut parts = Vec::with_capacity(ranges.len());
+                for &(start, _) in ranges.iter().rev() {
+                    parts.push(SpoolBatches::Memory(batches.split_off(start).into_iter()));
+                }
+                parts.reverse();
+                Ok(parts)
+            }
+            SpoolData::File(path) => ranges
+                .into_iter()
+                .map(|(start, end)| {
+                    let mut reader = open_ipc(&path)?;
+                    reader.set_index(start)?;
+                    Ok(SpoolBatches::File(Box::new(reader.take(end - start))))
+                })
+                .collect(),
+        }
+    }
+}
+
+fn open_ipc(path: &Path) -> Result<FileReader<BufReader<File>>> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    Ok(FileReader::try_new(
+        BufReader::with_capacity(1 << 20, file),
+        None,
+    )?)
 }
 
 pub enum SpoolBatches {
     Memory(std::vec::IntoIter<RecordBatch>),
-    File(Box<FileReader<BufReader<File>>>),
+    File(Box<std::iter::Take<FileReader<BufReader<File>>>>),
 }
 
 impl Iterator for SpoolBatches {

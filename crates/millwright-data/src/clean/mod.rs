@@ -449,6 +449,8 @@ impl Cleaner {
 
     /// Between the passes: fits outlier fences and fill values on the survivors' statistics.
     pub fn fit(&mut self) {
+        // Pass 1 is over: the duplicate index is not needed again (and need not be copied with the cleaner).
+        self.seen_rows = HashSet::new();
         for plan in &mut self.plans {
             let Some(acc) = plan.survivors.take() else {
                 continue;
