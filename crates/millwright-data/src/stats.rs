@@ -225,13 +225,8 @@ impl StatsAccumulator {
             self.mean += delta * n_b / n;
             self.m2 += m2_b + delta * delta * n_a * n_b / n;
             self.count += values.len() as u64;
-            // Plain comparisons vectorise; the values are finite (the parser rejects NaN and inf).
-            let (mut min, mut max) = (self.min, self.max);
-            for &x in &values {
-                min = if x < min { x } else { min };
-                max = if x > max { x } else { max };
-            }
-            (self.min, self.max) = (min, max);
+            let (min, max) = extremes(&values);
+            (self.min, self.max) = (self.min.min(min), self.max.max(max));
             let distinct_values = if self.count_distinct {
                 &values[..]
             } else {
@@ -397,6 +392,28 @@ fn lane_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
         }
     }
     lanes.iter().sum::<f64>() + tail
+}
+
+/// (min, max) in eight lanes of plain comparisons, which vectorise; the values are finite (the parser
+/// rejects NaN and inf), so `f64::min`'s NaN handling is not needed.
+fn extremes(values: &[f64]) -> (f64, f64) {
+    let mut low = [f64::INFINITY; 8];
+    let mut high = [f64::NEG_INFINITY; 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for ((l, h), &x) in low.iter_mut().zip(high.iter_mut()).zip(chunk) {
+            *l = if x < *l { x } else { *l };
+            *h = if x > *h { x } else { *h };
+        }
+    }
+    let fold = |lanes: &[f64], start: f64, pick: fn(f64, f64) -> f64| {
+        lanes.iter().chain(tail).fold(start, |a, &b| pick(a, b))
+    };
+    (
+        fold(&low, f64::INFINITY, f64::min),
+        fold(&high, f64::NEG_INFINITY, f64::max),
+    )
 }
 
 /// Observes one batch's columns in `accumulators` (one per column, in order), half of them on a second
