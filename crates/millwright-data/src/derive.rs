@@ -4,54 +4,96 @@
 use std::sync::Arc;
 
 use deltalake::arrow::array::ArrayRef;
-use deltalake::arrow::datatypes::{Field, Schema};
+use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::common::DFSchema;
+use deltalake::datafusion::physical_expr::PhysicalExpr;
 use deltalake::datafusion::prelude::SessionContext;
 
 use crate::error::{DataError, Result};
 
 /// Appends one column per `(name, expression)` to `batch`; later expressions may use earlier ones.
 pub fn derive_columns(batch: &RecordBatch, features: &[(String, String)]) -> Result<RecordBatch> {
-    let ctx = SessionContext::new();
-    let mut current = batch.clone();
-    for (name, expression) in features {
-        if current.schema().index_of(name).is_ok() {
-            return Err(DataError::Column {
-                column: name.clone(),
-                message: "a derived feature cannot replace an existing column".into(),
-            });
-        }
-        let df_schema = DFSchema::try_from(current.schema().as_ref().clone())?;
-        let expr = ctx
-            .parse_sql_expr(expression, &df_schema)
-            .map_err(|e| DataError::Column {
-                column: name.clone(),
-                message: format!("cannot parse {expression:?}: {e}"),
-            })?;
-        let physical =
-            ctx.create_physical_expr(expr, &df_schema)
-                .map_err(|e| DataError::Column {
+    CompiledFeatures::compile(&batch.schema(), features)?.apply(batch)
+}
+
+/// Feature expressions parsed and planned once for one input schema, then evaluated on any number of
+/// batches of that schema: planning costs far more than evaluating a few rows, and a digital twin scores
+/// small batches millions of times.
+pub struct CompiledFeatures {
+    input: SchemaRef,
+    features: Vec<(String, String)>,
+    /// Each feature's expression, planned against the schema of the columns before it.
+    steps: Vec<(SchemaRef, Arc<dyn PhysicalExpr>)>,
+    output: SchemaRef,
+}
+
+impl CompiledFeatures {
+    pub fn compile(input: &SchemaRef, features: &[(String, String)]) -> Result<CompiledFeatures> {
+        let ctx = SessionContext::new();
+        let mut schema = input.clone();
+        let mut steps = Vec::with_capacity(features.len());
+        for (name, expression) in features {
+            if schema.index_of(name).is_ok() {
+                return Err(DataError::Column {
                     column: name.clone(),
-                    message: format!("cannot plan {expression:?}: {e}"),
-                })?;
-        let value = physical.evaluate(&current).map_err(|e| DataError::Column {
-            column: name.clone(),
-            message: format!("cannot evaluate {expression:?}: {e}"),
-        })?;
-        let array: ArrayRef = value.into_array(current.num_rows())?;
-        let mut fields: Vec<Field> = current
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        fields.push(Field::new(name, array.data_type().clone(), true));
-        let mut columns = current.columns().to_vec();
-        columns.push(array);
-        current = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+                    message: "a derived feature cannot replace an existing column".into(),
+                });
+            }
+            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+            let expr =
+                ctx.parse_sql_expr(expression, &df_schema)
+                    .map_err(|e| DataError::Column {
+                        column: name.clone(),
+                        message: format!("cannot parse {expression:?}: {e}"),
+                    })?;
+            let physical =
+                ctx.create_physical_expr(expr, &df_schema)
+                    .map_err(|e| DataError::Column {
+                        column: name.clone(),
+                        message: format!("cannot plan {expression:?}: {e}"),
+                    })?;
+            let data_type = physical.data_type(&schema).map_err(|e| DataError::Column {
+                column: name.clone(),
+                message: format!("cannot type {expression:?}: {e}"),
+            })?;
+            steps.push((schema.clone(), physical));
+            let mut fields: Vec<Field> =
+                schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.push(Field::new(name, data_type, true));
+            schema = Arc::new(Schema::new(fields));
+        }
+        Ok(CompiledFeatures {
+            input: input.clone(),
+            features: features.to_vec(),
+            steps,
+            output: schema,
+        })
     }
-    Ok(current)
+
+    /// Whether these are `features` compiled for batches of `schema`.
+    pub fn compiled_for(&self, schema: &SchemaRef, features: &[(String, String)]) -> bool {
+        self.features == features && (Arc::ptr_eq(&self.input, schema) || self.input == *schema)
+    }
+
+    /// `batch` (of the compiled input schema) with the derived columns appended.
+    pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        if batch.schema().fields() != self.input.fields() {
+            return Err(DataError::Other(
+                "derived features were compiled for other columns than this batch has".into(),
+            ));
+        }
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for ((schema, physical), (name, expression)) in self.steps.iter().zip(&self.features) {
+            let current = RecordBatch::try_new(schema.clone(), columns.clone())?;
+            let value = physical.evaluate(&current).map_err(|e| DataError::Column {
+                column: name.clone(),
+                message: format!("cannot evaluate {expression:?}: {e}"),
+            })?;
+            columns.push(value.into_array(current.num_rows())?);
+        }
+        Ok(RecordBatch::try_new(self.output.clone(), columns)?)
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +131,36 @@ mod tests {
         assert_eq!(power.len(), 2);
         let bad = derive_columns(&batch, &[("x".into(), "no_such_column * 2".into())]).unwrap_err();
         assert!(bad.to_string().contains("\"x\""), "{bad}");
+    }
+
+    #[test]
+    fn compiled_features_are_reused_across_batches_and_chain() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Float64, true)]));
+        let batch = |values: Vec<f64>| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Float64Array::from(values))])
+                .unwrap()
+        };
+        let features = vec![
+            ("double".to_string(), "a * 2".to_string()),
+            ("quad".to_string(), "double * 2".to_string()),
+        ];
+        let compiled = CompiledFeatures::compile(&schema, &features).unwrap();
+        assert!(compiled.compiled_for(&schema, &features));
+        assert!(!compiled.compiled_for(&schema, &features[..1]));
+        for values in [vec![1.0, 2.0], vec![5.0]] {
+            let out = compiled.apply(&batch(values.clone())).unwrap();
+            let quad = out
+                .column(2)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            let expected: Vec<f64> = values.iter().map(|v| v * 4.0).collect();
+            assert_eq!(quad.values().to_vec(), expected);
+            assert_eq!(out.schema().field(2).name(), "quad");
+        }
+        let other = Arc::new(Schema::new(vec![Field::new("b", DataType::Float64, true)]));
+        let wrong =
+            RecordBatch::try_new(other, vec![Arc::new(Float64Array::from(vec![1.0]))]).unwrap();
+        assert!(compiled.apply(&wrong).is_err());
     }
 }

@@ -356,7 +356,15 @@ impl Lake {
             .map_err(|e| DataError::delta(name, e))?;
         let provider = table.table_provider().await?;
         let frame = ctx.read_table(provider)?;
-        let batches = frame.collect().await?;
+        // Partition by partition, in order: files (and ranges of large files) are assigned to partitions in
+        // commit order, so rows come back in the order they were written, the same on every read; `collect`
+        // would interleave partitions as they finish, and a seeded random split would not repeat.
+        let batches: Vec<RecordBatch> = frame
+            .collect_partitioned()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         let (schema, batches) = canonical_batches(batches)?;
         Ok((Table { schema, batches }, read_version))
     }

@@ -170,7 +170,7 @@ impl FailureScorer for ModelScorer {
 
 /// Loads `name@version` (or `name@latest`) from the registry as a twin failure scorer.
 pub fn load_scorer(home: &Path, spec: &str) -> Result<Arc<dyn FailureScorer>> {
-    let model = Model::load(home, spec)?.with_deriver(Arc::new(SqlDeriver));
+    let model = Model::load(home, spec)?.with_deriver(Arc::new(SqlDeriver::default()));
     Ok(Arc::new(ModelScorer::new(model)?))
 }
 

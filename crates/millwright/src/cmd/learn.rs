@@ -294,7 +294,7 @@ pub async fn train_cmd(global: &Global, args: TrainArgs) -> Result<()> {
             &req,
             &data,
             test.as_ref(),
-            Some(&SqlDeriver),
+            Some(&SqlDeriver::default()),
             run_dataset,
         )
     })
@@ -408,7 +408,7 @@ fn print_metrics(test: &train::TestMetrics, threshold: f64, task: Task, classes:
 }
 
 fn load_model(home: &Path, spec: &str) -> Result<Model> {
-    Ok(Model::load(home, spec)?.with_deriver(Arc::new(SqlDeriver)))
+    Ok(Model::load(home, spec)?.with_deriver(Arc::new(SqlDeriver::default())))
 }
 
 async fn read_input(
