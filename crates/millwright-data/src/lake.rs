@@ -405,12 +405,19 @@ impl Lake {
                 .write_one_stream(name, table, mode, schema, batches, properties)
                 .await;
         }
-        let adds = write_parts(&url, &schema, parts)
-            .await
-            .map_err(|e| match e {
-                WriteFailure::Delta(e) => DataError::delta(name, e),
-                WriteFailure::Data(e) => e,
-            })?;
+        let adds = match write_parts(&url, &schema, parts).await {
+            Ok(adds) => adds,
+            Err(failure) => {
+                if stored.is_none() && !self.exists(name) {
+                    // Nothing was committed: the folder holds only this attempt's files.
+                    let _ = std::fs::remove_dir_all(self.table_path(name));
+                }
+                return Err(match failure {
+                    WriteFailure::Delta(e) => DataError::delta(name, e),
+                    WriteFailure::Data(e) => e,
+                });
+            }
+        };
         let actions = adds.into_iter().map(Action::Add);
         let version = match stored {
             None => CreateBuilder::new()
@@ -624,4 +631,69 @@ fn dir_size(path: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use deltalake::arrow::array::Int64Array;
+
+    use super::*;
+
+    fn record() -> CommitRecord {
+        CommitRecord {
+            ingest_id: "test".into(),
+            kind: "ingest".into(),
+            columns: Vec::new(),
+            rows_written: 2,
+            table_rows: 2,
+            dataset_version: None,
+            report: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_part_commits_nothing_and_leaves_no_files() {
+        let home = tempfile::tempdir().unwrap();
+        let lake = Lake::open(home.path()).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2]))])
+                .unwrap();
+        let good: BatchSource = Box::new(vec![Ok(batch.clone())].into_iter());
+        let bad: BatchSource = Box::new(
+            vec![
+                Ok(batch.clone()),
+                Err(DataError::Other("the source broke".into())),
+            ]
+            .into_iter(),
+        );
+        let err = lake
+            .write(
+                "t",
+                WriteMode::Create,
+                schema.clone(),
+                vec![good, bad],
+                &record(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("the source broke"), "{err}");
+        assert!(!lake.exists("t"));
+        assert!(
+            !lake.table_path("t").exists(),
+            "the attempt's files are removed"
+        );
+
+        let parts: Vec<BatchSource> = vec![
+            Box::new(vec![Ok(batch.clone())].into_iter()),
+            Box::new(vec![Ok(batch)].into_iter()),
+        ];
+        let version = lake
+            .write("t", WriteMode::Create, schema, parts, &record())
+            .await
+            .unwrap();
+        assert_eq!(version, 0);
+        let (table, _) = lake.read_table("t", None).await.unwrap();
+        assert_eq!(table.num_rows(), 4);
+    }
 }
