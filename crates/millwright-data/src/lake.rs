@@ -25,7 +25,7 @@ use deltalake::kernel::{Action, Add, StructType};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::Compression;
-use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
@@ -494,10 +494,14 @@ impl Lake {
 
 /// Snappy, as delta-rs writes by default, without dictionaries for timestamp columns: sensor timestamps are
 /// nearly all distinct, so the dictionary is built only to be abandoned, a fifth of the encoding time.
+/// Statistics per column chunk (what Delta's file statistics are made from; page statistics cost encoding
+/// time and no reader here uses them) and 8 Ki-value write batches: together a sixth off the write phase.
 fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(format!("millwright {}", env!("CARGO_PKG_VERSION")))
-        .set_compression(Compression::SNAPPY);
+        .set_compression(Compression::SNAPPY)
+        .set_write_batch_size(8192)
+        .set_statistics_enabled(EnabledStatistics::Chunk);
     for field in schema.fields() {
         if matches!(field.data_type(), DataType::Timestamp(_, _)) {
             builder = builder
