@@ -7,6 +7,7 @@ use deltalake::arrow::array::ArrayRef;
 use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::datafusion::common::DFSchema;
+use deltalake::datafusion::error::DataFusionError;
 use deltalake::datafusion::physical_expr::PhysicalExpr;
 use deltalake::datafusion::prelude::SessionContext;
 
@@ -41,22 +42,14 @@ impl CompiledFeatures {
                 });
             }
             let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
-            let expr =
-                ctx.parse_sql_expr(expression, &df_schema)
-                    .map_err(|e| DataError::Column {
-                        column: name.clone(),
-                        message: format!("cannot parse {expression:?}: {e}"),
-                    })?;
-            let physical =
-                ctx.create_physical_expr(expr, &df_schema)
-                    .map_err(|e| DataError::Column {
-                        column: name.clone(),
-                        message: format!("cannot plan {expression:?}: {e}"),
-                    })?;
-            let data_type = physical.data_type(&schema).map_err(|e| DataError::Column {
-                column: name.clone(),
-                message: format!("cannot type {expression:?}: {e}"),
-            })?;
+            let fail = |step| feature_error(name, expression, step);
+            let expr = ctx
+                .parse_sql_expr(expression, &df_schema)
+                .map_err(fail("parse"))?;
+            let physical = ctx
+                .create_physical_expr(expr, &df_schema)
+                .map_err(fail("plan"))?;
+            let data_type = physical.data_type(&schema).map_err(fail("type"))?;
             steps.push((schema.clone(), physical));
             let mut fields: Vec<Field> =
                 schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -86,13 +79,24 @@ impl CompiledFeatures {
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for ((schema, physical), (name, expression)) in self.steps.iter().zip(&self.features) {
             let current = RecordBatch::try_new(schema.clone(), columns.clone())?;
-            let value = physical.evaluate(&current).map_err(|e| DataError::Column {
-                column: name.clone(),
-                message: format!("cannot evaluate {expression:?}: {e}"),
-            })?;
+            let value = physical
+                .evaluate(&current)
+                .map_err(feature_error(name, expression, "evaluate"))?;
             columns.push(value.into_array(current.num_rows())?);
         }
         Ok(RecordBatch::try_new(self.output.clone(), columns)?)
+    }
+}
+
+/// The error of one feature's `step` (parse, plan, type, evaluate), naming the feature and its expression.
+fn feature_error<'a>(
+    name: &'a str,
+    expression: &'a str,
+    step: &'a str,
+) -> impl FnOnce(DataFusionError) -> DataError + 'a {
+    move |e| DataError::Column {
+        column: name.to_string(),
+        message: format!("cannot {step} {expression:?}: {e}"),
     }
 }
 

@@ -405,17 +405,14 @@ impl Lake {
                 .write_one_stream(name, table, mode, schema, batches, properties)
                 .await;
         }
-        let adds = match write_parts(&url, &schema, parts).await {
+        let adds = match write_parts(name, &url, &schema, parts).await {
             Ok(adds) => adds,
             Err(failure) => {
                 if stored.is_none() && !self.exists(name) {
                     // Nothing was committed: the folder holds only this attempt's files.
                     let _ = std::fs::remove_dir_all(self.table_path(name));
                 }
-                return Err(match failure {
-                    WriteFailure::Delta(e) => DataError::delta(name, e),
-                    WriteFailure::Data(e) => e,
-                });
+                return Err(failure);
             }
         };
         let actions = adds.into_iter().map(Action::Add);
@@ -511,34 +508,31 @@ fn writer_properties(schema: &SchemaRef) -> WriterProperties {
     builder.build()
 }
 
-enum WriteFailure {
-    Delta(deltalake::DeltaTableError),
-    Data(DataError),
-}
-
 /// Writes each part to its own Parquet file(s) on its own task; the files are not part of the table until the
 /// returned `Add` actions are committed, so a failure leaves the table as it was.
 async fn write_parts(
+    name: &str,
     url: &url::Url,
     schema: &SchemaRef,
     parts: Vec<BatchSource>,
-) -> std::result::Result<Vec<Add>, WriteFailure> {
+) -> Result<Vec<Add>> {
     let tasks: Vec<_> = parts
         .into_iter()
         .map(|part| {
-            let (url, schema) = (url.clone(), schema.clone());
+            let (name, url, schema) = (name.to_string(), url.clone(), schema.clone());
             tokio::spawn(async move {
+                let delta = |e| DataError::delta(name.as_str(), e);
                 let mut writer =
                     RecordBatchWriter::try_new(url.as_str(), schema.clone(), None, None)
-                        .map_err(WriteFailure::Delta)?
+                        .map_err(delta)?
                         .with_writer_properties(writer_properties(&schema));
                 for batch in part {
-                    let batch = batch.map_err(WriteFailure::Data)?;
+                    let batch = batch?;
                     if batch.num_rows() > 0 {
-                        writer.write(batch).await.map_err(WriteFailure::Delta)?;
+                        writer.write(batch).await.map_err(delta)?;
                     }
                 }
-                writer.flush().await.map_err(WriteFailure::Delta)
+                writer.flush().await.map_err(delta)
             })
         })
         .collect();
@@ -549,9 +543,9 @@ async fn write_parts(
             Ok(Ok(part_adds)) => adds.extend(part_adds),
             Ok(Err(e)) => failure = failure.or(Some(e)),
             Err(join) => {
-                failure = failure.or(Some(WriteFailure::Data(DataError::Other(format!(
+                failure = failure.or(Some(DataError::Other(format!(
                     "a writer task failed: {join}"
-                )))))
+                ))))
             }
         }
     }

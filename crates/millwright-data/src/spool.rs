@@ -107,9 +107,7 @@ impl SpoolData {
             }
         }
     }
-}
 
-impl SpoolData {
     /// The batches in the order they were pushed; held batches are freed as they are yielded.
     pub fn into_batches(self) -> Result<SpoolBatches> {
         match self {
@@ -128,26 +126,29 @@ impl SpoolData {
     /// Consecutive runs of the batches: part `k` starts at batch `starts[k]` and ends where the next begins.
     /// `starts` must begin with 0 and increase.
     pub fn into_parts(self, starts: &[usize]) -> Result<Vec<SpoolBatches>> {
-        let total = self.batch_count()?;
-        let ends = starts.iter().skip(1).copied().chain([total]);
-        let ranges: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
         match self {
             SpoolData::Memory(mut batches) => {
-                let mut parts = Vec::with_capacity(ranges.len());
-                for &(start, _) in ranges.iter().rev() {
-                    parts.push(SpoolBatches::Memory(batches.split_off(start).into_iter()));
-                }
+                let mut parts: Vec<SpoolBatches> = starts
+                    .iter()
+                    .rev()
+                    .map(|&start| SpoolBatches::Memory(batches.split_off(start).into_iter()))
+                    .collect();
                 parts.reverse();
                 Ok(parts)
             }
-            SpoolData::File(path) => ranges
-                .into_iter()
-                .map(|(start, end)| {
-                    let mut reader = open_ipc(&path)?;
-                    reader.set_index(start)?;
-                    Ok(SpoolBatches::File(Box::new(reader.take(end - start))))
-                })
-                .collect(),
+            SpoolData::File(path) => {
+                let mut ends = starts[1..].to_vec();
+                ends.push(open_ipc(&path)?.num_batches());
+                starts
+                    .iter()
+                    .zip(ends)
+                    .map(|(&start, end)| {
+                        let mut reader = open_ipc(&path)?;
+                        reader.set_index(start)?;
+                        Ok(SpoolBatches::File(Box::new(reader.take(end - start))))
+                    })
+                    .collect()
+            }
         }
     }
 }
