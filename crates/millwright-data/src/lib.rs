@@ -6,6 +6,7 @@ pub use deltalake::parquet;
 
 pub mod clean;
 pub mod derive;
+pub mod distinct;
 pub mod error;
 pub mod ingest;
 pub mod lake;
