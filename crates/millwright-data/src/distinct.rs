@@ -137,7 +137,13 @@ mod tests {
     #[test]
     fn mode_matches_a_hash_map_count_including_zero_negative_zero_and_the_marker() {
         let mut values: Vec<f64> = (0..5_000).map(|i| ((i * 37) % 101) as f64 - 50.0).collect();
-        values.extend([0.0, -0.0, -0.0, f64::from_bits(EMPTY), f64::from_bits(EMPTY)]);
+        values.extend([
+            0.0,
+            -0.0,
+            -0.0,
+            f64::from_bits(EMPTY),
+            f64::from_bits(EMPTY),
+        ]);
         values.extend(std::iter::repeat_n(13.0, 3));
         let mut set = DistinctBits::new(10_000, true);
         for chunk in values.chunks(333) {

@@ -207,7 +207,10 @@ impl StatsAccumulator {
     pub fn for_fitting(kind: ColumnKind, reservoir: usize, count_distinct: bool) -> Self {
         StatsAccumulator {
             count_distinct,
-            numeric_distinct: DistinctBits::new(if count_distinct { DISTINCT_CAP } else { 0 }, true),
+            numeric_distinct: DistinctBits::new(
+                if count_distinct { DISTINCT_CAP } else { 0 },
+                true,
+            ),
             ..Self::with_reservoir(kind, reservoir)
         }
     }

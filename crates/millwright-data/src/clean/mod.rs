@@ -8,7 +8,6 @@
 pub mod config;
 
 use std::collections::{HashSet, VecDeque};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
@@ -18,7 +17,6 @@ use deltalake::arrow::compute::filter_record_batch;
 use deltalake::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::arrow::row::{RowConverter, SortField};
-use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::{Deserialize, Serialize};
 
 pub use config::{
@@ -27,7 +25,7 @@ pub use config::{
 };
 
 use crate::error::{DataError, Result};
-use crate::quarantine::{QuarantineLog, QuarantineRow};
+use crate::quarantine::{QuarantineLog, QuarantineRow, RowText};
 use crate::source::typed::truncate_text;
 use crate::source::LINE_COLUMN;
 use crate::stats::{quantile, StatsAccumulator, RESERVOIR_SIZE};
@@ -301,7 +299,7 @@ impl Cleaner {
         quarantine: &mut QuarantineLog,
     ) -> Result<RecordBatch> {
         let rows = batch.num_rows();
-        let mut reject: Vec<Option<(Option<usize>, String)>> = vec![None; rows];
+        let mut reject: Vec<Option<(Option<usize>, Arc<str>)>> = vec![None; rows];
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (index, plan) in self.plans.iter_mut().enumerate() {
             let Some(bounds) = plan.actions.bounds.as_mut() else {
@@ -329,7 +327,8 @@ impl Cleaner {
                                     plan.spec.name,
                                     fmt_bound(bounds.min),
                                     fmt_bound(bounds.max)
-                                ),
+                                )
+                                .into(),
                             ));
                         }
                     }
@@ -348,16 +347,22 @@ impl Cleaner {
             }
         }
         for (index, plan) in self.plans.iter_mut().enumerate() {
-            if plan.rules.missing != MissingRule::Drop || columns[index].null_count() == 0 {
+            if plan.rules.missing != MissingRule::Drop {
                 continue;
             }
-            for (row, slot) in reject.iter_mut().enumerate() {
-                if columns[index].is_null(row) && slot.is_none() {
+            let Some(nulls) = columns[index]
+                .logical_nulls()
+                .filter(|n| n.null_count() > 0)
+            else {
+                continue;
+            };
+            let reason: Arc<str> =
+                format!("column {:?}: missing value (rule: drop)", plan.spec.name).into();
+            for row in (!nulls.inner()).set_indices() {
+                let slot = &mut reject[row];
+                if slot.is_none() {
                     plan.actions.dropped_missing += 1;
-                    *slot = Some((
-                        Some(index),
-                        format!("column {:?}: missing value (rule: drop)", plan.spec.name),
-                    ));
+                    *slot = Some((Some(index), reason.clone()));
                 }
             }
         }
@@ -373,6 +378,14 @@ impl Cleaner {
                 .collect();
             let converter = RowConverter::new(fields)?;
             let encoded = converter.convert_columns(&selected)?;
+            let reason: Arc<str> = match self.duplicates.mode {
+                DuplicateMode::Key => format!(
+                    "duplicate key ({}) of an earlier row",
+                    self.duplicates.key.join(", ")
+                )
+                .into(),
+                _ => "exact duplicate of an earlier row".into(),
+            };
             for (row, slot) in reject.iter_mut().enumerate() {
                 if slot.is_some() {
                     continue;
@@ -380,18 +393,7 @@ impl Cleaner {
                 let hash = xxhash_rust::xxh3::xxh3_128(encoded.row(row).as_ref());
                 if !self.seen_rows.insert(hash) {
                     self.duplicates_removed += 1;
-                    *slot = Some((
-                        None,
-                        match self.duplicates.mode {
-                            DuplicateMode::Key => {
-                                format!(
-                                    "duplicate key ({}) of an earlier row",
-                                    self.duplicates.key.join(", ")
-                                )
-                            }
-                            _ => "exact duplicate of an earlier row".to_string(),
-                        },
-                    ));
+                    *slot = Some((None, reason.clone()));
                 }
             }
         }
@@ -413,39 +415,31 @@ impl Cleaner {
     fn quarantine_rows(
         &self,
         original: &RecordBatch,
-        reject: &[Option<(Option<usize>, String)>],
+        reject: &[Option<(Option<usize>, Arc<str>)>],
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<BooleanArray>> {
         if reject.iter().all(Option::is_none) {
             return Ok(None);
         }
         let data_columns = self.plans.len();
-        let formatters: Vec<ArrayFormatter<'_>> = original
-            .columns()
+        let text = RowText::new(&original.columns()[..data_columns])?;
+        let names: Vec<Arc<str>> = self
+            .plans
             .iter()
-            .take(data_columns)
-            .map(|a| ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default().with_null("")))
-            .collect::<std::result::Result<_, _>>()?;
+            .map(|p| p.spec.name.as_str().into())
+            .collect();
         let lines = line_numbers(original);
         for (row, slot) in reject.iter().enumerate() {
             let Some((column, reason)) = slot else {
                 continue;
             };
-            // Written straight into one string: a String per cell cost more than the rest of pass 1's rules.
-            let mut record = String::with_capacity(128);
-            for (i, formatter) in formatters.iter().enumerate() {
-                if i > 0 {
-                    record.push(',');
-                }
-                let _ = write!(record, "{}", formatter.value(row));
-            }
             quarantine.push(QuarantineRow::new(
                 &self.source,
                 lines.map(|l| l.value(row)).unwrap_or(0),
-                column.map(|c| self.plans[c].spec.name.clone()),
-                column.map(|c| formatters[c].value(row).to_string()),
+                column.map(|c| names[c].clone()),
+                column.map(|c| text.cell(c, row)),
                 reason.clone(),
-                truncate_text(record),
+                truncate_text(text.row(row)),
             ));
         }
         Ok(Some(reject.iter().map(|r| Some(r.is_none())).collect()))
@@ -570,7 +564,7 @@ impl Cleaner {
         quarantine: &mut QuarantineLog,
     ) -> Result<RecordBatch> {
         let rows = batch.num_rows();
-        let mut reject: Vec<Option<(Option<usize>, String)>> = vec![None; rows];
+        let mut reject: Vec<Option<(Option<usize>, Arc<str>)>> = vec![None; rows];
         let mut columns: Vec<ArrayRef> = batch.columns()[..self.plans.len()].to_vec();
         let mut flags: Vec<ArrayRef> = Vec::new();
         let start = self.ordinal;
@@ -605,7 +599,8 @@ impl Cleaner {
                                         format!(
                                             "column {:?}: outlier {v} outside [{low:.6}, {high:.6}] ({:?}, k = {})",
                                             plan.spec.name, report.method, report.k
-                                        ),
+                                        )
+                                        .into(),
                                     ));
                                 }
                                 _ => {}

@@ -215,7 +215,7 @@ pub fn read_file(path: &Path) -> Result<Table> {
         quarantine.first().map(|bad| DataError::Malformed {
             path: path.to_path_buf(),
             line: bad.line,
-            message: bad.reason.clone(),
+            message: bad.reason.to_string(),
         })
     };
     while let Some(batch) = source.next_batch(&mut quarantine)? {

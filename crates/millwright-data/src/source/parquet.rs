@@ -194,7 +194,7 @@ impl ParquetReader {
             quarantine.push(QuarantineRow::new(
                 &self.name,
                 first_row + row as u64,
-                Some(columns[column].name.clone()),
+                Some(columns[column].name.as_str().into()),
                 Some(formatters[column].value(row).to_string()),
                 format!("column {:?}: infinite value", columns[column].name),
                 truncate_text(record),

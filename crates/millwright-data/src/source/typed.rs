@@ -141,7 +141,7 @@ impl TypedBatchBuilder {
                     return Err(QuarantineRow::new(
                         &self.source_name,
                         line,
-                        Some(spec.name.clone()),
+                        Some(spec.name.as_str().into()),
                         Some(lossy_truncated(bytes)),
                         err.describe(&spec.name),
                         record_text(fields),
