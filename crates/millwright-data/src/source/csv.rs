@@ -18,6 +18,10 @@ use crate::types::{ColumnSpec, KindEvidence, INFERENCE_SAMPLE_ROWS};
 /// row is 16 MiB, and keeping such a row would let one bad line dominate memory.
 pub const MAX_RECORD_BYTES: usize = 16 << 20;
 
+/// Records typed together: enough to amortise the per-column loops, few enough that the chunk's buffers
+/// stay in the L2 cache while each column is parsed.
+const CHUNK_RECORDS: usize = 512;
+
 /// Bytes looked at to choose the delimiter.
 const SNIFF_BYTES: usize = 64 << 10;
 
@@ -29,7 +33,9 @@ pub struct CsvReader {
     name: Arc<str>,
     path: PathBuf,
     sample: VecDeque<ByteRecord>,
-    record: ByteRecord,
+    /// Reused record buffers of the chunk being read, and each record's line.
+    chunk: Vec<ByteRecord>,
+    chunk_lines: Vec<u64>,
     header_len: usize,
     finished: bool,
 }
@@ -63,7 +69,8 @@ impl CsvReader {
             name: source_name(path),
             path: path.to_path_buf(),
             sample: VecDeque::new(),
-            record: ByteRecord::new(),
+            chunk: Vec::new(),
+            chunk_lines: Vec::new(),
             header_len: 0,
             finished: false,
         };
@@ -148,27 +155,45 @@ impl CsvReader {
         })
     }
 
-    /// The next batch typed by `builder`, or `None` at the end.
+    /// The next batch typed by `builder`, or `None` at the end. Records are typed in chunks of
+    /// [`CHUNK_RECORDS`] (see [`TypedBatchBuilder::push_records`]); the record buffers are reused.
     pub fn next_batch(
         &mut self,
         builder: &mut TypedBatchBuilder,
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<SourceBatch>> {
-        let mut record = std::mem::take(&mut self.record);
-        while !self.finished {
+        let mut filled = 0;
+        while !self.finished && builder.room() > filled {
+            if filled == self.chunk.len() {
+                self.chunk.push(ByteRecord::new());
+                self.chunk_lines.push(0);
+            }
             let got = match self.sample.pop_front() {
                 Some(sampled) => {
-                    record = sampled;
+                    self.chunk[filled] = sampled;
                     true
                 }
-                None => self.read_raw(&mut record)?,
+                None => {
+                    let mut record = std::mem::take(&mut self.chunk[filled]);
+                    let got = self.read_raw(&mut record);
+                    self.chunk[filled] = record;
+                    got?
+                }
             };
             if !got {
                 self.finished = true;
                 break;
             }
+            let record = &self.chunk[filled];
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             if record.as_slice().len() > MAX_RECORD_BYTES {
+                // Earlier rows first, so the quarantine stays in line order.
+                builder.push_records(
+                    &self.chunk[..filled],
+                    &self.chunk_lines[..filled],
+                    quarantine,
+                );
+                let record = &self.chunk[filled];
                 quarantine.push(QuarantineRow::new(
                     &self.name,
                     line,
@@ -181,21 +206,31 @@ impl CsvReader {
                     ),
                     record_text(record.iter()),
                 ));
+                // Do not keep a huge buffer around for the next records.
+                self.chunk[filled] = ByteRecord::new();
+                filled = 0;
                 continue;
             }
             if record.len() == 1 && record[0].is_empty() && self.header_len > 1 {
                 // A blank line inside the data carries nothing; csv yields it only with stray whitespace.
                 continue;
             }
-            if let Err(row) = builder.push(record.iter(), line) {
-                quarantine.push(row);
-            }
-            if builder.is_full() {
-                self.record = record;
-                return Ok(Some(builder.finish()));
+            self.chunk_lines[filled] = line;
+            filled += 1;
+            if filled == CHUNK_RECORDS {
+                builder.push_records(
+                    &self.chunk[..filled],
+                    &self.chunk_lines[..filled],
+                    quarantine,
+                );
+                filled = 0;
             }
         }
-        self.record = record;
+        builder.push_records(
+            &self.chunk[..filled],
+            &self.chunk_lines[..filled],
+            quarantine,
+        );
         Ok((!builder.is_empty()).then(|| builder.finish()))
     }
 }

@@ -10,9 +10,10 @@ use deltalake::arrow::array::{
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
 
+use csv::ByteRecord;
 use smallvec::SmallVec;
 
-use crate::quarantine::QuarantineRow;
+use crate::quarantine::{QuarantineLog, QuarantineRow};
 use crate::source::{SourceBatch, LINE_COLUMN};
 use crate::types::{parse_cell, Cell, ColumnKind, ColumnSpec};
 
@@ -68,6 +69,40 @@ impl ColumnBuilder {
     }
 }
 
+/// One column of a chunk of records, parsed but not yet appended.
+enum ChunkValues {
+    Ints(Vec<i64>),
+    Floats(Vec<f64>),
+    Bools(Vec<bool>),
+    /// Text is appended straight from the records once the chunk is known to be good.
+    Text,
+}
+
+impl ChunkValues {
+    fn new(kind: ColumnKind) -> Self {
+        match kind {
+            ColumnKind::Int | ColumnKind::Timestamp => ChunkValues::Ints(Vec::new()),
+            ColumnKind::Float => ChunkValues::Floats(Vec::new()),
+            ColumnKind::Bool => ChunkValues::Bools(Vec::new()),
+            ColumnKind::String | ColumnKind::Categorical => ChunkValues::Text,
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            ChunkValues::Ints(v) => v.clear(),
+            ChunkValues::Floats(v) => v.clear(),
+            ChunkValues::Bools(v) => v.clear(),
+            ChunkValues::Text => {}
+        }
+    }
+}
+
+/// The validity of `column` in a chunk of `rows` records (columns stored one after another).
+fn parsed_valid(valid: &[bool], column: usize, rows: usize) -> &[bool] {
+    &valid[column * rows..(column + 1) * rows]
+}
+
 /// Accumulates typed rows until a batch is full.
 pub struct TypedBatchBuilder {
     columns: Vec<ColumnSpec>,
@@ -76,6 +111,9 @@ pub struct TypedBatchBuilder {
     lines: Vec<u64>,
     capacity: usize,
     source_name: Arc<str>,
+    /// Scratch for [`Self::push_records`]: parsed values and validity of the current chunk.
+    chunk: Vec<ChunkValues>,
+    valid: Vec<bool>,
 }
 
 impl TypedBatchBuilder {
@@ -90,6 +128,7 @@ impl TypedBatchBuilder {
             .iter()
             .map(|c| ColumnBuilder::new(c.kind, capacity))
             .collect();
+        let chunk = columns.iter().map(|c| ChunkValues::new(c.kind)).collect();
         TypedBatchBuilder {
             columns,
             schema,
@@ -97,6 +136,8 @@ impl TypedBatchBuilder {
             lines: Vec::with_capacity(capacity),
             capacity,
             source_name,
+            chunk,
+            valid: Vec::new(),
         }
     }
 
@@ -156,6 +197,98 @@ impl TypedBatchBuilder {
         Ok(())
     }
 
+    /// Rows the current batch can still take.
+    pub fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.lines.len())
+    }
+
+    /// Parses a chunk of records column by column (one type per loop, no per-cell dispatch), which is
+    /// several times cheaper than [`Self::push`] per row. A chunk with a ragged row or a bad cell is parsed
+    /// again row by row, so those rows go to `quarantine` exactly as `push` sends them and the rest are kept.
+    pub fn push_records(
+        &mut self,
+        records: &[ByteRecord],
+        lines: &[u64],
+        quarantine: &mut QuarantineLog,
+    ) {
+        if !self.parse_chunk(records) {
+            for (record, &line) in records.iter().zip(lines) {
+                if let Err(row) = self.push(record.iter(), line) {
+                    quarantine.push(row);
+                }
+            }
+            return;
+        }
+        for (column, (builder, parsed)) in self.builders.iter_mut().zip(&self.chunk).enumerate() {
+            match (builder, parsed) {
+                (ColumnBuilder::Int(b), ChunkValues::Ints(v)) => {
+                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
+                }
+                (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) => {
+                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
+                }
+                (ColumnBuilder::Float(b), ChunkValues::Floats(v)) => {
+                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
+                }
+                (ColumnBuilder::Bool(b), ChunkValues::Bools(v)) => {
+                    for (&value, &valid) in v
+                        .iter()
+                        .zip(parsed_valid(&self.valid, column, records.len()).iter())
+                    {
+                        b.append_option(valid.then_some(value));
+                    }
+                }
+                (ColumnBuilder::Text(b), ChunkValues::Text) => {
+                    let valid = parsed_valid(&self.valid, column, records.len());
+                    for (record, &valid) in records.iter().zip(valid.iter()) {
+                        if valid {
+                            let text =
+                                std::str::from_utf8(&record[column]).expect("checked when parsed");
+                            b.append_value(text);
+                        } else {
+                            b.append_null();
+                        }
+                    }
+                }
+                _ => unreachable!("chunk values follow the column kinds"),
+            }
+        }
+        self.lines.extend_from_slice(lines);
+    }
+
+    /// Parses every cell of `records` into `self.chunk` and `self.valid`; false at the first ragged row or
+    /// bad cell (nothing is appended then).
+    fn parse_chunk(&mut self, records: &[ByteRecord]) -> bool {
+        let width = self.columns.len();
+        if records.iter().any(|r| r.len() != width) {
+            return false;
+        }
+        self.valid.clear();
+        self.valid.resize(width * records.len(), false);
+        for (column, spec) in self.columns.iter().enumerate() {
+            let valid = &mut self.valid[column * records.len()..(column + 1) * records.len()];
+            let values = &mut self.chunk[column];
+            values.clear();
+            for (record, valid) in records.iter().zip(valid.iter_mut()) {
+                let cell = match parse_cell(&record[column], spec) {
+                    Ok(cell) => cell,
+                    Err(_) => return false,
+                };
+                *valid = !matches!(cell, Cell::Null);
+                match (values as &mut ChunkValues, cell) {
+                    (ChunkValues::Floats(v), Cell::Float(x)) => v.push(x),
+                    (ChunkValues::Floats(v), _) => v.push(0.0),
+                    (ChunkValues::Ints(v), Cell::Int(x) | Cell::Timestamp(x)) => v.push(x),
+                    (ChunkValues::Ints(v), _) => v.push(0),
+                    (ChunkValues::Bools(v), Cell::Bool(x)) => v.push(x),
+                    (ChunkValues::Bools(v), _) => v.push(false),
+                    (ChunkValues::Text, _) => {}
+                }
+            }
+        }
+        true
+    }
+
     pub fn finish(&mut self) -> SourceBatch {
         let mut arrays: Vec<ArrayRef> = self
             .builders
@@ -205,4 +338,71 @@ pub fn truncate_text(mut text: String) -> String {
         text.push_str("…[truncated]");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::with_line_column;
+    use crate::types::arrow_schema;
+
+    fn builder() -> TypedBatchBuilder {
+        let columns: Vec<ColumnSpec> = [
+            ("t", ColumnKind::Timestamp),
+            ("id", ColumnKind::Categorical),
+            ("x", ColumnKind::Float),
+            ("n", ColumnKind::Int),
+            ("ok", ColumnKind::Bool),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (name, kind))| ColumnSpec {
+            name: name.to_string(),
+            kind: *kind,
+            source_position: i,
+            epoch_unit: None,
+        })
+        .collect();
+        let schema = with_line_column(&arrow_schema(&columns));
+        TypedBatchBuilder::new(columns, schema, 100, Arc::from("t.csv"))
+    }
+
+    #[test]
+    fn chunks_type_like_rows_including_bad_cells_ragged_rows_and_missing_values() {
+        let rows: Vec<Vec<&str>> = vec![
+            vec!["2024-01-01T00:00:00Z", "M1", "1.5", "7", "true"],
+            vec!["2024-01-01 00:00:01", "", "NA", "", "no"],
+            vec!["2024-01-01T00:00:02Z", "M2", "abc", "8", "true"],
+            vec!["2024-01-01T00:00:03Z", "M3"],
+            vec!["2024-01-01T00:00:04.5Z", "温度", " 2.5 ", "-3", ""],
+        ];
+        let records: Vec<ByteRecord> = rows.iter().map(|r| ByteRecord::from(r.clone())).collect();
+        let lines: Vec<u64> = (2..2 + rows.len() as u64).collect();
+
+        let mut by_row = builder();
+        let mut row_quarantine = QuarantineLog::default();
+        for (record, &line) in records.iter().zip(&lines) {
+            if let Err(row) = by_row.push(record.iter(), line) {
+                row_quarantine.push(row);
+            }
+        }
+        let by_row = by_row.finish().batch;
+
+        // A clean chunk takes the columnar path; a chunk with bad rows falls back and still keeps the good ones.
+        let mut by_chunk = builder();
+        let mut chunk_quarantine = QuarantineLog::default();
+        by_chunk.push_records(&records[..2], &lines[..2], &mut chunk_quarantine);
+        by_chunk.push_records(&records[2..], &lines[2..], &mut chunk_quarantine);
+        let by_chunk = by_chunk.finish().batch;
+
+        assert_eq!(by_row, by_chunk);
+        assert_eq!(by_chunk.num_rows(), 3);
+        assert_eq!(by_chunk.column(2).null_count(), 1);
+        assert_eq!(row_quarantine.total(), 2);
+        assert_eq!(row_quarantine.by_reason, chunk_quarantine.by_reason);
+        assert_eq!(
+            row_quarantine.first().map(|r| r.line),
+            chunk_quarantine.first().map(|r| r.line)
+        );
+    }
 }
