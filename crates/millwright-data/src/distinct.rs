@@ -54,48 +54,68 @@ impl DistinctBits {
 
     /// Adds every value; stops looking once capped (the count is then a lower bound anyway).
     pub fn extend(&mut self, values: &[f64]) {
-        let mask = self.keys.len() - 1;
-        let shift = 64 - self.keys.len().trailing_zeros();
-        let counting = !self.counts.is_empty();
         for &x in values {
             if self.capped {
                 return;
             }
-            let bits = x.to_bits();
-            if bits == EMPTY {
-                let room = self.len() < self.cap;
-                match &mut self.empty_value {
-                    Some(n) => *n += 1,
-                    None if room => self.empty_value = Some(1),
-                    None => self.capped = true,
-                }
-                continue;
-            }
-            let mut slot =
-                ((bits ^ (bits >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
-            loop {
-                let key = self.keys[slot];
-                if key == bits {
-                    if counting {
-                        self.counts[slot] += 1;
-                    }
-                    break;
-                }
-                if key == EMPTY {
-                    if self.len() < self.cap {
-                        self.keys[slot] = bits;
-                        self.len += 1;
-                        if counting {
-                            self.counts[slot] = 1;
-                        }
-                    } else {
-                        self.capped = true;
-                    }
-                    break;
-                }
-                slot = (slot + 1) & mask;
-            }
+            self.insert_bits(x.to_bits());
         }
+    }
+
+    /// Adds one key (an f64's bits, or any other u64 the caller encodes values as).
+    #[inline]
+    pub fn insert_bits(&mut self, bits: u64) {
+        let room = self.len() < self.cap;
+        if bits == EMPTY {
+            match &mut self.empty_value {
+                Some(n) => *n += 1,
+                None if room => self.empty_value = Some(1),
+                None => self.capped = true,
+            }
+            return;
+        }
+        let mask = self.keys.len() - 1;
+        let shift = 64 - self.keys.len().trailing_zeros();
+        let mut slot =
+            ((bits ^ (bits >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+        loop {
+            let key = self.keys[slot];
+            if key == bits {
+                if let Some(n) = self.counts.get_mut(slot) {
+                    *n += 1;
+                }
+                return;
+            }
+            if key == EMPTY {
+                if room {
+                    self.keys[slot] = bits;
+                    self.len += 1;
+                    if let Some(n) = self.counts.get_mut(slot) {
+                        *n = 1;
+                    }
+                } else {
+                    self.capped = true;
+                }
+                return;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Every key with its count (0 when not counting), in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let count = |slot: usize| self.counts.get(slot).copied().unwrap_or(0);
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, &k)| k != EMPTY)
+            .map(move |(slot, &k)| (k, count(slot)))
+            .chain(self.empty_value.map(|n| (EMPTY, n)))
+    }
+
+    /// Lowers the cap (to share one cap between this set and another); never below what is held.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(self.len());
     }
 
     /// The most frequent value (ties: the smallest); `None` when empty or not counting.
@@ -103,15 +123,8 @@ impl DistinctBits {
         if self.counts.is_empty() {
             return None;
         }
-        let table = self
-            .keys
-            .iter()
-            .zip(self.counts.iter())
-            .filter(|(&k, _)| k != EMPTY)
-            .map(|(&k, &n)| (f64::from_bits(k), n));
-        let aside = self.empty_value.map(|n| (f64::from_bits(EMPTY), n));
-        table
-            .chain(aside)
+        self.entries()
+            .map(|(k, n)| (f64::from_bits(k), n))
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.total_cmp(&a.0)))
             .map(|(value, _)| value)
     }

@@ -2,6 +2,7 @@
 //! Bounded memory per column: Welford moments, a fixed-size reservoir for quantiles (exact below its size),
 //! and distinct values counted up to a cap.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -154,6 +155,10 @@ pub struct StatsAccumulator {
     min: f64,
     max: f64,
     numeric_distinct: DistinctBits,
+    /// Texts of up to seven bytes, packed into a key (see [`short_text_key`]): ids, codes and categories
+    /// are counted without hashing or comparing strings.
+    short_texts: DistinctBits,
+    /// Longer texts; the two sets share [`DISTINCT_CAP`].
     text_counts: HashMap<String, u64, BuildHasherDefault<ShortTextHasher>>,
     distinct_capped: bool,
     count_distinct: bool,
@@ -225,6 +230,7 @@ impl StatsAccumulator {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             numeric_distinct: DistinctBits::new(DISTINCT_CAP, false),
+            short_texts: DistinctBits::new(if kind.is_numeric() { 0 } else { DISTINCT_CAP }, true),
             text_counts: HashMap::default(),
             distinct_capped: false,
             count_distinct: true,
@@ -263,13 +269,31 @@ impl StatsAccumulator {
         if self.distinct_capped || !self.count_distinct {
             return;
         }
-        if let Some(n) = self.text_counts.get_mut(text) {
+        if let Some(key) = short_text_key(text) {
+            self.short_texts.insert_bits(key);
+            self.distinct_capped = self.short_texts.capped();
+        } else if let Some(n) = self.text_counts.get_mut(text) {
             *n += 1;
-        } else if self.text_counts.len() < DISTINCT_CAP {
+        } else if self.text_counts.len() + self.short_texts.len() < DISTINCT_CAP {
             self.text_counts.insert(text.to_string(), 1);
+            self.short_texts
+                .set_cap(DISTINCT_CAP - self.text_counts.len());
         } else {
             self.distinct_capped = true;
         }
+    }
+
+    /// Every distinct text seen with its count.
+    fn texts(&self) -> impl Iterator<Item = (Cow<'_, str>, u64)> {
+        let short = self
+            .short_texts
+            .entries()
+            .map(|(key, n)| (Cow::Owned(short_text(key)), n));
+        let long = self
+            .text_counts
+            .iter()
+            .map(|(text, &n)| (Cow::Borrowed(text.as_str()), n));
+        short.chain(long)
     }
 
     pub fn observe(&mut self, array: &ArrayRef) {
@@ -334,10 +358,9 @@ impl StatsAccumulator {
     }
 
     pub fn mode_text(&self) -> Option<String> {
-        self.text_counts
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(text, _)| text.clone())
+        self.texts()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(text, _)| text.into_owned())
     }
 
     pub fn finish(&self) -> ColumnStats {
@@ -345,7 +368,7 @@ impl StatsAccumulator {
             ColumnKind::Int | ColumnKind::Float | ColumnKind::Timestamp => {
                 self.numeric_distinct.len()
             }
-            _ => self.text_counts.len(),
+            _ => self.text_counts.len() + self.short_texts.len(),
         } as u64;
         let mut stats = ColumnStats {
             count: self.count,
@@ -373,12 +396,39 @@ impl StatsAccumulator {
                 stats.max = Some(timestamp(self.max));
             }
             ColumnKind::Bool | ColumnKind::String | ColumnKind::Categorical => {
-                stats.min = self.text_counts.keys().min().map(|s| s.clone().into());
-                stats.max = self.text_counts.keys().max().map(|s| s.clone().into());
+                stats.min = self
+                    .texts()
+                    .map(|(t, _)| t)
+                    .min()
+                    .map(|t| t.into_owned().into());
+                stats.max = self
+                    .texts()
+                    .map(|(t, _)| t)
+                    .max()
+                    .map(|t| t.into_owned().into());
             }
         }
         stats
     }
+}
+
+/// Texts of at most seven bytes as one u64: the bytes in the low seven bytes, the length in the top one,
+/// so different texts (including ones with NUL bytes) never share a key.
+fn short_text_key(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    word[7] = bytes.len() as u8;
+    Some(u64::from_le_bytes(word))
+}
+
+fn short_text(key: u64) -> String {
+    let word = key.to_le_bytes();
+    let len = usize::from(word[7]);
+    String::from_utf8_lossy(&word[..len]).into_owned()
 }
 
 /// Σ f(x) in eight independent lanes: a single running sum is one long dependency chain the compiler may
@@ -495,6 +545,47 @@ mod tests {
         assert_eq!(sorted.len(), 1000);
         let median = quantile(&sorted, 0.5).unwrap();
         assert!((median - 500_000.0).abs() < 50_000.0, "median {median}");
+    }
+
+    #[test]
+    fn short_and_long_texts_share_distinct_min_max_and_mode() {
+        let texts = [
+            "M001",
+            "a much longer machine name",
+            "M001",
+            "",
+            "a\0",
+            "a",
+            "温度",
+            "温度",
+            "温度",
+            "a much longer machine name",
+            "zz",
+            "7 bytes",
+        ];
+        let array: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
+        let mut acc = StatsAccumulator::for_fitting(ColumnKind::String, 0, true);
+        acc.observe(&array);
+        assert_eq!(acc.mode_text().as_deref(), Some("温度"));
+        let s = acc.finish();
+        assert_eq!((s.count, s.distinct, s.distinct_capped), (12, 8, false));
+        assert_eq!(s.min, Some(serde_json::json!("")));
+        assert_eq!(s.max, Some(serde_json::json!("温度")));
+
+        let many: Vec<String> = (0..DISTINCT_CAP + 10)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("{i}")
+                } else {
+                    format!("long text {i}")
+                }
+            })
+            .collect();
+        let array: ArrayRef = Arc::new(StringArray::from(many));
+        let mut acc = StatsAccumulator::new(ColumnKind::String);
+        acc.observe(&array);
+        let s = acc.finish();
+        assert_eq!((s.distinct, s.distinct_capped), (DISTINCT_CAP as u64, true));
     }
 
     #[test]
