@@ -467,24 +467,6 @@ fn extremes(values: &[f64]) -> (f64, f64) {
     )
 }
 
-/// Observes one batch's columns in `accumulators` (one per column, in order), half of them on a second
-/// thread: columns are independent, and this is most of the report pass's work.
-pub fn observe_columns(accumulators: &mut [StatsAccumulator], columns: &[ArrayRef]) {
-    let half = accumulators.len().min(columns.len()) / 2;
-    let (first, second) = accumulators.split_at_mut(half);
-    let (first_columns, second_columns) = columns.split_at(half);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for (acc, column) in first.iter_mut().zip(first_columns) {
-                acc.observe(column);
-            }
-        });
-        for (acc, column) in second.iter_mut().zip(second_columns) {
-            acc.observe(column);
-        }
-    });
-}
-
 fn number(x: f64) -> serde_json::Value {
     serde_json::Number::from_f64(x)
         .map(serde_json::Value::Number)
