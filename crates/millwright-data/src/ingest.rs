@@ -1,6 +1,6 @@
 //! `ingest`: read a file, clean it, commit it to the lake as one version, quarantine what was rejected.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use deltalake::arrow::record_batch::RecordBatch;
@@ -189,12 +189,8 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
     // rows are never held or spilled. Cleaning is deterministic, so both runs give the same rows.
     // The writer encodes consecutive parts in parallel; each part's cleaner is this one as it stood when the
     // report run reached the part's first batch, so stateful rules (forward fill, smoothing) carry over.
-    let batch_count = admitted.batch_count()?;
-    let part_count = writer_parts().min(batch_count).max(1);
-    let part_starts: Vec<usize> = (0..part_count)
-        .map(|k| k * batch_count / part_count)
-        .collect();
-    let mut part_cleaners = Vec::with_capacity(part_count);
+    let part_starts = part_starts(admitted.batch_count()?);
+    let mut part_cleaners = Vec::with_capacity(part_starts.len());
     let mut after: Vec<StatsAccumulator> = columns
         .iter()
         .map(|c| StatsAccumulator::new(c.kind))
@@ -345,9 +341,11 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
     })
 }
 
-/// Parquet writers run in parallel, one per core.
-fn writer_parts() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// Where each Parquet writer's part starts: consecutive runs of the batches, one part per core.
+fn part_starts(batch_count: usize) -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = cores.min(batch_count).max(1);
+    (0..parts).map(|k| k * batch_count / parts).collect()
 }
 
 async fn write_quarantine(
@@ -366,11 +364,8 @@ async fn write_quarantine(
         0
     };
     let schema = quarantine_schema();
-    let mut spool = Spool::new(schema.clone(), usize::MAX, PathBuf::new());
-    for batch in quarantine.to_batches(ingest_id, dataset_version) {
-        spool.push(batch)?;
-    }
-    let rows = spool.rows();
+    let mut batches = quarantine.to_batches(ingest_id, dataset_version);
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let record = CommitRecord {
         ingest_id: ingest_id.to_string(),
         kind: "quarantine".into(),
@@ -387,17 +382,11 @@ async fn write_quarantine(
     };
     // Like the dataset, one Parquet file per core: a few hundred thousand quarantined rows with their text
     // took a tenth of a second to encode on one core after everything else was done.
-    let rows_kept = spool.finish()?;
-    let batch_count = rows_kept.batch_count()?;
-    let part_count = writer_parts().min(batch_count).max(1);
-    let starts: Vec<usize> = (0..part_count)
-        .map(|k| k * batch_count / part_count)
-        .collect();
-    let parts: Vec<BatchSource> = rows_kept
-        .into_parts(&starts)?
-        .into_iter()
-        .map(|part| Box::new(part) as BatchSource)
-        .collect();
+    let mut parts: Vec<BatchSource> = Vec::new();
+    for start in part_starts(batches.len()).into_iter().rev() {
+        parts.push(Box::new(batches.split_off(start).into_iter().map(Ok)));
+    }
+    parts.reverse();
     lake.write(&name, mode, schema, parts, &record).await
 }
 

@@ -1,9 +1,10 @@
 //! Rows that could not be stored, with where they came from and why: the `<dataset>__quarantine` table.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use std::fmt::Write as _;
+use chrono::{Datelike, Timelike};
 
 use deltalake::arrow::array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray,
@@ -71,7 +72,8 @@ impl QuarantineRow {
 /// files with a few percent of incomplete rows. The text matches arrow's display: floats in shortest
 /// round-trip form, UTC timestamps in RFC 3339 with `Z`, nulls empty.
 pub struct RowText<'a> {
-    columns: Vec<CellText<'a>>,
+    /// Each column (for its nulls) with the way its values are written.
+    columns: Vec<(&'a dyn Array, CellText<'a>)>,
 }
 
 enum CellText<'a> {
@@ -90,7 +92,7 @@ impl<'a> RowText<'a> {
             .iter()
             .map(|array| {
                 let any = array.as_any();
-                Ok(match array.data_type() {
+                let text = match array.data_type() {
                     DataType::Int64 => CellText::Int(any.downcast_ref().expect("Int64")),
                     DataType::Float64 => CellText::Float(any.downcast_ref().expect("Float64")),
                     DataType::Boolean => CellText::Bool(any.downcast_ref().expect("Boolean")),
@@ -101,7 +103,8 @@ impl<'a> RowText<'a> {
                         CellText::TimestampUtc(any.downcast_ref().expect("Timestamp"))
                     }
                     _ => CellText::Other(ArrayFormatter::try_new(array.as_ref(), &options)?),
-                })
+                };
+                Ok((array.as_ref(), text))
             })
             .collect::<Result<_, ArrowError>>()?;
         Ok(RowText { columns })
@@ -109,16 +112,8 @@ impl<'a> RowText<'a> {
 
     /// Appends the cell of `column` in `row` to `out`.
     pub fn write_cell(&self, column: usize, row: usize, out: &mut String) {
-        let cell = &self.columns[column];
-        let is_null = match cell {
-            CellText::Int(a) => a.is_null(row),
-            CellText::Float(a) => a.is_null(row),
-            CellText::Bool(a) => a.is_null(row),
-            CellText::Text(a) => a.is_null(row),
-            CellText::TimestampUtc(a) => a.is_null(row),
-            CellText::Other(_) => false,
-        };
-        if is_null {
+        let (array, cell) = &self.columns[column];
+        if array.is_null(row) {
             return;
         }
         match cell {
@@ -161,34 +156,32 @@ impl<'a> RowText<'a> {
 }
 
 /// `micros` since the epoch as RFC 3339 in UTC, fraction in 0, 3 or 6 digits as needed (chrono's
-/// `SecondsFormat::AutoSi`, which arrow's display uses).
+/// `SecondsFormat::AutoSi`, which arrow's display uses). chrono splits the date; the digits are written here
+/// because chrono's formatter was the slow part.
 fn write_rfc3339_micros(micros: i64, out: &mut String) {
-    let days = micros.div_euclid(86_400_000_000);
-    let in_day = micros.rem_euclid(86_400_000_000);
-    let (year, month, day) = civil_from_days(days);
-    if !(0..=9999).contains(&year) {
-        match chrono::DateTime::from_timestamp_micros(micros) {
-            Some(t) => out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
-            None => out.push_str(itoa::Buffer::new().format(micros)),
-        }
+    let Some(time) = chrono::DateTime::from_timestamp_micros(micros) else {
+        out.push_str(itoa::Buffer::new().format(micros));
+        return;
+    };
+    if !(0..=9999).contains(&time.year()) {
+        out.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
         return;
     }
-    let seconds = in_day / 1_000_000;
-    let fraction = in_day % 1_000_000;
-    let mut text = [0u8; 27];
-    let mut put = |at: usize, value: i64, width: usize| {
+    let fraction = time.timestamp_subsec_micros();
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, value: u32, width: usize| {
         let mut v = value;
         for i in (0..width).rev() {
             text[at + i] = b'0' + (v % 10) as u8;
             v /= 10;
         }
     };
-    put(0, year, 4);
-    put(5, month, 2);
-    put(8, day, 2);
-    put(11, seconds / 3600, 2);
-    put(14, seconds / 60 % 60, 2);
-    put(17, seconds % 60, 2);
+    put(0, time.year() as u32, 4);
+    put(5, time.month(), 2);
+    put(8, time.day(), 2);
+    put(11, time.hour(), 2);
+    put(14, time.minute(), 2);
+    put(17, time.second(), 2);
     let end = if fraction == 0 {
         19
     } else if fraction % 1000 == 0 {
@@ -198,33 +191,8 @@ fn write_rfc3339_micros(micros: i64, out: &mut String) {
         put(20, fraction, 6);
         26
     };
-    for (at, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ] {
-        text[at] = sep;
-    }
     text[end] = b'Z';
     out.push_str(std::str::from_utf8(&text[..=end]).expect("ASCII digits and separators"));
-}
-
-/// (year, month, day) of a day count since 1970-01-01 in the proleptic Gregorian calendar
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 pub fn quarantine_schema() -> SchemaRef {

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use deltalake::arrow::array::{Array, ArrayRef, AsArray};
 use deltalake::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
@@ -159,68 +158,44 @@ pub struct StatsAccumulator {
     /// are counted without hashing or comparing strings.
     short_texts: DistinctBits,
     /// Longer texts; the two sets share [`DISTINCT_CAP`].
-    text_counts: HashMap<String, u64, BuildHasherDefault<ShortTextHasher>>,
-    distinct_capped: bool,
+    text_counts: HashMap<String, u64, xxhash_rust::xxh3::Xxh3DefaultBuilder>,
+    /// A longer text arrived when the distinct values had reached the cap (the tables track their own).
+    long_texts_capped: bool,
     count_distinct: bool,
     reservoir: Reservoir,
     scratch: Vec<f64>,
 }
 
-/// Hashes text eight bytes at a time with a multiply per word (FxHash's scheme): machine ids and
-/// categories are short, and SipHash's or a streaming xxh3's per-call setup cost more than the probe.
-/// DoS resistance buys nothing for counting a file's own values.
-#[derive(Default)]
-struct ShortTextHasher(u64);
-
-impl ShortTextHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for ShortTextHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8-byte chunk")));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut word = [0u8; 8];
-            word[..tail.len()].copy_from_slice(tail);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-}
-
 impl StatsAccumulator {
     pub fn new(kind: ColumnKind) -> Self {
-        Self::with_reservoir(kind, RESERVOIR_SIZE)
+        Self::build(kind, RESERVOIR_SIZE, true, false)
     }
 
     /// For fitting cleaning rules: `reservoir` 0 keeps no sample (no quantiles), and distinct values are
     /// counted only when `count_distinct` (the mode needs them); moments and extremes always.
     pub fn for_fitting(kind: ColumnKind, reservoir: usize, count_distinct: bool) -> Self {
-        StatsAccumulator {
-            count_distinct,
-            numeric_distinct: DistinctBits::new(
-                if count_distinct { DISTINCT_CAP } else { 0 },
-                true,
-            ),
-            ..Self::with_reservoir(kind, reservoir)
-        }
+        Self::build(kind, reservoir, count_distinct, true)
     }
 
-    fn with_reservoir(kind: ColumnKind, reservoir: usize) -> Self {
+    /// `numeric_counts`: count how often each number occurs (for the mode), not only which occur.
+    fn build(
+        kind: ColumnKind,
+        reservoir: usize,
+        count_distinct: bool,
+        numeric_counts: bool,
+    ) -> Self {
+        let cap = |wanted: bool| {
+            if wanted && count_distinct {
+                DISTINCT_CAP
+            } else {
+                0
+            }
+        };
+        // Timestamps are counted as numbers (their microseconds), like ints and floats.
+        let numbers = matches!(
+            kind,
+            ColumnKind::Int | ColumnKind::Float | ColumnKind::Timestamp
+        );
         StatsAccumulator {
             kind,
             count: 0,
@@ -229,14 +204,18 @@ impl StatsAccumulator {
             m2: 0.0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
-            numeric_distinct: DistinctBits::new(DISTINCT_CAP, false),
-            short_texts: DistinctBits::new(if kind.is_numeric() { 0 } else { DISTINCT_CAP }, true),
+            numeric_distinct: DistinctBits::new(cap(numbers), numeric_counts),
+            short_texts: DistinctBits::new(cap(!numbers), true),
             text_counts: HashMap::default(),
-            distinct_capped: false,
-            count_distinct: true,
+            long_texts_capped: false,
+            count_distinct,
             reservoir: Reservoir::new(reservoir, 0x5eed),
             scratch: Vec::new(),
         }
+    }
+
+    fn distinct_capped(&self) -> bool {
+        self.long_texts_capped || self.numeric_distinct.capped() || self.short_texts.capped()
     }
 
     /// Adds the values in `self.scratch`: moments merged per batch (Chan et al.), so the per-value loop
@@ -266,12 +245,11 @@ impl StatsAccumulator {
 
     fn observe_text(&mut self, text: &str) {
         self.count += 1;
-        if self.distinct_capped || !self.count_distinct {
+        if !self.count_distinct || self.distinct_capped() {
             return;
         }
         if let Some(key) = short_text_key(text) {
             self.short_texts.insert_bits(key);
-            self.distinct_capped = self.short_texts.capped();
         } else if let Some(n) = self.text_counts.get_mut(text) {
             *n += 1;
         } else if self.text_counts.len() + self.short_texts.len() < DISTINCT_CAP {
@@ -279,7 +257,7 @@ impl StatsAccumulator {
             self.short_texts
                 .set_cap(DISTINCT_CAP - self.text_counts.len());
         } else {
-            self.distinct_capped = true;
+            self.long_texts_capped = true;
         }
     }
 
@@ -374,7 +352,7 @@ impl StatsAccumulator {
             count: self.count,
             missing: self.missing,
             distinct,
-            distinct_capped: self.distinct_capped || self.numeric_distinct.capped(),
+            distinct_capped: self.distinct_capped(),
             ..Default::default()
         };
         if self.count == 0 {
@@ -483,7 +461,7 @@ fn timestamp(micros: f64) -> serde_json::Value {
 mod tests {
     use std::sync::Arc;
 
-    use deltalake::arrow::array::{Float64Array, StringArray};
+    use deltalake::arrow::array::{Float64Array, StringArray, TimestampMicrosecondArray};
 
     use super::*;
 
@@ -500,6 +478,16 @@ mod tests {
         assert_eq!(s.p50, Some(51.0));
         assert_eq!(s.p1, Some(2.0));
         assert_eq!(s.min, Some(serde_json::json!(1.0)));
+    }
+
+    #[test]
+    fn timestamps_count_distinct_values() {
+        let micros = vec![0i64, 1_000_000, 0, 2_000_000];
+        let array: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("UTC"));
+        let mut acc = StatsAccumulator::new(ColumnKind::Timestamp);
+        acc.observe(&array);
+        assert_eq!((acc.finish().count, acc.finish().distinct), (4, 3));
     }
 
     #[test]

@@ -70,6 +70,11 @@ impl ColumnBuilder {
 }
 
 /// One column of a chunk of records, parsed but not yet appended.
+struct ChunkColumn {
+    values: ChunkValues,
+    valid: Vec<bool>,
+}
+
 enum ChunkValues {
     Ints(Vec<i64>),
     Floats(Vec<f64>),
@@ -78,29 +83,29 @@ enum ChunkValues {
     Text,
 }
 
-impl ChunkValues {
+impl ChunkColumn {
     fn new(kind: ColumnKind) -> Self {
-        match kind {
+        let values = match kind {
             ColumnKind::Int | ColumnKind::Timestamp => ChunkValues::Ints(Vec::new()),
             ColumnKind::Float => ChunkValues::Floats(Vec::new()),
             ColumnKind::Bool => ChunkValues::Bools(Vec::new()),
             ColumnKind::String | ColumnKind::Categorical => ChunkValues::Text,
+        };
+        ChunkColumn {
+            values,
+            valid: Vec::new(),
         }
     }
 
     fn clear(&mut self) {
-        match self {
+        self.valid.clear();
+        match &mut self.values {
             ChunkValues::Ints(v) => v.clear(),
             ChunkValues::Floats(v) => v.clear(),
             ChunkValues::Bools(v) => v.clear(),
             ChunkValues::Text => {}
         }
     }
-}
-
-/// The validity of `column` in a chunk of `rows` records (columns stored one after another).
-fn parsed_valid(valid: &[bool], column: usize, rows: usize) -> &[bool] {
-    &valid[column * rows..(column + 1) * rows]
 }
 
 /// Accumulates typed rows until a batch is full.
@@ -111,9 +116,8 @@ pub struct TypedBatchBuilder {
     lines: Vec<u64>,
     capacity: usize,
     source_name: Arc<str>,
-    /// Scratch for [`Self::push_records`]: parsed values and validity of the current chunk.
-    chunk: Vec<ChunkValues>,
-    valid: Vec<bool>,
+    /// Scratch for [`Self::push_records`]: the current chunk's parsed columns.
+    chunk: Vec<ChunkColumn>,
 }
 
 impl TypedBatchBuilder {
@@ -128,7 +132,7 @@ impl TypedBatchBuilder {
             .iter()
             .map(|c| ColumnBuilder::new(c.kind, capacity))
             .collect();
-        let chunk = columns.iter().map(|c| ChunkValues::new(c.kind)).collect();
+        let chunk = columns.iter().map(|c| ChunkColumn::new(c.kind)).collect();
         TypedBatchBuilder {
             columns,
             schema,
@@ -137,7 +141,6 @@ impl TypedBatchBuilder {
             capacity,
             source_name,
             chunk,
-            valid: Vec::new(),
         }
     }
 
@@ -220,27 +223,16 @@ impl TypedBatchBuilder {
             return;
         }
         for (column, (builder, parsed)) in self.builders.iter_mut().zip(&self.chunk).enumerate() {
-            match (builder, parsed) {
-                (ColumnBuilder::Int(b), ChunkValues::Ints(v)) => {
-                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
-                }
-                (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) => {
-                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
-                }
-                (ColumnBuilder::Float(b), ChunkValues::Floats(v)) => {
-                    b.append_values(v, parsed_valid(&self.valid, column, records.len()))
-                }
+            let valid = &parsed.valid;
+            match (builder, &parsed.values) {
+                (ColumnBuilder::Int(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
+                (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
+                (ColumnBuilder::Float(b), ChunkValues::Floats(v)) => b.append_values(v, valid),
                 (ColumnBuilder::Bool(b), ChunkValues::Bools(v)) => {
-                    for (&value, &valid) in v
-                        .iter()
-                        .zip(parsed_valid(&self.valid, column, records.len()).iter())
-                    {
-                        b.append_option(valid.then_some(value));
-                    }
+                    b.append_values(v, valid).expect("one validity per value")
                 }
                 (ColumnBuilder::Text(b), ChunkValues::Text) => {
-                    let valid = parsed_valid(&self.valid, column, records.len());
-                    for (record, &valid) in records.iter().zip(valid.iter()) {
+                    for (record, &valid) in records.iter().zip(valid) {
                         if valid {
                             let text =
                                 std::str::from_utf8(&record[column]).expect("checked when parsed");
@@ -256,26 +248,21 @@ impl TypedBatchBuilder {
         self.lines.extend_from_slice(lines);
     }
 
-    /// Parses every cell of `records` into `self.chunk` and `self.valid`; false at the first ragged row or
-    /// bad cell (nothing is appended then).
+    /// Parses every cell of `records` into `self.chunk`; false at the first ragged row or bad cell (nothing
+    /// is appended then).
     fn parse_chunk(&mut self, records: &[ByteRecord]) -> bool {
         let width = self.columns.len();
         if records.iter().any(|r| r.len() != width) {
             return false;
         }
-        self.valid.clear();
-        self.valid.resize(width * records.len(), false);
-        for (column, spec) in self.columns.iter().enumerate() {
-            let valid = &mut self.valid[column * records.len()..(column + 1) * records.len()];
-            let values = &mut self.chunk[column];
-            values.clear();
-            for (record, valid) in records.iter().zip(valid.iter_mut()) {
-                let cell = match parse_cell(&record[column], spec) {
-                    Ok(cell) => cell,
-                    Err(_) => return false,
+        for (column, (spec, parsed)) in self.columns.iter().zip(&mut self.chunk).enumerate() {
+            parsed.clear();
+            for record in records {
+                let Ok(cell) = parse_cell(&record[column], spec) else {
+                    return false;
                 };
-                *valid = !matches!(cell, Cell::Null);
-                match (values as &mut ChunkValues, cell) {
+                parsed.valid.push(!matches!(cell, Cell::Null));
+                match (&mut parsed.values, cell) {
                     (ChunkValues::Floats(v), Cell::Float(x)) => v.push(x),
                     (ChunkValues::Floats(v), _) => v.push(0.0),
                     (ChunkValues::Ints(v), Cell::Int(x) | Cell::Timestamp(x)) => v.push(x),
