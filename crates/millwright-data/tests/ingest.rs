@@ -256,6 +256,41 @@ async fn parses_kinds_timestamps_and_missing_tokens() {
     assert!(note.is_null(0) && note.is_null(1), "N/A and - are missing");
 }
 
+/// A Windows export: CRLF, blank lines, a quoted field across lines, a lone CR. Quarantined rows name the
+/// line each starts on, before and after the quoted stretch.
+#[tokio::test]
+async fn quarantined_rows_name_their_line_in_crlf_files_with_quotes() {
+    let f = Fixture::new();
+    let csv = f.file(
+        "w.csv",
+        "id,temp,note\r\n\
+         1,20.5,ok\r\n\
+         \r\n\
+         2,abc,blank line above\r\n\
+         3,21.0,\"two\r\nlines\"\r\n\
+         4,21.5,a,b\r\n\
+         5,22.0,x\ry\r\n\
+         6,22.5,last",
+    );
+    f.ingest("w", &csv, WriteMode::Create, "[columns.temp]\nkind = \"float\"\n")
+        .await
+        .unwrap();
+    let kept = f.read("w").await;
+    // The lone CR ends a record, as in the csv crate: `5,22.0,x` is kept and `y` is ragged.
+    assert_eq!(kept.num_rows(), 4, "rows 1, 3, 5 and 6");
+    let note = kept.column(2).as_string::<i32>();
+    assert_eq!(note.value(1), "two\r\nlines");
+    let quarantine = f.read("w__quarantine").await;
+    let index = quarantine.schema().index_of("line").unwrap();
+    let lines: Vec<i64> = quarantine
+        .column(index)
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec();
+    // `2,abc` after the blank line, the ragged row after the quoted one, and `y`.
+    assert_eq!(lines, vec![4, 7, 8]);
+}
+
 #[tokio::test]
 async fn jsonl_and_parquet_sources() {
     let f = Fixture::new();

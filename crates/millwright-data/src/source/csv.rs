@@ -1,4 +1,5 @@
 //! CSV: delimiter sniffing (`,` `;` tab `|`), quoted fields, UTF-8 BOM, CRLF, ragged rows quarantined.
+//! [`CsvSplitter`] splits the text; this reader samples it to infer kinds and hands it to the typing.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use csv::ByteRecord;
 
-use super::typed::{record_text, TypedBatchBuilder};
+use super::csv_split::{CsvSplitter, FieldBounds, Header, Split};
+use super::typed::{RecordRun, TypedBatchBuilder};
 use super::{decide_columns, normalise_header, source_name, ReadOptions, SourceBatch};
 use crate::error::{DataError, Result};
 use crate::quarantine::{QuarantineLog, QuarantineRow};
@@ -22,25 +24,26 @@ pub const MAX_RECORD_BYTES: usize = 16 << 20;
 /// stay in the L2 cache while each column is parsed.
 const CHUNK_RECORDS: usize = 512;
 
-/// Bytes read per read call: the default 8 KiB made tens of thousands of system calls per 100 MB.
-const READ_BUFFER_BYTES: usize = 1 << 20;
-
 /// Bytes looked at to choose the delimiter.
 const SNIFF_BYTES: usize = 64 << 10;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub struct CsvReader {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    splitter: CsvSplitter,
     delimiter: u8,
     name: Arc<str>,
     path: PathBuf,
-    sample: VecDeque<ByteRecord>,
-    /// Reused record buffers of the chunk being read, and each record's line.
-    chunk: Vec<ByteRecord>,
-    chunk_lines: Vec<u64>,
-    header_len: usize,
+    /// Records read to infer the column kinds, typed first.
+    sample: VecDeque<Sampled>,
+    /// Offsets of the records of the last split.
+    fields: FieldBounds,
     finished: bool,
+}
+
+enum Sampled {
+    Record(ByteRecord, u64),
+    TooLong(QuarantineRow),
 }
 
 impl CsvReader {
@@ -61,39 +64,19 @@ impl CsvReader {
         }
         let delimiter = sniff_delimiter(&prefix);
         let input: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(file));
-        let reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .has_headers(false)
-            .buffer_capacity(READ_BUFFER_BYTES)
-            .flexible(true)
-            .from_reader(input);
         let mut this = CsvReader {
-            reader,
+            splitter: CsvSplitter::new(input, delimiter),
             delimiter,
             name: source_name(path),
             path: path.to_path_buf(),
             sample: VecDeque::new(),
-            chunk: Vec::new(),
-            chunk_lines: Vec::new(),
-            header_len: 0,
+            fields: FieldBounds::default(),
             finished: false,
         };
         let header = this.read_header()?;
         let names = normalise_header(path, header, &options.rename)?;
-        this.header_len = names.len();
         let mut evidence = vec![KindEvidence::default(); names.len()];
-        while this.sample.len() < INFERENCE_SAMPLE_ROWS {
-            let mut record = ByteRecord::new();
-            if !this.read_raw(&mut record)? {
-                break;
-            }
-            if record.len() == names.len() && record.as_slice().len() <= MAX_RECORD_BYTES {
-                for (e, field) in evidence.iter_mut().zip(record.iter()) {
-                    e.observe(field);
-                }
-            }
-            this.sample.push_back(record);
-        }
+        this.read_sample(&mut evidence)?;
         if this.sample.is_empty() {
             return Err(DataError::HeaderOnly {
                 path: path.to_path_buf(),
@@ -108,31 +91,36 @@ impl CsvReader {
     }
 
     pub fn bytes_read(&self) -> u64 {
-        self.reader.position().byte()
+        self.splitter.bytes_read()
     }
 
     fn read_header(&mut self) -> Result<Vec<String>> {
-        let mut record = ByteRecord::new();
-        if !self.read_raw(&mut record)? {
-            return Err(DataError::EmptyFile {
-                path: self.path.clone(),
-            });
-        }
-        if record.as_slice().len() > MAX_RECORD_BYTES {
-            return Err(DataError::Malformed {
-                path: self.path.clone(),
-                line: 1,
-                message: format!(
-                    "the header is {} bytes long (limit {MAX_RECORD_BYTES}); is this a CSV file?",
-                    record.as_slice().len()
-                ),
-            });
-        }
-        record
-            .iter()
+        let header = match self
+            .splitter
+            .header()
+            .map_err(|e| DataError::io(&self.path, e))?
+        {
+            Header::Fields(fields) => fields,
+            Header::Empty => {
+                return Err(DataError::EmptyFile {
+                    path: self.path.clone(),
+                })
+            }
+            Header::TooLong { bytes } => {
+                return Err(DataError::Malformed {
+                    path: self.path.clone(),
+                    line: 1,
+                    message: format!(
+                        "the header is {bytes} bytes long (limit {MAX_RECORD_BYTES}); is this a CSV file?"
+                    ),
+                })
+            }
+        };
+        header
+            .into_iter()
             .enumerate()
             .map(|(i, field)| {
-                String::from_utf8(field.to_vec()).map_err(|e| DataError::Malformed {
+                String::from_utf8(field).map_err(|e| DataError::Malformed {
                     path: self.path.clone(),
                     line: 1,
                     message: format!(
@@ -145,98 +133,109 @@ impl CsvReader {
             .collect()
     }
 
-    fn read_raw(&mut self, record: &mut ByteRecord) -> Result<bool> {
-        self.reader.read_byte_record(record).map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            match e.into_kind() {
-                csv::ErrorKind::Io(io) => DataError::io(&self.path, io),
-                other => DataError::Malformed {
-                    path: self.path.clone(),
-                    line,
-                    message: format!("{other:?}"),
-                },
+    /// Reads the first [`INFERENCE_SAMPLE_ROWS`] records, observing the cells of whole rows.
+    fn read_sample(&mut self, evidence: &mut [KindEvidence]) -> Result<()> {
+        while self.sample.len() < INFERENCE_SAMPLE_ROWS {
+            let wanted = INFERENCE_SAMPLE_ROWS - self.sample.len();
+            match self
+                .splitter
+                .split(wanted, &mut self.fields)
+                .map_err(|e| DataError::io(&self.path, e))?
+            {
+                Split::Records => {
+                    let run = self.splitter.run(&self.fields);
+                    for (r, &line) in self.fields.lines.iter().enumerate() {
+                        let record: ByteRecord = run.record(r).collect();
+                        if record.len() == evidence.len() {
+                            for (e, field) in evidence.iter_mut().zip(record.iter()) {
+                                e.observe(field);
+                            }
+                        }
+                        self.sample.push_back(Sampled::Record(record, line));
+                    }
+                }
+                Split::TooLong { line, bytes, text } => {
+                    let row = too_long_row(&self.name, line, bytes, text);
+                    self.sample.push_back(Sampled::TooLong(row));
+                }
+                Split::End => break,
             }
-        })
+        }
+        Ok(())
     }
 
     /// The next batch typed by `builder`, or `None` at the end. Records are typed in chunks of
-    /// [`CHUNK_RECORDS`] (see [`TypedBatchBuilder::push_records`]); the record buffers are reused.
+    /// [`CHUNK_RECORDS`] (see [`TypedBatchBuilder::push_records`]).
     pub fn next_batch(
         &mut self,
         builder: &mut TypedBatchBuilder,
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<SourceBatch>> {
-        let mut filled = 0;
-        while !self.finished && builder.room() > filled {
-            if filled == self.chunk.len() {
-                self.chunk.push(ByteRecord::new());
-                self.chunk_lines.push(0);
-            }
-            let got = match self.sample.pop_front() {
-                Some(sampled) => {
-                    self.chunk[filled] = sampled;
-                    true
-                }
-                None => {
-                    let mut record = std::mem::take(&mut self.chunk[filled]);
-                    let got = self.read_raw(&mut record);
-                    self.chunk[filled] = record;
-                    got?
-                }
-            };
-            if !got {
-                self.finished = true;
-                break;
-            }
-            let record = &self.chunk[filled];
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            if record.as_slice().len() > MAX_RECORD_BYTES {
-                // Earlier rows first, so the quarantine stays in line order.
-                builder.push_records(
-                    &self.chunk[..filled],
-                    &self.chunk_lines[..filled],
-                    quarantine,
-                );
-                let record = &self.chunk[filled];
-                quarantine.push(QuarantineRow::new(
-                    &self.name,
-                    line,
-                    None,
-                    None,
-                    format!(
-                        "record is {} bytes, longer than the {} MiB limit",
-                        record.as_slice().len(),
-                        MAX_RECORD_BYTES >> 20
-                    ),
-                    record_text(record.iter()),
-                ));
-                // Do not keep a huge buffer around for the next records.
-                self.chunk[filled] = ByteRecord::new();
-                filled = 0;
+        while !self.finished && builder.room() > 0 {
+            let room = builder.room().min(CHUNK_RECORDS);
+            if !self.sample.is_empty() {
+                self.push_sampled(room, builder, quarantine);
                 continue;
             }
-            if record.len() == 1 && record[0].is_empty() && self.header_len > 1 {
-                // A blank line inside the data carries nothing; csv yields it only with stray whitespace.
-                continue;
-            }
-            self.chunk_lines[filled] = line;
-            filled += 1;
-            if filled == CHUNK_RECORDS {
-                builder.push_records(
-                    &self.chunk[..filled],
-                    &self.chunk_lines[..filled],
+            match self
+                .splitter
+                .split(room, &mut self.fields)
+                .map_err(|e| DataError::io(&self.path, e))?
+            {
+                Split::Records => builder.push_records(
+                    &self.splitter.run(&self.fields),
+                    &self.fields.lines,
                     quarantine,
-                );
-                filled = 0;
+                ),
+                Split::TooLong { line, bytes, text } => {
+                    quarantine.push(too_long_row(&self.name, line, bytes, text))
+                }
+                Split::End => self.finished = true,
             }
         }
-        builder.push_records(
-            &self.chunk[..filled],
-            &self.chunk_lines[..filled],
-            quarantine,
-        );
         Ok((!builder.is_empty()).then(|| builder.finish()))
     }
+
+    /// Types up to `room` sampled records, in line order with the sampled records past the limit.
+    fn push_sampled(
+        &mut self,
+        room: usize,
+        builder: &mut TypedBatchBuilder,
+        quarantine: &mut QuarantineLog,
+    ) {
+        let mut records = Vec::with_capacity(room);
+        let mut lines = Vec::with_capacity(room);
+        while records.len() < room {
+            match self.sample.pop_front() {
+                Some(Sampled::Record(record, line)) => {
+                    records.push(record);
+                    lines.push(line);
+                }
+                Some(Sampled::TooLong(row)) => {
+                    builder.push_records(records.as_slice(), &lines, quarantine);
+                    records.clear();
+                    lines.clear();
+                    quarantine.push(row);
+                }
+                None => break,
+            }
+        }
+        builder.push_records(records.as_slice(), &lines, quarantine);
+    }
+}
+
+fn too_long_row(source: &Arc<str>, line: u64, bytes: usize, text: String) -> QuarantineRow {
+    QuarantineRow::new(
+        source,
+        line,
+        None,
+        None,
+        format!(
+            "record is {bytes} bytes, longer than the {} MiB limit",
+            MAX_RECORD_BYTES >> 20
+        ),
+        text,
+    )
 }
 
 /// Picks the delimiter whose count per line is the most consistent and largest over the first lines,

@@ -4,6 +4,7 @@
 //! (where each row came from). Rows that cannot be typed never reach a batch: they go to the quarantine log.
 
 mod csv;
+mod csv_split;
 mod jsonl;
 mod parquet;
 pub mod typed;

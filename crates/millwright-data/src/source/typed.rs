@@ -69,6 +69,37 @@ impl ColumnBuilder {
     }
 }
 
+/// A run of records as the typing loops read them: each record a run of byte fields.
+pub trait RecordRun {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fields in `record`.
+    fn width(&self, record: usize) -> usize;
+    fn field(&self, record: usize, column: usize) -> &[u8];
+    fn record(&self, record: usize) -> impl ExactSizeIterator<Item = &[u8]> + Clone + '_;
+}
+
+impl RecordRun for [ByteRecord] {
+    fn len(&self) -> usize {
+        <[ByteRecord]>::len(self)
+    }
+
+    fn width(&self, record: usize) -> usize {
+        self[record].len()
+    }
+
+    #[inline]
+    fn field(&self, record: usize, column: usize) -> &[u8] {
+        &self[record][column]
+    }
+
+    fn record(&self, record: usize) -> impl ExactSizeIterator<Item = &[u8]> + Clone + '_ {
+        self[record].iter()
+    }
+}
+
 /// One column of a chunk of records, parsed but not yet appended.
 struct ChunkColumn {
     values: ChunkValues,
@@ -208,15 +239,15 @@ impl TypedBatchBuilder {
     /// Parses a chunk of records column by column (one type per loop, no per-cell dispatch), which is
     /// several times cheaper than [`Self::push`] per row. A chunk with a ragged row or a bad cell is parsed
     /// again row by row, so those rows go to `quarantine` exactly as `push` sends them and the rest are kept.
-    pub fn push_records(
+    pub fn push_records<R: RecordRun + ?Sized>(
         &mut self,
-        records: &[ByteRecord],
+        records: &R,
         lines: &[u64],
         quarantine: &mut QuarantineLog,
     ) {
         if !self.parse_chunk(records) {
-            for (record, &line) in records.iter().zip(lines) {
-                if let Err(row) = self.push(record.iter(), line) {
+            for (record, &line) in lines.iter().enumerate() {
+                if let Err(row) = self.push(records.record(record), line) {
                     quarantine.push(row);
                 }
             }
@@ -232,10 +263,10 @@ impl TypedBatchBuilder {
                     b.append_values(v, valid).expect("one validity per value")
                 }
                 (ColumnBuilder::Text(b), ChunkValues::Text) => {
-                    for (record, &valid) in records.iter().zip(valid) {
+                    for (record, &valid) in valid.iter().enumerate() {
                         if valid {
-                            let text =
-                                std::str::from_utf8(&record[column]).expect("checked when parsed");
+                            let text = std::str::from_utf8(records.field(record, column))
+                                .expect("checked when parsed");
                             b.append_value(text);
                         } else {
                             b.append_null();
@@ -250,15 +281,15 @@ impl TypedBatchBuilder {
 
     /// Parses every cell of `records` into `self.chunk`; false at the first ragged row or bad cell (nothing
     /// is appended then).
-    fn parse_chunk(&mut self, records: &[ByteRecord]) -> bool {
+    fn parse_chunk<R: RecordRun + ?Sized>(&mut self, records: &R) -> bool {
         let width = self.columns.len();
-        if records.iter().any(|r| r.len() != width) {
+        if (0..records.len()).any(|r| records.width(r) != width) {
             return false;
         }
         for (column, (spec, parsed)) in self.columns.iter().zip(&mut self.chunk).enumerate() {
             parsed.clear();
-            for record in records {
-                let Ok(cell) = parse_cell(&record[column], spec) else {
+            for record in 0..records.len() {
+                let Ok(cell) = parse_cell(records.field(record, column), spec) else {
                     return false;
                 };
                 parsed.valid.push(!matches!(cell, Cell::Null));
