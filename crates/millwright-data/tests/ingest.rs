@@ -272,9 +272,14 @@ async fn quarantined_rows_name_their_line_in_crlf_files_with_quotes() {
          5,22.0,x\ry\r\n\
          6,22.5,last",
     );
-    f.ingest("w", &csv, WriteMode::Create, "[columns.temp]\nkind = \"float\"\n")
-        .await
-        .unwrap();
+    f.ingest(
+        "w",
+        &csv,
+        WriteMode::Create,
+        "[columns.temp]\nkind = \"float\"\n",
+    )
+    .await
+    .unwrap();
     let kept = f.read("w").await;
     // The lone CR ends a record, as in the csv crate: `5,22.0,x` is kept and `y` is ragged.
     assert_eq!(kept.num_rows(), 4, "rows 1, 3, 5 and 6");
