@@ -115,6 +115,13 @@ pub fn arrow_schema(columns: &[ColumnSpec]) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// Whether a cell is text that cannot be a missing-value token, decided from its first byte: every token
+/// starts with one of `N n - ? #`, or is empty or padded. Lets text columns skip the token match.
+#[inline]
+pub fn surely_not_missing(bytes: &[u8]) -> bool {
+    matches!(bytes.first(), Some(&b) if b.is_ascii_graphic() && !matches!(b, b'N' | b'n' | b'-' | b'?' | b'#'))
+}
+
 /// Cell texts read as missing, in any column. `NaN` is missing too: a sensor that reports NaN reports nothing.
 pub fn is_missing_token(text: &str) -> bool {
     matches!(
@@ -238,7 +245,8 @@ const EXACT_POWERS_OF_TEN: [f64; 16] = [
 /// the correctly rounded value (Clinger's fast path), the same f64 `fast_float2` returns. Hand-written
 /// because this one loop is about twice as fast as the general parser's entry on such short fields; every
 /// other shape (exponents, long mantissas, `inf`) falls through to `fast_float2`.
-fn parse_plain_decimal(bytes: &[u8]) -> Option<f64> {
+#[inline]
+pub fn parse_plain_decimal(bytes: &[u8]) -> Option<f64> {
     let (negative, digits) = match bytes.first()? {
         b'-' => (true, &bytes[1..]),
         b'+' => (false, &bytes[1..]),
@@ -325,19 +333,68 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]`, UTC only; anything else falls back to chrono.
 fn parse_iso_fast(b: &[u8]) -> Option<i64> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
-        return None;
+    IsoTimestamps::default().parse(b)
+}
+
+/// Parses the fixed ISO layout (see [`parse_iso_fast`]), remembering the last date: sensor files write
+/// the same day thousands of times in a row, so the calendar arithmetic is done once per day.
+#[derive(Debug, Default)]
+pub struct IsoTimestamps {
+    last_date: Option<([u8; 10], i64)>,
+}
+
+impl IsoTimestamps {
+    /// Microseconds since the epoch, or `None` for any other layout.
+    #[inline]
+    pub fn parse(&mut self, b: &[u8]) -> Option<i64> {
+        if b.len() < 19 {
+            return None;
+        }
+        let date: [u8; 10] = b[..10].try_into().expect("ten bytes");
+        let days = match self.last_date {
+            Some((last, days)) if last == date => days,
+            _ => {
+                let days = iso_days(&date)?;
+                self.last_date = Some((date, days));
+                days
+            }
+        };
+        Some(days * 86_400_000_000 + iso_time_micros(&b[10..])?)
     }
-    if b[13] != b':' || b[16] != b':' {
+}
+
+/// Days since the epoch of `YYYY-MM-DD`. Calendar arithmetic by hand: chrono's validated constructors
+/// were a sixth of the timestamp parsing time.
+fn iso_days(b: &[u8; 10]) -> Option<i64> {
+    if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let year = digits(&b[0..4])? as i32;
     let month = digits(&b[5..7])?;
     let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    let mut rest = &b[19..];
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(
+        i64::from(year),
+        i64::from(month),
+        i64::from(day),
+    ))
+}
+
+/// Microseconds into the day of `[T ]HH:MM:SS[.f{1,9}][Z]`. Leap seconds (second 60) are left to
+/// chrono's general parser.
+fn iso_time_micros(b: &[u8]) -> Option<i64> {
+    if !(b[0] == b'T' || b[0] == b' ') || b[3] != b':' || b[6] != b':' {
+        return None;
+    }
+    let hour = digits(&b[1..3])?;
+    let minute = digits(&b[4..6])?;
+    let second = digits(&b[7..9])?;
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut rest = &b[9..];
     let mut micros = 0u32;
     if let Some((&b'.', frac)) = rest.split_first() {
         let len = frac.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -354,17 +411,7 @@ fn parse_iso_fast(b: &[u8]) -> Option<i64> {
     if !(rest.is_empty() || rest == b"Z") {
         return None;
     }
-    // Calendar arithmetic by hand (chrono's validated constructors were a sixth of this function's time);
-    // leap seconds (second 60) are left to chrono's general parser.
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
-    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(seconds * 1_000_000 + i64::from(micros))
+    Some(i64::from(hour * 3600 + minute * 60 + second) * 1_000_000 + i64::from(micros))
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {

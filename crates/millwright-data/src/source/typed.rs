@@ -15,7 +15,10 @@ use smallvec::SmallVec;
 
 use crate::quarantine::{QuarantineLog, QuarantineRow};
 use crate::source::{SourceBatch, LINE_COLUMN};
-use crate::types::{parse_cell, Cell, ColumnKind, ColumnSpec};
+use crate::types::{
+    parse_cell, parse_plain_decimal, surely_not_missing, Cell, ColumnKind, ColumnSpec,
+    IsoTimestamps,
+};
 
 /// Raw text kept for a quarantined value or record, so one huge line cannot bloat the quarantine table.
 pub const MAX_QUARANTINED_TEXT: usize = 1024;
@@ -125,16 +128,6 @@ impl ChunkColumn {
         ChunkColumn {
             values,
             valid: Vec::new(),
-        }
-    }
-
-    fn clear(&mut self) {
-        self.valid.clear();
-        match &mut self.values {
-            ChunkValues::Ints(v) => v.clear(),
-            ChunkValues::Floats(v) => v.clear(),
-            ChunkValues::Bools(v) => v.clear(),
-            ChunkValues::Text => {}
         }
     }
 }
@@ -255,9 +248,15 @@ impl TypedBatchBuilder {
         }
         for (column, (builder, parsed)) in self.builders.iter_mut().zip(&self.chunk).enumerate() {
             let valid = &parsed.valid;
+            let no_nulls = valid.iter().all(|&v| v);
             match (builder, &parsed.values) {
+                (ColumnBuilder::Int(b), ChunkValues::Ints(v)) if no_nulls => b.append_slice(v),
                 (ColumnBuilder::Int(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
+                (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) if no_nulls => {
+                    b.append_slice(v)
+                }
                 (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
+                (ColumnBuilder::Float(b), ChunkValues::Floats(v)) if no_nulls => b.append_slice(v),
                 (ColumnBuilder::Float(b), ChunkValues::Floats(v)) => b.append_values(v, valid),
                 (ColumnBuilder::Bool(b), ChunkValues::Bools(v)) => {
                     b.append_values(v, valid).expect("one validity per value")
@@ -280,28 +279,80 @@ impl TypedBatchBuilder {
     }
 
     /// Parses every cell of `records` into `self.chunk`; false at the first ragged row or bad cell (nothing
-    /// is appended then).
+    /// is appended then). Each kind has its own loop with its fast path first, `parse_cell` behind it.
     fn parse_chunk<R: RecordRun + ?Sized>(&mut self, records: &R) -> bool {
         let width = self.columns.len();
         if (0..records.len()).any(|r| records.width(r) != width) {
             return false;
         }
         for (column, (spec, parsed)) in self.columns.iter().zip(&mut self.chunk).enumerate() {
-            parsed.clear();
-            for record in 0..records.len() {
-                let Ok(cell) = parse_cell(records.field(record, column), spec) else {
-                    return false;
-                };
-                parsed.valid.push(!matches!(cell, Cell::Null));
-                match (&mut parsed.values, cell) {
-                    (ChunkValues::Floats(v), Cell::Float(x)) => v.push(x),
-                    (ChunkValues::Floats(v), _) => v.push(0.0),
-                    (ChunkValues::Ints(v), Cell::Int(x) | Cell::Timestamp(x)) => v.push(x),
-                    (ChunkValues::Ints(v), _) => v.push(0),
-                    (ChunkValues::Bools(v), Cell::Bool(x)) => v.push(x),
-                    (ChunkValues::Bools(v), _) => v.push(false),
-                    (ChunkValues::Text, _) => {}
+            parsed.valid.clear();
+            let valid = &mut parsed.valid;
+            let parsed_all = match &mut parsed.values {
+                ChunkValues::Floats(v) => parse_column(
+                    records,
+                    column,
+                    spec,
+                    valid,
+                    v,
+                    parse_plain_decimal,
+                    |cell| match cell {
+                        Cell::Float(x) => x,
+                        _ => unreachable!("float columns parse to floats"),
+                    },
+                ),
+                ChunkValues::Ints(v) if spec.kind == ColumnKind::Timestamp => {
+                    let mut iso = IsoTimestamps::default();
+                    let fast = |bytes: &[u8]| match spec.epoch_unit {
+                        None => iso.parse(bytes),
+                        Some(_) => None,
+                    };
+                    parse_column(records, column, spec, valid, v, fast, |cell| match cell {
+                        Cell::Timestamp(x) => x,
+                        _ => unreachable!("timestamp columns parse to timestamps"),
+                    })
                 }
+                ChunkValues::Ints(v) => parse_column(
+                    records,
+                    column,
+                    spec,
+                    valid,
+                    v,
+                    |_| None,
+                    |cell| match cell {
+                        Cell::Int(x) => x,
+                        _ => unreachable!("int columns parse to ints"),
+                    },
+                ),
+                ChunkValues::Bools(v) => parse_column(
+                    records,
+                    column,
+                    spec,
+                    valid,
+                    v,
+                    |_| None,
+                    |cell| match cell {
+                        Cell::Bool(x) => x,
+                        _ => unreachable!("bool columns parse to bools"),
+                    },
+                ),
+                ChunkValues::Text => (0..records.len()).all(|record| {
+                    let bytes = records.field(record, column);
+                    if surely_not_missing(bytes) && std::str::from_utf8(bytes).is_ok() {
+                        valid.push(true);
+                        return true;
+                    }
+                    match parse_cell(bytes, spec) {
+                        Ok(cell) => {
+                            valid.push(!matches!(cell, Cell::Null));
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }),
+            };
+            if !parsed_all {
+                return false;
             }
         }
         true
@@ -323,6 +374,41 @@ impl TypedBatchBuilder {
         );
         SourceBatch { batch }
     }
+}
+
+/// Parses one column of `records` into `values` and `valid`: `fast` takes the common shape of a value,
+/// `parse_cell` (with `value` to unwrap its cell) the rest. False at a bad cell.
+#[inline(always)]
+fn parse_column<R: RecordRun + ?Sized, T: Default>(
+    records: &R,
+    column: usize,
+    spec: &ColumnSpec,
+    valid: &mut Vec<bool>,
+    values: &mut Vec<T>,
+    mut fast: impl FnMut(&[u8]) -> Option<T>,
+    value: impl Fn(Cell<'_>) -> T,
+) -> bool {
+    values.clear();
+    for record in 0..records.len() {
+        let bytes = records.field(record, column);
+        if let Some(x) = fast(bytes) {
+            values.push(x);
+            valid.push(true);
+            continue;
+        }
+        match parse_cell(bytes, spec) {
+            Ok(Cell::Null) => {
+                values.push(T::default());
+                valid.push(false);
+            }
+            Ok(cell) => {
+                values.push(value(cell));
+                valid.push(true);
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 /// Text of a whole record for the quarantine table: fields joined with `,`, lossy UTF-8, truncated.
