@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use deltalake::arrow::array::{Array, ArrayRef, AsArray};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use deltalake::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -309,10 +309,31 @@ impl StatsAccumulator {
                     self.observe_text(if v { "true" } else { "false" });
                 }
             }
-            ColumnKind::String | ColumnKind::Categorical => {
-                for v in array.as_string::<i32>().iter().flatten() {
-                    self.observe_text(v);
+            ColumnKind::String | ColumnKind::Categorical => self.observe_texts(array.as_string()),
+        }
+    }
+
+    /// [`Self::observe_text`] for every text of `array`, reading short texts' keys straight from the
+    /// array's value buffer (one load and a mask, where building them text by text cost a copy each).
+    fn observe_texts(&mut self, array: &StringArray) {
+        let offsets = array.value_offsets();
+        let data = array.value_data();
+        for i in 0..array.len() {
+            if array.is_null(i) {
+                continue;
+            }
+            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+            let len = end - start;
+            match data.get(start..start + 8) {
+                Some(word) if len <= 7 => {
+                    self.count += 1;
+                    if self.count_distinct && !self.distinct_capped() {
+                        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+                        let text = word & ((1u64 << (8 * len)) - 1);
+                        self.short_texts.insert_bits(text | (len as u64) << 56);
+                    }
                 }
+                _ => self.observe_text(array.value(i)),
             }
         }
     }
@@ -461,7 +482,7 @@ fn timestamp(micros: f64) -> serde_json::Value {
 mod tests {
     use std::sync::Arc;
 
-    use deltalake::arrow::array::{Float64Array, StringArray, TimestampMicrosecondArray};
+    use deltalake::arrow::array::{Float64Array, TimestampMicrosecondArray};
 
     use super::*;
 
@@ -556,6 +577,19 @@ mod tests {
         acc.observe(&array);
         let s = acc.finish();
         assert_eq!((s.distinct, s.distinct_capped), (DISTINCT_CAP as u64, true));
+    }
+
+    /// Keys read from the buffer (texts with eight bytes after their start) equal keys built text by text
+    /// (texts at the end of the buffer).
+    #[test]
+    fn short_texts_at_the_end_of_the_buffer_count_as_the_same_texts() {
+        let texts = ["ab", "x", "", "ab", "M001", "a\0", "x", "M001", "", "ab"];
+        let array: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
+        let mut acc = StatsAccumulator::for_fitting(ColumnKind::String, 0, true);
+        acc.observe(&array);
+        assert_eq!(acc.mode_text().as_deref(), Some("ab"));
+        let s = acc.finish();
+        assert_eq!((s.count, s.distinct), (10, 5));
     }
 
     #[test]
