@@ -5,8 +5,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use deltalake::arrow::array::{Array, ArrayRef, AsArray, StringArray};
-use deltalake::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, StringArray};
+use deltalake::arrow::datatypes::{
+    ArrowPrimitiveType, Float64Type, Int64Type, TimestampMicrosecondType,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -278,30 +280,22 @@ impl StatsAccumulator {
         self.missing += array.null_count() as u64;
         match self.kind {
             ColumnKind::Int => {
-                let values = array
-                    .as_primitive::<Int64Type>()
-                    .iter()
-                    .flatten()
-                    .map(|v| v as f64);
-                self.scratch.extend(values);
+                push_valid(&mut self.scratch, array.as_primitive::<Int64Type>(), |v| {
+                    v as f64
+                });
                 self.observe_scratch();
             }
             ColumnKind::Float => {
-                let floats = array.as_primitive::<Float64Type>();
-                if floats.null_count() == 0 {
-                    self.scratch.extend_from_slice(floats.values());
-                } else {
-                    self.scratch.extend(floats.iter().flatten());
-                }
+                push_valid(
+                    &mut self.scratch,
+                    array.as_primitive::<Float64Type>(),
+                    |v| v,
+                );
                 self.observe_scratch();
             }
             ColumnKind::Timestamp => {
-                let values = array
-                    .as_primitive::<TimestampMicrosecondType>()
-                    .iter()
-                    .flatten()
-                    .map(|v| v as f64);
-                self.scratch.extend(values);
+                let array = array.as_primitive::<TimestampMicrosecondType>();
+                push_valid(&mut self.scratch, array, |v| v as f64);
                 self.observe_scratch();
             }
             ColumnKind::Bool => {
@@ -408,6 +402,31 @@ impl StatsAccumulator {
             }
         }
         stats
+    }
+}
+
+/// Appends the non-null values of `array` to `out` as f64: without nulls a plain map, with nulls a
+/// branch-free compaction (every value written, the write position advanced only past valid ones),
+/// which is several times faster than iterating options.
+fn push_valid<T: ArrowPrimitiveType>(
+    out: &mut Vec<f64>,
+    array: &PrimitiveArray<T>,
+    to_f64: impl Fn(T::Native) -> f64,
+) {
+    let values = array.values();
+    match array.nulls() {
+        None => out.extend(values.iter().map(|&v| to_f64(v))),
+        Some(nulls) => {
+            let start = out.len();
+            out.resize(start + values.len(), 0.0);
+            let slots = &mut out[start..];
+            let mut kept = 0;
+            for (i, &v) in values.iter().enumerate() {
+                slots[kept] = to_f64(v);
+                kept += usize::from(nulls.is_valid(i));
+            }
+            out.truncate(start + kept);
+        }
     }
 }
 

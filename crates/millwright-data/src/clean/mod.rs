@@ -571,7 +571,14 @@ impl Cleaner {
         for (index, plan) in self.plans.iter_mut().enumerate() {
             let kind = plan.spec.kind;
             let mut changed = false;
-            if let Some(clipped) = clip_only(plan, &columns[index]) {
+            let untouched = kind.is_numeric()
+                && (plan.fences.is_none() || plan.actions.outliers.is_none())
+                && plan.rules.smooth == SmoothMethod::None
+                && !matches!(plan.fill, Fill::Ffill)
+                && (columns[index].null_count() == 0 || matches!(plan.fill, Fill::None));
+            if untouched {
+                // No rule can change this column here (a timestamp column, say): nothing to copy.
+            } else if let Some(clipped) = clip_only(plan, &columns[index]) {
                 columns[index] = clipped;
             } else if kind.is_numeric() {
                 let mut values = numbers(&columns[index]);
