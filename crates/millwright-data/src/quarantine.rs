@@ -142,6 +142,25 @@ impl<'a> RowText<'a> {
         out
     }
 
+    /// The whole rows `rows` (ascending), cells joined with `,`. Written a column at a time: rejected rows
+    /// are scattered through a batch another thread just built, and reading them row by row across all
+    /// columns missed the cache on nearly every cell; a column at a time streams through memory in order.
+    pub fn rows(&self, rows: &[usize]) -> Vec<String> {
+        let mut out: Vec<String> = rows
+            .iter()
+            .map(|_| String::with_capacity(16 * self.columns.len()))
+            .collect();
+        for column in 0..self.columns.len() {
+            for (text, &row) in out.iter_mut().zip(rows) {
+                if column > 0 {
+                    text.push(',');
+                }
+                self.write_cell(column, row, text);
+            }
+        }
+        out
+    }
+
     /// The whole row, cells joined with `,`.
     pub fn row(&self, row: usize) -> String {
         let mut out = String::with_capacity(16 * self.columns.len());
@@ -374,6 +393,7 @@ mod tests {
             }
         }
         assert_eq!(fast.row(1), "2024-01-01T00:00:00.010Z,,0,,false");
+        assert_eq!(fast.rows(&[0, 1])[1], fast.row(1));
     }
 
     #[test]

@@ -429,17 +429,16 @@ impl Cleaner {
             .map(|p| p.spec.name.as_str().into())
             .collect();
         let lines = line_numbers(original);
-        for (row, slot) in reject.iter().enumerate() {
-            let Some((column, reason)) = slot else {
-                continue;
-            };
+        let rejected: Vec<usize> = (0..reject.len()).filter(|&r| reject[r].is_some()).collect();
+        for (text_of_row, &row) in text.rows(&rejected).into_iter().zip(&rejected) {
+            let (column, reason) = reject[row].as_ref().expect("rejected rows only");
             quarantine.push(QuarantineRow::new(
                 &self.source,
                 lines.map(|l| l.value(row)).unwrap_or(0),
                 column.map(|c| names[c].clone()),
                 column.map(|c| text.cell(c, row)),
                 reason.clone(),
-                truncate_text(text.row(row)),
+                truncate_text(text_of_row),
             ));
         }
         Ok(Some(reject.iter().map(|r| Some(r.is_none())).collect()))
