@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clean::{CleanConfig, Cleaner};
 use crate::error::{DataError, Result};
-use crate::lake::{BatchSource, CommitRecord, Lake, WriteMode};
+use crate::lake::{
+    BatchSource, CommitRecord, Encodings, Lake, WriteMode, DICTIONARY_CAPACITY_VALUES,
+};
 use crate::names::validate_new_dataset_name;
 use crate::quality::{ColumnQuality, QualityReport};
 use crate::quarantine::{quarantine_schema, QuarantineLog};
@@ -317,7 +319,14 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         })
         .collect();
     let version = lake
-        .write(name, mode, output_schema, parts, &record)
+        .write(
+            name,
+            mode,
+            output_schema,
+            parts,
+            &record,
+            &encodings(&columns, &before),
+        )
         .await?;
 
     tracing::info!(
@@ -387,7 +396,23 @@ async fn write_quarantine(
         parts.push(Box::new(batches.split_off(start).into_iter().map(Ok)));
     }
     parts.reverse();
-    lake.write(&name, mode, schema, parts, &record).await
+    lake.write(&name, mode, schema, parts, &record, &Encodings::default())
+        .await
+}
+
+/// Number columns with more distinct values than a Parquet dictionary holds go without one (see
+/// [`Encodings`]); the estimate comes from the statistics taken as the file was read.
+fn encodings(columns: &[ColumnSpec], before: &[StatsAccumulator]) -> Encodings {
+    let without_dictionary = columns
+        .iter()
+        .zip(before)
+        .filter(|(spec, stats)| {
+            matches!(spec.kind, ColumnKind::Int | ColumnKind::Float)
+                && stats.estimated_distinct() > DICTIONARY_CAPACITY_VALUES as f64
+        })
+        .map(|(spec, _)| spec.name.clone())
+        .collect();
+    Encodings { without_dictionary }
 }
 
 /// The stored columns: the source columns plus outlier flag columns (bool).

@@ -25,7 +25,9 @@ use deltalake::kernel::{Action, Add, StructType};
 use deltalake::operations::create::CreateBuilder;
 use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::Compression;
-use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::file::properties::{
+    EnabledStatistics, WriterProperties, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT,
+};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
@@ -381,6 +383,7 @@ impl Lake {
         schema: SchemaRef,
         parts: Vec<BatchSource>,
         record: &CommitRecord,
+        encodings: &Encodings,
     ) -> Result<i64> {
         let url = self.url(name)?;
         let table = DeltaTable::try_from_url(url.clone())
@@ -402,10 +405,10 @@ impl Lake {
         if !parallel {
             let batches: BatchSource = Box::new(parts.into_iter().flatten());
             return self
-                .write_one_stream(name, table, mode, schema, batches, properties)
+                .write_one_stream(name, table, mode, schema, batches, properties, encodings)
                 .await;
         }
-        let adds = match write_parts(name, &url, &schema, parts).await {
+        let adds = match write_parts(name, &url, &schema, parts, encodings).await {
             Ok(adds) => adds,
             Err(failure) => {
                 if stored.is_none() && !self.exists(name) {
@@ -456,8 +459,9 @@ impl Lake {
         schema: SchemaRef,
         batches: BatchSource,
         properties: CommitProperties,
+        encodings: &Encodings,
     ) -> Result<i64> {
-        let writer_properties = writer_properties(&schema);
+        let writer_properties = writer_properties(&schema, encodings);
         let stream = Arc::new(OnceStream {
             schema: schema.clone(),
             batches: Mutex::new(Some(batches)),
@@ -493,19 +497,34 @@ impl Lake {
 /// nearly all distinct, so the dictionary is built only to be abandoned, a fifth of the encoding time.
 /// Statistics per column chunk (what Delta's file statistics are made from; page statistics cost encoding
 /// time and no reader here uses them) and 8 Ki-value write batches: together a sixth off the write phase.
-fn writer_properties(schema: &SchemaRef) -> WriterProperties {
+/// Columns in `encodings.without_dictionary` go without one too.
+fn writer_properties(schema: &SchemaRef, encodings: &Encodings) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(format!("millwright {}", env!("CARGO_PKG_VERSION")))
         .set_compression(Compression::SNAPPY)
         .set_write_batch_size(8192)
         .set_statistics_enabled(EnabledStatistics::Chunk);
     for field in schema.fields() {
-        if matches!(field.data_type(), DataType::Timestamp(_, _)) {
+        if matches!(field.data_type(), DataType::Timestamp(_, _))
+            || encodings.without_dictionary.contains(field.name())
+        {
             builder = builder
                 .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
         }
     }
     builder.build()
+}
+
+/// Values of eight bytes a Parquet dictionary holds before the writer abandons it for plain encoding.
+pub const DICTIONARY_CAPACITY_VALUES: usize = DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT / 8;
+
+/// How a write encodes columns beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Encodings {
+    /// Columns written without a dictionary: ones with more distinct values than a dictionary holds
+    /// ([`DICTIONARY_CAPACITY_VALUES`]), which the writer would fill and then abandon, after a hash lookup
+    /// per value, for files of the same size.
+    pub without_dictionary: Vec<String>,
 }
 
 /// Writes each part to its own Parquet file(s) on its own task; the files are not part of the table until the
@@ -515,17 +534,19 @@ async fn write_parts(
     url: &url::Url,
     schema: &SchemaRef,
     parts: Vec<BatchSource>,
+    encodings: &Encodings,
 ) -> Result<Vec<Add>> {
     let tasks: Vec<_> = parts
         .into_iter()
         .map(|part| {
             let (name, url, schema) = (name.to_string(), url.clone(), schema.clone());
+            let properties = writer_properties(&schema, encodings);
             tokio::spawn(async move {
                 let delta = |e| DataError::delta(name.as_str(), e);
                 let mut writer =
                     RecordBatchWriter::try_new(url.as_str(), schema.clone(), None, None)
                         .map_err(delta)?
-                        .with_writer_properties(writer_properties(&schema));
+                        .with_writer_properties(properties);
                 for batch in part {
                     let batch = batch?;
                     if batch.num_rows() > 0 {
@@ -672,6 +693,7 @@ mod tests {
                 schema.clone(),
                 vec![good, bad],
                 &record(),
+                &Encodings::default(),
             )
             .await
             .unwrap_err();
@@ -687,11 +709,57 @@ mod tests {
             Box::new(vec![Ok(batch)].into_iter()),
         ];
         let version = lake
-            .write("t", WriteMode::Create, schema, parts, &record())
+            .write(
+                "t",
+                WriteMode::Create,
+                schema,
+                parts,
+                &record(),
+                &Encodings::default(),
+            )
             .await
             .unwrap();
         assert_eq!(version, 0);
         let (table, _) = lake.read_table("t", None).await.unwrap();
         assert_eq!(table.num_rows(), 4);
+    }
+
+    /// A column named in `without_dictionary` is written plain; the others keep their dictionary.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn columns_without_dictionary_are_written_plain() {
+        let home = tempfile::tempdir().unwrap();
+        let lake = Lake::open(home.path()).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("few", DataType::Int64, true),
+            Field::new("many", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values((0..1000).map(|i| i % 3))),
+                Arc::new(Int64Array::from_iter_values(0..1000)),
+            ],
+        )
+        .unwrap();
+        let encodings = Encodings {
+            without_dictionary: vec!["many".into()],
+        };
+        let parts: Vec<BatchSource> = vec![Box::new(vec![Ok(batch)].into_iter())];
+        lake.write("t", WriteMode::Create, schema, parts, &record(), &encodings)
+            .await
+            .unwrap();
+        let file = std::fs::read_dir(lake.table_path("t"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .unwrap();
+        let reader = deltalake::parquet::file::reader::SerializedFileReader::new(
+            std::fs::File::open(file).unwrap(),
+        )
+        .unwrap();
+        use deltalake::parquet::file::reader::FileReader;
+        let row_group = reader.metadata().row_group(0).clone();
+        assert!(row_group.column(0).dictionary_page_offset().is_some());
+        assert!(row_group.column(1).dictionary_page_offset().is_none());
     }
 }

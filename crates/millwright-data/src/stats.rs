@@ -345,6 +345,38 @@ impl StatsAccumulator {
         self.reservoir.sorted()
     }
 
+    /// Distinct numbers in the column, estimated: exact while the distinct set is below its cap, beyond it
+    /// from the sample with the GEE estimator (Charikar et al., 2000: √(N/n)·f₁ + Σⱼ≥₂ fⱼ, with f₁ the
+    /// values seen once in the sample), which is within a factor √(N/n) of the truth whatever the data.
+    pub fn estimated_distinct(&self) -> f64 {
+        if !self.numeric_distinct.capped() {
+            return self.numeric_distinct.len() as f64;
+        }
+        let sample = self.reservoir.sorted();
+        if sample.is_empty() {
+            return self.numeric_distinct.len() as f64;
+        }
+        let (mut seen_once, mut seen_more) = (0usize, 0usize);
+        let mut run = 1;
+        for (i, value) in sample.iter().enumerate() {
+            if sample
+                .get(i + 1)
+                .is_some_and(|next| next.total_cmp(value).is_eq())
+            {
+                run += 1;
+                continue;
+            }
+            if run == 1 {
+                seen_once += 1;
+            } else {
+                seen_more += 1;
+            }
+            run = 1;
+        }
+        let scale = (self.count as f64 / sample.len() as f64).sqrt();
+        (scale * seen_once as f64 + seen_more as f64).max(self.numeric_distinct.len() as f64)
+    }
+
     /// The most frequent value (ties: the smallest number, or the first text in sort order).
     pub fn mode_number(&self) -> Option<f64> {
         self.numeric_distinct.mode()
@@ -625,5 +657,33 @@ mod tests {
         assert_eq!(acc.mode_text().as_deref(), Some("L"));
         let s = acc.finish();
         assert_eq!((s.count, s.missing, s.distinct), (4, 1, 3));
+    }
+
+    /// Columns with a few thousand values stay below a dictionary's capacity; columns of mostly distinct
+    /// readings are estimated above it.
+    #[test]
+    fn estimated_distinct_tells_few_values_from_many() {
+        let observe = |values: Vec<f64>| {
+            let mut acc = StatsAccumulator::new(ColumnKind::Float);
+            for chunk in values.chunks(65_536) {
+                acc.observe(&(Arc::new(Float64Array::from(chunk.to_vec())) as ArrayRef));
+            }
+            acc.estimated_distinct()
+        };
+        let small = observe((0..50_000).map(|i| (i % 500) as f64).collect());
+        assert_eq!(small, 500.0);
+        // 40 k distinct values in 2 M rows: capped set, estimate from the sample.
+        let moderate = observe(
+            (0..2_000_000u64)
+                .map(|i| ((i * 7919) % 40_000) as f64)
+                .collect(),
+        );
+        assert!((10_000.0..131_072.0).contains(&moderate), "{moderate}");
+        let many = observe(
+            (0..2_000_000u64)
+                .map(|i| ((i * 7919) % 1_000_003) as f64)
+                .collect(),
+        );
+        assert!(many > 131_072.0, "{many}");
     }
 }
