@@ -404,9 +404,10 @@ impl Lake {
         };
         if !parallel {
             let batches: BatchSource = Box::new(parts.into_iter().flatten());
-            return self
-                .write_one_stream(name, table, mode, schema, batches, properties, encodings)
-                .await;
+            return Self::write_one_stream(
+                name, table, mode, schema, batches, properties, encodings,
+            )
+            .await;
         }
         let adds = match write_parts(name, &url, &schema, parts, encodings).await {
             Ok(adds) => adds,
@@ -452,7 +453,6 @@ impl Lake {
     }
 
     async fn write_one_stream(
-        &self,
         name: &str,
         table: DeltaTable,
         mode: WriteMode,
