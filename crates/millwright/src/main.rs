@@ -1,6 +1,7 @@
 //! `millwright`: the one binary. Each subcommand parses its arguments here and calls a library crate;
 //! no domain logic lives in this crate.
 
+mod allocator;
 mod cmd;
 mod derive;
 mod output;

@@ -92,6 +92,7 @@ fn progress_bar(global: &Global) -> ProgressBar {
 }
 
 pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
+    crate::allocator::keep_freed_memory_for_batch_work();
     let clean = match &args.clean {
         Some(path) => CleanConfig::load(path)?,
         None => CleanConfig::default(),
