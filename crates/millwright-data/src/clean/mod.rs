@@ -298,8 +298,7 @@ impl Cleaner {
         batch: RecordBatch,
         quarantine: &mut QuarantineLog,
     ) -> Result<RecordBatch> {
-        let rows = batch.num_rows();
-        let mut reject: Vec<Option<(Option<usize>, Arc<str>)>> = vec![None; rows];
+        let mut reject = Rejections::new(batch.num_rows());
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (index, plan) in self.plans.iter_mut().enumerate() {
             let Some(bounds) = plan.actions.bounds.as_mut() else {
@@ -319,18 +318,15 @@ impl Cleaner {
                 bounds.violations += 1;
                 match bounds.action {
                     BoundsAction::Drop => {
-                        if reject[row].is_none() {
-                            reject[row] = Some((
-                                Some(index),
-                                format!(
-                                    "column {:?}: value {v} outside the physical bounds [{}, {}]",
-                                    plan.spec.name,
-                                    fmt_bound(bounds.min),
-                                    fmt_bound(bounds.max)
-                                )
-                                .into(),
-                            ));
-                        }
+                        reject.reject(row, Some(index), || {
+                            format!(
+                                "column {:?}: value {v} outside the physical bounds [{}, {}]",
+                                plan.spec.name,
+                                fmt_bound(bounds.min),
+                                fmt_bound(bounds.max)
+                            )
+                            .into()
+                        });
                     }
                     BoundsAction::Clip => {
                         *value = Some(v.clamp(lo, hi));
@@ -359,10 +355,8 @@ impl Cleaner {
             let reason: Arc<str> =
                 format!("column {:?}: missing value (rule: drop)", plan.spec.name).into();
             for row in (!nulls.inner()).set_indices() {
-                let slot = &mut reject[row];
-                if slot.is_none() {
+                if reject.reject(row, Some(index), || reason.clone()) {
                     plan.actions.dropped_missing += 1;
-                    *slot = Some((Some(index), reason.clone()));
                 }
             }
         }
@@ -386,14 +380,14 @@ impl Cleaner {
                 .into(),
                 _ => "exact duplicate of an earlier row".into(),
             };
-            for (row, slot) in reject.iter_mut().enumerate() {
-                if slot.is_some() {
+            for row in 0..reject.rows() {
+                if reject.is_rejected(row) {
                     continue;
                 }
                 let hash = xxhash_rust::xxh3::xxh3_128(encoded.row(row).as_ref());
                 if !self.seen_rows.insert(hash) {
                     self.duplicates_removed += 1;
-                    *slot = Some((None, reason.clone()));
+                    reject.reject(row, None, || reason.clone());
                 }
             }
         }
@@ -415,10 +409,10 @@ impl Cleaner {
     fn quarantine_rows(
         &self,
         original: &RecordBatch,
-        reject: &[Option<(Option<usize>, Arc<str>)>],
+        reject: &Rejections,
         quarantine: &mut QuarantineLog,
     ) -> Result<Option<BooleanArray>> {
-        if reject.iter().all(Option::is_none) {
+        if reject.is_empty() {
             return Ok(None);
         }
         let data_columns = self.plans.len();
@@ -429,9 +423,9 @@ impl Cleaner {
             .map(|p| p.spec.name.as_str().into())
             .collect();
         let lines = line_numbers(original);
-        let rejected: Vec<usize> = (0..reject.len()).filter(|&r| reject[r].is_some()).collect();
+        let rejected: Vec<usize> = reject.rejected_rows().collect();
         for (text_of_row, &row) in text.rows(&rejected).into_iter().zip(&rejected) {
-            let (column, reason) = reject[row].as_ref().expect("rejected rows only");
+            let (column, reason) = reject.get(row).expect("rejected rows only");
             quarantine.push(QuarantineRow::new(
                 &self.source,
                 lines.map(|l| l.value(row)).unwrap_or(0),
@@ -441,7 +435,11 @@ impl Cleaner {
                 truncate_text(text_of_row),
             ));
         }
-        Ok(Some(reject.iter().map(|r| Some(r.is_none())).collect()))
+        Ok(Some(
+            (0..reject.rows())
+                .map(|row| Some(!reject.is_rejected(row)))
+                .collect(),
+        ))
     }
 
     /// Between the passes: fits outlier fences and fill values on the survivors' statistics.
@@ -563,7 +561,7 @@ impl Cleaner {
         quarantine: &mut QuarantineLog,
     ) -> Result<RecordBatch> {
         let rows = batch.num_rows();
-        let mut reject: Vec<Option<(Option<usize>, Arc<str>)>> = vec![None; rows];
+        let mut reject = Rejections::new(rows);
         let mut columns: Vec<ArrayRef> = batch.columns()[..self.plans.len()].to_vec();
         let mut flags: Vec<ArrayRef> = Vec::new();
         let start = self.ordinal;
@@ -599,15 +597,14 @@ impl Cleaner {
                                     *value = Some(v.clamp(low, high));
                                     changed = true;
                                 }
-                                OutlierAction::Drop if reject[row].is_none() => {
-                                    reject[row] = Some((
-                                        Some(index),
+                                OutlierAction::Drop => {
+                                    reject.reject(row, Some(index), || {
                                         format!(
                                             "column {:?}: outlier {v} outside [{low:.6}, {high:.6}] ({:?}, k = {})",
                                             plan.spec.name, report.method, report.k
                                         )
-                                        .into(),
-                                    ));
+                                        .into()
+                                    });
                                 }
                                 _ => {}
                             }
@@ -694,11 +691,86 @@ impl Cleaner {
         let cleaned = RecordBatch::try_new(self.output_schema.clone(), out_columns)?;
         match self.quarantine_rows(&batch, &reject, quarantine)? {
             Some(keep) => {
-                self.outliers_dropped += reject.iter().filter(|r| r.is_some()).count() as u64;
+                self.outliers_dropped += reject.count() as u64;
                 Ok(filter_record_batch(&cleaned, &keep)?)
             }
             None => Ok(cleaned),
         }
+    }
+}
+
+/// The rows of one batch set aside, each with its column (if one) and reason. A row holds a 4-byte index
+/// into the reasons, allocated at the first rejection: most pass-2 batches reject nothing, and a
+/// (column, reason) slot per row had been 2 MiB of fresh memory per batch.
+struct Rejections {
+    rows: usize,
+    /// 0 for a kept row, else 1 + the index of its reason.
+    slots: Vec<u32>,
+    reasons: Vec<(Option<usize>, Arc<str>)>,
+}
+
+impl Rejections {
+    fn new(rows: usize) -> Self {
+        Rejections {
+            rows,
+            slots: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn is_empty(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    /// Rows rejected.
+    fn count(&self) -> usize {
+        self.slots.iter().filter(|&&s| s != 0).count()
+    }
+
+    fn is_rejected(&self, row: usize) -> bool {
+        self.slots.get(row).is_some_and(|&s| s != 0)
+    }
+
+    /// Rejects `row` for `reason` unless it already is rejected; true when it was not.
+    fn reject(
+        &mut self,
+        row: usize,
+        column: Option<usize>,
+        reason: impl FnOnce() -> Arc<str>,
+    ) -> bool {
+        if self.slots.is_empty() {
+            self.slots = vec![0; self.rows];
+        }
+        if self.slots[row] != 0 {
+            return false;
+        }
+        // Rows rejected by one rule share its reason: one entry, not one per row.
+        let reason = reason();
+        let same = matches!(self.reasons.last(), Some((c, last)) if *c == column && Arc::ptr_eq(last, &reason));
+        if !same {
+            self.reasons.push((column, reason));
+        }
+        self.slots[row] = self.reasons.len() as u32;
+        true
+    }
+
+    fn get(&self, row: usize) -> Option<&(Option<usize>, Arc<str>)> {
+        match self.slots.get(row) {
+            Some(&s) if s != 0 => self.reasons.get(s as usize - 1),
+            _ => None,
+        }
+    }
+
+    fn rejected_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, &s)| s != 0)
+            .map(|(row, _)| row)
     }
 }
 
