@@ -396,7 +396,11 @@ async fn write_quarantine(
         parts.push(Box::new(batches.split_off(start).into_iter().map(Ok)));
     }
     parts.reverse();
-    lake.write(&name, mode, schema, parts, &record, &Encodings::default())
+    // Each row's record text is its own: a dictionary of them would only be filled and abandoned.
+    let encodings = Encodings {
+        without_dictionary: vec!["record".into()],
+    };
+    lake.write(&name, mode, schema, parts, &record, &encodings)
         .await
 }
 

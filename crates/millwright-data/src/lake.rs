@@ -527,8 +527,8 @@ pub const DICTIONARY_CAPACITY_VALUES: usize = DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT
 #[derive(Debug, Clone, Default)]
 pub struct Encodings {
     /// Columns written without a dictionary: ones with more distinct values than a dictionary holds
-    /// ([`DICTIONARY_CAPACITY_VALUES`]), which the writer would fill and then abandon, after a hash lookup
-    /// per value, for files of the same size.
+    /// ([`DICTIONARY_CAPACITY_VALUES`] numbers, or texts that are nearly all distinct), which the writer
+    /// would fill and then abandon, after a hash lookup per value, for files of the same size.
     pub without_dictionary: Vec<String>,
 }
 
