@@ -437,9 +437,8 @@ impl StatsAccumulator {
     }
 }
 
-/// Appends the non-null values of `array` to `out` as f64: without nulls a plain map, with nulls a
-/// branch-free compaction (every value written, the write position advanced only past valid ones),
-/// which is several times faster than iterating options.
+/// Appends the non-null values of `array` to `out` as f64, a run of valid values at a time (nulls are
+/// rare in sensor data, so the runs are long): several times faster than iterating options.
 fn push_valid<T: ArrowPrimitiveType>(
     out: &mut Vec<f64>,
     array: &PrimitiveArray<T>,
@@ -449,15 +448,9 @@ fn push_valid<T: ArrowPrimitiveType>(
     match array.nulls() {
         None => out.extend(values.iter().map(|&v| to_f64(v))),
         Some(nulls) => {
-            let start = out.len();
-            out.resize(start + values.len(), 0.0);
-            let slots = &mut out[start..];
-            let mut kept = 0;
-            for (i, &v) in values.iter().enumerate() {
-                slots[kept] = to_f64(v);
-                kept += usize::from(nulls.is_valid(i));
+            for (start, end) in nulls.inner().set_slices() {
+                out.extend(values[start..end].iter().map(|&v| to_f64(v)));
             }
-            out.truncate(start + kept);
         }
     }
 }
