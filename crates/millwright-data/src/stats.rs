@@ -169,8 +169,11 @@ pub struct StatsAccumulator {
 }
 
 impl StatsAccumulator {
+    /// For the quality report: quantiles of numbers (a report shows none for timestamps, so they keep no
+    /// sample), distinct values of every kind.
     pub fn new(kind: ColumnKind) -> Self {
-        Self::build(kind, RESERVOIR_SIZE, true, false)
+        let reservoir = if kind.is_numeric() { RESERVOIR_SIZE } else { 0 };
+        Self::build(kind, reservoir, true, false)
     }
 
     /// For fitting cleaning rules: `reservoir` 0 keeps no sample (no quantiles), and distinct values are
@@ -225,21 +228,24 @@ impl StatsAccumulator {
     fn observe_scratch(&mut self) {
         let values = std::mem::take(&mut self.scratch);
         if !values.is_empty() {
-            let n_b = values.len() as f64;
-            let mean_b = lane_sum(&values, |x| x) / n_b;
-            let m2_b = lane_sum(&values, |x| (x - mean_b) * (x - mean_b));
-            let n_a = self.count as f64;
-            let n = n_a + n_b;
-            let delta = mean_b - self.mean;
-            self.mean += delta * n_b / n;
-            self.m2 += m2_b + delta * delta * n_a * n_b / n;
+            // Moments of timestamps are never reported or fitted.
+            if self.kind.is_numeric() {
+                let n_b = values.len() as f64;
+                let mean_b = lane_sum(&values, |x| x) / n_b;
+                let m2_b = lane_sum(&values, |x| (x - mean_b) * (x - mean_b));
+                let n_a = self.count as f64;
+                let n = n_a + n_b;
+                let delta = mean_b - self.mean;
+                self.mean += delta * n_b / n;
+                self.m2 += m2_b + delta * delta * n_a * n_b / n;
+            }
+            self.reservoir.extend(&values);
             self.count += values.len() as u64;
             let (min, max) = extremes(&values);
             (self.min, self.max) = (self.min.min(min), self.max.max(max));
             if self.count_distinct {
                 self.numeric_distinct.extend(&values);
             }
-            self.reservoir.extend(&values);
         }
         self.scratch = values;
         self.scratch.clear();
