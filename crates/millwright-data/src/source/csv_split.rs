@@ -3,12 +3,12 @@
 //!
 //! Hand-written because the csv crate copies every record into its own buffer through a byte-at-a-time
 //! state machine that also handles quoting. Most sensor exports contain no quote at all; for them, finding
-//! delimiters and newlines with memchr and keeping only the field offsets was the largest saving left in
-//! reading. Lines this splitter would not read exactly as csv_core does (a quote anywhere in the buffered
-//! lines, a lone CR, a line with no end in sight) go through csv_core, and splitting in place resumes at
-//! the next buffer of clean lines. Lines are counted here for both, so every record gets the line it
-//! starts on (the csv crate numbers a record from where the previous one stopped, which after a CRLF is
-//! the line before).
+//! delimiters and newlines eight bytes at a time ([`ByteHits`]) and keeping only the field offsets was the
+//! largest saving left in reading. Lines this splitter would not read exactly as csv_core does (up to the
+//! last quote in the buffered lines, from a lone CR, a line with no end in sight, a last line without its
+//! newline) go through csv_core, and splitting in place resumes after them. Lines are counted here for
+//! both, so every record gets the line it starts on (the csv crate numbers a record from where the previous
+//! one stopped, which after a CRLF is the line before).
 
 use std::io::{self, Read};
 
@@ -20,7 +20,8 @@ use super::typed::{record_text, RecordRun};
 /// Bytes read per read call: the default 8 KiB made tens of thousands of system calls per 100 MB.
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
 
-/// Field offsets of a run of split records, all into the splitter's buffer.
+/// Field offsets of a run of split records, into the read buffer or, for records csv_core split, into
+/// its unquoted copy of them.
 #[derive(Default)]
 pub struct FieldBounds {
     /// Start and end of each field, in pairs.
