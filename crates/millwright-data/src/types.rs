@@ -336,8 +336,9 @@ fn parse_iso_fast(b: &[u8]) -> Option<i64> {
     IsoTimestamps::default().parse(b)
 }
 
-/// Parses the fixed ISO layout `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` (UTC), remembering the last date: sensor files write
-/// the same day thousands of times in a row, so the calendar arithmetic is done once per day.
+/// Parses the fixed ISO layout `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` (UTC), remembering the last date:
+/// sensor files write the same day thousands of times in a row, so the calendar arithmetic is done once a
+/// day.
 #[derive(Debug, Default)]
 pub struct IsoTimestamps {
     last_date: Option<([u8; 10], i64)>,
