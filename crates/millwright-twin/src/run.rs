@@ -228,44 +228,25 @@ fn check_options(
 /// `twin-<UTC time>-<8 hex digits of a hash of line, policies, seed and clock>`.
 fn new_run_id(line: &Line, policies: &[Policy], options: &RunOptions) -> String {
     use sha2::{Digest, Sha256};
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = chrono::Utc::now();
     let mut h = Sha256::new();
     h.update(line.source_sha256.as_bytes());
     for p in policies {
         h.update(p.describe().as_bytes());
     }
     h.update(options.seed.to_le_bytes());
-    h.update(now.as_nanos().to_le_bytes());
+    h.update(now.timestamp_subsec_nanos().to_le_bytes());
+    h.update(now.timestamp().to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     let digest = h.finalize();
-    let secs = now.as_secs();
-    let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
-    let t = secs % 86_400;
     format!(
-        "twin-{y:04}{mo:02}{d:02}T{:02}{:02}{:02}-{:02x}{:02x}{:02x}{:02x}",
-        t / 3600,
-        t / 60 % 60,
-        t % 60,
+        "twin-{}-{:02x}{:02x}{:02x}{:02x}",
+        now.format("%Y%m%dT%H%M%S"),
         digest[0],
         digest[1],
         digest[2],
         digest[3]
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's algorithm; avoids a date crate for one id).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Where a run is stored: `<home>/twin/<run-id>/`.
@@ -345,10 +326,22 @@ pub fn store_result(home: &Path, line: &Line, result: &TwinResult) -> Result<Pat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::line::EXAMPLE_LINE;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
+    fn run_ids_carry_the_utc_time_and_a_hash() {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let before = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+        let id = new_run_id(&line, &[], &RunOptions::default());
+        let after = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+        let (time, hash) = id
+            .strip_prefix("twin-")
+            .and_then(|rest| rest.split_once('-'))
+            .unwrap();
+        assert!((before.as_str()..=after.as_str()).contains(&time), "{id}");
+        assert!(
+            hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
     }
 }
