@@ -252,13 +252,14 @@ impl StatsAccumulator {
     }
 
     fn observe_text(&mut self, text: &str) {
+        if let Some(key) = short_text_key(text) {
+            return self.observe_short_text(key);
+        }
         self.count += 1;
         if !self.count_distinct || self.distinct_capped() {
             return;
         }
-        if let Some(key) = short_text_key(text) {
-            self.short_texts.insert_bits(key);
-        } else if let Some(n) = self.text_counts.get_mut(text) {
+        if let Some(n) = self.text_counts.get_mut(text) {
             *n += 1;
         } else if self.text_counts.len() + self.short_texts.len() < DISTINCT_CAP {
             self.text_counts.insert(text.to_string(), 1);
@@ -266,6 +267,14 @@ impl StatsAccumulator {
                 .set_cap(DISTINCT_CAP - self.text_counts.len());
         } else {
             self.long_texts_capped = true;
+        }
+    }
+
+    /// A text of up to seven bytes, as its key (see [`short_text_key`]).
+    fn observe_short_text(&mut self, key: u64) {
+        self.count += 1;
+        if self.count_distinct && !self.distinct_capped() {
+            self.short_texts.insert_bits(key);
         }
     }
 
@@ -326,12 +335,8 @@ impl StatsAccumulator {
             let len = end - start;
             match data.get(start..start + 8) {
                 Some(word) if len <= 7 => {
-                    self.count += 1;
-                    if self.count_distinct && !self.distinct_capped() {
-                        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-                        let text = word & ((1u64 << (8 * len)) - 1);
-                        self.short_texts.insert_bits(text | (len as u64) << 56);
-                    }
+                    let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+                    self.observe_short_text(pack_short_text(word, len));
                 }
                 _ => self.observe_text(array.value(i)),
             }
@@ -363,21 +368,12 @@ impl StatsAccumulator {
             return self.numeric_distinct.len() as f64;
         }
         let (mut seen_once, mut seen_more) = (0usize, 0usize);
-        let mut run = 1;
-        for (i, value) in sample.iter().enumerate() {
-            if sample
-                .get(i + 1)
-                .is_some_and(|next| next.total_cmp(value).is_eq())
-            {
-                run += 1;
-                continue;
-            }
-            if run == 1 {
+        for equal in sample.chunk_by(|a, b| a.total_cmp(b).is_eq()) {
+            if equal.len() == 1 {
                 seen_once += 1;
             } else {
                 seen_more += 1;
             }
-            run = 1;
         }
         let scale = (self.count as f64 / sample.len() as f64).sqrt();
         (scale * seen_once as f64 + seen_more as f64).max(self.numeric_distinct.len() as f64)
@@ -470,8 +466,12 @@ fn short_text_key(text: &str) -> Option<u64> {
     }
     let mut word = [0u8; 8];
     word[..bytes.len()].copy_from_slice(bytes);
-    word[7] = bytes.len() as u8;
-    Some(u64::from_le_bytes(word))
+    Some(pack_short_text(u64::from_le_bytes(word), bytes.len()))
+}
+
+/// The key of the text in the low `len` (at most 7) bytes of `word` (little-endian); the rest is ignored.
+fn pack_short_text(word: u64, len: usize) -> u64 {
+    (word & ((1u64 << (8 * len)) - 1)) | ((len as u64) << 56)
 }
 
 fn short_text(key: u64) -> String {

@@ -155,6 +155,30 @@ pub enum Cell<'a> {
     Timestamp(i64),
 }
 
+impl Cell<'_> {
+    pub fn float(self) -> Option<f64> {
+        match self {
+            Cell::Float(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// An int, or a timestamp's microseconds.
+    pub fn int(self) -> Option<i64> {
+        match self {
+            Cell::Int(x) | Cell::Timestamp(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    pub fn bool(self) -> Option<bool> {
+        match self {
+            Cell::Bool(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
 /// Why a cell could not become a value of its column's kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellError {

@@ -31,7 +31,6 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub struct CsvReader {
     splitter: CsvSplitter,
-    delimiter: u8,
     name: Arc<str>,
     path: PathBuf,
     /// Records read to infer the column kinds, typed first.
@@ -66,7 +65,6 @@ impl CsvReader {
         let input: Box<dyn Read + Send> = Box::new(Cursor::new(prefix).chain(file));
         let mut this = CsvReader {
             splitter: CsvSplitter::new(input, delimiter),
-            delimiter,
             name: source_name(path),
             path: path.to_path_buf(),
             sample: VecDeque::new(),
@@ -87,7 +85,7 @@ impl CsvReader {
     }
 
     pub fn delimiter(&self) -> u8 {
-        self.delimiter
+        self.splitter.delimiter()
     }
 
     pub fn bytes_read(&self) -> u64 {

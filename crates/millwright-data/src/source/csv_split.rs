@@ -168,6 +168,10 @@ impl CsvSplitter {
         }
     }
 
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     /// Input bytes split so far.
     pub fn bytes_read(&self) -> u64 {
         self.consumed_before + self.pos as u64
@@ -623,17 +627,27 @@ mod tests {
                 Split::Records => {
                     let run = splitter.run(&fields);
                     for r in 0..run.len() {
-                        let cells = run
-                            .record(r)
-                            .map(|f| String::from_utf8_lossy(f).into_owned())
-                            .collect();
-                        records.push((fields.lines[r], cells));
+                        records.push((fields.lines[r], texts(run.record(r))));
                     }
                 }
                 Split::TooLong { line, .. } => too_long.push(line),
                 Split::End => return (records, too_long),
             }
         }
+    }
+
+    fn texts<'a>(fields: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
+        fields
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    /// xorshift64: a fixed stream of pseudo-random numbers for generated test inputs.
+    fn next_random(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
     }
 
     fn row(line: u64, cells: &[&str]) -> (u64, Vec<String>) {
@@ -646,10 +660,8 @@ mod tests {
         for len in 0..80 {
             let text: Vec<u8> = (0..len)
                 .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    [b',', b'\n', b'a', 0x80, 0xac, b'\r', 0, b'0'][(state % 8) as usize]
+                    [b',', b'\n', b'a', 0x80, 0xac, b'\r', 0, b'0']
+                        [(next_random(&mut state) % 8) as usize]
                 })
                 .collect();
             let expected: Vec<usize> = (0..len)
@@ -704,10 +716,8 @@ mod tests {
         for case in 0..3000 {
             let mut text = Vec::new();
             for _ in 0..(case % 40) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.extend_from_slice(pieces[(state % pieces.len() as u64) as usize]);
+                let piece = next_random(&mut state) % pieces.len() as u64;
+                text.extend_from_slice(pieces[piece as usize]);
             }
             let mut expected = Vec::new();
             let mut reader = csv::ReaderBuilder::new()
@@ -716,12 +726,7 @@ mod tests {
                 .from_reader(&text[..]);
             for record in reader.byte_records() {
                 let record = record.unwrap();
-                let line = record.position().unwrap().line();
-                let cells: Vec<String> = record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect();
-                expected.push((line, cells));
+                expected.push((record.position().unwrap().line(), texts(record.iter())));
             }
             let shown = String::from_utf8_lossy(&text);
             for max in [1, 3, 1000] {
@@ -756,10 +761,7 @@ mod tests {
             in_place += (!fields.unquoted) as usize * fields.lines.len();
             let run = splitter.run(&fields);
             for r in 0..run.len().min(7usize.saturating_sub(records.len())) {
-                let cells = run
-                    .record(r)
-                    .map(|f| String::from_utf8_lossy(f).into_owned());
-                records.push((fields.lines[r], cells.collect::<Vec<_>>()));
+                records.push((fields.lines[r], texts(run.record(r))));
             }
         }
         assert_eq!(

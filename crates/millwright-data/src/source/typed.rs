@@ -289,53 +289,23 @@ impl TypedBatchBuilder {
             parsed.valid.clear();
             let valid = &mut parsed.valid;
             let parsed_all = match &mut parsed.values {
-                ChunkValues::Floats(v) => parse_column(
-                    records,
-                    column,
-                    spec,
-                    valid,
-                    v,
-                    parse_plain_decimal,
-                    |cell| match cell {
-                        Cell::Float(x) => x,
-                        _ => unreachable!("float columns parse to floats"),
-                    },
-                ),
-                ChunkValues::Ints(v) if spec.kind == ColumnKind::Timestamp => {
-                    let mut iso = IsoTimestamps::default();
-                    let fast = |bytes: &[u8]| match spec.epoch_unit {
-                        None => iso.parse(bytes),
-                        Some(_) => None,
-                    };
-                    parse_column(records, column, spec, valid, v, fast, |cell| match cell {
-                        Cell::Timestamp(x) => x,
-                        _ => unreachable!("timestamp columns parse to timestamps"),
+                ChunkValues::Floats(v) => {
+                    parse_column(records, column, spec, valid, v, parse_plain_decimal, |c| {
+                        c.float()
                     })
                 }
-                ChunkValues::Ints(v) => parse_column(
-                    records,
-                    column,
-                    spec,
-                    valid,
-                    v,
-                    |_| None,
-                    |cell| match cell {
-                        Cell::Int(x) => x,
-                        _ => unreachable!("int columns parse to ints"),
-                    },
-                ),
-                ChunkValues::Bools(v) => parse_column(
-                    records,
-                    column,
-                    spec,
-                    valid,
-                    v,
-                    |_| None,
-                    |cell| match cell {
-                        Cell::Bool(x) => x,
-                        _ => unreachable!("bool columns parse to bools"),
-                    },
-                ),
+                ChunkValues::Ints(v) if spec.kind == ColumnKind::Timestamp => {
+                    let mut iso = IsoTimestamps::default();
+                    let iso_layout = spec.epoch_unit.is_none();
+                    let fast = |bytes: &[u8]| iso_layout.then(|| iso.parse(bytes)).flatten();
+                    parse_column(records, column, spec, valid, v, fast, |c| c.int())
+                }
+                ChunkValues::Ints(v) => {
+                    parse_column(records, column, spec, valid, v, |_| None, |c| c.int())
+                }
+                ChunkValues::Bools(v) => {
+                    parse_column(records, column, spec, valid, v, |_| None, |c| c.bool())
+                }
                 ChunkValues::Text => (0..records.len()).all(|record| {
                     let bytes = records.field(record, column);
                     if surely_not_missing(bytes) && std::str::from_utf8(bytes).is_ok() {
@@ -377,7 +347,8 @@ impl TypedBatchBuilder {
 }
 
 /// Parses one column of `records` into `values` and `valid`: `fast` takes the common shape of a value,
-/// `parse_cell` (with `value` to unwrap its cell) the rest. False at a bad cell.
+/// `parse_cell` (with `value` to unwrap its cell, which parsing gave the column's kind) the rest. False at
+/// a bad cell.
 #[inline(always)]
 fn parse_column<R: RecordRun + ?Sized, T: Default>(
     records: &R,
@@ -386,7 +357,7 @@ fn parse_column<R: RecordRun + ?Sized, T: Default>(
     valid: &mut Vec<bool>,
     values: &mut Vec<T>,
     mut fast: impl FnMut(&[u8]) -> Option<T>,
-    value: impl Fn(Cell<'_>) -> T,
+    value: impl Fn(Cell<'_>) -> Option<T>,
 ) -> bool {
     values.clear();
     for record in 0..records.len() {
@@ -402,7 +373,7 @@ fn parse_column<R: RecordRun + ?Sized, T: Default>(
                 valid.push(false);
             }
             Ok(cell) => {
-                values.push(value(cell));
+                values.push(value(cell).expect("a cell parses to its column's kind"));
                 valid.push(true);
             }
             Err(_) => return false,
