@@ -62,6 +62,15 @@ pub struct CommitRecord {
 }
 
 /// One version of a table, as `history` shows it.
+/// One column as the Delta log stores it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredColumn {
+    pub name: String,
+    /// The Delta type (`double`, `long`, `string`, `timestamp` ...).
+    pub data_type: String,
+    pub nullable: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VersionInfo {
     pub version: i64,
@@ -322,6 +331,28 @@ impl Lake {
             });
         }
         Ok(versions)
+    }
+
+    /// The stored columns of a dataset (Delta types) at its latest version or at `version`, with the
+    /// version read.
+    pub async fn stored_columns(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<(i64, Vec<StoredColumn>)> {
+        let table = self.open_table(name, version).await?;
+        let read = table.version().unwrap_or(0) as i64;
+        let snapshot = table.snapshot().map_err(|e| DataError::delta(name, e))?;
+        let columns = snapshot
+            .schema()
+            .fields()
+            .map(|f| StoredColumn {
+                name: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect();
+        Ok((read, columns))
     }
 
     /// Every dataset with its size and latest version.

@@ -113,25 +113,6 @@ pub enum ImpactError {
         source: Box<toml::de::Error>,
     },
 
-    #[error("invalid twin run id `{id}`: {reason}")]
-    InvalidRunId { id: String, reason: &'static str },
-
-    #[error("twin run `{id}` not found: no {}", path.display())]
-    TwinRunMissing { id: String, path: PathBuf },
-
-    #[error("cannot read twin result {}: {source}", path.display())]
-    TwinRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-
-    #[error("malformed twin result {}: at `{at}`: {source}", path.display())]
-    TwinParse {
-        path: PathBuf,
-        at: String,
-        source: serde_json::Error,
-    },
-
     #[error("twin run `{run}` has no {role} policy `{policy}`; its policies: {available}")]
     PolicyMissing {
         run: String,

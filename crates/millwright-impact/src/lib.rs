@@ -36,7 +36,7 @@ mod model_file;
 mod plan;
 mod render;
 mod report;
-mod twin_result;
+mod twin_runs;
 
 pub use assumptions::{Assumptions, Given};
 pub use error::{ImpactError, Result};
@@ -52,6 +52,4 @@ pub use report::{
     Better, Estimate, FactorSource, Impact, MeasuredImpact, Measurement, PathResult, PointImpact,
     TermResult, TermSource, TwinSource, Uncertainty,
 };
-pub use twin_result::{
-    load_twin_result, twin_result_path, PolicyResult, ReplicationKpis, TwinResult,
-};
+pub use twin_runs::{PolicyRuns, ReplicationKpis, TwinRuns};

@@ -11,7 +11,7 @@ use crate::plan::{MeasuredTerm, Plan};
 use crate::report::{
     Better, Estimate, MeasuredImpact, Measurement, PointImpact, TwinSource, Uncertainty,
 };
-use crate::twin_result::{ReplicationKpis, TwinResult};
+use crate::twin_runs::{ReplicationKpis, TwinRuns};
 
 /// Which α a twin KPI measures and which way the KPI has to move.
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +121,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub fn impact_from_twin(
     model: &ImpactModel,
     assumptions: &Assumptions,
-    twin: &TwinResult,
+    twin: &TwinRuns,
     comparison: &TwinComparison,
 ) -> Result<MeasuredImpact> {
     if comparison.resamples == 0 {
@@ -264,7 +264,7 @@ fn bootstrap(
 }
 
 fn checked_kpi(
-    twin: &TwinResult,
+    twin: &TwinRuns,
     policy: &str,
     replication: usize,
     mapping: &KpiMapping,

@@ -1,35 +1,31 @@
-//! α measured from a twin result on disk: point values, intervals, propagation and the refusals.
-
-use std::path::Path;
+//! α measured from a twin run's replications: point values, intervals, propagation and the refusals.
 
 use millwright_impact::{
-    impact_from_twin, load_twin_result, Assumptions, Given, ImpactError, ImpactModel, TermSource,
-    TwinComparison,
+    impact_from_twin, Assumptions, Given, ImpactError, ImpactModel, PolicyRuns, ReplicationKpis,
+    TermSource, TwinComparison, TwinRuns,
 };
 
-/// One replication's KPIs as the twin writes them (extra KPIs included, which the reader ignores).
-fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> serde_json::Value {
-    serde_json::json!({
-        "throughput": throughput, "scrap_rate": scrap, "unplanned_downtime": downtime,
-        "cost_per_good_part": cost, "oee": 0.8, "availability": 0.9
-    })
+fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> ReplicationKpis {
+    ReplicationKpis {
+        throughput,
+        scrap_rate: scrap,
+        unplanned_downtime: downtime,
+        cost_per_good_part: cost,
+    }
 }
 
-fn twin_json(policies: &[(&str, Vec<serde_json::Value>)]) -> serde_json::Value {
-    let policies: Vec<_> = policies
-        .iter()
-        .map(|(name, reps)| serde_json::json!({ "policy": name, "kpis": {}, "replications": reps }))
-        .collect();
-    serde_json::json!({
-        "run_id": "twin-test", "seed": 42, "replications": policies.len(), "horizon": 8760.0,
-        "time_unit": "h", "line": {"name": "test"}, "policies": policies
-    })
-}
-
-fn write_run(home: &Path, run: &str, value: &serde_json::Value) {
-    let dir = home.join("twin").join(run);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("result.json"), value.to_string()).unwrap();
+fn twin_runs(policies: &[(&str, Vec<ReplicationKpis>)]) -> TwinRuns {
+    TwinRuns {
+        run_id: "twin-test".into(),
+        seed: Some(42),
+        policies: policies
+            .iter()
+            .map(|(name, reps)| PolicyRuns {
+                policy: (*name).into(),
+                replications: reps.clone(),
+            })
+            .collect(),
+    }
 }
 
 fn baselines() -> Assumptions {
@@ -40,7 +36,7 @@ fn baselines() -> Assumptions {
 }
 
 /// Baseline and AI differ by a replication-dependent amount, so the bootstrap has something to vary.
-fn standard_run() -> serde_json::Value {
+fn standard_run() -> TwinRuns {
     let baseline: Vec<_> = (0..8)
         .map(|i| replication(100.0 + i as f64, 0.04, 50.0 + 2.0 * i as f64, 10.0))
         .collect();
@@ -50,7 +46,7 @@ fn standard_run() -> serde_json::Value {
     let preventive: Vec<_> = (0..8)
         .map(|_| replication(105.0, 0.035, 30.0, 9.5))
         .collect();
-    twin_json(&[
+    twin_runs(&[
         ("run-to-failure", baseline),
         ("preventive", preventive),
         ("predictive", predictive),
@@ -59,9 +55,7 @@ fn standard_run() -> serde_json::Value {
 
 #[test]
 fn alphas_are_relative_changes_of_the_means_and_propagate_with_intervals() {
-    let home = tempfile::tempdir().unwrap();
-    write_run(home.path(), "twin-test", &standard_run());
-    let twin = load_twin_result(home.path(), "twin-test").unwrap();
+    let twin = standard_run();
     let r = impact_from_twin(
         &ImpactModel::standard(),
         &baselines(),
@@ -117,10 +111,7 @@ fn alphas_are_relative_changes_of_the_means_and_propagate_with_intervals() {
 
 #[test]
 fn a_run_without_the_baseline_policy_is_refused() {
-    let home = tempfile::tempdir().unwrap();
-    let only_ai = twin_json(&[("predictive", vec![replication(1.0, 0.0, 1.0, 1.0)])]);
-    write_run(home.path(), "twin-test", &only_ai);
-    let twin = load_twin_result(home.path(), "twin-test").unwrap();
+    let twin = twin_runs(&[("predictive", vec![replication(1.0, 0.0, 1.0, 1.0)])]);
     let err = impact_from_twin(
         &ImpactModel::standard(),
         &baselines(),
@@ -139,11 +130,10 @@ fn a_run_without_the_baseline_policy_is_refused() {
 
 #[test]
 fn unpaired_replications_and_same_policies_are_refused() {
-    let twin: millwright_impact::TwinResult = serde_json::from_value(twin_json(&[
+    let twin = twin_runs(&[
         ("run-to-failure", vec![replication(1.0, 0.1, 1.0, 1.0); 3]),
         ("predictive", vec![replication(1.0, 0.1, 1.0, 1.0); 2]),
-    ]))
-    .unwrap();
+    ]);
     let err = impact_from_twin(
         &ImpactModel::standard(),
         &baselines(),
@@ -166,7 +156,7 @@ fn unpaired_replications_and_same_policies_are_refused() {
 
 #[test]
 fn a_user_value_for_a_measured_alpha_is_refused() {
-    let twin: millwright_impact::TwinResult = serde_json::from_value(standard_run()).unwrap();
+    let twin = standard_run();
     let mut a = baselines();
     a.add_alpha_spec("smart_manufacturing.scrap_rate=0.1")
         .unwrap();
@@ -191,14 +181,4 @@ fn a_user_value_for_a_measured_alpha_is_refused() {
     )
     .unwrap();
     assert_eq!(r.paths[1].factor.mean, 1.3);
-}
-
-#[test]
-fn a_missing_run_names_the_file() {
-    let home = tempfile::tempdir().unwrap();
-    let err = load_twin_result(home.path(), "nope")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("twin run `nope` not found"), "{err}");
-    assert!(err.contains("result.json"), "{err}");
 }

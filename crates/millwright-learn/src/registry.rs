@@ -169,6 +169,12 @@ pub fn resolve(home: &Path, spec: &str) -> Result<(String, u32, PathBuf)> {
     Ok((name, version, dir))
 }
 
+/// The manifest of a registered version (`name@3`, `name@latest`), with the version folder it is in.
+pub fn manifest(home: &Path, spec: &str) -> Result<(Manifest, PathBuf)> {
+    let (_, _, dir) = resolve(home, spec)?;
+    Ok((read_manifest(&dir.join(MANIFEST))?, dir))
+}
+
 /// Reads and checks a manifest.
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(path)

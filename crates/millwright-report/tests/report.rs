@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use millwright_impact::{
-    impact_from_twin, Assumptions, Estimate, Given, ImpactModel, TwinComparison, TwinResult,
+    impact_from_twin, Assumptions, Estimate, Given, ImpactModel, PolicyRuns, ReplicationKpis,
+    TwinComparison, TwinRuns,
 };
 use millwright_report::{
     build, Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, ModelSummary,
@@ -41,6 +42,34 @@ fn twin_json() -> serde_json::Value {
         .collect();
     serde_json::json!({"run_id": "twin-fixture", "seed": 11, "replications": 10, "horizon": 8760.0,
         "time_unit": "h", "line": {"name": "milling"}, "policies": policies})
+}
+
+/// The replications of the fixture as the impact model takes them.
+fn runs_of(twin: &serde_json::Value) -> TwinRuns {
+    let kpi = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();
+    TwinRuns {
+        run_id: twin["run_id"].as_str().unwrap().to_owned(),
+        seed: twin["seed"].as_u64(),
+        policies: twin["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| PolicyRuns {
+                policy: p["policy"].as_str().unwrap().to_owned(),
+                replications: p["replications"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| ReplicationKpis {
+                        throughput: kpi(r, "throughput"),
+                        scrap_rate: kpi(r, "scrap_rate"),
+                        unplanned_downtime: kpi(r, "unplanned_downtime"),
+                        cost_per_good_part: kpi(r, "cost_per_good_part"),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 fn kpis_of(twin: &serde_json::Value, policy: usize) -> BTreeMap<String, Estimate> {
@@ -91,7 +120,7 @@ fn stats(missing: u64, mean: f64) -> ColumnStats {
 
 pub fn fixture(dir: &Path) -> ReportInput {
     let json = twin_json();
-    let twin: TwinResult = serde_json::from_value(json.clone()).unwrap();
+    let twin = runs_of(&json);
     let mut assumptions = Assumptions::default();
     assumptions.set_p0(Given::new(100.0, "--p0")).unwrap();
     assumptions.set_v0(Given::new(100.0, "--v0")).unwrap();

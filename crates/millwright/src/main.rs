@@ -1,11 +1,10 @@
-//! `millwright`: the one binary. Each subcommand parses its arguments here and calls a library crate;
-//! no domain logic lives in this crate.
+//! `millwright`: the one binary. Each subcommand parses its arguments, calls a use case of the application
+//! layer (millwright-app) and prints the result; no use-case logic lives in this crate.
 
 mod allocator;
 mod cmd;
-mod derive;
+mod hints;
 mod output;
-mod scoring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +38,12 @@ pub struct Global {
     pub json: bool,
 }
 
+impl Global {
+    pub fn home(&self) -> millwright_app::Home {
+        millwright_app::Home::new(&self.home)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     // One variant per subcommand, each a one-line addition with its match arm below.
@@ -47,9 +52,9 @@ enum Command {
     /// List the datasets in the lake: rows, columns, latest version, size.
     Datasets,
     /// Show a dataset's columns, types, nullability and source position.
-    Schema(cmd::data::SchemaArgs),
+    Schema(cmd::data::DatasetArgs),
     /// Show the data-quality report of one commit of a dataset.
-    Quality(cmd::data::QualityArgs),
+    Quality(cmd::data::DatasetArgs),
     /// Show a dataset's versions with time, operation and row counts.
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).

@@ -1,4 +1,11 @@
-//! Terminal conventions shared by every subcommand: logging, errors, JSON output.
+//! Terminal conventions shared by every subcommand: logging, errors, JSON output, progress drawn from the
+//! use cases' events.
+
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use millwright_app::{Event, EventSink, Observer, Unit};
 
 use crate::Global;
 
@@ -12,16 +19,25 @@ pub fn init_tracing() {
         .init();
 }
 
-/// Prints an error with its whole chain of causes; as one JSON object on stderr with `--json`.
+/// Prints an error with its whole chain of causes and a hint naming the flag that fixes it, if one does;
+/// as one JSON object on stderr with `--json`.
 pub fn report_error(global: &Global, err: &anyhow::Error) {
     let causes: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+    let hint = crate::hints::hint(err);
     if global.json {
-        let obj = serde_json::json!({ "error": causes.first().cloned().unwrap_or_default(), "causes": causes });
+        let obj = serde_json::json!({
+            "error": causes.first().cloned().unwrap_or_default(),
+            "causes": causes,
+            "hint": hint,
+        });
         eprintln!("{obj}");
     } else {
         eprintln!("error: {err}");
         for cause in causes.iter().skip(1) {
             eprintln!("  caused by: {cause}");
+        }
+        if let Some(hint) = hint {
+            eprintln!("  hint: {hint}");
         }
     }
 }
@@ -39,5 +55,82 @@ pub fn restore_default_sigpipe() {
     // SAFETY: called first thing in main, before any other thread exists; only changes a signal disposition.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Progress bars and step lines on stderr when it is a terminal and output is not JSON; nothing otherwise.
+pub fn observer(global: &Global) -> Observer {
+    if global.json || !std::io::stderr().is_terminal() {
+        return Observer::silent();
+    }
+    Observer::new(Arc::new(Terminal::default()))
+}
+
+#[derive(Default)]
+struct Terminal {
+    bar: Mutex<Option<ProgressBar>>,
+    /// `[2/5] training` while a step of several runs.
+    step: Mutex<String>,
+}
+
+impl Terminal {
+    fn new_bar(&self, name: &str, total: Option<u64>, unit: Unit) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+        let count = match unit {
+            Unit::Bytes => "{bytes}/{total_bytes} {bytes_per_sec}",
+            _ => "{pos}/{len} {prefix}",
+        };
+        let template = format!("{{msg:>24}} [{{bar:30}}] {count} eta {{eta}}");
+        bar.set_style(
+            ProgressStyle::with_template(&template)
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(unit.name());
+        let step = self.step.lock().unwrap_or_else(|p| p.into_inner());
+        bar.set_message(format!("{step}{name}"));
+        bar
+    }
+}
+
+impl EventSink for Terminal {
+    fn event(&self, event: Event) {
+        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Event::Step { index, of, name } => {
+                *self.step.lock().unwrap_or_else(|p| p.into_inner()) = format!("[{index}/{of}] ");
+                eprintln!("[{index}/{of}] {name} …");
+            }
+            Event::StepDone { summary, .. } => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                eprintln!("  ✓ {summary}");
+            }
+            Event::Stage { name, total, unit } => {
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                *bar = Some(self.new_bar(&name, total, unit));
+            }
+            Event::Advance { done } => {
+                if let Some(b) = bar.as_ref() {
+                    b.set_position(done);
+                }
+            }
+            Event::Note { text } => {
+                if let Some(b) = bar.as_ref() {
+                    b.set_prefix(text);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.lock().ok().and_then(|mut b| b.take()) {
+            b.finish_and_clear();
+        }
     }
 }

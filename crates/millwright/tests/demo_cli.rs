@@ -81,16 +81,37 @@ fn demo_quick_writes_a_consistent_summary_and_a_report_that_renders() {
     for key in ["accuracy", "precision", "recall", "roc_auc", "pr_auc"] {
         assert_eq!(model["metrics"][key], manifest["metrics"][key], "{key}");
     }
-    let chosen: Vec<&serde_json::Value> = model["candidates"]
+    // Candidates are compared by cross-validation on the training rows, never by the test split: the chosen
+    // one has the best CV score, and only it is registered, once, as a tracked run.
+    let candidates = model["candidates"].as_array().unwrap();
+    assert!(candidates.len() >= 2, "{candidates:?}");
+    let cv = |c: &serde_json::Value| num(&c["metrics"]["cv pr_auc mean"]);
+    let chosen: Vec<&serde_json::Value> =
+        candidates.iter().filter(|c| c["chosen"] == true).collect();
+    assert_eq!(chosen.len(), 1);
+    assert!(candidates.iter().all(|c| cv(c) <= cv(chosen[0])));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_millwright"))
+            .arg("--home")
+            .arg(home.path())
+            .arg("--json")
+            .args(args)
+            .env_remove("MILLWRIGHT_HOME")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let models = json(&["models"]);
+    let names: Vec<&str> = models
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["chosen"] == true)
+        .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(chosen.len(), 1);
-    for key in ["accuracy", "roc_auc", "pr_auc"] {
-        assert_eq!(chosen[0]["metrics"][key], manifest["metrics"][key], "{key}");
-    }
+    assert_eq!(names, ["failure"], "the demo registers one model");
+    let runs = json(&["runs"]);
+    assert_eq!(runs["total"], 1, "the demo's training is a tracked run");
     assert_eq!(
         summary["twin"]["model"],
         format!("{}@{}", model["name"].as_str().unwrap(), model["version"])

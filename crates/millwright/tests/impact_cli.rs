@@ -164,25 +164,12 @@ fn bad_input_is_refused_with_a_clear_error() {
     }
 }
 
-fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> serde_json::Value {
-    serde_json::json!({
-        "throughput": throughput, "scrap_rate": scrap, "unplanned_downtime": downtime,
-        "cost_per_good_part": cost, "oee": 0.8, "availability": 0.9
-    })
+fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> common::Kpis {
+    [throughput, scrap, downtime, cost]
 }
 
-fn write_twin_run(home: &Path, run: &str, policies: &[(&str, Vec<serde_json::Value>)]) {
-    let policies: Vec<_> = policies
-        .iter()
-        .map(|(name, reps)| serde_json::json!({"policy": name, "kpis": {}, "replications": reps}))
-        .collect();
-    let result = serde_json::json!({
-        "run_id": run, "seed": 7, "replications": 6, "horizon": 8760.0, "time_unit": "h",
-        "line": {"name": "test"}, "policies": policies
-    });
-    let dir = home.join("twin").join(run);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("result.json"), result.to_string()).unwrap();
+fn write_twin_run(home: &Path, run: &str, policies: &[(&str, Vec<common::Kpis>)]) {
+    common::store_twin_run(home, run, policies, None);
 }
 
 #[test]

@@ -17,73 +17,62 @@ fn ok(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn summary(values: &[f64]) -> serde_json::Value {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let half = 2.0 * sd / n.sqrt();
-    serde_json::json!({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": values.len()})
-}
-
-/// A twin run with three policies, 8 replications each, in the layout of `millwright twin compare`.
+/// A twin run with three policies, 8 replications each, stored by the twin's own writer.
 fn write_twin(home: &Path, run: &str, model: Option<&str>) {
-    let policies: Vec<serde_json::Value> = ["run-to-failure", "preventive", "predictive"]
+    let policies: Vec<(&str, Vec<common::Kpis>)> = ["run-to-failure", "preventive", "predictive"]
         .iter()
         .enumerate()
         .map(|(p, name)| {
             let p = p as f64;
-            let reps: Vec<serde_json::Value> = (0..8)
+            let reps = (0..8)
                 .map(|i| {
-                    let i = i as f64;
-                    serde_json::json!({
-                        "throughput": 20.0 + p + 0.2 * i, "oee": 0.7 + 0.05 * p, "availability": 0.8 + 0.05 * p,
-                        "scrap_rate": 0.03 - 0.005 * p, "cost_per_good_part": 5.0 - 0.3 * p + 0.05 * i,
-                        "unplanned_downtime": 300.0 - 80.0 * p + 10.0 * i
-                    })
+                    let i = f64::from(i);
+                    [
+                        20.0 + p + 0.2 * i,
+                        0.03 - 0.005 * p,
+                        300.0 - 80.0 * p + 10.0 * i,
+                        5.0 - 0.3 * p + 0.05 * i,
+                    ]
                 })
                 .collect();
-            let column = |k: &str| -> Vec<f64> { reps.iter().map(|r| r[k].as_f64().unwrap()).collect() };
-            let kpis: serde_json::Map<String, serde_json::Value> =
-                ["throughput", "oee", "availability", "scrap_rate", "cost_per_good_part", "unplanned_downtime"]
-                    .iter()
-                    .map(|k| (k.to_string(), summary(&column(k))))
-                    .collect();
-            serde_json::json!({
-                "policy": name, "description": name,
-                "model": if *name == "predictive" { model.map(|m| serde_json::json!(m)) } else { None },
-                "kpis": kpis, "replications": reps, "throughput_series": [], "gantt": [], "gantt_states": []
-            })
+            (*name, reps)
         })
         .collect();
-    let result = serde_json::json!({
-        "run_id": run, "seed": 3, "replications": 8, "horizon": 43200.0, "warmup": 600.0, "time_unit": "min",
-        "line": {"name": "milling-line", "stations": ["mill"], "buffers": [], "sha256": "x"},
-        "models": model.into_iter().collect::<Vec<_>>(), "policies": policies
-    });
-    let dir = home.join("twin").join(run);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("result.json"), result.to_string()).unwrap();
+    common::store_twin_run(home, run, &policies, model);
 }
 
+/// Registers `failure@1` with the registry's own writer: a small logistic model trained through the binary.
 fn write_manifest(home: &Path) {
-    let dir = home.join("models").join("failure").join("1");
-    std::fs::create_dir_all(&dir).unwrap();
-    let manifest = serde_json::json!({
-        "format_version": 1, "name": "failure", "version": 1, "kind": "gbdt", "task": "binary",
-        "created": "2026-11-28T17:00:00Z", "target": "Machine failure", "classes": ["0", "1"],
-        "threshold": 0.35, "threshold_rule": "max-f1", "pipeline": {}, "architecture": {}, "params": {},
-        "metrics": {"threshold": 0.35, "accuracy": 0.981, "precision": 0.8, "recall": 0.7, "f1": 0.75,
-                    "roc_auc": 0.97, "pr_auc": 0.8, "confusion_matrix": [[1920, 12], [20, 48]], "rows": 2000},
-        "lineage": {"dataset": "milling", "lake_version": 0, "run": "run-x", "code_version": "test"},
-        "weights_sha256": ""
-    });
-    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let mut csv = String::from("torque,wear,failure\n");
+    for i in 0..400 {
+        let (torque, wear) = (20 + i % 40, (i * 7) % 240);
+        csv.push_str(&format!(
+            "{torque},{wear},{}\n",
+            u8::from(torque * wear > 6000)
+        ));
+    }
+    let file = home.join("failures.csv");
+    std::fs::write(&file, csv).unwrap();
+    ok(&millwright(
+        home,
+        &[
+            "train",
+            "--train",
+            file.to_str().unwrap(),
+            "--target",
+            "failure",
+            "--model",
+            "logistic",
+            "--name",
+            "failure",
+        ],
+    ));
 }
 
 #[test]
 fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
     let home = tempfile::tempdir().unwrap();
-    write_twin(home.path(), "twin-a", Some("failure@1 (gbdt)"));
+    write_twin(home.path(), "twin-a", Some("failure@1 (logistic)"));
     write_manifest(home.path());
     let text = ok(&millwright(
         home.path(),
@@ -105,10 +94,10 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
         assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
     assert!(
-        html.contains("failure@1") && html.contains("1920"),
+        html.contains("failure@1") && html.contains("logistic"),
         "model section"
     );
-    // No lake in this home: the data-quality section says why.
+    // Trained from a file, not a lake dataset: the data-quality section says why.
     assert!(
         html.contains("not a dataset of this home"),
         "data-quality reason"
@@ -142,7 +131,15 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
         .map(|p| p["factor"]["mean"].as_f64().unwrap())
         .product();
     assert!((impact["f_ai"]["mean"].as_f64().unwrap() - f_ai).abs() < 1e-12);
-    assert_eq!(summary["model"]["metrics"]["accuracy"], 0.981);
+    let manifest = &common::command(home.path(), &["--json", "models", "show", "failure"])
+        .output()
+        .unwrap()
+        .stdout;
+    let manifest: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    assert_eq!(
+        summary["model"]["metrics"]["accuracy"],
+        manifest[0]["metrics"]["accuracy"]
+    );
 }
 
 #[test]

@@ -1,20 +1,18 @@
-//! `ingest`, `datasets`, `schema`, `quality`, `history`, `sql`: the data layer's commands.
+//! `ingest`, `datasets`, `schema`, `quality`, `history`, `sql`: the data commands.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use millwright_app::data::{self, IngestRequest};
+use millwright_app::sql::{self, ExportFormat};
 use millwright_data::arrow::record_batch::RecordBatch;
 use millwright_data::arrow::util::pretty::pretty_format_batches;
 use millwright_data::clean::CleanConfig;
-use millwright_data::ingest::{ingest as run_ingest, IngestOptions};
-use millwright_data::lake::{Lake, WriteMode};
-use millwright_data::parquet::arrow::ArrowWriter;
+use millwright_data::lake::WriteMode;
 
-use crate::output::print_json;
+use crate::output::{observer, print_json};
 use crate::Global;
 
 #[derive(Debug, Args)]
@@ -33,17 +31,9 @@ pub struct IngestArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub struct DatasetArgs {
     pub dataset: String,
     /// A past version (default: the latest).
-    #[arg(long)]
-    pub version: Option<i64>,
-}
-
-#[derive(Debug, Args)]
-pub struct QualityArgs {
-    pub dataset: String,
-    /// The version whose ingest report to show (default: the latest).
     #[arg(long)]
     pub version: Option<i64>,
 }
@@ -76,70 +66,40 @@ pub struct SqlArgs {
     pub limit: usize,
 }
 
-fn progress_bar(global: &Global) -> ProgressBar {
-    if global.json || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>14} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
-}
-
 pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
     crate::allocator::keep_freed_memory_for_batch_work();
-    let clean = match &args.clean {
-        Some(path) => CleanConfig::load(path)?,
-        None => CleanConfig::default(),
+    let request = IngestRequest {
+        clean: args.clean.as_deref().map(CleanConfig::load).transpose()?,
+        file: args.file,
+        dataset: args.dataset,
+        mode: args.mode,
     };
-    let mut options = IngestOptions::new(&args.dataset, args.mode);
-    options.clean = clean;
-    options.progress = Some(progress_bar(global));
-    let outcome = run_ingest(&global.home, &args.file, &options)
-        .await
-        .with_context(|| {
-            format!(
-                "ingest of {} into dataset {:?} failed; the lake is unchanged",
-                args.file.display(),
-                args.dataset
-            )
-        })?;
+    let outcome = data::ingest(&global.home(), &request, &observer(global)).await?;
     if global.json {
         return print_json(&outcome);
     }
     print!("{}", outcome.report.render());
+    let quarantined = match outcome.quarantine_version {
+        Some(v) => format!(
+            "; {} rows quarantined in {}__quarantine version {v}",
+            outcome.rows_quarantined, outcome.dataset
+        ),
+        None => String::new(),
+    };
     println!(
-        "\ncommitted {} rows to {} version {}{}",
-        outcome.rows_written,
-        outcome.dataset,
-        outcome.version,
-        match outcome.quarantine_version {
-            Some(v) => format!(
-                "; {} rows quarantined in {}__quarantine version {v}",
-                outcome.rows_quarantined, outcome.dataset
-            ),
-            None => String::new(),
-        }
+        "\ncommitted {} rows to {} version {}{quarantined}",
+        outcome.rows_written, outcome.dataset, outcome.version
     );
     Ok(())
 }
 
 pub async fn datasets(global: &Global) -> Result<()> {
-    let lake = Lake::open(&global.home)?;
-    let list = lake.list().await?;
+    let list = data::datasets(&global.home()).await?;
     if global.json {
         return print_json(&list);
     }
     if list.is_empty() {
-        println!(
-            "no datasets in {} (add one with `millwright ingest FILE --dataset NAME`)",
-            lake.root().display()
-        );
+        println!("no datasets (add one with `millwright ingest FILE --dataset NAME`)");
         return Ok(());
     }
     println!(
@@ -159,81 +119,44 @@ pub async fn datasets(global: &Global) -> Result<()> {
     Ok(())
 }
 
-pub async fn schema(global: &Global, args: SchemaArgs) -> Result<()> {
-    let lake = Lake::open(&global.home)?;
-    let table = lake.open_table(&args.dataset, args.version).await?;
-    let version = table.version().unwrap_or(0) as i64;
-    let record = lake
-        .last_record(&args.dataset, Some(version))?
-        .map(|(_, r)| r);
-    let snapshot = table
-        .snapshot()
-        .with_context(|| format!("reading dataset {:?}", args.dataset))?;
-    let fields: Vec<serde_json::Value> = snapshot
-        .schema()
-        .fields()
-        .enumerate()
-        .map(|(i, f)| {
-            let spec = record
-                .as_ref()
-                .and_then(|r| r.columns.iter().find(|c| &c.name == f.name()));
-            serde_json::json!({
-                "name": f.name(),
-                "type": f.data_type().to_string(),
-                "kind": spec.map(|s| s.kind.name()),
-                "nullable": f.is_nullable(),
-                "source_position": spec.map(|s| s.source_position).unwrap_or(i),
-            })
-        })
-        .collect();
+pub async fn schema(global: &Global, args: DatasetArgs) -> Result<()> {
+    let schema = data::schema(&global.home(), &args.dataset, args.version).await?;
     if global.json {
-        return print_json(
-            &serde_json::json!({ "dataset": args.dataset, "version": version, "columns": fields }),
-        );
+        return print_json(&schema);
     }
-    println!("{} version {version}", args.dataset);
+    println!("{} version {}", schema.dataset, schema.version);
     println!(
         "{:<4} {:<36} {:<12} {:<24} {:<8}",
         "pos", "column", "kind", "type", "nullable"
     );
-    for f in fields {
+    for c in schema.columns {
         println!(
             "{:<4} {:<36} {:<12} {:<24} {:<8}",
-            f["source_position"],
-            f["name"].as_str().unwrap_or_default(),
-            f["kind"].as_str().unwrap_or("-"),
-            f["type"].as_str().unwrap_or_default(),
-            f["nullable"]
+            c.source_position,
+            c.name,
+            c.kind.as_deref().unwrap_or("-"),
+            c.data_type,
+            c.nullable
         );
     }
     Ok(())
 }
 
-pub async fn quality(global: &Global, args: QualityArgs) -> Result<()> {
-    let lake = Lake::open(&global.home)?;
-    let Some((version, record)) = lake.commit_record(&args.dataset, args.version)? else {
-        bail!("dataset {:?} version {} was not written by `millwright ingest`; it has no quality report", args.dataset, args.version.map_or("latest".into(), |v| v.to_string()));
-    };
-    let Some(report) = record.report else {
-        bail!(
-            "dataset {:?} version {version} has no quality report (it is a {} commit)",
-            args.dataset,
-            record.kind
-        );
-    };
+pub async fn quality(global: &Global, args: DatasetArgs) -> Result<()> {
+    let quality = data::quality(&global.home(), &args.dataset, args.version).await?;
     if global.json {
-        return print_json(
-            &serde_json::json!({ "dataset": args.dataset, "version": version, "report": report }),
-        );
+        return print_json(&quality);
     }
-    println!("quality report of {} version {version}\n", args.dataset);
-    print!("{}", report.render());
+    println!(
+        "quality report of {} version {}\n",
+        quality.dataset, quality.version
+    );
+    print!("{}", quality.report.render());
     Ok(())
 }
 
 pub async fn history(global: &Global, args: HistoryArgs) -> Result<()> {
-    let lake = Lake::open(&global.home)?;
-    let versions = lake.history(&args.dataset)?;
+    let versions = data::history(&global.home(), &args.dataset).await?;
     if global.json {
         return print_json(&versions);
     }
@@ -259,79 +182,44 @@ pub async fn history(global: &Global, args: HistoryArgs) -> Result<()> {
 }
 
 pub async fn sql(global: &Global, args: SqlArgs) -> Result<()> {
-    let lake = Lake::open(&global.home)?;
-    let frame = millwright_data::sql::query(&lake, &args.query).await?;
-    let format = if global.json && matches!(args.format, SqlFormat::Table) {
-        SqlFormat::Json
-    } else {
-        args.format
+    let home = global.home();
+    let format = match args.format {
+        SqlFormat::Table if global.json => SqlFormat::Json,
+        f => f,
     };
-    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-    let mut stream = frame.execute_stream().await?;
     let mut sink: Box<dyn Write + Send> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None => {
-            if matches!(format, SqlFormat::Parquet) {
-                bail!("--format parquet needs --out FILE");
-            }
-            Box::new(std::io::BufWriter::new(std::io::stdout()))
-        }
+        None if matches!(format, SqlFormat::Parquet) => bail!("--format parquet needs --out FILE"),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    match format {
-        SqlFormat::Table => {
-            let limit = if args.limit == 0 || args.out.is_some() {
-                usize::MAX
-            } else {
-                args.limit
-            };
-            let mut shown: Vec<RecordBatch> = Vec::new();
-            let (mut rows_shown, mut total) = (0usize, 0usize);
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                total += batch.num_rows();
-                if rows_shown < limit {
-                    let take = (limit - rows_shown).min(batch.num_rows());
-                    shown.push(batch.slice(0, take));
-                    rows_shown += take;
-                }
-            }
-            if shown.is_empty() {
-                shown.push(RecordBatch::new_empty(schema.clone()));
-            }
-            writeln!(sink, "{}", pretty_format_batches(&shown)?)?;
-            if total > rows_shown {
-                writeln!(sink, "({total} rows, first {rows_shown} shown; --limit 0 shows all, --format csv --out F writes all)")?;
-            } else {
-                writeln!(sink, "({total} rows)")?;
-            }
-        }
-        SqlFormat::Csv => {
-            let mut writer = millwright_data::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(sink);
-            while let Some(batch) = stream.next().await {
-                writer.write(&batch?)?;
-            }
-        }
-        SqlFormat::Json => {
-            let mut writer = millwright_data::arrow::json::ArrayWriter::new(sink);
-            while let Some(batch) = stream.next().await {
-                writer.write(&batch?)?;
-            }
-            writer.finish()?;
-            let mut sink = writer.into_inner();
-            writeln!(sink)?;
-        }
-        SqlFormat::Parquet => {
-            let mut writer = ArrowWriter::try_new(sink, schema, None)?;
-            while let Some(batch) = stream.next().await {
-                writer.write(&batch?)?;
-            }
-            writer.close()?;
-        }
+    let export = match format {
+        SqlFormat::Table => None,
+        SqlFormat::Csv => Some(ExportFormat::Csv),
+        SqlFormat::Json => Some(ExportFormat::Json),
+        SqlFormat::Parquet => Some(ExportFormat::Parquet),
+    };
+    if let Some(export) = export {
+        sql::export(&home, &args.query, export, &mut sink).await?;
+        return Ok(sink.flush()?);
     }
-    Ok(())
+    let limit = (args.limit != 0 && args.out.is_none()).then_some(args.limit);
+    let preview = sql::preview(&home, &args.query, limit).await?;
+    let mut shown = preview.batches;
+    if shown.is_empty() {
+        shown.push(RecordBatch::new_empty(preview.schema));
+    }
+    writeln!(sink, "{}", pretty_format_batches(&shown)?)?;
+    if preview.total > preview.shown {
+        writeln!(
+            sink,
+            "({} rows, first {} shown; --limit 0 shows all, --format csv --out F writes all)",
+            preview.total, preview.shown
+        )?;
+    } else {
+        writeln!(sink, "({} rows)", preview.total)?;
+    }
+    Ok(sink.flush()?)
 }

@@ -1,12 +1,12 @@
 //! `impact`: the productivity model, from user-given factors or from α measured in a twin run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
+use millwright_app::impact::{self, ImpactOutcome, ImpactRequest};
 use millwright_impact::{
-    evaluate, impact_from_twin, load_model_file, load_twin_result, render_table, Assumptions,
-    Given, ImpactModel, MeasuredImpact, TwinComparison, DEFAULT_AI_POLICY, DEFAULT_BASELINE_POLICY,
+    render_table, Given, TwinComparison, DEFAULT_AI_POLICY, DEFAULT_BASELINE_POLICY,
     DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES,
 };
 
@@ -54,28 +54,22 @@ pub struct GivenArgs {
 }
 
 impl GivenArgs {
-    /// The model (standard paths plus the file's) and the assumptions: file first, command line over it.
-    pub fn resolve(&self, p0: Option<f64>, v0: Option<f64>) -> Result<(ImpactModel, Assumptions)> {
-        let mut model = ImpactModel::standard();
-        let mut assumptions = match &self.model_file {
-            Some(path) => load_model_file(path, &mut model)?,
-            None => Assumptions::default(),
-        };
-        let mut cli = Assumptions::default();
-        if let Some(p0) = p0 {
-            cli.set_p0(Given::new(p0, "--p0"))?;
+    /// The request's given figures, each labelled with the flag it came from.
+    pub fn request(
+        &self,
+        p0: Option<f64>,
+        v0: Option<f64>,
+        comparison: &ComparisonArgs,
+    ) -> ImpactRequest {
+        ImpactRequest {
+            p0: p0.map(|v| Given::new(v, "--p0")),
+            v0: v0.map(|v| Given::new(v, "--v0")),
+            factors: self.factors.clone(),
+            alphas: self.alphas.clone(),
+            model_file: self.model_file.clone(),
+            from_twin: None,
+            comparison: comparison.comparison(),
         }
-        if let Some(v0) = v0 {
-            cli.set_v0(Given::new(v0, "--v0"))?;
-        }
-        for spec in &self.factors {
-            cli.add_factor_spec(spec)?;
-        }
-        for spec in &self.alphas {
-            cli.add_alpha_spec(spec)?;
-        }
-        assumptions.overlay(cli);
-        Ok((model, assumptions))
     }
 }
 
@@ -108,42 +102,15 @@ impl ComparisonArgs {
 }
 
 pub fn impact(global: &Global, args: ImpactArgs) -> Result<()> {
-    let (model, assumptions) = args.given.resolve(args.p0, args.v0)?;
-    let text = match &args.from_twin {
-        None => {
-            let result = evaluate(&model, &assumptions)?;
-            if global.json {
-                return print_json(&result);
-            }
-            render_table(&result)
-        }
-        Some(run_id) => {
-            let result = measure(
-                &global.home,
-                run_id,
-                &model,
-                &assumptions,
-                &args.comparison.comparison(),
-            )?;
-            if global.json {
-                return print_json(&result);
-            }
-            render_table(&result)
-        }
-    };
-    print!("{text}");
+    let mut request = args.given.request(args.p0, args.v0, &args.comparison);
+    request.from_twin = args.from_twin;
+    let outcome = impact::impact(&global.home(), &request)?;
+    if global.json {
+        return print_json(&outcome);
+    }
+    match &outcome {
+        ImpactOutcome::Given(r) => print!("{}", render_table(r)),
+        ImpactOutcome::Measured(r) => print!("{}", render_table(r)),
+    }
     Ok(())
-}
-
-/// α measured from twin run `run_id` and the model evaluated with their intervals (shared with `report`/`demo`).
-pub fn measure(
-    home: &Path,
-    run_id: &str,
-    model: &ImpactModel,
-    assumptions: &Assumptions,
-    comparison: &TwinComparison,
-) -> Result<MeasuredImpact> {
-    let result = load_twin_result(home, run_id)?;
-    impact_from_twin(model, assumptions, &result, comparison)
-        .with_context(|| format!("measuring α from twin run `{run_id}`"))
 }

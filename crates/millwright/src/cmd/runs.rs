@@ -1,13 +1,9 @@
 //! `millwright runs`: list, show and compare tracked training runs (`<home>/runs`).
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use millwright_learn::tracking::{
-    RunComparison, RunFilter, RunRecord, RunStatus, RunStore, ScalarHistory, METRICS_FILE,
-};
-use serde::Serialize;
+use millwright_app::{runs, text};
+use millwright_learn::tracking::{RunFilter, RunRecord, RunStatus};
 
 use crate::output::print_json;
 use crate::Global;
@@ -66,35 +62,28 @@ fn parse_status(text: &str) -> Result<RunStatus, String> {
 }
 
 pub fn runs(global: &Global, args: RunsArgs) -> Result<()> {
-    let store = RunStore::open(&global.home)
-        .with_context(|| format!("opening the run store of {}", global.home.display()))?;
     match args.command {
-        None => list(global, &store, &args.list),
-        Some(RunsCommand::Show { run }) => show(global, &store, &run),
-        Some(RunsCommand::Compare { a, b }) => compare(global, &store, &a, &b),
+        None => list(global, &args.list),
+        Some(RunsCommand::Show { run }) => show(global, &run),
+        Some(RunsCommand::Compare { a, b }) => compare(global, &a, &b),
     }
 }
 
-fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
+fn list(global: &Global, args: &ListArgs) -> Result<()> {
     let filter = RunFilter {
         status: args.status,
         model_kind: args.model.clone(),
         name: args.name.clone(),
         dataset: args.dataset.clone(),
     };
-    let page = store.list(&filter, args.limit, args.offset)?;
+    let page = runs::list(&global.home(), &filter, args.limit, args.offset)?;
     if global.json {
-        return print_json(&serde_json::json!({
-            "total": page.total,
-            "offset": page.offset,
-            "limit": args.limit,
-            "runs": page.runs.iter().map(|record| Listed { interrupted: record.is_interrupted(), record }).collect::<Vec<_>>(),
-        }));
+        return print_json(&page);
     }
     if page.total == 0 {
         println!(
             "no runs in {} match (every `millwright train` records one)",
-            store.root().display()
+            page.root.display()
         );
         return Ok(());
     }
@@ -102,7 +91,7 @@ fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
         "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} dataset",
         "run", "name", "model", "status", "started (UTC)", "duration", "accuracy", "roc_auc"
     );
-    for run in &page.runs {
+    for run in page.runs.iter().map(|r| &r.record) {
         let metric = |k: &str| run.metric(k).map_or("-".to_string(), |v| format!("{v:.4}"));
         println!(
             "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} {}",
@@ -126,15 +115,6 @@ fn list(global: &Global, store: &RunStore, args: &ListArgs) -> Result<()> {
     Ok(())
 }
 
-/// A listed run as JSON: its record plus whether it is a dead "running" run.
-#[derive(Serialize)]
-struct Listed<'a> {
-    #[serde(flatten)]
-    record: &'a RunRecord,
-    /// Status running, but the recording process is gone: the run will never finish.
-    interrupted: bool,
-}
-
 fn status_text(run: &RunRecord) -> String {
     if run.is_interrupted() {
         "interrupted".to_string()
@@ -143,53 +123,9 @@ fn status_text(run: &RunRecord) -> String {
     }
 }
 
-/// `runs show` as JSON: the record plus where its files are and its per-epoch history.
-#[derive(Serialize)]
-struct RunDetails<'a> {
-    #[serde(flatten)]
-    record: &'a RunRecord,
-    /// Status running, but the recording process is gone.
-    interrupted: bool,
-    dir: PathBuf,
-    /// Artefact paths made absolute.
-    files: Vec<(String, PathBuf)>,
-    /// TensorBoard event files of the run (`tensorboard --logdir <home>/runs`).
-    event_files: Vec<PathBuf>,
-    /// Last value of each per-epoch tag.
-    last_epoch: serde_json::Map<String, serde_json::Value>,
-    history: &'a ScalarHistory,
-}
-
-fn show(global: &Global, store: &RunStore, reference: &str) -> Result<()> {
-    let record = store.get(reference)?;
-    let dir = store.run_dir(&record.id);
-    let history = ScalarHistory::read_jsonl(&dir.join(METRICS_FILE))?;
-    let files: Vec<(String, PathBuf)> = record
-        .artefacts
-        .iter()
-        .map(|a| (a.kind.clone(), absolute(&dir, &a.path)))
-        .collect();
-    let event_files = event_files(&dir)?;
-    let last_epoch = history
-        .tags()
-        .into_iter()
-        .filter_map(|tag| {
-            let value = history.last(&tag)?;
-            Some((
-                tag,
-                serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into),
-            ))
-        })
-        .collect();
-    let details = RunDetails {
-        interrupted: record.is_interrupted(),
-        record: &record,
-        dir,
-        files,
-        event_files,
-        last_epoch,
-        history: &history,
-    };
+fn show(global: &Global, reference: &str) -> Result<()> {
+    let details = runs::show(&global.home(), reference)?;
+    let record = &details.record;
     if global.json {
         return print_json(&details);
     }
@@ -224,13 +160,13 @@ fn show(global: &Global, store: &RunStore, reference: &str) -> Result<()> {
     println!("host:         {}", record.host);
     println!("folder:       {}", details.dir.display());
     println!("\nparams:");
-    print_flat(&record.spec.params, "  ");
+    print!("{}", text::flat(&record.spec.params, "  "));
     println!("\nfinal metrics:");
-    print_flat(&record.final_metrics, "  ");
+    print!("{}", text::flat(&record.final_metrics, "  "));
     if !details.last_epoch.is_empty() {
         println!("\nlast epoch ({} logged):", record.steps_logged);
         for (tag, value) in &details.last_epoch {
-            println!("  {tag:<20} {}", show_value(&Some(value.clone())));
+            println!("  {tag:<20} {}", text::show_value(&Some(value.clone())));
         }
     }
     println!("\nartefacts:");
@@ -243,133 +179,11 @@ fn show(global: &Global, store: &RunStore, reference: &str) -> Result<()> {
     Ok(())
 }
 
-fn compare(global: &Global, store: &RunStore, a: &str, b: &str) -> Result<()> {
-    let ra = store.get(a)?;
-    let rb = store.get(b)?;
-    let history =
-        |r: &RunRecord| ScalarHistory::read_jsonl(&store.run_dir(&r.id).join(METRICS_FILE));
-    let cmp = RunComparison::new(&ra, &history(&ra)?, &rb, &history(&rb)?);
+fn compare(global: &Global, a: &str, b: &str) -> Result<()> {
+    let (ra, rb, cmp) = runs::compare(&global.home(), a, b)?;
     if global.json {
         return print_json(&cmp);
     }
-    println!(
-        "A: {}  ({} {}, {})",
-        ra.id, ra.spec.name, ra.spec.model_kind, ra.status
-    );
-    println!(
-        "B: {}  ({} {}, {})",
-        rb.id, rb.spec.name, rb.spec.model_kind, rb.status
-    );
-    let changed: Vec<_> = cmp.changed_params().collect();
-    println!(
-        "\nparams that differ ({} of {}):",
-        changed.len(),
-        cmp.params.len()
-    );
-    for d in changed {
-        println!(
-            "  {:<32} {:<24} → {}",
-            d.key,
-            show_value(&d.a),
-            show_value(&d.b)
-        );
-    }
-    for (title, diffs) in [
-        ("final metrics", &cmp.metrics),
-        ("last epoch", &cmp.last_epoch),
-    ] {
-        if diffs.is_empty() {
-            continue;
-        }
-        println!("\n{title} (A → B, Δ = B − A):");
-        // Text shows numbers only (lists and labels are in `--json`).
-        let numeric =
-            |v: &Option<serde_json::Value>| v.as_ref().is_some_and(serde_json::Value::is_number);
-        for d in diffs.iter().filter(|d| numeric(&d.a) || numeric(&d.b)) {
-            let delta = d.delta.map_or(String::new(), |x| {
-                let sign = if x >= 0.0 { "+" } else { "" };
-                format!("Δ {sign}{}", fmt_number(x))
-            });
-            println!(
-                "  {:<32} {:<14} {:<14} {delta}",
-                d.key,
-                show_value(&d.a),
-                show_value(&d.b)
-            );
-        }
-    }
+    print!("{}", text::run_comparison(&ra, &rb, &cmp));
     Ok(())
-}
-
-fn show_value(v: &Option<serde_json::Value>) -> String {
-    match v {
-        None => "(absent)".to_string(),
-        Some(serde_json::Value::Number(n)) => match n.as_f64() {
-            Some(x) if n.is_f64() => fmt_number(x),
-            _ => n.to_string(),
-        },
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// Four decimals for ordinary magnitudes; scientific notation where that would hide the value (ε = 1e-7).
-fn fmt_number(x: f64) -> String {
-    if x == 0.0 || (1e-3..1e6).contains(&x.abs()) {
-        format!("{x:.4}")
-    } else {
-        format!("{x:.4e}")
-    }
-}
-
-/// Prints a JSON object one `key: value` per line, nested keys joined with dots.
-fn print_flat(value: &serde_json::Value, indent: &str) {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-        match v {
-            serde_json::Value::Object(map) if !map.is_empty() => {
-                for (k, v) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            other => out.push((prefix.to_string(), show_value(&Some(other.clone())))),
-        }
-    }
-    let mut lines = Vec::new();
-    walk("", value, &mut lines);
-    if lines.iter().all(|(k, _)| k.is_empty()) {
-        println!("{indent}(none)");
-        return;
-    }
-    for (k, v) in lines {
-        println!("{indent}{k:<32} {v}");
-    }
-}
-
-fn absolute(dir: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        dir.join(path)
-    }
-}
-
-fn event_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("events.out.tfevents.")
-        {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    Ok(files)
 }

@@ -72,3 +72,62 @@ impl Home {
         serde_json::from_str(&self.ok(&all)).unwrap()
     }
 }
+
+/// KPIs of one replication that the impact model reads: throughput, scrap rate, unplanned downtime and
+/// cost per good part.
+pub type Kpis = [f64; 4];
+
+/// Stores a twin run with the twin's own writer. A short real simulation of the example line gives every
+/// field its real shape; each policy's replications then get the KPIs given, so a test knows what the
+/// impact model must measure. `model` names the AI policy's failure model, as the twin records it.
+pub fn store_twin_run(
+    home: &Path,
+    run_id: &str,
+    policies: &[(&str, Vec<Kpis>)],
+    model: Option<&str>,
+) {
+    use millwright_twin::{
+        compare, policy_from_name, store_result, Line, PolicyParams, RunOptions,
+    };
+    let line = Line::parse(millwright_twin::EXAMPLE_LINE, Path::new("line.toml")).unwrap();
+    let params = PolicyParams {
+        interval: None,
+        wear_limit: None,
+        threshold: None,
+        scorer: None,
+    };
+    let policy = policy_from_name("run-to-failure", &params).unwrap();
+    let options = RunOptions {
+        replications: 1,
+        horizon: Some(600.0),
+        warmup: Some(0.0),
+        ..RunOptions::default()
+    };
+    let mut result = compare(&line, &[policy], &options).unwrap();
+    let template = result.policies[0].clone();
+    result.run_id = run_id.to_owned();
+    result.replications = policies.first().map_or(0, |(_, reps)| reps.len());
+    result.policies = policies
+        .iter()
+        .map(|(name, reps)| {
+            let mut p = template.clone();
+            p.policy = (*name).to_owned();
+            p.model = model
+                .filter(|_| name.starts_with("predictive"))
+                .map(str::to_owned);
+            p.replications = reps
+                .iter()
+                .map(|&[throughput, scrap, downtime, cost]| {
+                    let mut r = template.replications[0].clone();
+                    r.throughput = throughput;
+                    r.scrap_rate = scrap;
+                    r.unplanned_downtime = downtime;
+                    r.cost_per_good_part = cost;
+                    r
+                })
+                .collect();
+            p
+        })
+        .collect();
+    store_result(home, &line, &result).unwrap();
+}

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use crate::error::{AppError, Result};
 use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use millwright_learn::pipeline::ColumnKind;
@@ -81,7 +81,7 @@ fn source_of(name: &str, kind: ColumnKind) -> Option<Source> {
     })
 }
 
-pub struct ModelScorer {
+pub(crate) struct ModelScorer {
     model: Model,
     schema: SchemaRef,
     sources: Vec<Source>,
@@ -90,23 +90,23 @@ pub struct ModelScorer {
 impl ModelScorer {
     pub fn new(model: Model) -> Result<ModelScorer> {
         if model.manifest.task != Task::Binary {
-            bail!(
+            return Err(AppError::invalid(format!(
                 "model {} is a {} model; the twin needs a binary failure model",
                 model.spec(),
                 model.manifest.task.name()
-            );
+            )));
         }
         let mut fields = Vec::new();
         let mut sources = Vec::new();
         for col in model.input_columns() {
             let Some(source) = source_of(&col.name, col.kind) else {
-                bail!(
+                return Err(AppError::invalid(format!(
                     "model {} reads column '{}' ({}), which the twin's sensor snapshots cannot supply \
                      (they give Type, air/process temperature, rotational speed, torque and tool wear)",
                     model.spec(),
                     col.name,
                     col.kind.describe()
-                );
+                )));
             };
             let dt = if source == Source::Variant {
                 DataType::Utf8
@@ -169,7 +169,7 @@ impl FailureScorer for ModelScorer {
 }
 
 /// Loads `name@version` (or `name@latest`) from the registry as a twin failure scorer.
-pub fn load_scorer(home: &Path, spec: &str) -> Result<Arc<dyn FailureScorer>> {
+pub(crate) fn load_scorer(home: &Path, spec: &str) -> Result<Arc<dyn FailureScorer>> {
     let model = Model::load(home, spec)?.with_deriver(Arc::new(SqlDeriver::default()));
     Ok(Arc::new(ModelScorer::new(model)?))
 }

@@ -9,7 +9,7 @@ use millwright_learn::pipeline::FeatureDeriver;
 /// Evaluates `NAME=EXPR` features with DataFusion, planning them once per input schema (a model scores
 /// batches of one schema, so the plan is reused across calls).
 #[derive(Default)]
-pub struct SqlDeriver {
+pub(crate) struct SqlDeriver {
     compiled: Mutex<Option<Arc<CompiledFeatures>>>,
 }
 

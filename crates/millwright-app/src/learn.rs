@@ -1,0 +1,451 @@
+//! Learning use cases: train (a tracked run that registers a model), evaluate and predict with a
+//! registered model, list the registry.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use millwright_data::arrow::compute::concat_batches;
+use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use millwright_data::lake::Lake;
+use millwright_learn::metrics;
+use millwright_learn::plots::{self, PlotFiles};
+use millwright_learn::registry::{self, Lineage, Model, VersionSummary};
+use millwright_learn::task::Task;
+use millwright_learn::tracked;
+use millwright_learn::tracking::{CodeVersion, DatasetRef};
+use millwright_learn::train::{self, TestMetrics, TrainOutcome, TrainRequest};
+use serde::Serialize;
+
+use crate::derive::SqlDeriver;
+use crate::error::{blocking, io, AppError, Context, Result};
+use crate::{Home, Observer};
+
+/// Rows to read: a lake dataset (latest or one version) or a file (CSV, Parquet, JSON lines).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rows {
+    Dataset { name: String, version: Option<i64> },
+    File(PathBuf),
+}
+
+/// Where a training's rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainingData {
+    /// A lake dataset, split into training and test rows.
+    Dataset { name: String, version: Option<i64> },
+    /// A training file and an optional test file (without one, the training file is split).
+    Files {
+        train: PathBuf,
+        test: Option<PathBuf>,
+    },
+}
+
+/// One training. `request.name` empty: the model is named after the dataset (`model` for files).
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    pub data: TrainingData,
+    pub request: TrainRequest,
+}
+
+/// A finished training: the learn layer's outcome, which serialises to its summary.
+pub struct Trained(pub TrainOutcome);
+
+impl Serialize for Trained {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        train::summary_json(&self.0).serialize(s)
+    }
+}
+
+fn concat(batches: Vec<RecordBatch>, schema: SchemaRef, what: &str) -> Result<RecordBatch> {
+    if batches.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    concat_batches(&schema, &batches).map_err(|source| AppError::Arrow {
+        what: format!("combining the batches of {what}"),
+        source,
+    })
+}
+
+fn read_file(path: &Path) -> Result<RecordBatch> {
+    let table = millwright_data::source::read_file(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    concat(table.batches, table.schema, &path.display().to_string())
+}
+
+pub(crate) async fn read_dataset(
+    home: &Home,
+    name: &str,
+    version: Option<i64>,
+) -> Result<(RecordBatch, i64)> {
+    let (table, read) = Lake::open(home.root())?
+        .read_table(name, version)
+        .await
+        .with_context(|| format!("reading dataset '{name}'"))?;
+    Ok((concat(table.batches, table.schema, name)?, read))
+}
+
+/// The rows, and how to name them (`milling@3`, a file path).
+pub async fn read_rows(home: &Home, rows: &Rows) -> Result<(RecordBatch, String)> {
+    match rows {
+        Rows::Dataset { name, version } => {
+            let (batch, v) = read_dataset(home, name, *version).await?;
+            Ok((batch, format!("{name}@{v}")))
+        }
+        Rows::File(path) => Ok((read_file(path)?, path.display().to_string())),
+    }
+}
+
+/// The code a model was trained with, for its lineage.
+pub(crate) fn code_version() -> String {
+    CodeVersion::current().git_commit.map_or_else(
+        || env!("CARGO_PKG_VERSION").to_string(),
+        |commit| format!("{} ({commit})", env!("CARGO_PKG_VERSION")),
+    )
+}
+
+struct Loaded {
+    data: RecordBatch,
+    test: Option<RecordBatch>,
+    lineage: Lineage,
+    run_dataset: DatasetRef,
+}
+
+async fn load_training_data(home: &Home, data: &TrainingData) -> Result<Loaded> {
+    let code_version = code_version();
+    match data {
+        TrainingData::Dataset { name, version } => {
+            let (batch, v) = read_dataset(home, name, *version).await?;
+            Ok(Loaded {
+                data: batch,
+                test: None,
+                lineage: Lineage {
+                    dataset: name.clone(),
+                    lake_version: Some(v),
+                    run: None,
+                    code_version,
+                },
+                run_dataset: DatasetRef::lake(name.clone(), u64::try_from(v).unwrap_or(0)),
+            })
+        }
+        TrainingData::Files { train, test } => {
+            let mut label = train.display().to_string();
+            let mut files = vec![train.clone()];
+            if let Some(t) = test {
+                label = format!("{label} + {}", t.display());
+                files.push(t.clone());
+            }
+            Ok(Loaded {
+                test: test.as_deref().map(read_file).transpose()?,
+                data: read_file(train)?,
+                lineage: Lineage {
+                    dataset: label,
+                    lake_version: None,
+                    run: None,
+                    code_version,
+                },
+                run_dataset: DatasetRef::files(&files)?,
+            })
+        }
+    }
+}
+
+/// Trains, evaluates on the test rows and registers the model, recorded as a tracked run.
+pub async fn train(home: &Home, job: TrainJob, observer: &Observer) -> Result<Trained> {
+    let loaded = load_training_data(home, &job.data).await?;
+    let mut req = job.request;
+    if req.name.is_empty() {
+        req.name = match &job.data {
+            TrainingData::Dataset { name, .. } => name.clone(),
+            TrainingData::Files { .. } => "model".to_owned(),
+        };
+    }
+    req.lineage = loaded.lineage;
+    let _ = observer; // MERGE: req.progress = observer.progress();
+    let root = home.root().to_owned();
+    let outcome = blocking(move || {
+        tracked::train_tracked(
+            &root,
+            &req,
+            &loaded.data,
+            loaded.test.as_ref(),
+            Some(&SqlDeriver::default()),
+            loaded.run_dataset,
+        )
+        .map_err(AppError::from)
+    })
+    .await?;
+    Ok(Trained(outcome))
+}
+
+/// A registered model, with derived features computed by the SQL engine.
+pub fn load_model(home: &Home, spec: &str) -> Result<Model> {
+    Ok(Model::load(home.root(), spec)?.with_deriver(Arc::new(SqlDeriver::default())))
+}
+
+/// Metrics of a registered model on labelled rows.
+#[derive(Debug, Clone)]
+pub struct EvaluateRequest {
+    pub model: String,
+    pub rows: Rows,
+    /// Folder for the plots (ROC, precision-recall, confusion matrix, calibration).
+    pub plots: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub model: String,
+    pub kind: millwright_learn::model::ModelKind,
+    pub plots: Vec<PlotFiles>,
+    pub data: String,
+    pub rows: usize,
+    pub threshold: f64,
+    pub metrics: serde_json::Value,
+    #[serde(skip)]
+    pub test: TestMetrics,
+    #[serde(skip)]
+    pub task: Task,
+    #[serde(skip)]
+    pub classes: Vec<String>,
+}
+
+pub async fn evaluate(home: &Home, req: &EvaluateRequest) -> Result<Evaluation> {
+    let model = load_model(home, &req.model)?;
+    let (batch, source) = read_rows(home, &req.rows).await?;
+    let m = &model.manifest;
+    let labels = train::Labels {
+        task: m.task,
+        y: Vec::new(),
+        classes: m.classes.clone(),
+    };
+    let y = train::apply_labels(&batch, &m.target, &labels)?;
+    let outputs = model.predict_outputs(&batch)?;
+    let test = match m.task {
+        Task::Binary => TestMetrics::Binary(metrics::binary(&y, &outputs, m.threshold)),
+        Task::Multiclass { classes } => {
+            TestMetrics::Multiclass(metrics::multiclass(&y, &outputs, classes))
+        }
+        Task::Regression => TestMetrics::Regression(metrics::regression(&y, &outputs)),
+    };
+    let plots = match &req.plots {
+        Some(dir) => evaluation_plots(dir, &test, &y, &outputs, &m.classes)?,
+        None => Vec::new(),
+    };
+    Ok(Evaluation {
+        model: model.spec(),
+        kind: m.kind,
+        plots,
+        data: source,
+        rows: batch.num_rows(),
+        threshold: m.threshold,
+        metrics: test.to_json(),
+        test,
+        task: m.task,
+        classes: m.classes.clone(),
+    })
+}
+
+fn evaluation_plots(
+    dir: &Path,
+    test: &TestMetrics,
+    y: &[f64],
+    outputs: &[f64],
+    classes: &[String],
+) -> Result<Vec<PlotFiles>> {
+    let names: Vec<&str> = classes.iter().map(String::as_str).collect();
+    let counts = |cm: Vec<Vec<usize>>| -> Vec<Vec<u64>> {
+        cm.into_iter()
+            .map(|r| r.into_iter().map(|c| c as u64).collect())
+            .collect()
+    };
+    let mut files = Vec::new();
+    match test {
+        TestMetrics::Binary(b) => {
+            let rate = y.iter().filter(|&&v| v > 0.5).count() as f64 / y.len().max(1) as f64;
+            files.push(plots::roc_curve(
+                &metrics::roc_curve(y, outputs),
+                Some(b.roc_auc),
+                &dir.join("roc"),
+            )?);
+            files.push(plots::precision_recall_curve(
+                &metrics::pr_curve(y, outputs),
+                Some(b.pr_auc),
+                rate,
+                &dir.join("precision_recall"),
+            )?);
+            let cm = b.confusion_matrix.iter().map(|r| r.to_vec()).collect();
+            files.push(plots::confusion_matrix(
+                &counts(cm),
+                &names,
+                &dir.join("confusion_matrix"),
+            )?);
+            files.push(plots::calibration_diagram(
+                &metrics::calibration_bins(y, outputs, 10),
+                &dir.join("calibration"),
+            )?);
+        }
+        TestMetrics::Multiclass(mc) => {
+            files.push(plots::confusion_matrix(
+                &counts(mc.confusion_matrix.clone()),
+                &names,
+                &dir.join("confusion_matrix"),
+            )?);
+        }
+        TestMetrics::Regression(_) => {}
+    }
+    Ok(files)
+}
+
+/// Score rows with a registered model and write them with the model's outputs to a file.
+#[derive(Debug, Clone)]
+pub struct PredictRequest {
+    pub model: String,
+    pub rows: Rows,
+    /// `.csv` or `.parquet`: the input columns plus `probability` (or `prediction`) and `predicted`.
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub model: String,
+    pub input: String,
+    pub output: PathBuf,
+    pub rows: usize,
+    pub threshold: f64,
+    pub seconds: f64,
+}
+
+/// Rows scored at a time, so memory stays bounded on large tables.
+const SCORE_SLICE: usize = 65_536;
+
+pub async fn predict(home: &Home, req: &PredictRequest) -> Result<Prediction> {
+    let model = load_model(home, &req.model)?;
+    let (batch, source) = read_rows(home, &req.rows).await?;
+    if batch.num_rows() == 0 {
+        return Err(AppError::invalid(format!("{source} has no rows to score")));
+    }
+    let started = std::time::Instant::now();
+    let mut scored = Vec::new();
+    for offset in (0..batch.num_rows()).step_by(SCORE_SLICE) {
+        let part = batch.slice(offset, SCORE_SLICE.min(batch.num_rows() - offset));
+        scored.push(score_slice(&model, &part)?);
+    }
+    write_scored(&req.output, &scored)?;
+    Ok(Prediction {
+        model: model.spec(),
+        input: source,
+        output: req.output.clone(),
+        rows: batch.num_rows(),
+        threshold: model.threshold(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The rows with the model's score (`probability`, or `prediction` for regression) and decided class.
+pub fn score_slice(model: &Model, part: &RecordBatch) -> Result<RecordBatch> {
+    let task = model.manifest.task;
+    let score_name = if task == Task::Regression {
+        "prediction"
+    } else {
+        "probability"
+    };
+    for name in [score_name, "predicted"] {
+        if part.schema().index_of(name).is_ok() {
+            return Err(AppError::invalid(format!(
+                "the input already has a column named '{name}'; rename it before scoring"
+            )));
+        }
+    }
+    let outputs = model.predict_outputs(part)?;
+    let k = task.outputs();
+    let score: Vec<f64> = if k == 1 {
+        outputs.clone()
+    } else {
+        outputs
+            .chunks(k)
+            .map(|c| c.iter().copied().fold(0.0, f64::max))
+            .collect()
+    };
+    let mut fields: Vec<Field> = part
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut cols: Vec<ArrayRef> = part.columns().to_vec();
+    fields.push(Field::new(score_name, DataType::Float64, false));
+    cols.push(Arc::new(Float64Array::from(score)));
+    if task != Task::Regression {
+        fields.push(Field::new("predicted", DataType::Utf8, false));
+        cols.push(Arc::new(StringArray::from(model.decide(&outputs))));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|source| AppError::Arrow {
+        what: "adding the model's outputs".to_owned(),
+        source,
+    })
+}
+
+/// Writes next to the destination and renames, so a failed write leaves no half file. The file gets the
+/// usual permissions (0666 less the umask), not a temporary file's 0600.
+fn write_scored(path: &Path, batches: &[RecordBatch]) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "csv" && ext != "parquet" {
+        return Err(AppError::invalid(format!(
+            "output {}: use a .csv or .parquet file name",
+            path.display()
+        )));
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = builder
+        .tempfile_in(dir)
+        .map_err(io("cannot create a file in", dir))?;
+    let file = tmp.reopen().map_err(io("cannot reopen", tmp.path()))?;
+    let arrow = |what: &str| {
+        let what = what.to_owned();
+        move |source| AppError::Arrow { what, source }
+    };
+    if ext == "csv" {
+        let mut w = millwright_data::arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(file);
+        for b in batches {
+            w.write(b).map_err(arrow("writing CSV"))?;
+        }
+    } else {
+        let parquet = |e: millwright_data::parquet::errors::ParquetError| e.into();
+        let mut w =
+            millwright_data::parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None)
+                .map_err(|e| arrow("writing Parquet")(parquet(e)))?;
+        for b in batches {
+            w.write(b)
+                .map_err(|e| arrow("writing Parquet")(parquet(e)))?;
+        }
+        w.close()
+            .map_err(|e| arrow("writing Parquet")(parquet(e)))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| io("cannot write", path)(e.error))?;
+    Ok(())
+}
+
+/// Every registered model's versions, or one model's.
+pub fn models(home: &Home, name: Option<&str>) -> Result<Vec<VersionSummary>> {
+    Ok(registry::list(home.root(), name)?)
+}
+
+/// Where the registry lives, for messages such as "no models in ...".
+pub fn models_dir(home: &Home) -> PathBuf {
+    registry::models_dir(home.root())
+}

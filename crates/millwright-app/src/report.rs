@@ -1,0 +1,439 @@
+//! The report of one twin run: gathers what the earlier stages stored about it — the run's KPIs and plots,
+//! the registered model its AI policy used, the quality report of the dataset that model was trained on —
+//! through each stage's own types, measures the impact, and has the report crate write the files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use millwright_core::ModelRef;
+use millwright_data::lake::Lake;
+use millwright_data::quality::QualityReport;
+use millwright_impact::{format_number, Estimate, Given};
+use millwright_learn::metrics::ThresholdRule;
+use millwright_learn::registry::{self, Manifest};
+use millwright_report::{
+    Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, Headline, ImageRef, LineageEntry,
+    ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
+};
+use millwright_twin::{Objective, Optimization, TwinResult};
+use serde::Serialize;
+
+use crate::error::{Context, Result};
+use crate::impact::{measure, ImpactRequest};
+use crate::Home;
+
+/// P0 and V0 when none is given: an index of 100, so P1 reads as a percentage of today.
+pub const DEFAULT_P0: f64 = 100.0;
+pub const DEFAULT_V0: f64 = 100.0;
+
+/// Everything a report needs besides the twin run itself.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub run_id: String,
+    /// A twin optimisation run of the predictive threshold, shown as the optimised threshold.
+    pub threshold_run: Option<String>,
+    pub p0: f64,
+    pub v0: f64,
+    /// Factors, α terms, a model file and the comparison (baseline, AI policy, bootstrap).
+    pub impact: ImpactRequest,
+    pub title: Option<String>,
+    /// Output folder (default `<home>/reports/<run-id>`).
+    pub out: Option<PathBuf>,
+    /// Models compared before one was registered (the demo's candidates).
+    pub candidates: Vec<Candidate>,
+    /// Curves drawn from data the caller holds (ROC and precision-recall of the test split).
+    pub curves: Vec<Curve>,
+    pub notes: Vec<LineageEntry>,
+}
+
+impl ReportRequest {
+    pub fn new(run_id: impl Into<String>) -> ReportRequest {
+        ReportRequest {
+            run_id: run_id.into(),
+            threshold_run: None,
+            p0: DEFAULT_P0,
+            v0: DEFAULT_V0,
+            impact: ImpactRequest::default(),
+            title: None,
+            out: None,
+            candidates: Vec::new(),
+            curves: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The files written and the figures a manager reads first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    pub html: PathBuf,
+    pub summary: PathBuf,
+    pub headline: Vec<Headline>,
+}
+
+pub fn report(home: &Home, req: &ReportRequest) -> Result<Reported> {
+    let input = gather(home, req)?;
+    let out = req
+        .out
+        .clone()
+        .unwrap_or_else(|| home.report_dir(&req.run_id));
+    let (files, summary) = millwright_report::build(input, &out).context("writing the report")?;
+    Ok(Reported {
+        html: files.html,
+        summary: files.summary,
+        headline: summary.headline,
+    })
+}
+
+fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
+    let (model, mut assumptions) = req.impact.resolve()?;
+    // The report's P0 and V0 are its own (default 100): they sit over a model file's.
+    assumptions.p0 = Some(Given::new(req.p0, "--p0"));
+    assumptions.v0 = Some(Given::new(req.v0, "--v0"));
+    let comparison = &req.impact.comparison;
+    let impact = measure(home, &req.run_id, &model, &assumptions, comparison)?;
+    let stored = crate::twin::load_result(home, &req.run_id)?;
+    let mut unavailable = BTreeMap::new();
+    let model_ref = ai_model(&stored, &comparison.ai_policy, &mut unavailable);
+    let model_summary = match &model_ref {
+        Some(r) => registered_model(home, r, req, &mut unavailable)?,
+        None => None,
+    };
+    let data_quality = match &model_summary {
+        Some(m) => match training_quality(home, &m.dataset, m.lake_version)? {
+            Ok(q) => Some(q),
+            Err(reason) => {
+                unavailable.insert("data-quality".to_owned(), reason);
+                None
+            }
+        },
+        None => {
+            unavailable.insert(
+                "data-quality".to_owned(),
+                "no registered model, so no training dataset to report on".to_owned(),
+            );
+            None
+        }
+    };
+    let threshold = threshold_search(home, req, &stored)?;
+    if threshold.is_none() {
+        unavailable.insert(
+            "threshold".to_owned(),
+            "no threshold optimisation run was given".to_owned(),
+        );
+    }
+    let mut notes = req.notes.clone();
+    notes.push(LineageEntry {
+        figure: "P0 and V0".to_owned(),
+        source: format!(
+            "P0 = {} and V0 = {} (default 100, an index of today's level)",
+            format_number(req.p0),
+            format_number(req.v0)
+        ),
+    });
+    let twin_dir = millwright_twin::run::run_dir(home.root(), &req.run_id);
+    Ok(ReportInput {
+        title: req
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("Millwright report — twin run {}", req.run_id)),
+        generated_at: millwright_report::now_rfc3339(),
+        millwright_version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_quality,
+        model: model_summary,
+        twin: twin_summary(stored, model_ref, req, threshold, &twin_dir),
+        impact,
+        unavailable,
+        notes,
+    })
+}
+
+/// The registered model the AI policy used, or why there is none.
+fn ai_model(
+    stored: &TwinResult,
+    ai_policy: &str,
+    unavailable: &mut BTreeMap<String, String>,
+) -> Option<ModelRef> {
+    let policy = stored.policies.iter().find(|p| p.policy == ai_policy);
+    // MERGE: policy.and_then(|p| p.model.clone()) once the twin stores a ModelRef.
+    let described = policy.and_then(|p| p.model.clone());
+    let model = described
+        .as_deref()
+        .and_then(|m| m.split(" (").next())
+        .and_then(|m| m.parse::<ModelRef>().ok());
+    if model.is_none() {
+        let reason = match described {
+            Some(text) => format!("the AI policy used `{text}`, not a registered model"),
+            None => format!("the AI policy `{ai_policy}` used no failure model"),
+        };
+        unavailable.insert("model".to_owned(), reason);
+    }
+    model
+}
+
+fn registered_model(
+    home: &Home,
+    model: &ModelRef,
+    req: &ReportRequest,
+    unavailable: &mut BTreeMap<String, String>,
+) -> Result<Option<ModelSummary>> {
+    use millwright_learn::error::LearnError;
+    match registry::manifest(home.root(), &model.to_string()) {
+        Ok((manifest, _)) => Ok(Some(model_summary(home, manifest, req))),
+        Err(e @ (LearnError::ModelNotFound(..) | LearnError::VersionNotFound { .. })) => {
+            unavailable.insert(
+                "model".to_owned(),
+                format!("model {model} is not in this home's registry: {e}"),
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The PNG plots of a training run, when the run is in this home's run store.
+fn run_plots(home: &Home, run: &str) -> Vec<ImageRef> {
+    let Ok(store) = millwright_learn::tracking::RunStore::open(home.root()) else {
+        return Vec::new();
+    };
+    match store.get(run) {
+        Ok(record) => png_files(&store.run_dir(&record.id), &[], "training: "),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn model_summary(home: &Home, manifest: Manifest, req: &ReportRequest) -> ModelSummary {
+    let metrics: BTreeMap<String, f64> = manifest
+        .metrics
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "rows" && k.as_str() != "threshold")
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let confusion_matrix: Option<[[u64; 2]; 2]> = manifest
+        .metrics
+        .get("confusion_matrix")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let images = match &manifest.lineage.run {
+        Some(run) => run_plots(home, run),
+        None => Vec::new(),
+    };
+    ModelSummary {
+        name: manifest.name,
+        version: manifest.version,
+        kind: manifest.kind.to_string(),
+        target: manifest.target,
+        run_id: manifest.lineage.run,
+        dataset: manifest.lineage.dataset,
+        lake_version: manifest.lineage.lake_version,
+        threshold: manifest.threshold,
+        threshold_rule: describe_rule(&manifest.threshold_rule),
+        metrics,
+        confusion_matrix,
+        curves: req.curves.clone(),
+        images,
+        candidates: req.candidates.clone(),
+    }
+}
+
+/// How a decision threshold was chosen, in words.
+pub fn describe_rule(rule: &ThresholdRule) -> String {
+    match rule {
+        ThresholdRule::Fixed { value } => format!("fixed at {}", format_number(*value)),
+        ThresholdRule::MaxF1 => "max F1 on training rows".into(),
+        ThresholdRule::MinCost(c) => format!(
+            "min cost on training rows (missed {}, false alarm {})",
+            format_number(c.missed),
+            format_number(c.false_alarm)
+        ),
+    }
+}
+
+fn threshold_search(
+    home: &Home,
+    req: &ReportRequest,
+    stored: &TwinResult,
+) -> Result<Option<ThresholdSearch>> {
+    let optimization = match &req.threshold_run {
+        Some(run) => {
+            let opt = crate::twin::load_result(home, run)?;
+            Some(optimization_of(&opt)?.ok_or_else(|| {
+                crate::AppError::invalid(format!(
+                    "twin run `{run}` is not an optimisation run (its result has no optimisation)"
+                ))
+            })?)
+        }
+        None => optimization_of(stored)?,
+    };
+    Ok(optimization.map(|o| threshold_points(&o)))
+}
+
+fn optimization_of(result: &TwinResult) -> Result<Option<Optimization>> {
+    // MERGE: result.optimization.clone() once the twin stores it typed.
+    result
+        .optimization
+        .clone()
+        .map(serde_json::from_value::<Optimization>)
+        .transpose()
+        .map_err(|e| crate::AppError::invalid(format!("the run's optimisation: {e}")))
+}
+
+fn threshold_points(opt: &Optimization) -> ThresholdSearch {
+    ThresholdSearch {
+        best: opt.best.value,
+        minimise: opt.objective != Objective::Throughput,
+        objective: format!(
+            "{} (searching {})",
+            opt.objective.kpi(),
+            opt.parameter.name()
+        ),
+        points: opt
+            .points
+            .iter()
+            .map(|p| ThresholdPoint {
+                threshold: p.value,
+                value: Estimate {
+                    mean: p.mean,
+                    ci_low: p.ci_low,
+                    ci_high: p.ci_high,
+                },
+            })
+            .collect(),
+    }
+}
+
+fn twin_summary(
+    stored: TwinResult,
+    model: Option<ModelRef>,
+    req: &ReportRequest,
+    threshold: Option<ThresholdSearch>,
+    dir: &Path,
+) -> TwinSummary {
+    let estimate = |s: &millwright_twin::Summary| {
+        let mean = s.mean?;
+        Some(Estimate {
+            mean,
+            ci_low: s.ci_low.unwrap_or(mean),
+            ci_high: s.ci_high.unwrap_or(mean),
+        })
+    };
+    TwinSummary {
+        run_id: stored.run_id,
+        seed: Some(stored.seed),
+        replications: stored.replications,
+        horizon: stored.horizon,
+        time_unit: stored.time_unit,
+        line: stored.line.name,
+        model: model.map(|m| m.to_string()),
+        baseline_policy: req.impact.comparison.baseline_policy.clone(),
+        ai_policy: req.impact.comparison.ai_policy.clone(),
+        policies: stored
+            .policies
+            .iter()
+            .map(|p| PolicyKpis {
+                policy: p.policy.clone(),
+                kpis: p
+                    .kpis
+                    .iter()
+                    .filter_map(|(k, s)| estimate(s).map(|e| (k.clone(), e)))
+                    .collect(),
+            })
+            .collect(),
+        threshold,
+        images: png_files(dir, &["kpis"], "twin: "),
+    }
+}
+
+/// PNG files of a folder, sorted, except the stems listed (the report draws those itself).
+fn png_files(dir: &Path, skip: &[&str], title_prefix: &str) -> Vec<ImageRef> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .filter(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(|s| !skip.contains(&s))
+        })
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| ImageRef {
+            title: format!(
+                "{title_prefix}{}",
+                path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot")
+            ),
+            path,
+        })
+        .collect()
+}
+
+/// The ingest quality report of `dataset` at `version`, or why there is none.
+fn training_quality(
+    home: &Home,
+    dataset: &str,
+    version: Option<i64>,
+) -> Result<std::result::Result<DataQuality, String>> {
+    let lake = Lake::open(home.root())?;
+    if !lake.exists(dataset) {
+        return Ok(Err(format!(
+            "the model was trained on `{dataset}`, which is not a dataset of this home's lake"
+        )));
+    }
+    let Some((version, record)) = lake.commit_record(dataset, version)? else {
+        return Ok(Err(format!(
+            "dataset `{dataset}` was not written by an ingest: no quality report"
+        )));
+    };
+    let Some(report) = record.report else {
+        return Ok(Err(format!(
+            "dataset `{dataset}` version {version} has no quality report"
+        )));
+    };
+    Ok(Ok(data_quality(&report, version)))
+}
+
+/// The data layer's quality report as the report shows it.
+pub fn data_quality(report: &QualityReport, version: i64) -> DataQuality {
+    let stats = |s: &millwright_data::stats::ColumnStats| ColumnStats {
+        count: s.count,
+        missing: s.missing,
+        distinct: s.distinct,
+        min: s.min.clone(),
+        max: s.max.clone(),
+        mean: s.mean,
+        std: s.std,
+    };
+    DataQuality {
+        dataset: report.dataset.clone(),
+        lake_version: Some(version),
+        ingest_id: report.ingest_id.clone(),
+        source: Some(SourceRef {
+            path: report.source.path.clone(),
+        }),
+        rows_read: report.rows_read,
+        rows_written: report.rows_written,
+        rows_quarantined: report.rows_quarantined,
+        quarantined_by_reason: report.quarantined_by_reason.clone(),
+        duplicates_removed: report.duplicates_removed,
+        columns: report
+            .columns
+            .iter()
+            .map(|c| ColumnQuality {
+                name: c.name.clone(),
+                kind: c.kind.name().to_owned(),
+                before: stats(&c.before),
+                after: stats(&c.after),
+                actions: serde_json::to_value(&c.actions).unwrap_or_default(),
+            })
+            .collect(),
+        constant_columns: report.constant_columns.clone(),
+        empty_columns: report.empty_columns.clone(),
+    }
+}

@@ -1,0 +1,404 @@
+//! Digital-twin use cases: simulate and compare maintenance policies, optimise a policy parameter, emit
+//! AI4I-style records (into a file or the lake), write the example line.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use millwright_data::arrow::array::Float64Array;
+use millwright_data::ingest::IngestOutcome;
+use millwright_data::lake::{Lake, WriteMode};
+use millwright_twin::{
+    emit_records, grid, parse_duration, policy_from_name, store_result, EmitSummary, FailureScorer,
+    Knob, LakeColumn, Line, Objective, Optimization, PhysicsScorer, Policy, PolicyParams,
+    RunOptions, TwinResult, EXAMPLE_LINE,
+};
+use serde::Serialize;
+
+use crate::data::{ingest, IngestRequest};
+use crate::error::{blocking, io, AppError, Context, Result};
+use crate::{Home, Observer};
+
+/// Writes the documented example line (a 5-station milling line) to `file`.
+pub fn init(file: &Path, force: bool) -> Result<PathBuf> {
+    if file.exists() && !force {
+        return Err(AppError::invalid(format!(
+            "{} exists; it is left as it is (overwrite it on purpose to replace it)",
+            file.display()
+        )));
+    }
+    std::fs::write(file, EXAMPLE_LINE).map_err(io("cannot write", file))?;
+    Ok(file.to_owned())
+}
+
+/// Options of every simulation. Durations are text (`30d`, `8h`, `180min`, or a number of the line's
+/// base units), read in the line's own time unit.
+#[derive(Debug, Clone)]
+pub struct SimRequest {
+    pub line: PathBuf,
+    pub replications: usize,
+    pub horizon: Option<String>,
+    pub warmup: Option<String>,
+    pub seed: u64,
+    pub threads: Option<usize>,
+    /// Preventive maintenance after this long since the last repair or maintenance.
+    pub interval: Option<String>,
+    /// Preventive maintenance at this much tool wear (minutes; AI4I stations).
+    pub wear_limit: Option<f64>,
+    /// The predictive policy's failure model: `NAME@VERSION`, `NAME@latest`, or `rules` (the AI4I rules).
+    pub model: Option<String>,
+    pub threshold: Option<f64>,
+}
+
+impl SimRequest {
+    pub fn new(line: impl Into<PathBuf>) -> SimRequest {
+        SimRequest {
+            line: line.into(),
+            replications: 30,
+            horizon: None,
+            warmup: None,
+            seed: 1,
+            threads: None,
+            interval: None,
+            wear_limit: None,
+            model: None,
+            threshold: None,
+        }
+    }
+}
+
+/// A stored twin run: the result and its folder.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub result: TwinResult,
+    pub dir: PathBuf,
+}
+
+/// Reads a line file; empirical distributions that name a lake column get that column's values.
+pub async fn load_line(home: &Home, path: &Path) -> Result<Line> {
+    let text = std::fs::read_to_string(path).map_err(io("cannot read the line file", path))?;
+    let file = Line::parse_file(&text, path)?;
+    let mut columns = HashMap::new();
+    for col in file.lake_columns() {
+        let values = lake_column(home, &col)
+            .await
+            .with_context(|| format!("{}: empirical distribution from {col}", path.display()))?;
+        columns.insert(col, values);
+    }
+    Ok(Line::build(file, &text, path, &columns)?)
+}
+
+/// The non-null values of a numeric lake column.
+async fn lake_column(home: &Home, col: &LakeColumn) -> Result<Vec<f64>> {
+    millwright_data::names::validate_dataset_name(&col.dataset)?;
+    let lake = Lake::open(home.root())?;
+    let version = col
+        .version
+        .map(|v| format!(" VERSION AS OF {v}"))
+        .unwrap_or_default();
+    let quoted = col.column.replace('"', "\"\"");
+    let sql = format!(
+        "SELECT CAST(\"{quoted}\" AS DOUBLE) AS v FROM \"{}\"{version} WHERE \"{quoted}\" IS NOT NULL",
+        col.dataset
+    );
+    let batches = millwright_data::sql::query(&lake, &sql)
+        .await?
+        .collect()
+        .await
+        .map_err(millwright_data::DataError::from)
+        .context("reading the column")?;
+    let mut values = Vec::new();
+    for batch in &batches {
+        let array = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(|| AppError::invalid("the column is not numeric"))?;
+        values.extend(array.iter().flatten());
+    }
+    if values.is_empty() {
+        return Err(AppError::invalid("the column has no values"));
+    }
+    Ok(values)
+}
+
+fn duration(line: &Line, text: &Option<String>, what: &str) -> Result<Option<f64>> {
+    text.as_deref()
+        .map(|t| parse_duration(t, line.time_unit()).with_context(|| format!("the {what}")))
+        .transpose()
+}
+
+/// The predictive policy's failure model: a registered model, or the AI4I rules themselves.
+pub(crate) fn scorer(home: &Home, spec: &str) -> Result<Arc<dyn FailureScorer>> {
+    if spec == "rules" {
+        return Ok(Arc::new(PhysicsScorer::default()));
+    }
+    crate::scoring::load_scorer(home.root(), spec)
+        .with_context(|| format!("cannot use model {spec:?} for the predictive policy"))
+}
+
+fn params(home: &Home, line: &Line, sim: &SimRequest) -> Result<PolicyParams> {
+    Ok(PolicyParams {
+        interval: duration(line, &sim.interval, "interval")?,
+        wear_limit: sim.wear_limit,
+        threshold: sim.threshold,
+        scorer: sim.model.as_deref().map(|m| scorer(home, m)).transpose()?,
+    })
+}
+
+fn run_options(line: &Line, sim: &SimRequest, observer: &Observer) -> Result<RunOptions> {
+    let _ = observer; // MERGE: progress: observer.progress()
+    Ok(RunOptions {
+        replications: sim.replications,
+        horizon: duration(line, &sim.horizon, "horizon")?,
+        warmup: duration(line, &sim.warmup, "warm-up")?,
+        seed: sim.seed,
+        threads: sim.threads,
+        progress: false,
+        bins: 100,
+    })
+}
+
+/// Simulates the named policies with common random numbers and stores the run under `<home>/twin/`.
+pub async fn compare(
+    home: &Home,
+    sim: &SimRequest,
+    policies: &[String],
+    observer: &Observer,
+) -> Result<StoredRun> {
+    let line = load_line(home, &sim.line).await?;
+    let p = params(home, &line, sim)?;
+    let policies = policies
+        .iter()
+        .map(|n| policy_from_name(n.trim(), &p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = run_options(&line, sim, observer)?;
+    let root = home.root().to_owned();
+    blocking(move || {
+        let result = millwright_twin::compare(&line, &policies, &options)?;
+        let dir = store_result(&root, &line, &result)?;
+        Ok(StoredRun { result, dir })
+    })
+    .await
+}
+
+/// Search one parameter of a policy for the best objective.
+#[derive(Debug, Clone)]
+pub struct OptimizeRequest {
+    pub sim: SimRequest,
+    /// `preventive`, `predictive` or `predictive+preventive`.
+    pub policy: String,
+    /// `interval`, `wear-limit` or `threshold`; `None`: threshold for predictive policies, else interval.
+    pub parameter: Option<String>,
+    /// Values to try (durations for the interval); empty: `range`, else a default grid.
+    pub values: Vec<String>,
+    /// `LO:HI:N`: N evenly spaced values.
+    pub range: Option<String>,
+    /// `cost-per-good-part` (minimised) or `throughput` (maximised).
+    pub objective: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Optimized {
+    pub run: StoredRun,
+    pub optimization: Optimization,
+}
+
+fn knob(req: &OptimizeRequest) -> Result<Knob> {
+    Ok(match &req.parameter {
+        Some(k) => Knob::parse(k)?,
+        None if req.policy.starts_with("predictive") => Knob::Threshold,
+        None => Knob::Interval,
+    })
+}
+
+/// The base policy without a value for the searched parameter.
+fn base_policy(req: &OptimizeRequest, knob: Knob, mut p: PolicyParams) -> Result<Policy> {
+    // The searched parameter needs no value of its own to build the base policy.
+    match knob {
+        Knob::Interval if p.interval.is_none() && p.wear_limit.is_none() => p.interval = Some(1.0),
+        Knob::WearLimit if p.interval.is_none() && p.wear_limit.is_none() => {
+            p.wear_limit = Some(1.0)
+        }
+        _ => {}
+    }
+    let mut base = policy_from_name(&req.policy, &p)?;
+    match knob {
+        Knob::Interval if req.sim.interval.is_none() => base.interval = None,
+        Knob::WearLimit if req.sim.wear_limit.is_none() => base.wear_limit = None,
+        _ => {}
+    }
+    Ok(base)
+}
+
+fn search_values(
+    req: &OptimizeRequest,
+    knob: Knob,
+    line: &Line,
+    options: &RunOptions,
+) -> Result<Vec<f64>> {
+    let value = |t: &str, what: &str| -> Result<f64> {
+        match knob {
+            Knob::Interval => Ok(parse_duration(t, line.time_unit())?),
+            _ => t
+                .trim()
+                .parse()
+                .map_err(|_| AppError::invalid(format!("{what}: {t:?} is not a number"))),
+        }
+    };
+    if let Some(range) = &req.range {
+        let parts: Vec<&str> = range.split(':').collect();
+        let [lo, hi, n] = parts[..] else {
+            return Err(AppError::invalid(format!(
+                "the range takes LO:HI:N, got {range:?}"
+            )));
+        };
+        let n: usize = n
+            .parse()
+            .map_err(|_| AppError::invalid(format!("the range: {n:?} is not a count")))?;
+        return Ok(grid(value(lo, "the range")?, value(hi, "the range")?, n)?);
+    }
+    if !req.values.is_empty() {
+        return req.values.iter().map(|t| value(t, "the values")).collect();
+    }
+    Ok(match knob {
+        Knob::Threshold => grid(0.05, 0.95, 10)?,
+        Knob::WearLimit => grid(20.0, 240.0, 12)?,
+        Knob::Interval => {
+            let h = options.horizon.or(line.horizon).unwrap_or(1.0);
+            grid(h / 400.0, h / 20.0, 10)?
+        }
+    })
+}
+
+pub async fn optimize(
+    home: &Home,
+    req: &OptimizeRequest,
+    observer: &Observer,
+) -> Result<Optimized> {
+    let line = load_line(home, &req.sim.line).await?;
+    let knob = knob(req)?;
+    let base = base_policy(req, knob, params(home, &line, &req.sim)?)?;
+    let objective = Objective::parse(&req.objective)?;
+    let options = run_options(&line, &req.sim, observer)?;
+    let values = search_values(req, knob, &line, &options)?;
+    let root = home.root().to_owned();
+    blocking(move || {
+        let (result, optimization) =
+            millwright_twin::optimize(&line, &base, knob, &values, objective, &options)?;
+        let dir = store_result(&root, &line, &result)?;
+        Ok(Optimized {
+            run: StoredRun { result, dir },
+            optimization,
+        })
+    })
+    .await
+}
+
+/// AI4I-style records from a line's physics, into a CSV file, a lake dataset or both.
+#[derive(Debug, Clone)]
+pub struct EmitRequest {
+    pub line: PathBuf,
+    pub rows: u64,
+    pub seed: u64,
+    pub out: Option<PathBuf>,
+    pub dataset: Option<String>,
+    /// How the records join the dataset (`create` by default).
+    pub mode: WriteMode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Emitted {
+    pub summary: EmitSummary,
+    pub out: Option<PathBuf>,
+    pub dataset: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// Emits `rows` records of `line` to a CSV file at `path` (written whole or not at all).
+pub(crate) async fn emit_csv(
+    line: Line,
+    rows: u64,
+    seed: u64,
+    path: PathBuf,
+) -> Result<EmitSummary> {
+    blocking(move || {
+        let file = std::fs::File::create(&path).map_err(io("cannot create", &path))?;
+        let written = emit_records(&line, rows, seed, std::io::BufWriter::new(file));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        Ok(written?)
+    })
+    .await
+}
+
+pub async fn emit(home: &Home, req: &EmitRequest, observer: &Observer) -> Result<Emitted> {
+    if req.out.is_none() && req.dataset.is_none() {
+        return Err(AppError::invalid(
+            "say where the records go: a CSV file, a dataset or both",
+        ));
+    }
+    let line = load_line(home, &req.line).await?;
+    // Written beside the target (or in the home's scratch folder) and renamed: no half-written CSV.
+    let staging = match &req.out {
+        Some(out) => out.with_extension("csv.partial"),
+        None => home
+            .tmp_dir()?
+            .join(format!("twin-emit-{}.csv", std::process::id())),
+    };
+    let summary = emit_csv(line, req.rows, req.seed, staging.clone()).await?;
+    let ingested = match &req.dataset {
+        Some(dataset) => Some(ingest_staged(home, &staging, dataset, req, observer).await?),
+        None => None,
+    };
+    if let Some(out) = &req.out {
+        std::fs::rename(&staging, out).map_err(io("cannot write", out))?;
+    }
+    Ok(Emitted {
+        summary,
+        out: req.out.clone(),
+        dataset: ingested.as_ref().map(|o| o.dataset.clone()),
+        version: ingested.as_ref().map(|o| o.version),
+    })
+}
+
+async fn ingest_staged(
+    home: &Home,
+    staging: &Path,
+    dataset: &str,
+    req: &EmitRequest,
+    observer: &Observer,
+) -> Result<IngestOutcome> {
+    let request = IngestRequest {
+        file: staging.to_owned(),
+        dataset: dataset.to_owned(),
+        mode: req.mode,
+        clean: None,
+    };
+    let outcome = ingest(home, &request, observer).await;
+    if req.out.is_none() || outcome.is_err() {
+        let _ = std::fs::remove_file(staging);
+    }
+    outcome.with_context(|| format!("ingest of emitted records into {dataset:?} failed"))
+}
+
+/// A stored twin run's result, read through the twin's own type.
+pub fn load_result(home: &Home, run_id: &str) -> Result<TwinResult> {
+    // MERGE: millwright_twin::load_result(home.root(), run_id)
+    if run_id.is_empty() || run_id == "." || run_id == ".." || run_id.contains(['/', '\\']) {
+        return Err(AppError::invalid(format!(
+            "invalid twin run id `{run_id}`: a run id is a plain name, without path separators or `..`"
+        )));
+    }
+    let path = millwright_twin::run::run_dir(home.root(), run_id).join("result.json");
+    if !path.exists() {
+        return Err(AppError::invalid(format!(
+            "twin run `{run_id}` not found (no {})",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&path).map_err(io("cannot read the twin result", &path))?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::invalid(format!("malformed {}: {e}", path.display())))
+}
