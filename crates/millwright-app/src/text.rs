@@ -3,9 +3,179 @@
 
 use std::fmt::Write;
 
+use millwright_impact::format_number;
+use millwright_learn::task::Task;
 use millwright_learn::tracking::{RunComparison, RunRecord};
-use millwright_learn::train::TestMetrics;
+use millwright_learn::train::{TestMetrics, TrainOutcome};
+
+use crate::runs::RunDetails;
 use millwright_twin::TwinResult;
+
+/// A finished training: model, rows, CV scores, test metrics, importance and time.
+pub fn training(trained: &TrainOutcome) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    let o = trained;
+    let m = &o.manifest;
+    out!(
+        "model: {}@{} ({}, {})",
+        m.name,
+        m.version,
+        m.kind,
+        m.task.name()
+    );
+    if let Some(run) = &m.lineage.run {
+        out!("run: {run}");
+    }
+    out!(
+        "rows: {} train, {} test; features: {}",
+        o.train_rows,
+        o.test_rows,
+        m.pipeline.output_names().join(", ")
+    );
+    for d in &m.pipeline.dropped {
+        out!("dropped: {} ({})", d.name, d.reason);
+    }
+    if !o.cv.is_empty() {
+        out!("cross-validation ({}):", o.cv[0].metric);
+        for c in o.cv.iter().take(10) {
+            out!(
+                "  {:<9} {:.4} ± {:.4}  {}",
+                c.kind.name(),
+                c.mean,
+                c.std,
+                c.params
+            );
+        }
+    }
+    if let Some(last) = o.history.last() {
+        out!(
+            "epochs: {}; final train loss {:.4}, validation loss {:.4}",
+            o.history.len(),
+            last.train_loss,
+            last.val_loss.unwrap_or(f64::NAN)
+        );
+    }
+    if m.task == Task::Binary {
+        out!(
+            "threshold rule: {}",
+            crate::report::describe_rule(&m.threshold_rule)
+        );
+    }
+    out.push_str(&metrics(&o.test, m.threshold, &m.classes));
+    let top: Vec<String> = o
+        .importance
+        .iter()
+        .take(5)
+        .map(|(n, v)| format!("{n} {v:.4}"))
+        .collect();
+    out!(
+        "permutation importance (test score drop): {}",
+        top.join(", ")
+    );
+    out!("time: fit {:.2} s, total {:.2} s", o.fit_seconds, o.seconds);
+    out
+}
+
+/// One run: its record, params, final metrics, last epoch and files.
+pub fn run_details(details: &RunDetails) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    let record = &details.record;
+    out!("run:          {}", record.id);
+    out!("name:         {}", record.spec.name);
+    out!("model kind:   {}", record.spec.model_kind);
+    if details.interrupted {
+        let pid = record.pid.map_or(String::new(), |p| p.to_string());
+        out!(
+            "status:       running, but its process ({pid} on {}) is gone: interrupted",
+            record.host
+        );
+    } else {
+        out!("status:       {}", record.status);
+    }
+    if let Some(error) = &record.error {
+        out!("error:        {error}");
+    }
+    out!("started:      {}", record.started_at.to_rfc3339());
+    if let Some(d) = record.duration_s {
+        out!("duration:     {d:.2} s");
+    }
+    out!(
+        "dataset:      {}",
+        serde_json::to_string(&record.spec.dataset).unwrap_or_default()
+    );
+    out!("code version: {}", record.spec.code_version);
+    out!(
+        "seed:         {}",
+        record.spec.seed.map_or("-".to_string(), |s| s.to_string())
+    );
+    out!("host:         {}", record.host);
+    out!("folder:       {}", details.dir.display());
+    out!("\nparams:");
+    out.push_str(&flat(&record.spec.params, "  "));
+    out!("\nfinal metrics:");
+    out.push_str(&flat(&record.final_metrics, "  "));
+    if !details.last_epoch.is_empty() {
+        out!("\nlast epoch ({} logged):", record.steps_logged);
+        for (tag, value) in &details.last_epoch {
+            out!("  {tag:<20} {}", show_value(&Some(value.clone())));
+        }
+    }
+    out!("\nartefacts:");
+    for (kind, path) in &details.files {
+        out!("  {kind:<8} {}", path.display());
+    }
+    for path in &details.event_files {
+        out!("  {:<8} {}", "events", path.display());
+    }
+    out
+}
+
+/// The objective at each searched value, the best one marked.
+pub fn optimization(done: &crate::twin::Optimized, policy: &str) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    let opt = &done.optimization;
+    let (kpi, knob) = (opt.objective.kpi(), opt.parameter.name());
+    out!("{kpi} of {} by {knob}:", policy);
+    for pt in &opt.points {
+        let mark = if pt.value == opt.best.value {
+            "  ← best"
+        } else {
+            ""
+        };
+        out!(
+            "  {:>12}  {:>12.4}   95% CI [{:.4}, {:.4}]{mark}",
+            format_number(pt.value),
+            pt.mean,
+            pt.ci_low,
+            pt.ci_high
+        );
+    }
+    out!(
+        "best {knob} = {} with {kpi} {:.4} [{:.4}, {:.4}]; run {} stored in {} (optimization.png)",
+        format_number(opt.best.value),
+        opt.best.mean,
+        opt.best.ci_low,
+        opt.best.ci_high,
+        done.run.result.run_id,
+        done.run.dir.display()
+    );
+    out
+}
 
 /// Test metrics one per line, with the confusion matrix of a binary model.
 pub fn metrics(test: &TestMetrics, threshold: f64, classes: &[String]) -> String {

@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use millwright_app::learn::{self, EvaluateRequest, PredictRequest, Rows, TrainJob, TrainingData};
-use millwright_app::report::describe_rule;
 use millwright_app::text;
 use millwright_learn::mlp::Activation;
 use millwright_learn::pipeline::DerivedFeature;
-use millwright_learn::task::Task;
-use millwright_learn::train::{self, KindChoice, TaskChoice, TrainOutcome, TrainRequest};
+use millwright_learn::train::{self, KindChoice, TaskChoice, TrainRequest};
 
 use crate::output::{observer, print_json};
 use crate::Global;
@@ -235,69 +233,8 @@ pub async fn train_cmd(global: &Global, args: TrainArgs) -> Result<()> {
     if global.json {
         return print_json(&trained);
     }
-    print_train_table(&trained.0);
+    print!("{}", text::training(&trained.0));
     Ok(())
-}
-
-fn print_train_table(out: &TrainOutcome) {
-    let m = &out.manifest;
-    println!(
-        "model: {}@{} ({}, {})",
-        m.name,
-        m.version,
-        m.kind,
-        m.task.name()
-    );
-    if let Some(run) = &m.lineage.run {
-        println!("run: {run}");
-    }
-    println!(
-        "rows: {} train, {} test; features: {}",
-        out.train_rows,
-        out.test_rows,
-        m.pipeline.output_names().join(", ")
-    );
-    for d in &m.pipeline.dropped {
-        println!("dropped: {} ({})", d.name, d.reason);
-    }
-    if !out.cv.is_empty() {
-        println!("cross-validation ({}):", out.cv[0].metric);
-        for c in out.cv.iter().take(10) {
-            println!(
-                "  {:<9} {:.4} ± {:.4}  {}",
-                c.kind.name(),
-                c.mean,
-                c.std,
-                c.params
-            );
-        }
-    }
-    if let Some(last) = out.history.last() {
-        println!(
-            "epochs: {}; final train loss {:.4}, validation loss {:.4}",
-            out.history.len(),
-            last.train_loss,
-            last.val_loss.unwrap_or(f64::NAN)
-        );
-    }
-    if m.task == Task::Binary {
-        println!("threshold rule: {}", describe_rule(&m.threshold_rule));
-    }
-    print!("{}", text::metrics(&out.test, m.threshold, &m.classes));
-    let top: Vec<String> = out
-        .importance
-        .iter()
-        .take(5)
-        .map(|(n, v)| format!("{n} {v:.4}"))
-        .collect();
-    println!(
-        "permutation importance (test score drop): {}",
-        top.join(", ")
-    );
-    println!(
-        "time: fit {:.2} s, total {:.2} s",
-        out.fit_seconds, out.seconds
-    );
 }
 
 pub async fn evaluate_cmd(global: &Global, args: EvaluateArgs) -> Result<()> {

@@ -125,57 +125,10 @@ fn status_text(run: &RunRecord) -> String {
 
 fn show(global: &Global, reference: &str) -> Result<()> {
     let details = runs::show(&global.home(), reference)?;
-    let record = &details.record;
     if global.json {
         return print_json(&details);
     }
-    println!("run:          {}", record.id);
-    println!("name:         {}", record.spec.name);
-    println!("model kind:   {}", record.spec.model_kind);
-    if details.interrupted {
-        let pid = record.pid.map_or(String::new(), |p| p.to_string());
-        println!(
-            "status:       running, but its process ({pid} on {}) is gone: interrupted",
-            record.host
-        );
-    } else {
-        println!("status:       {}", record.status);
-    }
-    if let Some(error) = &record.error {
-        println!("error:        {error}");
-    }
-    println!("started:      {}", record.started_at.to_rfc3339());
-    if let Some(d) = record.duration_s {
-        println!("duration:     {d:.2} s");
-    }
-    println!(
-        "dataset:      {}",
-        serde_json::to_string(&record.spec.dataset)?
-    );
-    println!("code version: {}", record.spec.code_version);
-    println!(
-        "seed:         {}",
-        record.spec.seed.map_or("-".to_string(), |s| s.to_string())
-    );
-    println!("host:         {}", record.host);
-    println!("folder:       {}", details.dir.display());
-    println!("\nparams:");
-    print!("{}", text::flat(&record.spec.params, "  "));
-    println!("\nfinal metrics:");
-    print!("{}", text::flat(&record.final_metrics, "  "));
-    if !details.last_epoch.is_empty() {
-        println!("\nlast epoch ({} logged):", record.steps_logged);
-        for (tag, value) in &details.last_epoch {
-            println!("  {tag:<20} {}", text::show_value(&Some(value.clone())));
-        }
-    }
-    println!("\nartefacts:");
-    for (kind, path) in &details.files {
-        println!("  {kind:<8} {}", path.display());
-    }
-    for path in &details.event_files {
-        println!("  {:<8} {}", "events", path.display());
-    }
+    print!("{}", text::run_details(&details));
     Ok(())
 }
 

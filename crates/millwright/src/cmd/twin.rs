@@ -205,38 +205,8 @@ async fn optimize(global: &Global, a: OptimizeArgs) -> Result<()> {
     if global.json {
         return print_json(&done.run.result);
     }
-    let opt = &done.optimization;
-    let (kpi, knob) = (opt.objective.kpi(), opt.parameter.name());
-    println!("{kpi} of {} by {knob}:", a.policy);
-    for pt in &opt.points {
-        let mark = if pt.value == opt.best.value {
-            "  ← best"
-        } else {
-            ""
-        };
-        println!(
-            "  {:>12}  {:>12.4}   95% CI [{:.4}, {:.4}]{mark}",
-            number(pt.value),
-            pt.mean,
-            pt.ci_low,
-            pt.ci_high
-        );
-    }
-    println!(
-        "best {knob} = {} with {kpi} {:.4} [{:.4}, {:.4}]; run {} stored in {} (optimization.png)",
-        number(opt.best.value),
-        opt.best.mean,
-        opt.best.ci_low,
-        opt.best.ci_high,
-        done.run.result.run_id,
-        done.run.dir.display()
-    );
+    print!("{}", text::optimization(&done, &a.policy));
     Ok(())
-}
-
-/// A searched value as people write it: 0.45, not 0.44999999999999996.
-fn number(x: f64) -> String {
-    millwright_impact::format_number(x)
 }
 
 async fn emit(global: &Global, a: EmitArgs) -> Result<()> {
