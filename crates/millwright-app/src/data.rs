@@ -29,7 +29,7 @@ pub async fn ingest(
 ) -> Result<IngestOutcome> {
     let mut options = IngestOptions::new(&req.dataset, req.mode);
     options.clean = req.clean.clone().unwrap_or_default();
-    let _ = observer; // MERGE: options.progress = observer.progress();
+    options.progress = observer.progress();
     millwright_data::ingest::ingest(home.root(), &req.file, &options)
         .await
         .with_context(|| {

@@ -38,14 +38,27 @@ async fn stream(home: &Home, query: &str) -> Result<(SchemaRef, SendableRecordBa
     let stream = frame
         .execute_stream()
         .await
-        .map_err(millwright_data::DataError::from)?;
+        .map_err(datafusion("running the query"))?;
     Ok((schema, stream))
 }
 
 async fn next(stream: &mut SendableRecordBatchStream) -> Result<Option<RecordBatch>> {
     match stream.next().await {
-        Some(batch) => Ok(Some(batch.map_err(millwright_data::DataError::from)?)),
+        Some(batch) => Ok(Some(batch.map_err(datafusion("reading the query's rows"))?)),
         None => Ok(None),
+    }
+}
+
+/// A DataFusion failure met while doing `context`, its source kept.
+pub(crate) fn datafusion(
+    context: &str,
+) -> impl FnOnce(millwright_data::datafusion::error::DataFusionError) -> AppError + '_ {
+    move |source| {
+        millwright_data::DataError::DataFusion {
+            context: context.to_owned(),
+            source: Box::new(source),
+        }
+        .into()
     }
 }
 

@@ -105,8 +105,7 @@ async fn lake_column(home: &Home, col: &LakeColumn) -> Result<Vec<f64>> {
         .await?
         .collect()
         .await
-        .map_err(millwright_data::DataError::from)
-        .context("reading the column")?;
+        .map_err(crate::sql::datafusion("reading the column"))?;
     let mut values = Vec::new();
     for batch in &batches {
         let array = batch

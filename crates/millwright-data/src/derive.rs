@@ -41,8 +41,8 @@ impl CompiledFeatures {
                     message: "a derived feature cannot replace an existing column".into(),
                 });
             }
-            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
             let fail = |step| feature_error(name, expression, step);
+            let df_schema = DFSchema::try_from(schema.as_ref().clone()).map_err(fail("plan"))?;
             let expr = ctx
                 .parse_sql_expr(expression, &df_schema)
                 .map_err(fail("parse"))?;
@@ -72,17 +72,16 @@ impl CompiledFeatures {
     /// `batch` (of the compiled input schema) with the derived columns appended.
     pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         if batch.schema().fields() != self.input.fields() {
-            return Err(DataError::Other(
-                "derived features were compiled for other columns than this batch has".into(),
-            ));
+            return Err(DataError::FeatureInputMismatch);
         }
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for ((schema, physical), (name, expression)) in self.steps.iter().zip(&self.features) {
             let current = RecordBatch::try_new(schema.clone(), columns.clone())?;
             let value = physical
                 .evaluate(&current)
+                .and_then(|value| value.into_array(current.num_rows()))
                 .map_err(feature_error(name, expression, "evaluate"))?;
-            columns.push(value.into_array(current.num_rows())?);
+            columns.push(value);
         }
         Ok(RecordBatch::try_new(self.output.clone(), columns)?)
     }
@@ -92,11 +91,13 @@ impl CompiledFeatures {
 fn feature_error<'a>(
     name: &'a str,
     expression: &'a str,
-    step: &'a str,
+    step: &'static str,
 ) -> impl FnOnce(DataFusionError) -> DataError + 'a {
-    move |e| DataError::Column {
-        column: name.to_string(),
-        message: format!("cannot {step} {expression:?}: {e}"),
+    move |source| DataError::Feature {
+        feature: name.to_string(),
+        expression: expression.to_string(),
+        step,
+        source: Box::new(source),
     }
 }
 
@@ -134,7 +135,12 @@ mod tests {
         assert!((power.value(0) - 40.0 * 1500.0 * 2.0 * std::f64::consts::PI / 60.0).abs() < 1e-9);
         assert_eq!(power.len(), 2);
         let bad = derive_columns(&batch, &[("x".into(), "no_such_column * 2".into())]).unwrap_err();
-        assert!(bad.to_string().contains("\"x\""), "{bad}");
+        assert!(
+            matches!(&bad, DataError::Feature { feature, step: "parse" | "plan", .. } if feature == "x"),
+            "{bad}"
+        );
+        let source = std::error::Error::source(&bad).expect("the DataFusion error is kept");
+        assert!(source.to_string().contains("no_such_column"), "{source}");
     }
 
     #[test]
@@ -165,6 +171,9 @@ mod tests {
         let other = Arc::new(Schema::new(vec![Field::new("b", DataType::Float64, true)]));
         let wrong =
             RecordBatch::try_new(other, vec![Arc::new(Float64Array::from(vec![1.0]))]).unwrap();
-        assert!(compiled.apply(&wrong).is_err());
+        assert!(matches!(
+            compiled.apply(&wrong),
+            Err(DataError::FeatureInputMismatch)
+        ));
     }
 }

@@ -30,13 +30,37 @@ pub enum DataError {
         first: usize,
         second: usize,
     },
-    #[error("{path}: unsupported input format {extension:?} (expected .csv, .tsv, .txt, .parquet, .jsonl, .ndjson or .json)")]
+    #[error("{}", unsupported_format(path, extension))]
     UnsupportedFormat { path: PathBuf, extension: String },
-    #[error("{path}: not a readable Parquet file: {message}")]
-    Parquet { path: PathBuf, message: String },
+    #[error("{path} does not exist (expected a file ending in {INPUT_EXTENSIONS})")]
+    InputMissing { path: PathBuf },
+    #[error("{path} is a directory; ingest reads one file (ending in {INPUT_EXTENSIONS})")]
+    InputIsDirectory { path: PathBuf },
+    #[error("{path}: not a readable Parquet file ({context})")]
+    Parquet {
+        path: PathBuf,
+        context: String,
+        #[source]
+        source: deltalake::parquet::errors::ParquetError,
+    },
+    #[error("{path}: the rows after row {after_row} are not readable Parquet")]
+    ParquetRows {
+        path: PathBuf,
+        after_row: u64,
+        #[source]
+        source: deltalake::arrow::error::ArrowError,
+    },
+    #[error("{path}: column {column:?} cannot be read as {kind}")]
+    ColumnRead {
+        path: PathBuf,
+        column: String,
+        kind: &'static str,
+        #[source]
+        source: deltalake::arrow::error::ArrowError,
+    },
     #[error("invalid dataset name {name:?}: {reason}")]
     InvalidName { name: String, reason: String },
-    #[error("dataset {name:?} already exists; use --mode append to add a version or --mode overwrite to replace it")]
+    #[error("dataset {name:?} already exists; creating it again would replace it (append a version or overwrite it instead)")]
     DatasetExists { name: String },
     #[error("dataset {name:?} does not exist in the lake at {lake}")]
     NoSuchDataset { name: String, lake: PathBuf },
@@ -46,10 +70,21 @@ pub enum DataError {
         version: i64,
         latest: i64,
     },
-    #[error("dataset {name:?}: {details}")]
-    SchemaChange { name: String, details: String },
+    #[error("dataset {name:?}: column {column:?} is stored as {stored} but the new file holds {incoming}; an append may add columns, not change a stored column's kind (overwrite the dataset, or set the column's kind in the cleaning config)")]
+    ColumnKindChanged {
+        name: String,
+        column: String,
+        stored: &'static str,
+        incoming: &'static str,
+    },
     #[error("cleaning config {path}: {message}")]
     Config { path: PathBuf, message: String },
+    #[error("cleaning config {path} is not valid TOML for a cleaning config")]
+    ConfigSyntax {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
     #[error("cleaning config: column {column:?} is not in the input (columns: {available})")]
     UnknownColumn { column: String, available: String },
     #[error("column {column:?}: {message}")]
@@ -62,14 +97,71 @@ pub enum DataError {
         #[source]
         source: Box<deltalake::DeltaTableError>,
     },
-    #[error("SQL: {0}")]
-    Sql(String),
+    #[error("cannot parse the SQL query {query:?}")]
+    SqlParse {
+        query: String,
+        #[source]
+        source: deltalake::datafusion::sql::sqlparser::parser::ParserError,
+    },
+    #[error("SQL query {query:?}: {reason}")]
+    InvalidQuery { query: String, reason: String },
+    /// A DataFusion failure while `context` (planning a query, reading a table, deriving a feature).
+    #[error("{context}")]
+    DataFusion {
+        context: String,
+        #[source]
+        source: Box<deltalake::datafusion::error::DataFusionError>,
+    },
+    #[error("derived feature {feature:?}: cannot {step} {expression:?}")]
+    Feature {
+        feature: String,
+        expression: String,
+        step: &'static str,
+        #[source]
+        source: Box<deltalake::datafusion::error::DataFusionError>,
+    },
+    #[error("derived features were compiled for other columns than this batch has")]
+    FeatureInputMismatch,
     #[error("SQL statement not allowed: {0} (the lake is read-only through `sql`; only SELECT queries run)")]
     SqlNotAllowed(String),
+    #[error("lake table {table}: the Millwright commit record {context}")]
+    CommitRecord {
+        table: String,
+        context: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot make a URL of the table folder {path}")]
+    TableUrl { path: PathBuf },
+    #[error("lake table {table}: a Parquet writer task failed")]
+    WriterTask {
+        table: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    #[error("the {thread} thread panicked")]
+    ThreadPanicked { thread: &'static str },
+    #[error("unknown write mode {text:?} (create, append or overwrite)")]
+    UnknownMode { text: String },
     #[error("arrow: {0}")]
     Arrow(#[from] deltalake::arrow::error::ArrowError),
-    #[error("{0}")]
-    Other(String),
+}
+
+/// The file extensions ingest and `read_file` understand, as error messages list them.
+pub const INPUT_EXTENSIONS: &str = ".csv, .tsv, .txt, .parquet, .pq, .jsonl, .ndjson or .json";
+
+fn unsupported_format(path: &std::path::Path, extension: &str) -> String {
+    if extension.is_empty() {
+        format!(
+            "{}: the file name has no extension, so its format is unknown (expected {INPUT_EXTENSIONS})",
+            path.display()
+        )
+    } else {
+        format!(
+            "{}: unsupported input format {extension:?} (expected {INPUT_EXTENSIONS})",
+            path.display()
+        )
+    }
 }
 
 impl DataError {
@@ -80,16 +172,21 @@ impl DataError {
         }
     }
 
+    /// A DataFusion error met while doing `context` ("planning the SQL query ...", "reading dataset x").
+    pub(crate) fn datafusion(
+        context: impl Into<String>,
+    ) -> impl FnOnce(deltalake::datafusion::error::DataFusionError) -> DataError {
+        let context = context.into();
+        move |source| DataError::DataFusion {
+            context,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn delta(table: impl Into<String>, source: deltalake::DeltaTableError) -> Self {
         DataError::Delta {
             table: table.into(),
             source: Box::new(source),
         }
-    }
-}
-
-impl From<deltalake::datafusion::error::DataFusionError> for DataError {
-    fn from(err: deltalake::datafusion::error::DataFusionError) -> Self {
-        DataError::Sql(err.to_string())
     }
 }

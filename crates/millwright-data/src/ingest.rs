@@ -1,10 +1,13 @@
 //! `ingest`: read a file, clean it, commit it to the lake as one version, quarantine what was rejected.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 use std::time::Instant;
 
 use deltalake::arrow::record_batch::RecordBatch;
-use indicatif::ProgressBar;
+use millwright_core::{ProgressHandle, Unit};
 use serde::{Deserialize, Serialize};
 
 use crate::clean::{CleanConfig, Cleaner};
@@ -15,8 +18,8 @@ use crate::lake::{
 use crate::names::validate_new_dataset_name;
 use crate::quality::{ColumnQuality, QualityReport};
 use crate::quarantine::{quarantine_schema, QuarantineLog};
-use crate::source::{source_name, ReadOptions, Source};
-use crate::spool::{Spool, DEFAULT_MEMORY_BUDGET};
+use crate::source::{source_name, ReadOptions, Source, SourceInfo};
+use crate::spool::{Spool, SpoolData, DEFAULT_MEMORY_BUDGET};
 use crate::stats::StatsAccumulator;
 use crate::types::{ColumnKind, ColumnSpec};
 
@@ -28,8 +31,9 @@ pub struct IngestOptions {
     pub batch_rows: Option<usize>,
     /// Bytes of rows held in memory between passes before spilling to `<home>/tmp`.
     pub memory_budget: usize,
-    /// Advanced by bytes read; the caller decides whether it is drawn.
-    pub progress: Option<ProgressBar>,
+    /// Told of each stage: `reading` (bytes of the file), `cleaning` (rows), `writing` (rows stored),
+    /// `committing` (the quarantine table). Silent by default.
+    pub progress: ProgressHandle,
 }
 
 impl IngestOptions {
@@ -40,7 +44,7 @@ impl IngestOptions {
             clean: CleanConfig::default(),
             batch_rows: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
-            progress: None,
+            progress: ProgressHandle::default(),
         }
     }
 }
@@ -51,15 +55,60 @@ pub struct IngestOutcome {
     pub version: i64,
     pub rows_written: u64,
     pub rows_quarantined: u64,
-    /// Version of `<dataset>__quarantine` holding this ingest's rejected rows.
+    /// Version of `<dataset>__quarantine` holding this ingest's rejected rows (`None` when there were none;
+    /// the table exists anyway, empty if nothing was ever quarantined).
     pub quarantine_version: Option<i64>,
     pub report: QualityReport,
 }
 
-/// Ingests one file. On any error the lake is as it was: nothing is committed until the data is complete.
+/// Ingests one file: [`prepare`], pass 1 ([`read_pass`]), [`fit`], pass 2 ([`clean_pass`]), [`commit`].
+/// On any error the lake is as it was: nothing is committed until the data is complete.
 pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
+    let (mut job, source) = prepare(home, path, options)?;
+    let mut read = read_pass(source, &mut job, options)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        rows_read = read.rows_read,
+        "ingest pass 1 (parse, hard rules) done"
+    );
+    fit(&mut job.cleaner, &read.admitted)?;
+    let cleaned = clean_pass(&mut job, &mut read, &options.progress)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "ingest pass 2 (soft rules) done"
+    );
+    if cleaned.rows_written == 0 {
+        return Err(DataError::NothingToCommit {
+            rows: read.quarantine.total(),
+            first_reason: read
+                .quarantine
+                .first()
+                .map(|r| format!("line {}: {}", r.line, r.reason))
+                .unwrap_or_default(),
+        });
+    }
+    let mut report = quality_report(&job, &read, &cleaned, options, started_at);
+    report.duration_s = started.elapsed().as_secs_f64();
+    commit(job, read, cleaned, report, options).await
+}
+
+/// An ingest ready to read: the lake, how the dataset is written, the columns and their cleaner.
+struct Prepared {
+    lake: Lake,
+    mode: WriteMode,
+    /// The dataset's last commit, when appending to it.
+    previous: Option<CommitRecord>,
+    columns: Vec<ColumnSpec>,
+    cleaner: Cleaner,
+    /// `<home>/tmp/ingest-*`, removed when the ingest ends.
+    scratch: tempfile::TempDir,
+}
+
+/// Checks the name and mode against the lake, opens the source (header, sample, column kinds) and
+/// builds the cleaner for its columns.
+fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepared, Source)> {
     let name = options.dataset.as_str();
     validate_new_dataset_name(name)?;
     let lake = Lake::open(home)?;
@@ -93,59 +142,58 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
             .map(|r| r.columns.clone())
             .unwrap_or_default(),
     };
-    let mut source = Source::open(path, &read_options)?;
+    let source = Source::open(path, &read_options)?;
     if let Some(previous) = &previous {
         check_additive(name, &previous.columns, source.columns())?;
     }
     let columns: Vec<ColumnSpec> = source.columns().to_vec();
-    let mut cleaner = Cleaner::new(&options.clean, &columns, source_name(path))?;
-
+    let cleaner = Cleaner::new(&options.clean, &columns, source_name(path))?;
     let scratch_root = home.join("tmp");
     std::fs::create_dir_all(&scratch_root).map_err(|e| DataError::io(&scratch_root, e))?;
     let scratch = tempfile::Builder::new()
         .prefix("ingest-")
         .tempdir_in(&scratch_root)
         .map_err(|e| DataError::io(&scratch_root, e))?;
+    let job = Prepared {
+        lake,
+        mode,
+        previous,
+        columns,
+        cleaner,
+        scratch,
+    };
+    Ok((job, source))
+}
 
-    // Pass 1: parse, statistics as read, hard rules.
+/// What pass 1 leaves: the admitted rows, statistics as read and the rows set aside so far.
+struct ReadPass {
+    admitted: SpoolData,
+    admitted_rows: u64,
+    before: Vec<StatsAccumulator>,
+    quarantine: QuarantineLog,
+    rows_read: u64,
+    source: SourceInfo,
+}
+
+/// Pass 1: parse, statistics as read, hard rules; the admitted rows are spooled for the later passes.
+fn read_pass(source: Source, job: &mut Prepared, options: &IngestOptions) -> Result<ReadPass> {
+    let progress = &options.progress;
+    let info = source.info().clone();
+    progress.stage("reading", Some(info.bytes), Unit::Bytes);
     let mut quarantine = QuarantineLog::default();
-    let mut before: Vec<StatsAccumulator> = columns
-        .iter()
-        .map(|c| StatsAccumulator::new(c.kind))
-        .collect();
+    let mut before = accumulators(&job.columns);
     let mut admitted = Spool::new(
         source.schema(),
         options.memory_budget,
-        scratch.path().join("admitted.arrow"),
+        job.scratch.path().join("admitted.arrow"),
     );
-    let progress = options.progress.clone().unwrap_or_else(ProgressBar::hidden);
-    progress.set_length(source.info().bytes);
-    progress.set_message("reading");
+    let cleaner = &mut job.cleaner;
     // Parsing runs on its own thread, one batch ahead of statistics and the hard rules: the two halves
     // of pass 1 cost about the same, so the second core nearly halves it.
-    let source_info = source.info().clone();
     let (rows_parsed, parse_quarantine) =
         std::thread::scope(|scope| -> Result<(u64, QuarantineLog)> {
             let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
-            let reader_progress = progress.clone();
-            let reader = scope.spawn(move || {
-                let mut parse_quarantine = QuarantineLog::default();
-                loop {
-                    let next = source.next_batch(&mut parse_quarantine);
-                    reader_progress.set_position(source.bytes_read());
-                    let stop = !matches!(next, Ok(Some(_)));
-                    let message = next.map(|b| b.map(|b| b.batch)).transpose();
-                    if let Some(message) = message {
-                        if sender.send(message).is_err() {
-                            break;
-                        }
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-                parse_quarantine
-            });
+            let reader = scope.spawn(move || read_batches(source, &sender, progress));
             let mut rows_parsed = 0u64;
             let mut failure = None;
             for batch in receiver {
@@ -160,44 +208,88 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                     failure = Some(err);
                     break; // dropping the receiver stops the reader
                 }
-                progress.set_message(format!("{rows_parsed} rows"));
+                progress.note(&format!("{rows_parsed} rows"));
             }
             let parse_quarantine = reader
                 .join()
-                .map_err(|_| DataError::Other("the reader thread panicked".into()))?;
+                .map_err(|_| DataError::ThreadPanicked { thread: "reader" })?;
             match failure {
                 Some(err) => Err(err),
                 None => Ok((rows_parsed, parse_quarantine)),
             }
         })?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        rows_parsed,
-        "ingest pass 1 (parse, hard rules) done"
-    );
     let rows_read = rows_parsed + parse_quarantine.total();
     quarantine.absorb_first(parse_quarantine);
-    let admitted = admitted.finish()?;
+    Ok(ReadPass {
+        admitted_rows: admitted.rows(),
+        admitted: admitted.finish()?,
+        before,
+        quarantine,
+        rows_read,
+        source: info,
+    })
+}
 
-    // Fit the soft rules on the survivors, then pass 2.
-    progress.set_message("cleaning");
+/// The reader thread of pass 1: parses batches and sends them on until the end, an error, or the
+/// receiver hanging up. Returns the rows that could not be typed.
+fn read_batches(
+    mut source: Source,
+    sender: &SyncSender<Result<RecordBatch>>,
+    progress: &ProgressHandle,
+) -> QuarantineLog {
+    let mut parse_quarantine = QuarantineLog::default();
+    loop {
+        let next = source.next_batch(&mut parse_quarantine);
+        progress.advance(source.bytes_read());
+        let stop = !matches!(next, Ok(Some(_)));
+        if let Some(message) = next.map(|b| b.map(|b| b.batch)).transpose() {
+            if sender.send(message).is_err() {
+                break;
+            }
+        }
+        if stop {
+            break;
+        }
+    }
+    parse_quarantine
+}
+
+/// Between the passes: the soft rules (fences, fill values, interpolation) fitted on pass 1's survivors.
+fn fit(cleaner: &mut Cleaner, admitted: &SpoolData) -> Result<()> {
     cleaner.fit();
     if cleaner.needs_interpolation() {
         cleaner.prepare_interpolation(admitted.batches()?)?;
     }
-    let output_schema = cleaner.output_schema();
-    // Pass 2 runs twice from the same fitted cleaner: here for the quality report, which the commit carries,
-    // then again as the lake writer pulls batches, so cleaning overlaps Parquet encoding and the cleaned
-    // rows are never held or spilled. Cleaning is deterministic, so both runs give the same rows.
-    // The writer encodes consecutive parts in parallel; each part's cleaner is this one as it stood when the
-    // report run reached the part's first batch, so stateful rules (forward fill, smoothing) carry over.
-    let part_starts = part_starts(admitted.batch_count()?);
+    Ok(())
+}
+
+/// What the report run of pass 2 leaves: statistics after cleaning, the rows kept, and the cleaner as it
+/// stood at the first batch of each writer part.
+struct CleanPass {
+    after: Vec<StatsAccumulator>,
+    rows_written: u64,
+    part_starts: Vec<usize>,
+    part_cleaners: Vec<Cleaner>,
+}
+
+/// Pass 2, the report run: cleans every admitted batch for the quality report, which the commit carries.
+///
+/// Pass 2 runs twice from the same fitted cleaner: here, then again as the lake writer pulls batches
+/// ([`commit`]), so cleaning overlaps Parquet encoding and the cleaned rows are never held or spilled.
+/// Cleaning is deterministic, so both runs give the same rows. The writer encodes consecutive parts in
+/// parallel; each part's cleaner is this one as it stood when this run reached the part's first batch, so
+/// stateful rules (forward fill, smoothing) carry over.
+fn clean_pass(
+    job: &mut Prepared,
+    read: &mut ReadPass,
+    progress: &ProgressHandle,
+) -> Result<CleanPass> {
+    progress.stage("cleaning", Some(read.admitted_rows), Unit::Rows);
+    let part_starts = part_starts(read.admitted.batch_count()?);
     let mut part_cleaners = Vec::with_capacity(part_starts.len());
-    let mut after: Vec<StatsAccumulator> = columns
-        .iter()
-        .map(|c| StatsAccumulator::new(c.kind))
-        .collect();
-    let mut rows_written = 0u64;
+    let mut after = accumulators(&job.columns);
+    let (mut rows_cleaned, mut rows_written) = (0u64, 0u64);
+    let (cleaner, quarantine, admitted) = (&mut job.cleaner, &mut read.quarantine, &read.admitted);
     // The after-statistics of most columns are taken on a second thread while this one cleans the next
     // batch; this thread, which also cleans, takes a third of the columns.
     let own = after.len() / 3;
@@ -216,11 +308,14 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                 if part_starts.contains(&index) {
                     part_cleaners.push(cleaner.clone());
                 }
-                let out = cleaner.finish(batch?, &mut quarantine)?;
+                let batch = batch?;
+                rows_cleaned += batch.num_rows() as u64;
+                let out = cleaner.finish(batch, quarantine)?;
                 rows_written += out.num_rows() as u64;
                 for (acc, column) in own_after.iter_mut().zip(out.columns()) {
                     acc.observe(column);
                 }
+                progress.advance(rows_cleaned);
                 if sender.send(out).is_err() {
                     break; // the helper panicked; join below reports it
                 }
@@ -228,35 +323,32 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
             Ok(())
         })();
         drop(sender);
-        helper
-            .join()
-            .map_err(|_| DataError::Other("the statistics thread panicked".into()))?;
+        helper.join().map_err(|_| DataError::ThreadPanicked {
+            thread: "statistics",
+        })?;
         cleaned
     })?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "ingest pass 2 (soft rules) done"
-    );
-    if rows_written == 0 {
-        return Err(DataError::NothingToCommit {
-            rows: quarantine.total(),
-            first_reason: quarantine
-                .first()
-                .map(|r| format!("line {}: {}", r.line, r.reason))
-                .unwrap_or_default(),
-        });
-    }
+    Ok(CleanPass {
+        after,
+        rows_written,
+        part_starts,
+        part_cleaners,
+    })
+}
 
-    let ingest_id = format!(
-        "{}-{:08x}",
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        rand::random::<u32>()
-    );
-    let actions = cleaner.actions();
-    let column_reports: Vec<ColumnQuality> = columns
+/// The quality report of this ingest (its duration is set when it is committed).
+fn quality_report(
+    job: &Prepared,
+    read: &ReadPass,
+    cleaned: &CleanPass,
+    options: &IngestOptions,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> QualityReport {
+    let columns: Vec<ColumnQuality> = job
+        .columns
         .iter()
-        .zip(before.iter().zip(&after))
-        .zip(actions)
+        .zip(read.before.iter().zip(&cleaned.after))
+        .zip(job.cleaner.actions())
         .map(|((spec, (b, a)), (_, actions))| ColumnQuality {
             name: spec.name.clone(),
             kind: spec.kind,
@@ -265,89 +357,107 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
             actions,
         })
         .collect();
-    let constant_columns = column_reports
-        .iter()
-        .filter(|c| c.after.count > 0 && c.after.distinct == 1)
-        .map(|c| c.name.clone())
-        .collect();
-    let empty_columns = column_reports
-        .iter()
-        .filter(|c| c.after.count == 0)
-        .map(|c| c.name.clone())
-        .collect();
-    let mut report = QualityReport {
-        ingest_id: ingest_id.clone(),
-        dataset: name.to_string(),
-        mode: format!("{mode:?}").to_lowercase(),
-        source: source_info,
+    let named = |keep: fn(&ColumnQuality) -> bool| {
+        columns
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let constant_columns = named(|c| c.after.count > 0 && c.after.distinct == 1);
+    let empty_columns = named(|c| c.after.count == 0);
+    QualityReport {
+        ingest_id: format!(
+            "{}-{:08x}",
+            started_at.format("%Y%m%dT%H%M%SZ"),
+            rand::random::<u32>()
+        ),
+        dataset: options.dataset.clone(),
+        mode: format!("{:?}", job.mode).to_lowercase(),
+        source: read.source.clone(),
         started_at: started_at.to_rfc3339(),
         duration_s: 0.0,
-        rows_read,
-        rows_written,
-        rows_quarantined: quarantine.total(),
-        quarantined_by_reason: quarantine.by_reason.clone(),
-        duplicates_removed: cleaner.duplicates_removed(),
-        columns: column_reports,
+        rows_read: read.rows_read,
+        rows_written: cleaned.rows_written,
+        rows_quarantined: read.quarantine.total(),
+        quarantined_by_reason: read.quarantine.by_reason.clone(),
+        duplicates_removed: job.cleaner.duplicates_removed(),
+        columns,
         constant_columns,
         empty_columns,
         config: options.clean.clone(),
-    };
-    let stored_columns = stored_column_specs(&columns, &output_schema);
-    let table_rows = previous.as_ref().map(|p| p.table_rows).unwrap_or(0) + rows_written;
+    }
+}
 
-    progress.set_message("committing");
-    report.duration_s = started.elapsed().as_secs_f64();
+/// Commit: the cleaned rows as one dataset version (pass 2 again, feeding the writer), then the rejected
+/// rows to `<dataset>__quarantine`.
+async fn commit(
+    job: Prepared,
+    read: ReadPass,
+    cleaned: CleanPass,
+    report: QualityReport,
+    options: &IngestOptions,
+) -> Result<IngestOutcome> {
+    let name = options.dataset.as_str();
+    let progress = &options.progress;
+    let output_schema = job.cleaner.output_schema();
     let record = CommitRecord {
-        ingest_id: ingest_id.clone(),
+        ingest_id: report.ingest_id.clone(),
         kind: "ingest".into(),
-        columns: stored_columns,
-        rows_written,
-        table_rows,
+        columns: stored_column_specs(&job.columns, &output_schema),
+        rows_written: cleaned.rows_written,
+        table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + cleaned.rows_written,
         dataset_version: None,
         report: Some(Box::new(report.clone())),
     };
-    let parts: Vec<BatchSource> = admitted
-        .into_parts(&part_starts)?
+    progress.stage("writing", Some(cleaned.rows_written), Unit::Rows);
+    let written = Arc::new(AtomicU64::new(0));
+    let parts: Vec<BatchSource> = read
+        .admitted
+        .into_parts(&cleaned.part_starts)?
         .into_iter()
-        .zip(part_cleaners)
+        .zip(cleaned.part_cleaners)
         .map(|(batches, mut part_cleaner)| {
+            let (written, progress) = (written.clone(), progress.clone());
             // This run's quarantine rows are the report run's, already logged.
-            Box::new(
-                batches
-                    .map(move |batch| part_cleaner.finish(batch?, &mut QuarantineLog::default())),
-            ) as BatchSource
+            Box::new(batches.map(move |batch| {
+                let out = part_cleaner.finish(batch?, &mut QuarantineLog::default())?;
+                let rows = out.num_rows() as u64;
+                progress.advance(written.fetch_add(rows, Ordering::Relaxed) + rows);
+                Ok(out)
+            })) as BatchSource
         })
         .collect();
-    let version = lake
-        .write(
-            name,
-            mode,
-            output_schema,
-            parts,
-            &record,
-            &encodings(&columns, &before),
-        )
+    let encodings = encodings(&job.columns, &read.before);
+    let version = job
+        .lake
+        .write(name, job.mode, output_schema, parts, &record, &encodings)
         .await?;
-
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
+    tracing::info!(version, "ingest committed");
+    progress.stage("committing", Some(read.quarantine.total()), Unit::Rows);
+    let quarantine_version = write_quarantine(
+        &job.lake,
+        name,
+        &report.ingest_id,
         version,
-        "ingest committed"
-    );
-    let quarantine_version = if quarantine.total() > 0 {
-        Some(write_quarantine(&lake, name, &ingest_id, version, &quarantine).await?)
-    } else {
-        None
-    };
-    progress.finish_and_clear();
+        &read.quarantine,
+    )
+    .await?;
     Ok(IngestOutcome {
         dataset: name.to_string(),
         version,
-        rows_written,
-        rows_quarantined: quarantine.total(),
+        rows_written: cleaned.rows_written,
+        rows_quarantined: read.quarantine.total(),
         quarantine_version,
         report,
     })
+}
+
+fn accumulators(columns: &[ColumnSpec]) -> Vec<StatsAccumulator> {
+    columns
+        .iter()
+        .map(|c| StatsAccumulator::new(c.kind))
+        .collect()
 }
 
 /// Where each Parquet writer's part starts: consecutive runs of the batches, one part per core.
@@ -357,22 +467,28 @@ fn part_starts(batch_count: usize) -> Vec<usize> {
     (0..parts).map(|k| k * batch_count / parts).collect()
 }
 
+/// Appends the rejected rows to the dataset's quarantine table; returns the version holding them, or
+/// `None` when nothing was rejected. The table is created (empty if need be) by the dataset's first
+/// ingest, so it can always be queried.
 async fn write_quarantine(
     lake: &Lake,
     dataset: &str,
     ingest_id: &str,
     dataset_version: i64,
     quarantine: &QuarantineLog,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     let name = Lake::quarantine_name(dataset);
-    let previous_rows = if lake.exists(&name) {
+    let exists = lake.exists(&name);
+    if exists && quarantine.total() == 0 {
+        return Ok(None);
+    }
+    let previous_rows = if exists {
         lake.last_record(&name, None)?
             .map(|(_, r)| r.table_rows)
             .unwrap_or(0)
     } else {
         0
     };
-    let schema = quarantine_schema();
     let mut batches = quarantine.to_batches(ingest_id, dataset_version);
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let record = CommitRecord {
@@ -384,7 +500,7 @@ async fn write_quarantine(
         dataset_version: Some(dataset_version),
         report: None,
     };
-    let mode = if lake.exists(&name) {
+    let mode = if exists {
         WriteMode::Append
     } else {
         WriteMode::Create
@@ -400,8 +516,10 @@ async fn write_quarantine(
     let encodings = Encodings {
         without_dictionary: vec!["record".into()],
     };
-    lake.write(&name, mode, schema, parts, &record, &encodings)
-        .await
+    let version = lake
+        .write(&name, mode, quarantine_schema(), parts, &record, &encodings)
+        .await?;
+    Ok((rows > 0).then_some(version))
 }
 
 /// Number columns with more distinct values than a Parquet dictionary holds go without one (see
@@ -444,15 +562,11 @@ fn check_additive(name: &str, stored: &[ColumnSpec], incoming: &[ColumnSpec]) ->
                 || (old.kind.arrow_type() == column.kind.arrow_type())
                 || (old.kind == ColumnKind::Float && column.kind == ColumnKind::Int);
             if !compatible {
-                return Err(DataError::SchemaChange {
+                return Err(DataError::ColumnKindChanged {
                     name: name.to_string(),
-                    details: format!(
-                        "column {:?} is stored as {} but the new file holds {}; this is not an additive change \
-                         (use --mode overwrite to replace the dataset, or set its kind in the cleaning config)",
-                        column.name,
-                        old.kind.name(),
-                        column.kind.name()
-                    ),
+                    column: column.name.clone(),
+                    stored: old.kind.name(),
+                    incoming: column.kind.name(),
                 });
             }
         }

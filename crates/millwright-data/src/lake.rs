@@ -106,15 +106,13 @@ pub enum WriteMode {
 }
 
 impl std::str::FromStr for WriteMode {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "create" => Ok(WriteMode::Create),
             "append" => Ok(WriteMode::Append),
             "overwrite" => Ok(WriteMode::Overwrite),
-            other => Err(format!(
-                "unknown mode {other:?} (create, append or overwrite)"
-            )),
+            other => Err(DataError::UnknownMode { text: other.into() }),
         }
     }
 }
@@ -160,8 +158,7 @@ impl Lake {
     fn url(&self, name: &str) -> Result<url::Url> {
         let path = self.table_path(name);
         std::fs::create_dir_all(&path).map_err(|e| DataError::io(&path, e))?;
-        url::Url::from_directory_path(&path)
-            .map_err(|()| DataError::Other(format!("cannot make a URL of {}", path.display())))
+        url::Url::from_directory_path(&path).map_err(|()| DataError::TableUrl { path })
     }
 
     /// Names of the datasets (quarantine tables included), sorted.
@@ -264,11 +261,10 @@ impl Lake {
             .and_then(|info| info.get(COMMIT_METADATA_KEY).cloned())
             .map(serde_json::from_value::<CommitRecord>)
             .transpose()
-            .map_err(|e| {
-                DataError::Other(format!(
-                    "{}: unreadable Millwright commit record: {e}",
-                    path.display()
-                ))
+            .map_err(|source| DataError::CommitRecord {
+                table: name.to_string(),
+                context: "is unreadable",
+                source,
             })?;
         Ok(record.map(|r| (version, r)))
     }
@@ -387,14 +383,21 @@ impl Lake {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(|e| DataError::delta(name, e))?;
-        let provider = table.table_provider().await?;
-        let frame = ctx.read_table(provider)?;
+        let reading = || format!("reading dataset {name}");
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(DataError::datafusion(reading()))?;
+        let frame = ctx
+            .read_table(provider)
+            .map_err(DataError::datafusion(reading()))?;
         // Partition by partition, in order: files (and ranges of large files) are assigned to partitions in
         // commit order, so rows come back in the order they were written, the same on every read; `collect`
         // would interleave partitions as they finish, and a seeded random split would not repeat.
         let batches: Vec<RecordBatch> = frame
             .collect_partitioned()
-            .await?
+            .await
+            .map_err(DataError::datafusion(reading()))?
             .into_iter()
             .flatten()
             .collect();
@@ -420,7 +423,11 @@ impl Lake {
         let table = DeltaTable::try_from_url(url.clone())
             .await
             .map_err(|e| DataError::delta(name, e))?;
-        let metadata = serde_json::to_value(record).map_err(|e| DataError::Other(e.to_string()))?;
+        let metadata = serde_json::to_value(record).map_err(|source| DataError::CommitRecord {
+            table: name.to_string(),
+            context: "cannot be encoded",
+            source,
+        })?;
         let properties = CommitProperties::default()
             .with_metadata([(COMMIT_METADATA_KEY.to_string(), metadata)]);
         let incoming: StructType = schema
@@ -497,9 +504,12 @@ impl Lake {
             schema: schema.clone(),
             batches: Mutex::new(Some(batches)),
         });
-        let provider = StreamingTable::try_new(schema, vec![stream])?;
-        let plan = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(provider)), None)?
-            .build()?;
+        let planning = || format!("planning the write of lake table {name}");
+        let provider = StreamingTable::try_new(schema, vec![stream])
+            .map_err(DataError::datafusion(planning()))?;
+        let plan = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(provider)), None)
+            .and_then(|plan| plan.build())
+            .map_err(DataError::datafusion(planning()))?;
         let (save_mode, schema_mode) = match mode {
             WriteMode::Create => (SaveMode::ErrorIfExists, None),
             WriteMode::Append => (SaveMode::Append, Some(SchemaMode::Merge)),
@@ -599,10 +609,11 @@ async fn write_parts(
         match task.await {
             Ok(Ok(part_adds)) => adds.extend(part_adds),
             Ok(Err(e)) => failure = failure.or(Some(e)),
-            Err(join) => {
-                failure = failure.or(Some(DataError::Other(format!(
-                    "a writer task failed: {join}"
-                ))))
+            Err(source) => {
+                failure = failure.or(Some(DataError::WriterTask {
+                    table: name.to_string(),
+                    source,
+                }))
             }
         }
     }
@@ -718,7 +729,10 @@ mod tests {
         let bad: BatchSource = Box::new(
             vec![
                 Ok(batch.clone()),
-                Err(DataError::Other("the source broke".into())),
+                Err(DataError::io(
+                    "source.csv",
+                    std::io::Error::other("the source broke"),
+                )),
             ]
             .into_iter(),
         );
@@ -733,7 +747,11 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("the source broke"), "{err}");
+        let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(chain.contains("the source broke"), "{chain}");
         assert!(!lake.exists("t"));
         assert!(
             !lake.table_path("t").exists(),

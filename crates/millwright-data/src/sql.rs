@@ -41,7 +41,8 @@ struct TableRefs<'a> {
     datasets: &'a [String],
     /// Registered name → (dataset, version).
     found: BTreeMap<String, (String, Option<i64>)>,
-    error: Option<DataError>,
+    /// Why the query cannot run, when a reference is wrong.
+    refused: Option<String>,
 }
 
 impl VisitorMut for TableRefs<'_> {
@@ -53,9 +54,9 @@ impl VisitorMut for TableRefs<'_> {
         };
         let [ObjectNamePart::Identifier(ident)] = name.0.as_slice() else {
             if version.is_some() {
-                self.error = Some(DataError::Sql(format!(
+                self.refused = Some(format!(
                     "time travel needs a plain dataset name, not {name}"
-                )));
+                ));
                 return ControlFlow::Break(());
             }
             return ControlFlow::Continue(());
@@ -74,32 +75,25 @@ impl VisitorMut for TableRefs<'_> {
                 Value::Number(n, _) => match n.parse::<i64>() {
                     Ok(n) => Some(n),
                     Err(_) => {
-                        self.error = Some(DataError::Sql(format!(
-                            "VERSION AS OF needs a whole number, got {n}"
-                        )));
+                        self.refused = Some(format!("VERSION AS OF needs a whole number, got {n}"));
                         return ControlFlow::Break(());
                     }
                 },
                 other => {
-                    self.error = Some(DataError::Sql(format!(
-                        "VERSION AS OF needs a whole number, got {other}"
-                    )));
+                    self.refused = Some(format!("VERSION AS OF needs a whole number, got {other}"));
                     return ControlFlow::Break(());
                 }
             },
             Some(other) => {
-                self.error = Some(DataError::Sql(format!(
+                self.refused = Some(format!(
                     "unsupported table version clause {other}; use VERSION AS OF <n>"
-                )));
+                ));
                 return ControlFlow::Break(());
             }
         };
         let Some(dataset) = dataset else {
             if wanted_version.is_some() {
-                self.error = Some(DataError::Sql(format!(
-                    "no dataset named {} in the lake",
-                    ident.value
-                )));
+                self.refused = Some(format!("no dataset named {} in the lake", ident.value));
                 return ControlFlow::Break(());
             }
             // Not a dataset: a CTE name, or an unknown table DataFusion will report.
@@ -121,10 +115,19 @@ impl VisitorMut for TableRefs<'_> {
 
 /// Plans a read-only query over the lake's tables; the caller streams or collects the result.
 pub async fn query(lake: &Lake, sql: &str) -> Result<DataFrame> {
-    let mut statements = Parser::parse_sql(&LakeDialect(GenericDialect {}), sql)
-        .map_err(|e| DataError::Sql(e.to_string()))?;
+    let invalid = |reason: String| DataError::InvalidQuery {
+        query: sql.to_string(),
+        reason,
+    };
+    let mut statements =
+        Parser::parse_sql(&LakeDialect(GenericDialect {}), sql).map_err(|source| {
+            DataError::SqlParse {
+                query: sql.to_string(),
+                source,
+            }
+        })?;
     if statements.len() != 1 {
-        return Err(DataError::Sql(format!(
+        return Err(invalid(format!(
             "expected one query, found {} statements",
             statements.len()
         )));
@@ -143,11 +146,11 @@ pub async fn query(lake: &Lake, sql: &str) -> Result<DataFrame> {
     let mut refs = TableRefs {
         datasets: &datasets,
         found: BTreeMap::new(),
-        error: None,
+        refused: None,
     };
     let _ = statement.visit(&mut refs);
-    if let Some(err) = refs.error {
-        return Err(err);
+    if let Some(reason) = refs.refused {
+        return Err(invalid(reason));
     }
     let ctx = SessionContext::new();
     for (registered, (dataset, version)) in &refs.found {
@@ -155,14 +158,21 @@ pub async fn query(lake: &Lake, sql: &str) -> Result<DataFrame> {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(|e| DataError::delta(dataset.as_str(), e))?;
-        let provider = table.table_provider().await?;
-        ctx.register_table(registered.as_str(), provider)?;
+        let context = || format!("registering dataset {registered} for SQL");
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(DataError::datafusion(context()))?;
+        ctx.register_table(registered.as_str(), provider)
+            .map_err(DataError::datafusion(context()))?;
     }
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    Ok(ctx
-        .sql_with_options(&statement.to_string(), options)
-        .await?)
+    ctx.sql_with_options(&statement.to_string(), options)
+        .await
+        .map_err(DataError::datafusion(format!(
+            "planning the SQL query {sql:?}"
+        )))
 }

@@ -347,7 +347,7 @@ async fn append_is_additive_and_a_type_change_is_refused() {
     ));
     assert_eq!(f.ingest("d", &b, WriteMode::Append, "").await.unwrap(), 1);
     let err = f.ingest("d", &c, WriteMode::Append, "").await.unwrap_err();
-    assert!(matches!(err, DataError::SchemaChange { .. }), "{err}");
+    assert!(matches!(err, DataError::ColumnKindChanged { .. }), "{err}");
     let lake = Lake::open(f.home()).unwrap();
     assert_eq!(
         lake.latest_version("d").unwrap(),
@@ -447,4 +447,179 @@ async fn parallel_writer_parts_store_what_one_part_stores() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(files("parts"), cores.min(20), "one file per writer part");
+}
+
+/// 2^53 + 1 has no f64: integer cells must not pass through one, and bounds must compare them exactly.
+#[tokio::test]
+async fn integer_cleaning_is_exact_above_two_to_the_53() {
+    let f = Fixture::new();
+    let big = 9_007_199_254_740_993_i64;
+    let csv = f.file(
+        "ints.csv",
+        format!("id,count,limited\n1,{big},5\n2,-7,{big}\n3,,1\n"),
+    );
+    // `count`: one value clipped and one filled, so the column is rebuilt; `big` must survive unchanged.
+    // `limited`: 2^53 is the bound, and 2^53 + 1 is above it (as an f64 it would equal it).
+    let config = format!(
+        r#"
+        [defaults]
+        outliers = "none"
+        [columns.count]
+        min = 0
+        bounds_action = "clip"
+        missing = "constant"
+        fill = {big}
+        [columns.limited]
+        max = 9007199254740992
+        bounds_action = "drop"
+    "#
+    );
+    f.ingest("ints", &csv, WriteMode::Create, &config)
+        .await
+        .unwrap();
+    let batch = f.read("ints").await;
+    let column = |name: &str| -> Vec<Option<i64>> {
+        let index = batch.schema().index_of(name).unwrap();
+        batch
+            .column(index)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect()
+    };
+    assert_eq!(
+        column("id"),
+        vec![Some(1), Some(3)],
+        "row 2 is above the bound"
+    );
+    assert_eq!(column("count"), vec![Some(big), Some(big)]);
+    assert_eq!(f.quarantined("ints"), 1);
+
+    let g = Fixture::new();
+    let csv = g.file("clip.csv", format!("n\n{big}\n-3\n"));
+    g.ingest(
+        "clip",
+        &csv,
+        WriteMode::Create,
+        "[defaults]\noutliers = \"none\"\n[columns.n]\nmin = 0\nbounds_action = \"clip\"\n",
+    )
+    .await
+    .unwrap();
+    let batch = g.read("clip").await;
+    let n: Vec<i64> = batch
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .values()
+        .to_vec();
+    assert_eq!(n, vec![big, 0]);
+}
+
+/// Every ingest leaves `<dataset>__quarantine` queryable, empty when nothing was ever rejected.
+#[tokio::test]
+async fn the_quarantine_table_exists_after_every_ingest() {
+    use millwright_data::sql::query;
+    let f = Fixture::new();
+    let clean = f.file("clean.csv", "id,v\n1,1.5\n2,2.5\n");
+    let bad = f.file("bad.csv", "id,v\n3,x\n4,4.5\n");
+    let lake = Lake::open(f.home()).unwrap();
+    let count = |sql: &'static str| {
+        let lake = &lake;
+        async move {
+            let batches = query(lake, sql).await.unwrap().collect().await.unwrap();
+            let schema_width = batches.first().map(|b| b.num_columns());
+            (
+                batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+                schema_width,
+            )
+        }
+    };
+    for (dataset, mode) in [("c", WriteMode::Create), ("o", WriteMode::Overwrite)] {
+        let mut options = IngestOptions::new(dataset, mode);
+        options.clean = CleanConfig::default();
+        let outcome = ingest(f.home(), &clean, &options).await.unwrap();
+        assert_eq!(outcome.quarantine_version, None);
+        assert!(lake.exists(&Lake::quarantine_name(dataset)), "{dataset}");
+    }
+    let frame = query(&lake, "SELECT * FROM c__quarantine").await.unwrap();
+    assert_eq!(
+        frame.schema().fields().len(),
+        8,
+        "the usual quarantine schema"
+    );
+    assert_eq!(count("SELECT * FROM c__quarantine").await.0, 0);
+
+    let mut append = IngestOptions::new("c", WriteMode::Append);
+    append.clean = toml::from_str("[columns.v]\nkind = \"float\"\n").unwrap();
+    let outcome = ingest(f.home(), &bad, &append).await.unwrap();
+    assert_eq!(
+        (outcome.rows_quarantined, outcome.quarantine_version),
+        (1, Some(1))
+    );
+    let (rows, _) = count("SELECT line, reason FROM c__quarantine").await;
+    assert_eq!(rows, 1);
+    let outcome = ingest(f.home(), &clean, &append).await.unwrap();
+    assert_eq!(
+        outcome.quarantine_version, None,
+        "a clean append adds no commit"
+    );
+    assert_eq!(lake.latest_version("c__quarantine").unwrap(), 1);
+}
+
+#[tokio::test]
+async fn inputs_that_are_not_files_say_what_is_wrong() {
+    let f = Fixture::new();
+    let options = IngestOptions::new("x", WriteMode::Create);
+    let folder = f.dir.path().join("exports");
+    std::fs::create_dir(&folder).unwrap();
+    let err = ingest(f.home(), &folder, &options).await.unwrap_err();
+    assert!(matches!(err, DataError::InputIsDirectory { .. }), "{err}");
+    assert!(err.to_string().contains("is a directory"), "{err}");
+    let err = ingest(f.home(), &f.dir.path().join("nope.csv"), &options)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DataError::InputMissing { .. }), "{err}");
+    assert!(err.to_string().contains(".parquet"), "{err}");
+    let bare = f.file("readings", "a\n1\n");
+    let err = ingest(f.home(), &bare, &options).await.unwrap_err();
+    assert!(err.to_string().contains("no extension"), "{err}");
+    assert!(err.to_string().contains(".csv"), "{err}");
+}
+
+/// The stages are reported in order through the options' progress handle, reading in bytes of the file.
+#[tokio::test]
+async fn ingest_reports_its_stages() {
+    use millwright_core::{Progress, ProgressHandle, Unit};
+    use std::sync::{Arc, Mutex};
+    /// Each stage: name, total, unit and the last count reported.
+    type Stages = Vec<(String, Option<u64>, Unit, u64)>;
+    #[derive(Default)]
+    struct Log(Mutex<Stages>);
+    impl Progress for Log {
+        fn stage(&self, name: &str, total: Option<u64>, unit: Unit) {
+            self.0.lock().unwrap().push((name.into(), total, unit, 0));
+        }
+        fn advance(&self, done: u64) {
+            let mut stages = self.0.lock().unwrap();
+            let current = stages.last_mut().expect("advance within a stage");
+            current.3 = current.3.max(done);
+        }
+    }
+    let f = Fixture::new();
+    let text = "id,v\n1,1.5\n2,x\n3,3.5\n";
+    let csv = f.file("p.csv", text);
+    let log = Arc::new(Log::default());
+    let mut options = IngestOptions::new("p", WriteMode::Create);
+    options.progress = ProgressHandle::new(log.clone());
+    options.clean = toml::from_str("[columns.v]\nkind = \"float\"\n").unwrap();
+    ingest(f.home(), &csv, &options).await.unwrap();
+    let stages = log.0.lock().unwrap().clone();
+    let bytes = text.len() as u64;
+    assert_eq!(
+        stages,
+        vec![
+            ("reading".into(), Some(bytes), Unit::Bytes, bytes),
+            ("cleaning".into(), Some(2), Unit::Rows, 2),
+            ("writing".into(), Some(2), Unit::Rows, 2),
+            ("committing".into(), Some(1), Unit::Rows, 0),
+        ]
+    );
 }

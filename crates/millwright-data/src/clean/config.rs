@@ -176,10 +176,11 @@ impl ResolvedRules {
 impl CleanConfig {
     pub fn load(path: &Path) -> Result<CleanConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        let config: CleanConfig = toml::from_str(&text).map_err(|e| DataError::Config {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let config: CleanConfig =
+            toml::from_str(&text).map_err(|source| DataError::ConfigSyntax {
+                path: path.to_path_buf(),
+                source,
+            })?;
         config.validate().map_err(|message| DataError::Config {
             path: path.to_path_buf(),
             message,

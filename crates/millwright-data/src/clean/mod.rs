@@ -6,12 +6,13 @@
 //! them: flag/clip/drop outliers, fill missing values, smooth noisy sensors.
 
 pub mod config;
+mod numeric;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, StringArray, UInt64Array,
 };
 use deltalake::arrow::compute::filter_record_batch;
 use deltalake::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
@@ -30,6 +31,7 @@ use crate::source::typed::truncate_text;
 use crate::source::LINE_COLUMN;
 use crate::stats::{quantile, StatsAccumulator, RESERVOIR_SIZE};
 use crate::types::{arrow_schema, ColumnKind, ColumnSpec};
+use numeric::{apply_bounds, clean_numbers, Number};
 
 /// Suffix of the boolean column added by `outlier_action = "flag"`.
 pub const OUTLIER_FLAG_SUFFIX: &str = "__outlier";
@@ -73,6 +75,8 @@ pub struct OutlierReport {
 enum Fill {
     None,
     Number(f64),
+    /// A constant for an integer column, kept exact (an f64 holds integers exactly only up to 2^53).
+    Int(i64),
     Text(String),
     Bool(bool),
     Ffill,
@@ -90,6 +94,7 @@ struct ColumnPlan {
     actions: ColumnActions,
     survivors: Option<StatsAccumulator>,
     last_number: Option<f64>,
+    last_int: Option<i64>,
     last_text: Option<String>,
     last_bool: Option<bool>,
     window: VecDeque<f64>,
@@ -203,6 +208,7 @@ impl Cleaner {
                 }),
                 rules,
                 last_number: None,
+                last_int: None,
                 last_text: None,
                 last_bool: None,
                 window: VecDeque::new(),
@@ -304,42 +310,18 @@ impl Cleaner {
             let Some(bounds) = plan.actions.bounds.as_mut() else {
                 continue;
             };
-            let (lo, hi) = (
-                bounds.min.unwrap_or(f64::NEG_INFINITY),
-                bounds.max.unwrap_or(f64::INFINITY),
-            );
-            let mut values = numbers(&columns[index]);
-            let mut changed = false;
-            for (row, value) in values.iter_mut().enumerate() {
-                let Some(v) = *value else { continue };
-                if v >= lo && v <= hi {
-                    continue;
+            let column = Some(index);
+            let name = &plan.spec.name;
+            if plan.spec.kind == ColumnKind::Int {
+                let mut values = i64::read(&columns[index]);
+                if apply_bounds(name, bounds, &mut values, column, &mut reject) {
+                    columns[index] = i64::write(&values);
                 }
-                bounds.violations += 1;
-                match bounds.action {
-                    BoundsAction::Drop => {
-                        reject.reject(row, Some(index), || {
-                            format!(
-                                "column {:?}: value {v} outside the physical bounds [{}, {}]",
-                                plan.spec.name,
-                                fmt_bound(bounds.min),
-                                fmt_bound(bounds.max)
-                            )
-                            .into()
-                        });
-                    }
-                    BoundsAction::Clip => {
-                        *value = Some(v.clamp(lo, hi));
-                        changed = true;
-                    }
-                    BoundsAction::Null => {
-                        *value = None;
-                        changed = true;
-                    }
+            } else {
+                let mut values = f64::read(&columns[index]);
+                if apply_bounds(name, bounds, &mut values, column, &mut reject) {
+                    columns[index] = f64::write(&values);
                 }
-            }
-            if changed {
-                columns[index] = from_numbers(&values, plan.spec.kind);
             }
         }
         for (index, plan) in self.plans.iter_mut().enumerate() {
@@ -567,7 +549,6 @@ impl Cleaner {
         let start = self.ordinal;
         for (index, plan) in self.plans.iter_mut().enumerate() {
             let kind = plan.spec.kind;
-            let mut changed = false;
             let untouched = kind.is_numeric()
                 && (plan.fences.is_none() || plan.actions.outliers.is_none())
                 && plan.rules.smooth == SmoothMethod::None
@@ -577,105 +558,19 @@ impl Cleaner {
                 // No rule can change this column here (a timestamp column, say): nothing to copy.
             } else if let Some(clipped) = clip_only(plan, &columns[index]) {
                 columns[index] = clipped;
+            } else if kind == ColumnKind::Int {
+                let mut values = i64::read(&columns[index]);
+                let cleaned = clean_numbers(plan, &mut values, start, index, &mut reject);
+                flags.extend(cleaned.flags);
+                if cleaned.changed {
+                    columns[index] = i64::write(&values);
+                }
             } else if kind.is_numeric() {
-                let mut values = numbers(&columns[index]);
-                if let (Some((low, high)), Some(report)) =
-                    (plan.fences, plan.actions.outliers.as_mut())
-                {
-                    let mut flag = Vec::with_capacity(if report.action == OutlierAction::Flag {
-                        rows
-                    } else {
-                        0
-                    });
-                    for (row, value) in values.iter_mut().enumerate() {
-                        let outlier = value.is_some_and(|v| v < low || v > high);
-                        if outlier {
-                            report.found += 1;
-                            let v = value.expect("outlier has a value");
-                            match report.action {
-                                OutlierAction::Clip => {
-                                    *value = Some(v.clamp(low, high));
-                                    changed = true;
-                                }
-                                OutlierAction::Drop => {
-                                    reject.reject(row, Some(index), || {
-                                        format!(
-                                            "column {:?}: outlier {v} outside [{low:.6}, {high:.6}] ({:?}, k = {})",
-                                            plan.spec.name, report.method, report.k
-                                        )
-                                        .into()
-                                    });
-                                }
-                                _ => {}
-                            }
-                        }
-                        if report.action == OutlierAction::Flag {
-                            flag.push(Some(outlier));
-                        }
-                    }
-                    if report.action == OutlierAction::Flag {
-                        flags.push(Arc::new(BooleanArray::from(flag)));
-                    }
-                }
-                if values.iter().any(Option::is_none) {
-                    for (row, value) in values.iter_mut().enumerate() {
-                        if value.is_some() {
-                            plan.last_number = *value;
-                            continue;
-                        }
-                        let filled = match &plan.fill {
-                            Fill::Number(v) => Some(*v),
-                            Fill::Ffill => plan.last_number,
-                            Fill::Interpolate => Some(
-                                plan.interpolated
-                                    .get(start + row)
-                                    .copied()
-                                    .unwrap_or(f64::NAN),
-                            )
-                            .filter(|v| !v.is_nan()),
-                            _ => None,
-                        };
-                        if filled.is_some() {
-                            *value = filled;
-                            plan.actions.filled += 1;
-                            changed = true;
-                        }
-                    }
-                } else if let Some(last) = values.last() {
-                    plan.last_number = *last;
-                }
-                match plan.rules.smooth {
-                    SmoothMethod::RollingMedian => {
-                        let mut sorted = Vec::with_capacity(plan.rules.window);
-                        for value in values.iter_mut() {
-                            let Some(v) = *value else { continue };
-                            if plan.window.len() == plan.rules.window {
-                                plan.window.pop_front();
-                            }
-                            plan.window.push_back(v);
-                            sorted.clear();
-                            sorted.extend(plan.window.iter().copied());
-                            sorted.sort_by(f64::total_cmp);
-                            *value = quantile(&sorted, 0.5);
-                        }
-                        changed = true;
-                    }
-                    SmoothMethod::Ewma => {
-                        let alpha = plan.rules.alpha;
-                        for value in values.iter_mut() {
-                            let Some(v) = *value else { continue };
-                            let smoothed = plan
-                                .ewma
-                                .map_or(v, |previous| alpha * v + (1.0 - alpha) * previous);
-                            plan.ewma = Some(smoothed);
-                            *value = Some(smoothed);
-                        }
-                        changed = true;
-                    }
-                    SmoothMethod::None => {}
-                }
-                if changed {
-                    columns[index] = from_numbers(&values, kind);
+                let mut values = f64::read(&columns[index]);
+                let cleaned = clean_numbers(plan, &mut values, start, index, &mut reject);
+                flags.extend(cleaned.flags);
+                if cleaned.changed {
+                    columns[index] = f64::write(&values);
                 }
             } else if columns[index].null_count() > 0 || matches!(plan.fill, Fill::Ffill) {
                 if let Some(filled) = fill_non_numeric(plan, &columns[index])? {
@@ -922,7 +817,8 @@ fn constant_fill(spec: &ColumnSpec, value: Option<&toml::Value>) -> Result<Fill>
         message: "missing = \"constant\" needs a `fill` value".into(),
     })?;
     Ok(match (spec.kind, value) {
-        (ColumnKind::Int | ColumnKind::Float, toml::Value::Integer(i)) => Fill::Number(*i as f64),
+        (ColumnKind::Int, toml::Value::Integer(i)) => Fill::Int(*i),
+        (ColumnKind::Float, toml::Value::Integer(i)) => Fill::Number(*i as f64),
         (ColumnKind::Float, toml::Value::Float(f)) if f.is_finite() => Fill::Number(*f),
         (ColumnKind::Bool, toml::Value::Boolean(b)) => Fill::Bool(*b),
         (ColumnKind::String | ColumnKind::Categorical, toml::Value::String(s)) => {
@@ -959,19 +855,6 @@ fn numbers(array: &ArrayRef) -> Vec<Option<f64>> {
             .map(|v| v.map(|v| v as f64))
             .collect(),
         _ => vec![None; array.len()],
-    }
-}
-
-/// Back to the column's type; integer columns take the nearest integer.
-fn from_numbers(values: &[Option<f64>], kind: ColumnKind) -> ArrayRef {
-    match kind {
-        ColumnKind::Int => Arc::new(
-            values
-                .iter()
-                .map(|v| v.map(|v| v.round() as i64))
-                .collect::<Int64Array>(),
-        ),
-        _ => Arc::new(values.iter().copied().collect::<Float64Array>()),
     }
 }
 

@@ -109,10 +109,8 @@ enum Reader {
 impl Source {
     /// Opens `path`, reads its header and a sample, and decides the column kinds.
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Source> {
+        let bytes = input_file_size(path)?;
         let format = Format::detect(path)?;
-        let bytes = std::fs::metadata(path)
-            .map_err(|e| DataError::io(path, e))?
-            .len();
         let (reader, columns, delimiter) = match format {
             Format::Csv => {
                 let (reader, columns) = csv::CsvReader::open(path, options)?;
@@ -181,6 +179,22 @@ impl Source {
             Reader::Parquet(r) => r.next_batch(&self.columns, &self.schema, quarantine),
         }
     }
+}
+
+/// The size of the input file, or the error that says why `path` is not one: missing or a directory.
+fn input_file_size(path: &Path) -> Result<u64> {
+    let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => DataError::InputMissing {
+            path: path.to_path_buf(),
+        },
+        _ => DataError::io(path, e),
+    })?;
+    if metadata.is_dir() {
+        return Err(DataError::InputIsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(metadata.len())
 }
 
 fn typed_builder(path: &Path, columns: &[ColumnSpec], options: &ReadOptions) -> TypedBatchBuilder {

@@ -40,11 +40,13 @@ impl ParquetReader {
                 path: path.to_path_buf(),
             });
         }
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::Parquet {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| {
+            DataError::Parquet {
                 path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+                context: "reading its footer".into(),
+                source,
+            }
+        })?;
         let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
         let file_schema = builder.schema().clone();
         let names = normalise_header(
@@ -90,9 +92,10 @@ impl ParquetReader {
         let reader = builder
             .with_batch_size(options.batch_rows())
             .build()
-            .map_err(|e| DataError::Parquet {
+            .map_err(|source| DataError::Parquet {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                context: "opening its row groups".into(),
+                source,
             })?;
         if total_rows == 0 {
             return Err(DataError::HeaderOnly {
@@ -126,9 +129,10 @@ impl ParquetReader {
         let Some(read) = self.reader.next() else {
             return Ok(None);
         };
-        let raw = read.map_err(|e| DataError::Parquet {
+        let raw = read.map_err(|source| DataError::ParquetRows {
             path: self.path.clone(),
-            message: format!("after row {}: {e}", self.rows_read),
+            after_row: self.rows_read,
+            source,
         })?;
         let first_row = self.rows_read + 1;
         self.rows_read += raw.num_rows() as u64;
@@ -141,13 +145,11 @@ impl ParquetReader {
         let mut bad = vec![None::<usize>; raw.num_rows()];
         for (i, spec) in columns.iter().enumerate() {
             let array = cast_with_options(raw.column(i), &spec.kind.arrow_type(), &cast_options)
-                .map_err(|e| DataError::Column {
+                .map_err(|source| DataError::ColumnRead {
+                    path: self.path.clone(),
                     column: spec.name.clone(),
-                    message: format!(
-                        "{}: cannot read as {}: {e}",
-                        self.path.display(),
-                        spec.kind.name()
-                    ),
+                    kind: spec.kind.name(),
+                    source,
                 })?;
             let array = if spec.kind == ColumnKind::Float {
                 let floats = array
