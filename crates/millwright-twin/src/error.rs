@@ -25,8 +25,8 @@ pub enum TwinError {
     Policy(String),
     #[error("failure scorer: {0}")]
     Scorer(String),
-    #[error("plot {path}: {message}")]
-    Plot { path: PathBuf, message: String },
+    #[error("plot: {0}")]
+    Plot(#[from] millwright_plot::PlotError),
     #[error("{0}")]
     Usage(String),
 }

@@ -296,10 +296,10 @@ pub fn store_result(home: &Path, line: &Line, result: &TwinResult) -> Result<Pat
     if let Some(opt) = &result.optimization {
         let opt: crate::optimize::Optimization = serde_json::from_value(opt.clone())
             .map_err(|e| TwinError::Usage(format!("optimisation data: {e}")))?;
-        let points: Vec<crate::plot::CurvePoint> = opt
+        let points: Vec<millwright_plot::style::CiPoint> = opt
             .points
             .iter()
-            .map(|p| crate::plot::CurvePoint {
+            .map(|p| millwright_plot::style::CiPoint {
                 x: p.value,
                 mean: p.mean,
                 low: p.ci_low,
