@@ -70,7 +70,7 @@ fn main() {
         warmup: Some(0.0),
         seed: 1,
         threads: Some(1),
-        progress: false,
+        progress: Default::default(),
         bins: 10,
     };
     let t0 = Instant::now();

@@ -224,7 +224,8 @@ impl Chart for Curve<'_> {
     }
 }
 
-/// Writes kpis, throughput and one gantt-<policy> chart per policy, each as PNG and SVG.
+/// Writes kpis, throughput, and one gantt-<policy> chart per policy or, for an optimisation, the
+/// optimization curve, each as PNG and SVG.
 pub fn plot_result(r: &TwinResult, dir: &Path) -> Result<(), TwinError> {
     render_files(&KpiBars(r), &dir.join("kpis"), (1100, 800))?;
     render_files(&ThroughputSeries(r), &dir.join("throughput"), (1100, 500))?;
@@ -243,6 +244,30 @@ pub fn plot_result(r: &TwinResult, dir: &Path) -> Result<(), TwinError> {
             },
             &stem,
             (1100, 450),
+        )?;
+    }
+    if let Some(opt) = &r.optimization {
+        let points: Vec<CiPoint> = opt
+            .points
+            .iter()
+            .map(|p| CiPoint {
+                x: p.value,
+                mean: p.mean,
+                low: p.ci_low,
+                high: p.ci_high,
+            })
+            .collect();
+        let best = opt
+            .points
+            .iter()
+            .position(|p| p.value == opt.best.value)
+            .unwrap_or(0);
+        plot_curve(
+            dir,
+            &points,
+            opt.parameter.name(),
+            opt.objective.kpi(),
+            best,
         )?;
     }
     Ok(())

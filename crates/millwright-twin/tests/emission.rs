@@ -41,7 +41,7 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 fn emitted(rows: u64) -> Table {
     let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
     let mut buf = Vec::new();
-    let s = emit_records(&line, rows, 3, &mut buf).unwrap();
+    let s = emit_records(&line, &EmitOptions::new(rows, 3), &mut buf).unwrap();
     assert_eq!(s.rows, rows);
     parse(std::str::from_utf8(&buf).unwrap())
 }

@@ -25,8 +25,10 @@ fn summary(values: &[f64]) -> serde_json::Value {
     serde_json::json!({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": values.len()})
 }
 
-/// A twin run with three policies, 8 replications each, in the layout of `millwright twin compare`.
-fn write_twin(home: &Path, run: &str, model: Option<&str>) {
+/// A twin run with three policies, 8 replications each, in the layout of `millwright twin compare`; the
+/// predictive policy's scorer is `model` (a registered `{"name", "version"}` or null) described as
+/// `description`.
+fn write_twin(home: &Path, run: &str, model: serde_json::Value, description: &str) {
     let policies: Vec<serde_json::Value> = ["run-to-failure", "preventive", "predictive"]
         .iter()
         .enumerate()
@@ -50,15 +52,17 @@ fn write_twin(home: &Path, run: &str, model: Option<&str>) {
                     .collect();
             serde_json::json!({
                 "policy": name, "description": name,
-                "model": if *name == "predictive" { model.map(|m| serde_json::json!(m)) } else { None },
+                "model": if *name == "predictive" { model.clone() } else { serde_json::Value::Null },
+                "model_description": if *name == "predictive" { Some(description) } else { None },
                 "kpis": kpis, "replications": reps, "throughput_series": [], "gantt": [], "gantt_states": []
             })
         })
         .collect();
+    let models: Vec<serde_json::Value> = [model].into_iter().filter(|m| !m.is_null()).collect();
     let result = serde_json::json!({
         "run_id": run, "seed": 3, "replications": 8, "horizon": 43200.0, "warmup": 600.0, "time_unit": "min",
         "line": {"name": "milling-line", "stations": ["mill"], "buffers": [], "sha256": "x"},
-        "models": model.into_iter().collect::<Vec<_>>(), "policies": policies
+        "models": models, "policies": policies
     });
     let dir = home.join("twin").join(run);
     std::fs::create_dir_all(&dir).unwrap();
@@ -83,7 +87,12 @@ fn write_manifest(home: &Path) {
 #[test]
 fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
     let home = tempfile::tempdir().unwrap();
-    write_twin(home.path(), "twin-a", Some("failure@1 (gbdt)"));
+    write_twin(
+        home.path(),
+        "twin-a",
+        serde_json::json!({"name": "failure", "version": 1}),
+        "failure@1 (gbdt)",
+    );
     write_manifest(home.path());
     let text = ok(&millwright(
         home.path(),
@@ -148,7 +157,7 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
 #[test]
 fn report_without_a_registered_model_or_baseline() {
     let home = tempfile::tempdir().unwrap();
-    write_twin(home.path(), "twin-b", Some("rules"));
+    write_twin(home.path(), "twin-b", serde_json::Value::Null, "rules");
     let out = home.path().join("elsewhere");
     ok(&millwright(
         home.path(),

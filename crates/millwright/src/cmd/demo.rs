@@ -19,8 +19,8 @@ use millwright_learn::registry::{self, Lineage, Model};
 use millwright_learn::train::{self, KindChoice, NoObserver, TrainOutcome, TrainRequest};
 use millwright_report::{Candidate, Curve, LineageEntry};
 use millwright_twin::{
-    compare, emit_records, optimize, policy_from_name, store_result, Knob, Line, Objective,
-    PolicyParams, RunOptions, EXAMPLE_LINE,
+    compare, emit_records, optimize, policy_from_name, store_result, EmitOptions, Knob, Line,
+    Objective, PolicyParams, RunOptions, EXAMPLE_LINE,
 };
 
 use crate::cmd::impact::GivenArgs;
@@ -172,8 +172,7 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
         std::fs::File::create(&csv).with_context(|| format!("cannot create {}", csv.display()))?;
     let emitted = emit_records(
         &line,
-        sizes.records,
-        args.seed,
+        &EmitOptions::new(sizes.records, args.seed),
         std::io::BufWriter::new(file),
     )?;
     steps.done(format!(
@@ -257,10 +256,10 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
         warmup: Some(sizes.warmup),
         seed: args.seed,
         threads: None,
-        progress,
+        progress: Default::default(),
         bins: 100,
     };
-    let predictive = policy_from_name("predictive", &params)?;
+    let predictive = policy_from_name("predictive", &params, &line)?;
     // Failures are rare and cheap alarms pay, so the optimum lies at low failure probabilities: the search
     // is spaced logarithmically.
     let thresholds: Vec<f64> = if args.quick {
@@ -283,7 +282,7 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
     };
     let policies = ["run-to-failure", "preventive", "predictive"]
         .iter()
-        .map(|name| policy_from_name(name, &tuned))
+        .map(|name| policy_from_name(name, &tuned, &line))
         .collect::<Result<Vec<_>, _>>()?;
     let comparison = compare(&line, &policies, &options(sizes.replications))?;
     store_result(&home, &line, &comparison)?;

@@ -147,7 +147,9 @@ struct StoredLine {
 struct StoredPolicy {
     policy: String,
     #[serde(default)]
-    model: Option<String>,
+    model: Option<millwright_core::ModelRef>,
+    #[serde(default)]
+    model_description: Option<String>,
     kpis: BTreeMap<String, StoredSummary>,
 }
 
@@ -285,47 +287,47 @@ fn gather(request: &ReportRequest) -> Result<ReportInput> {
         &request.comparison,
     )?;
     let stored: StoredTwin = read_json(&dir.join("result.json"), "twin result")?;
-    let ai_model = stored
+    let ai = stored
         .policies
         .iter()
-        .find(|p| p.policy == request.comparison.ai_policy)
-        .and_then(|p| p.model.clone());
-    // The twin describes a registered model as `name@version (kind)`.
+        .find(|p| p.policy == request.comparison.ai_policy);
+    let ai_model = ai.and_then(|p| p.model.clone());
+    let ai_description = ai.and_then(|p| p.model_description.clone());
+    // A registered model by its reference, another scorer by its description.
     let model_spec = ai_model
-        .as_deref()
-        .map(|m| m.split(" (").next().unwrap_or(m).to_owned());
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| ai_description.clone());
 
     let mut unavailable = BTreeMap::new();
-    let model_summary = match &model_spec {
-        Some(spec) => match spec.split_once('@') {
-            Some((name, version)) => {
-                let path = home
-                    .join("models")
-                    .join(name)
-                    .join(version)
-                    .join("manifest.json");
-                if path.exists() {
-                    Some(model_summary(home, &path, request)?)
-                } else {
-                    unavailable.insert(
-                        "model".to_owned(),
-                        format!(
-                            "model {spec} is not in this home's registry ({})",
-                            path.display()
-                        ),
-                    );
-                    None
-                }
-            }
-            None => {
+    let model_summary = match (&ai_model, &ai_description) {
+        (Some(model), _) => {
+            let path = home
+                .join("models")
+                .join(&model.name)
+                .join(model.version.to_string())
+                .join("manifest.json");
+            if path.exists() {
+                Some(model_summary(home, &path, request)?)
+            } else {
                 unavailable.insert(
                     "model".to_owned(),
-                    format!("the AI policy used `{spec}`, not a registered model"),
+                    format!(
+                        "model {model} is not in this home's registry ({})",
+                        path.display()
+                    ),
                 );
                 None
             }
-        },
-        None => {
+        }
+        (None, Some(description)) => {
+            unavailable.insert(
+                "model".to_owned(),
+                format!("the AI policy used `{description}`, not a registered model"),
+            );
+            None
+        }
+        (None, None) => {
             unavailable.insert(
                 "model".to_owned(),
                 format!(

@@ -1,7 +1,6 @@
 //! `twin init|run|compare|optimize|emit`: the digital twin's commands (millwright-twin does the work).
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,8 +10,8 @@ use millwright_data::arrow::array::Float64Array;
 use millwright_data::lake::Lake;
 use millwright_twin::{
     compare, emit_records, grid, optimize, parse_duration, policy_from_name, store_result,
-    FailureScorer, Knob, LakeColumn, Line, Objective, PhysicsScorer, PolicyParams, RunOptions,
-    TwinResult, EXAMPLE_LINE,
+    EmitOptions, FailureScorer, Knob, LakeColumn, Line, Objective, PhysicsScorer, PolicyParams,
+    RunOptions, TwinResult, EXAMPLE_LINE,
 };
 
 use crate::output::print_json;
@@ -256,14 +255,14 @@ fn params(global: &Global, line: &Line, sim: &SimArgs) -> Result<PolicyParams> {
     })
 }
 
-fn run_options(global: &Global, line: &Line, sim: &SimArgs) -> Result<RunOptions> {
+fn run_options(line: &Line, sim: &SimArgs) -> Result<RunOptions> {
     Ok(RunOptions {
         replications: sim.replications,
         horizon: duration(line, &sim.horizon, "horizon")?,
         warmup: duration(line, &sim.warmup, "warmup")?,
         seed: sim.seed,
         threads: sim.threads,
-        progress: !global.json && std::io::stderr().is_terminal(),
+        progress: Default::default(),
         bins: 100,
     })
 }
@@ -273,9 +272,9 @@ async fn simulate(global: &Global, sim: &SimArgs, names: &[String]) -> Result<()
     let p = params(global, &line, sim)?;
     let policies = names
         .iter()
-        .map(|n| policy_from_name(n.trim(), &p))
+        .map(|n| policy_from_name(n.trim(), &p, &line))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = run_options(global, &line, sim)?;
+    let options = run_options(&line, sim)?;
     let result = compare(&line, &policies, &options)?;
     let dir = store_result(&global.home, &line, &result)?;
     report(global, &result, &dir)
@@ -343,14 +342,14 @@ async fn optimize_cmd(global: &Global, a: OptimizeArgs) -> Result<()> {
         }
         _ => {}
     }
-    let mut base = policy_from_name(&a.policy, &p)?;
+    let mut base = policy_from_name(&a.policy, &p, &line)?;
     match knob {
         Knob::Interval if a.sim.interval.is_none() => base.interval = None,
         Knob::WearLimit if a.sim.wear_limit.is_none() => base.wear_limit = None,
         _ => {}
     }
     let objective = Objective::parse(&a.objective)?;
-    let options = run_options(global, &line, &a.sim)?;
+    let options = run_options(&line, &a.sim)?;
     let values: Vec<f64> = if let Some(range) = &a.range {
         let parts: Vec<&str> = range.split(':').collect();
         if parts.len() != 3 {
@@ -438,7 +437,7 @@ async fn emit(global: &Global, a: EmitArgs) -> Result<()> {
     };
     let file = std::fs::File::create(&staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
-    let summary = match emit_records(&line, a.rows, a.seed, file) {
+    let summary = match emit_records(&line, &EmitOptions::new(a.rows, a.seed), file) {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_file(&staging);
