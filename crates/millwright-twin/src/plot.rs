@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use millwright_plot::plotters::prelude::*;
-use millwright_plot::style::{self, series_color, CiPoint, CHOSEN};
+use millwright_plot::style::{self, series_color, CiPoint, CHOSEN, FAINT};
 use millwright_plot::{render_files, Backend, Chart, DrawResult, Shift};
 
 use crate::error::TwinError;
@@ -63,6 +63,7 @@ impl Chart for KpiBars<'_> {
                 .build_cartesian_2d(-0.5..n - 0.5, 0.0..top)?;
             chart
                 .configure_mesh()
+                .light_line_style(FAINT)
                 .disable_x_mesh()
                 .x_labels(names.len().max(1))
                 .x_label_formatter(&|x| style::category_label(&names, *x, false))
@@ -106,6 +107,7 @@ impl Chart for ThroughputSeries<'_> {
             style::frame(root, &title, 20).build_cartesian_2d(0.0..r.horizon, 0.0..top)?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .x_desc(format!("time [{}]", r.time_unit))
             .y_desc("good parts per time unit")
             .draw()?;
@@ -154,6 +156,7 @@ impl Chart for Gantt<'_> {
             .build_cartesian_2d(0.0..end, -0.5..n - 0.5)?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .disable_y_mesh()
             .y_labels(stations.len().max(1))
             .y_label_formatter(&|y| style::category_label(stations, *y, true))
@@ -203,6 +206,7 @@ impl Chart for Curve<'_> {
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
+            .light_line_style(FAINT)
             .x_desc(self.x_desc)
             .y_desc(self.y_desc)
             .draw()?;

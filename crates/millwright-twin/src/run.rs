@@ -294,7 +294,7 @@ fn check_size(
 }
 
 /// A duration for people: seconds, minutes, hours, days or years.
-pub fn human_seconds(seconds: f64) -> String {
+pub(crate) fn human_seconds(seconds: f64) -> String {
     const MINUTE: f64 = 60.0;
     const HOUR: f64 = 3600.0;
     const DAY: f64 = 86_400.0;
