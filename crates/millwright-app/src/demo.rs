@@ -140,7 +140,9 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
     let csv = home
         .tmp_dir()?
         .join(format!("demo-records-{}.csv", std::process::id()));
-    let emitted = crate::twin::emit_csv(line.clone(), sizes.records, req.seed, csv.clone()).await?;
+    let mut emit = millwright_twin::EmitOptions::new(sizes.records, req.seed);
+    emit.progress = observer.progress();
+    let emitted = crate::twin::emit_csv(line.clone(), emit, csv.clone()).await?;
     steps.done(format!(
         "twin emitted {} records of station {} ({} machine failures)",
         emitted.rows, emitted.station, emitted.machine_failures
@@ -284,15 +286,15 @@ async fn simulate(
         threshold: Some(trained.manifest.threshold),
         scorer: Some(crate::twin::scorer(home, model_spec)?),
     };
-    let _ = observer; // MERGE: progress: observer.progress()
     let (horizon, warmup, seed) = (sizes.horizon, sizes.warmup, req.seed);
+    let progress = observer.progress();
     let options = move |replications: usize| RunOptions {
         replications,
         horizon: Some(horizon),
         warmup: Some(warmup),
         seed,
         threads: None,
-        progress: false,
+        progress: progress.clone(),
         bins: 100,
     };
     let thresholds: Vec<f64> = if req.quick {
@@ -307,7 +309,7 @@ async fn simulate(
     );
     let replications = sizes.replications;
     blocking(move || {
-        let predictive = policy_from_name("predictive", &params)?;
+        let predictive = policy_from_name("predictive", &params, &line)?;
         let (search, optimum) = optimize(
             &line,
             &predictive,
@@ -323,7 +325,7 @@ async fn simulate(
         };
         let policies = ["run-to-failure", "preventive", "predictive"]
             .iter()
-            .map(|name| policy_from_name(name, &tuned))
+            .map(|name| policy_from_name(name, &tuned, &line))
             .collect::<Result<Vec<_>, _>>()?;
         let comparison = millwright_twin::compare(&line, &policies, &options(replications))?;
         store_result(&root, &line, &comparison)?;

@@ -7,6 +7,8 @@
 //! SQL engine into the feature pipeline (`derive`), a twin run into the impact model and everything into
 //! the report. The stage crates own their files and types; this crate reads them through those types.
 
+#![forbid(unsafe_code)]
+
 pub mod data;
 pub mod demo;
 mod derive;

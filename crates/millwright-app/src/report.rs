@@ -131,7 +131,7 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
             format_number(req.v0)
         ),
     });
-    let twin_dir = millwright_twin::run::run_dir(home.root(), &req.run_id);
+    let twin_dir = millwright_twin::run_dir(home.root(), &req.run_id)?;
     Ok(ReportInput {
         title: req
             .title
@@ -155,14 +155,9 @@ fn ai_model(
     unavailable: &mut BTreeMap<String, String>,
 ) -> Option<ModelRef> {
     let policy = stored.policies.iter().find(|p| p.policy == ai_policy);
-    // MERGE: policy.and_then(|p| p.model.clone()) once the twin stores a ModelRef.
-    let described = policy.and_then(|p| p.model.clone());
-    let model = described
-        .as_deref()
-        .and_then(|m| m.split(" (").next())
-        .and_then(|m| m.parse::<ModelRef>().ok());
+    let model = policy.and_then(|p| p.model.clone());
     if model.is_none() {
-        let reason = match described {
+        let reason = match policy.and_then(|p| p.model_description.as_deref()) {
             Some(text) => format!("the AI policy used `{text}`, not a registered model"),
             None => format!("the AI policy `{ai_policy}` used no failure model"),
         };
@@ -272,13 +267,7 @@ fn threshold_search(
 }
 
 fn optimization_of(result: &TwinResult) -> Result<Option<Optimization>> {
-    // MERGE: result.optimization.clone() once the twin stores it typed.
-    result
-        .optimization
-        .clone()
-        .map(serde_json::from_value::<Optimization>)
-        .transpose()
-        .map_err(|e| crate::AppError::invalid(format!("the run's optimisation: {e}")))
+    Ok(result.optimization.clone())
 }
 
 fn threshold_points(opt: &Optimization) -> ThresholdSearch {

@@ -8,12 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{AppError, Result};
+use millwright_core::ModelRef;
 use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use millwright_learn::pipeline::ColumnKind;
 use millwright_learn::registry::Model;
 use millwright_learn::task::Task;
-use millwright_twin::{FailureScorer, SensorSnapshot, Variant};
+use millwright_twin::{FailureScorer, ScorerError, SensorSnapshot, Variant};
 
 use crate::derive::SqlDeriver;
 
@@ -123,7 +124,10 @@ impl ModelScorer {
         })
     }
 
-    fn batch(&self, snapshots: &[SensorSnapshot]) -> Result<RecordBatch, String> {
+    fn batch(
+        &self,
+        snapshots: &[SensorSnapshot],
+    ) -> Result<RecordBatch, millwright_data::arrow::error::ArrowError> {
         let columns: Vec<ArrayRef> = self
             .sources
             .iter()
@@ -139,7 +143,7 @@ impl ModelScorer {
                 }
             })
             .collect();
-        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| e.to_string())
+        RecordBatch::try_new(self.schema.clone(), columns)
     }
 }
 
@@ -155,16 +159,21 @@ impl FailureScorer for ModelScorer {
         out
     }
 
-    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, String> {
+    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError> {
         if snapshots.is_empty() {
             return Ok(Vec::new());
         }
-        let batch = self.batch(snapshots)?;
-        self.model.predict_batch(&batch).map_err(|e| e.to_string())
+        let batch = self.batch(snapshots).map_err(ScorerError::new)?;
+        self.model.predict_batch(&batch).map_err(ScorerError::new)
     }
 
     fn describe(&self) -> String {
         format!("{} ({})", self.model.spec(), self.model.manifest.kind)
+    }
+
+    fn model(&self) -> Option<ModelRef> {
+        let m = &self.model.manifest;
+        Some(ModelRef::new(m.name.clone(), m.version))
     }
 }
 

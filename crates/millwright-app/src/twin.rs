@@ -9,9 +9,9 @@ use millwright_data::arrow::array::Float64Array;
 use millwright_data::ingest::IngestOutcome;
 use millwright_data::lake::{Lake, WriteMode};
 use millwright_twin::{
-    emit_records, grid, parse_duration, policy_from_name, store_result, EmitSummary, FailureScorer,
-    Knob, LakeColumn, Line, Objective, Optimization, PhysicsScorer, Policy, PolicyParams,
-    RunOptions, TwinResult, EXAMPLE_LINE,
+    emit_records, grid, parse_duration, policy_from_name, store_result, EmitOptions, EmitSummary,
+    FailureScorer, Knob, LakeColumn, Line, Objective, Optimization, PhysicsScorer, Policy,
+    PolicyParams, RunOptions, TwinResult, EXAMPLE_LINE,
 };
 use serde::Serialize;
 
@@ -146,14 +146,13 @@ fn params(home: &Home, line: &Line, sim: &SimRequest) -> Result<PolicyParams> {
 }
 
 fn run_options(line: &Line, sim: &SimRequest, observer: &Observer) -> Result<RunOptions> {
-    let _ = observer; // MERGE: progress: observer.progress()
     Ok(RunOptions {
         replications: sim.replications,
         horizon: duration(line, &sim.horizon, "horizon")?,
         warmup: duration(line, &sim.warmup, "warm-up")?,
         seed: sim.seed,
         threads: sim.threads,
-        progress: false,
+        progress: observer.progress(),
         bins: 100,
     })
 }
@@ -169,7 +168,7 @@ pub async fn compare(
     let p = params(home, &line, sim)?;
     let policies = policies
         .iter()
-        .map(|n| policy_from_name(n.trim(), &p))
+        .map(|n| policy_from_name(n.trim(), &p, &line))
         .collect::<Result<Vec<_>, _>>()?;
     let options = run_options(&line, sim, observer)?;
     let root = home.root().to_owned();
@@ -212,7 +211,12 @@ fn knob(req: &OptimizeRequest) -> Result<Knob> {
 }
 
 /// The base policy without a value for the searched parameter.
-fn base_policy(req: &OptimizeRequest, knob: Knob, mut p: PolicyParams) -> Result<Policy> {
+fn base_policy(
+    req: &OptimizeRequest,
+    knob: Knob,
+    mut p: PolicyParams,
+    line: &Line,
+) -> Result<Policy> {
     // The searched parameter needs no value of its own to build the base policy.
     match knob {
         Knob::Interval if p.interval.is_none() && p.wear_limit.is_none() => p.interval = Some(1.0),
@@ -221,7 +225,7 @@ fn base_policy(req: &OptimizeRequest, knob: Knob, mut p: PolicyParams) -> Result
         }
         _ => {}
     }
-    let mut base = policy_from_name(&req.policy, &p)?;
+    let mut base = policy_from_name(&req.policy, &p, line)?;
     match knob {
         Knob::Interval if req.sim.interval.is_none() => base.interval = None,
         Knob::WearLimit if req.sim.wear_limit.is_none() => base.wear_limit = None,
@@ -277,7 +281,7 @@ pub async fn optimize(
 ) -> Result<Optimized> {
     let line = load_line(home, &req.sim.line).await?;
     let knob = knob(req)?;
-    let base = base_policy(req, knob, params(home, &line, &req.sim)?)?;
+    let base = base_policy(req, knob, params(home, &line, &req.sim)?, &line)?;
     let objective = Objective::parse(&req.objective)?;
     let options = run_options(&line, &req.sim, observer)?;
     let values = search_values(req, knob, &line, &options)?;
@@ -314,16 +318,15 @@ pub struct Emitted {
     pub version: Option<i64>,
 }
 
-/// Emits `rows` records of `line` to a CSV file at `path` (written whole or not at all).
+/// Emits records of `line` to a CSV file at `path`; a failed emission leaves no file.
 pub(crate) async fn emit_csv(
     line: Line,
-    rows: u64,
-    seed: u64,
+    options: EmitOptions,
     path: PathBuf,
 ) -> Result<EmitSummary> {
     blocking(move || {
         let file = std::fs::File::create(&path).map_err(io("cannot create", &path))?;
-        let written = emit_records(&line, rows, seed, std::io::BufWriter::new(file));
+        let written = emit_records(&line, &options, std::io::BufWriter::new(file));
         if written.is_err() {
             let _ = std::fs::remove_file(&path);
         }
@@ -346,7 +349,9 @@ pub async fn emit(home: &Home, req: &EmitRequest, observer: &Observer) -> Result
             .tmp_dir()?
             .join(format!("twin-emit-{}.csv", std::process::id())),
     };
-    let summary = emit_csv(line, req.rows, req.seed, staging.clone()).await?;
+    let mut options = EmitOptions::new(req.rows, req.seed);
+    options.progress = observer.progress();
+    let summary = emit_csv(line, options, staging.clone()).await?;
     let ingested = match &req.dataset {
         Some(dataset) => Some(ingest_staged(home, &staging, dataset, req, observer).await?),
         None => None,
@@ -384,20 +389,10 @@ async fn ingest_staged(
 
 /// A stored twin run's result, read through the twin's own type.
 pub fn load_result(home: &Home, run_id: &str) -> Result<TwinResult> {
-    // MERGE: millwright_twin::load_result(home.root(), run_id)
-    if run_id.is_empty() || run_id == "." || run_id == ".." || run_id.contains(['/', '\\']) {
-        return Err(AppError::invalid(format!(
-            "invalid twin run id `{run_id}`: a run id is a plain name, without path separators or `..`"
-        )));
-    }
-    let path = millwright_twin::run::run_dir(home.root(), run_id).join("result.json");
-    if !path.exists() {
-        return Err(AppError::invalid(format!(
-            "twin run `{run_id}` not found (no {})",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(&path).map_err(io("cannot read the twin result", &path))?;
-    serde_json::from_str(&text)
-        .map_err(|e| AppError::invalid(format!("malformed {}: {e}", path.display())))
+    Ok(millwright_twin::load_result(home.root(), run_id)?)
+}
+
+/// Every stored twin run, newest first.
+pub fn runs(home: &Home) -> Result<Vec<millwright_twin::RunSummary>> {
+    Ok(millwright_twin::list_results(home.root())?)
 }

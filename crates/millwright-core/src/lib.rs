@@ -2,6 +2,8 @@
 //! how long work reports its progress ([`Progress`]) and how one stored artefact names another
 //! ([`ModelRef`]). Nothing here does I/O or draws anything.
 
+#![forbid(unsafe_code)]
+
 mod model_ref;
 mod progress;
 

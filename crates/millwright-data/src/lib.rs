@@ -1,5 +1,7 @@
 //! millwright-data: sources, schema inference, cleaning, quality report, the Delta lake and SQL.
 
+#![forbid(unsafe_code)]
+
 pub use deltalake::arrow;
 pub use deltalake::datafusion;
 pub use deltalake::parquet;

@@ -28,6 +28,8 @@
 //! # Ok::<(), millwright_impact::ImpactError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod assumptions;
 mod error;
 mod measure;

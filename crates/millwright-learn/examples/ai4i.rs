@@ -1,6 +1,8 @@
 //! Trains on the AI4I split CSVs with the library API and prints the test figures (release build):
 //! `cargo run --release -p millwright-learn --example ai4i -- [mlp|gbdt|logistic|auto] [--physics] [--search N] [--cv K]`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -2,6 +2,8 @@
 //! pipeline included), on the AI4I test rows, one thread:
 //! `cargo run --release -p millwright-learn --example scoring_latency`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

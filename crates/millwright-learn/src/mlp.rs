@@ -8,6 +8,9 @@
 //! the arithmetic order does not depend on the ISA, so results are reproducible from the seed.
 //! candle stays as the GPU trainer and as a cross-check of forward and gradients (feature `candle`).
 
+// The SIMD kernels are called through `unsafe` after checking the CPU supports them.
+#![allow(unsafe_code)]
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,6 +1,8 @@
 //! The run store: start → log → finish, the catalog's listing, filters and pages over thousands of runs,
 //! id resolution, failure paths and recovery of the catalog from the run folders.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use millwright_learn::tracking::{

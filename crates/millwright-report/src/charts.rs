@@ -1,51 +1,35 @@
-//! The report's charts, drawn with plotters as SVG text (the browser renders the text, so no font is needed
-//! at view time; plotters needs one to lay out labels, hence the embedded DejaVu Sans).
-
-use std::sync::Once;
+//! The report's charts as SVG text (the browser renders the text, so no font is needed at view time;
+//! laying out the labels uses millwright-plot's embedded font).
 
 use millwright_impact::Estimate;
-use plotters::coord::ranged1d::SegmentValue;
-use plotters::prelude::*;
+use millwright_plot::plotters::coord::ranged1d::SegmentValue;
+use millwright_plot::plotters::prelude::*;
+use millwright_plot::style::{self, CiPoint, CHOSEN, LABEL_PX, MUTED};
+use millwright_plot::{svg_string, Backend, Chart, DrawResult, Shift};
 
 use crate::error::{ReportError, Result};
 use crate::input::{Curve, ThresholdSearch};
 
-const WIDTH: u32 = 520;
-const HEIGHT: u32 = 320;
-const BAR: RGBColor = RGBColor(0x9a, 0xa5, 0xb1);
-const HIGHLIGHT: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
-const LINE: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
-const BAND: RGBColor = RGBColor(0xc6, 0xdb, 0xef);
-const BEST: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
+const SIZE: (u32, u32) = (520, 320);
+const TITLE_PX: u32 = 17;
+/// The highlighted bar and the curves.
+const ACCENT: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
 
-static FONT: Once = Once::new();
-
-/// plotters' ab_glyph text layout looks fonts up by family name; registering twice is harmless.
-fn ensure_font() {
-    FONT.call_once(|| {
-        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
-        // The font is compiled in and known to parse; a failure here would be a broken build asset.
-        if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_err() {
-            panic!("embedded DejaVuSans.ttf is not a valid font");
-        }
-    });
-}
-
-fn chart_error(what: &str) -> impl Fn(String) -> ReportError + '_ {
-    move |message| ReportError::Chart {
+fn draw(what: &str, chart: &impl Chart) -> Result<String> {
+    svg_string(chart, SIZE).map_err(|source| ReportError::Chart {
         what: what.to_owned(),
-        message,
-    }
+        source,
+    })
 }
 
-/// Upper end of a value axis starting at 0: a little room above the largest value, 1 when all are 0.
-fn axis_top(values: impl Iterator<Item = f64>) -> f64 {
-    let max = values.filter(|v| v.is_finite()).fold(0.0_f64, f64::max);
-    if max > 0.0 {
-        max * 1.15
-    } else {
-        1.0
-    }
+/// The report's frame: smaller caption, label areas for short numbers.
+fn frame<'a, 'b, DB: Backend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = style::frame(root, title, TITLE_PX);
+    builder.margin(12).y_label_area_size(64);
+    builder
 }
 
 /// Bars of `mean` with 95 % CI whiskers (drawn where the interval is not a point); bar `highlight` in colour.
@@ -55,53 +39,53 @@ pub fn bars_with_ci(
     bars: &[(String, Estimate)],
     highlight: Option<usize>,
 ) -> Result<String> {
-    ensure_font();
-    let mut svg = String::new();
-    draw_bars(&mut svg, title, y_label, bars, highlight).map_err(chart_error(title))?;
-    Ok(svg)
+    draw(
+        title,
+        &Bars {
+            title,
+            y_label,
+            bars,
+            highlight,
+        },
+    )
 }
 
-fn draw_bars(
-    svg: &mut String,
-    title: &str,
-    y_label: &str,
-    bars: &[(String, Estimate)],
+struct Bars<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    bars: &'a [(String, Estimate)],
     highlight: Option<usize>,
-) -> std::result::Result<(), String> {
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let n = bars.len().max(1) as i32;
-    let top = axis_top(bars.iter().map(|(_, e)| e.ci_high.max(e.mean)));
-    let names: Vec<String> = bars.iter().map(|(name, _)| name.clone()).collect();
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(34)
-        .y_label_area_size(64)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
-        .map_err(|e| e.to_string())?;
-    let label = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(bars.len().max(1))
-        .x_label_formatter(&label)
-        .y_desc(y_label)
-        .y_label_formatter(&|v| crate::format::short(*v))
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, e))| {
-            let i = i as i32;
-            let colour = if highlight == Some(i as usize) {
-                HIGHLIGHT
+}
+
+impl Chart for Bars<'_> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let bars = self.bars;
+        let n = bars.len().max(1) as i32;
+        let top = style::axis_top(bars.iter().map(|(_, e)| e.ci_high.max(e.mean)));
+        let names: Vec<&str> = bars.iter().map(|(name, _)| name.as_str()).collect();
+        let mut chart = frame(root, self.title)
+            .x_label_area_size(34)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)?;
+        let label = |v: &SegmentValue<i32>| match v {
+            SegmentValue::CenterOf(i) => style::category_label(&names, f64::from(*i), false),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(bars.len().max(1))
+            .x_label_formatter(&label)
+            .y_desc(self.y_label)
+            .y_label_formatter(&|v| crate::format::short(*v))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, (_, e))| {
+            let colour = if self.highlight == Some(i) {
+                ACCENT
             } else {
-                BAR
+                MUTED
             };
+            let i = i as i32;
             let mut bar = Rectangle::new(
                 [
                     (SegmentValue::Exact(i), 0.0),
@@ -111,170 +95,125 @@ fn draw_bars(
             );
             bar.set_margin(0, 0, 14, 14);
             bar
-        }))
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(
+        }))?;
+        chart.draw_series(
             bars.iter()
                 .enumerate()
                 .filter(|(_, (_, e))| e.ci_low < e.ci_high)
                 .map(|(i, (_, e))| {
-                    ErrorBar::new_vertical(
+                    style::whisker(
                         SegmentValue::CenterOf(i as i32),
                         e.ci_low,
                         e.mean,
                         e.ci_high,
-                        BLACK.stroke_width(2),
-                        14,
                     )
                 }),
-        )
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
-    Ok(())
+        )?;
+        Ok(())
+    }
 }
 
 /// A curve given as points (ROC, precision-recall, a loss curve).
 pub fn curve(curve: &Curve) -> Result<String> {
-    ensure_font();
-    let mut svg = String::new();
-    draw_curve(&mut svg, curve).map_err(chart_error(&curve.title))?;
-    Ok(svg)
+    draw(&curve.title, &CurveChart(curve))
 }
 
-fn range_of(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let lo = values
-        .clone()
-        .filter(|v| v.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let hi = values
-        .filter(|v| v.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
-        (0.0, 1.0)
-    } else if hi > lo {
-        (lo, hi)
-    } else {
-        (lo - 0.5, hi + 0.5)
-    }
+struct CurveChart<'a>(&'a Curve);
+
+/// The axis range of `values` (0..1 when none is finite).
+fn range_of(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    style::padded_range(values, 0.0).unwrap_or((0.0, 1.0))
 }
 
-fn draw_curve(svg: &mut String, curve: &Curve) -> std::result::Result<(), String> {
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (x0, x1) = if curve.diagonal {
-        (0.0, 1.0)
-    } else {
-        range_of(curve.points.iter().map(|p| p.0))
-    };
-    let (y0, y1) = if curve.diagonal {
-        (0.0, 1.0)
-    } else {
-        range_of(curve.points.iter().map(|p| p.1))
-    };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&curve.title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc(&curve.x_label)
-        .y_desc(&curve.y_label)
-        .x_label_formatter(&|v| crate::format::short(*v))
-        .y_label_formatter(&|v| crate::format::short(*v))
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    if curve.diagonal {
+impl Chart for CurveChart<'_> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let curve = self.0;
+        let ((x0, x1), (y0, y1)) = if curve.diagonal {
+            ((0.0, 1.0), (0.0, 1.0))
+        } else {
+            (
+                range_of(curve.points.iter().map(|p| p.0)),
+                range_of(curve.points.iter().map(|p| p.1)),
+            )
+        };
+        let mut chart = frame(root, &curve.title).build_cartesian_2d(x0..x1, y0..y1)?;
         chart
-            .draw_series(LineSeries::new(
+            .configure_mesh()
+            .x_desc(&curve.x_label)
+            .y_desc(&curve.y_label)
+            .x_label_formatter(&|v| crate::format::short(*v))
+            .y_label_formatter(&|v| crate::format::short(*v))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        if curve.diagonal {
+            chart.draw_series(LineSeries::new(
                 [(0.0, 0.0), (1.0, 1.0)],
-                BAR.stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?;
-    }
-    chart
-        .draw_series(LineSeries::new(
+                MUTED.stroke_width(1),
+            ))?;
+        }
+        chart.draw_series(LineSeries::new(
             curve.points.iter().copied(),
-            LINE.stroke_width(2),
-        ))
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
-    Ok(())
+            ACCENT.stroke_width(2),
+        ))?;
+        Ok(())
+    }
 }
 
 /// The objective over the thresholds tried, its 95 % CI as a band, and the chosen threshold marked.
 pub fn threshold(search: &ThresholdSearch) -> Result<String> {
-    ensure_font();
     let title = format!("{} by alarm threshold", search.objective);
-    let mut svg = String::new();
-    draw_threshold(&mut svg, &title, search).map_err(chart_error(&title))?;
-    Ok(svg)
+    draw(
+        &title,
+        &Threshold {
+            title: &title,
+            search,
+        },
+    )
 }
 
-fn draw_threshold(
-    svg: &mut String,
-    title: &str,
-    search: &ThresholdSearch,
-) -> std::result::Result<(), String> {
-    let root = SVGBackend::with_string(svg, (WIDTH, HEIGHT)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (x0, x1) = range_of(search.points.iter().map(|p| p.threshold));
-    let (y0, y1) = range_of(
-        search
-            .points
-            .iter()
-            .flat_map(|p| [p.value.ci_low, p.value.ci_high, p.value.mean]),
-    );
-    let pad = (y1 - y0) * 0.08;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("alarm threshold (failure probability)")
-        .y_desc(&search.objective)
-        .x_label_formatter(&|v| crate::format::short(*v))
-        .y_label_formatter(&|v| crate::format::short(*v))
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let band: Vec<(f64, f64)> = search
-        .points
-        .iter()
-        .map(|p| (p.threshold, p.value.ci_high))
-        .chain(
+struct Threshold<'a> {
+    title: &'a str,
+    search: &'a ThresholdSearch,
+}
+
+impl Chart for Threshold<'_> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let search = self.search;
+        let (x0, x1) = range_of(search.points.iter().map(|p| p.threshold));
+        let (y0, y1) = range_of(
             search
                 .points
                 .iter()
-                .rev()
-                .map(|p| (p.threshold, p.value.ci_low)),
-        )
-        .collect();
-    chart
-        .draw_series(std::iter::once(Polygon::new(band, BAND.filled())))
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(LineSeries::new(
-            search.points.iter().map(|p| (p.threshold, p.value.mean)),
-            LINE.stroke_width(2),
-        ))
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(std::iter::once(PathElement::new(
+                .flat_map(|p| [p.value.ci_low, p.value.ci_high, p.value.mean]),
+        );
+        let pad = (y1 - y0) * 0.08;
+        let mut chart =
+            frame(root, self.title).build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+        chart
+            .configure_mesh()
+            .x_desc("alarm threshold (failure probability)")
+            .y_desc(&search.objective)
+            .x_label_formatter(&|v| crate::format::short(*v))
+            .y_label_formatter(&|v| crate::format::short(*v))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        let points: Vec<CiPoint> = search
+            .points
+            .iter()
+            .map(|p| CiPoint {
+                x: p.threshold,
+                mean: p.value.mean,
+                low: p.value.ci_low,
+                high: p.value.ci_high,
+            })
+            .collect();
+        style::ci_band(&mut chart, &points, ACCENT)?;
+        chart.draw_series(std::iter::once(PathElement::new(
             vec![(search.best, y0 - pad), (search.best, y1 + pad)],
-            BEST.stroke_width(2),
-        )))
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())?;
-    Ok(())
+            CHOSEN.stroke_width(2),
+        )))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,12 @@ pub enum ReportError {
     #[error("cannot embed image {}: {reason}", path.display())]
     ImageFormat { path: PathBuf, reason: String },
 
-    #[error("cannot draw chart `{what}`: {message}")]
-    Chart { what: String, message: String },
+    #[error("cannot draw chart `{what}`: {source}")]
+    Chart {
+        what: String,
+        #[source]
+        source: millwright_plot::PlotError,
+    },
 
     #[error("cannot write {}: {source}", path.display())]
     Write {

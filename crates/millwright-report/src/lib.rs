@@ -4,6 +4,8 @@
 //! The caller fills a [`ReportInput`] from the stored artefacts (quality report, model manifest, twin result,
 //! impact result); [`build`] draws the charts, embeds the image files and writes both files atomically.
 
+#![forbid(unsafe_code)]
+
 mod charts;
 mod embed;
 mod error;

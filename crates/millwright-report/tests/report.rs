@@ -12,11 +12,11 @@ use millwright_impact::{
     impact_from_twin, Assumptions, Estimate, Given, ImpactModel, PolicyRuns, ReplicationKpis,
     TwinComparison, TwinRuns,
 };
+use millwright_plot::plotters::prelude::*;
 use millwright_report::{
     build, Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, ModelSummary,
     PolicyKpis, ReportInput, Summary, ThresholdPoint, ThresholdSearch, TwinSummary, SECTIONS,
 };
-use plotters::prelude::*;
 
 const POLICIES: [&str; 3] = ["run-to-failure", "preventive", "predictive"];
 

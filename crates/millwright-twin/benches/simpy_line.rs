@@ -6,6 +6,8 @@
 //! found (`$SIMPY_PYTHON`, else `python3`) and prints the ratio. Without SimPy it compares with the
 //! published reference (19.3 s). Env: TWIN_BENCH_REPS (default 10), TWIN_BENCH_HORIZON.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -70,7 +72,7 @@ fn main() {
         warmup: Some(0.0),
         seed: 1,
         threads: Some(1),
-        progress: false,
+        progress: Default::default(),
         bins: 10,
     };
     let t0 = Instant::now();

@@ -22,6 +22,13 @@ impl std::fmt::Display for LakeColumn {
     }
 }
 
+/// A distribution parameter that cannot be drawn from, with the parameter and value named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DistError {
+    pub message: String,
+}
+
 /// A non-negative random duration in base time units, as written in the line file,
 /// e.g. `{ dist = "exponential", mean = 1.2 }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,7 +106,12 @@ impl DistSpec {
         }
     }
     /// Checks the parameters; the message names the parameter and its value.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the parameters: finite, non-negative, positive where a mean or scale is meant, ordered.
+    pub fn validate(&self) -> Result<(), DistError> {
+        self.check().map_err(|message| DistError { message })
+    }
+
+    fn check(&self) -> Result<(), String> {
         let finite_nonneg = |name: &str, v: f64| {
             if !v.is_finite() || v < 0.0 {
                 Err(format!("{name} must be a finite number >= 0, got {v}"))
@@ -296,11 +308,15 @@ mod tests {
 
     #[test]
     fn invalid_parameters_are_named() {
-        let e = DistSpec::Exponential { mean: -1.0 }.validate().unwrap_err();
+        let e = DistSpec::Exponential { mean: -1.0 }
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mean") && e.contains("-1"), "{e}");
         let e = DistSpec::Uniform { min: 5.0, max: 1.0 }
             .validate()
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("min (5)"), "{e}");
         let e = DistSpec::Triangular {
             min: 1.0,
@@ -308,7 +324,8 @@ mod tests {
             max: 3.0,
         }
         .validate()
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("mode"), "{e}");
         assert!(DistSpec::empirical(vec![]).validate().is_err());
     }

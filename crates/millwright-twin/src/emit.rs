@@ -2,12 +2,41 @@
 
 use std::io::Write;
 
+use millwright_core::{ProgressHandle, Unit};
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::error::TwinError;
 use crate::line::{Ai4iModel, Line};
-use crate::physics::{FailureMode, FailureRules, SensorProcess, SensorSnapshot, EMITTED_COLUMNS};
+use crate::physics::{
+    FailureMode, FailureRules, SensorProcess, SensorSnapshot, Variant, EMITTED_COLUMNS,
+};
 use crate::sim::stream;
+
+/// Most rows one emission writes: about 70 GB of CSV, far beyond a training set.
+pub const MAX_EMIT_ROWS: u64 = 1_000_000_000;
+
+/// Rows between two progress reports.
+const REPORT_EVERY: u64 = 1 << 16;
+
+/// What to emit: `rows` records (1 to [`MAX_EMIT_ROWS`]) drawn with `seed`.
+#[derive(Debug, Clone)]
+pub struct EmitOptions {
+    pub rows: u64,
+    pub seed: u64,
+    /// Receives stage `emitting` (total: rows) and the rows written, every 65,536 rows and at the end.
+    pub progress: ProgressHandle,
+}
+
+impl EmitOptions {
+    pub fn new(rows: u64, seed: u64) -> EmitOptions {
+        EmitOptions {
+            rows,
+            seed,
+            progress: ProgressHandle::default(),
+        }
+    }
+}
 
 /// Counts of what was written.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -38,58 +67,62 @@ fn one_decimal(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-/// Writes `rows` records (header first) of consecutive parts machined on the line's first AI4I
-/// station (AI4I defaults if it has none), with the line's product mix: the tool wears per part,
-/// is swapped or breaks at the end of its life (AI4I changes tools only then).
-/// Values are rounded as in the AI4I file before the rules are applied, so the written columns
-/// reproduce the flags exactly.
-pub fn emit_records<W: Write>(
-    line: &Line,
-    rows: u64,
-    seed: u64,
-    mut out: W,
-) -> Result<EmitSummary, TwinError> {
-    let io = |e: std::io::Error| TwinError::io("emitted records", e);
-    if rows == 0 {
-        return Err(TwinError::Usage("rows must be at least 1".into()));
+/// Consecutive parts on one AI4I station: its sensors, its tool and the line's product mix.
+struct Machine<'a> {
+    line: &'a Line,
+    ai: Ai4iModel,
+    rng_mix: ChaCha8Rng,
+    rng_sensors: ChaCha8Rng,
+    rng_tool: ChaCha8Rng,
+    rng_random: ChaCha8Rng,
+    sensors: SensorProcess,
+    wear: f64,
+    life: f64,
+}
+
+impl<'a> Machine<'a> {
+    fn new(line: &'a Line, ai: Ai4iModel, seed: u64) -> Machine<'a> {
+        // Stream ids apart from the simulation's replications.
+        let s = |purpose| stream(seed, u64::from(u32::MAX), 0, purpose);
+        let (mut rng_sensors, mut rng_tool) = (s(4), s(5));
+        let sensors = SensorProcess::new(&mut rng_sensors);
+        let life = rng_tool.random_range(ai.life_min..=ai.life_max);
+        Machine {
+            line,
+            ai,
+            rng_mix: s(8),
+            rng_sensors,
+            rng_tool,
+            rng_random: s(6),
+            sensors,
+            wear: 0.0,
+            life,
+        }
     }
-    let (station, ai) = match line.stations.iter().find(|s| s.ai4i.is_some()) {
-        Some(s) => (s.name.clone(), s.ai4i.clone().expect("found")),
-        None => ("AI4I defaults".to_string(), default_ai4i()),
-    };
-    // Stream ids apart from the simulation's replications.
-    let mut rng_mix = stream(seed, u64::from(u32::MAX), 0, 8);
-    let mut rng_sensors = stream(seed, u64::from(u32::MAX), 0, 4);
-    let mut rng_tool = stream(seed, u64::from(u32::MAX), 0, 5);
-    let mut rng_random = stream(seed, u64::from(u32::MAX), 0, 6);
-    let mut sensors = SensorProcess::new(&mut rng_sensors);
-    let mut wear = 0.0f64;
-    let mut life = rng_tool.random_range(ai.life_min..=ai.life_max);
-    let mut summary = EmitSummary {
-        station,
-        ..Default::default()
-    };
-    let mut w = std::io::BufWriter::new(&mut out);
-    writeln!(w, "{}", EMITTED_COLUMNS.join(",")).map_err(io)?;
-    for udi in 1..=rows {
-        let variant = line.variant_of(rng_mix.random());
+
+    /// The next part: its variant, its sensors rounded as the AI4I file rounds them, and the failure
+    /// flags the rules give on those rounded values. The tool wears per part and is changed only at
+    /// the end of its life (swapped, or broken: TWF), as in AI4I.
+    fn next_part(&mut self) -> (Variant, SensorSnapshot, u8) {
+        let ai = &self.ai;
+        let variant = self.line.variant_of(self.rng_mix.random());
         let mut tool_breaks = false;
-        if wear >= life {
-            if rng_tool.random::<f64>() < ai.tool_failure_share {
+        if self.wear >= self.life {
+            if self.rng_tool.random::<f64>() < ai.tool_failure_share {
                 tool_breaks = true;
             } else {
-                wear = 0.0;
-                life = rng_tool.random_range(ai.life_min..=ai.life_max);
+                self.wear = 0.0;
+                self.life = self.rng_tool.random_range(ai.life_min..=ai.life_max);
             }
         }
-        let raw = sensors.next(&mut rng_sensors, variant, wear);
+        let raw = self.sensors.next(&mut self.rng_sensors, variant, self.wear);
         let snap = SensorSnapshot {
             product_type: variant,
             air_temperature_k: one_decimal(raw.air_temperature_k),
             process_temperature_k: one_decimal(raw.process_temperature_k),
             rotational_speed_rpm: raw.rotational_speed_rpm.round(),
             torque_nm: one_decimal(raw.torque_nm),
-            tool_wear_min: wear.round(),
+            tool_wear_min: self.wear.round(),
         };
         let mut flags = ai
             .rules
@@ -97,41 +130,129 @@ pub fn emit_records<W: Write>(
         if tool_breaks {
             flags |= FailureMode::Twf.bit();
         }
-        if rng_random.random::<f64>() < ai.random_failure {
+        if self.rng_random.random::<f64>() < ai.random_failure {
             flags |= FailureMode::Rnf.bit();
         }
-        let bit = |m: FailureMode| u8::from(flags & m.bit() != 0);
-        writeln!(
-            w,
-            "{udi},{}{},{},{:.1},{:.1},{},{:.1},{},{},{},{},{},{},{}",
-            variant.letter(),
-            10_000 + udi,
-            variant.letter(),
-            snap.air_temperature_k,
-            snap.process_temperature_k,
-            snap.rotational_speed_rpm,
-            snap.torque_nm,
-            snap.tool_wear_min,
-            u8::from(flags != 0),
-            bit(FailureMode::Twf),
-            bit(FailureMode::Hdf),
-            bit(FailureMode::Pwf),
-            bit(FailureMode::Osf),
-            bit(FailureMode::Rnf),
-        )
-        .map_err(io)?;
+        self.wear += ai.wear_for(variant);
+        if flags & FailureMode::Twf.bit() != 0 {
+            self.wear = 0.0;
+            self.life = self.rng_tool.random_range(ai.life_min..=ai.life_max);
+        }
+        (variant, snap, flags)
+    }
+}
+
+/// Writes `options.rows` records (header first) of consecutive parts machined on the line's first
+/// AI4I station (AI4I defaults if it has none), with the line's product mix. Values are rounded as in
+/// the AI4I file before the rules are applied, so the written columns reproduce the flags exactly.
+pub fn emit_records<W: Write>(
+    line: &Line,
+    options: &EmitOptions,
+    mut out: W,
+) -> Result<EmitSummary, TwinError> {
+    let io = |e: std::io::Error| TwinError::io("emitted records", e);
+    let rows = options.rows;
+    if rows == 0 {
+        return Err(TwinError::NoRows);
+    }
+    if rows > MAX_EMIT_ROWS {
+        return Err(TwinError::TooManyRows {
+            rows,
+            limit: MAX_EMIT_ROWS,
+        });
+    }
+    let (station, ai) = match line.stations.iter().find(|s| s.ai4i.is_some()) {
+        Some(s) => (s.name.clone(), s.ai4i.clone().expect("found")),
+        None => ("AI4I defaults".to_string(), default_ai4i()),
+    };
+    let mut machine = Machine::new(line, ai, options.seed);
+    let mut summary = EmitSummary {
+        station,
+        ..Default::default()
+    };
+    let progress = &options.progress;
+    progress.stage("emitting", Some(rows), Unit::Rows);
+    let mut w = std::io::BufWriter::new(&mut out);
+    writeln!(w, "{}", EMITTED_COLUMNS.join(",")).map_err(io)?;
+    for udi in 1..=rows {
+        let (variant, snap, flags) = machine.next_part();
+        write_record(&mut w, udi, variant, &snap, flags).map_err(io)?;
         summary.rows += 1;
         summary.machine_failures += u64::from(flags != 0);
         for (k, m) in FailureMode::ALL.iter().enumerate() {
-            summary.by_mode[k] += u64::from(bit(*m));
+            summary.by_mode[k] += u64::from(flags & m.bit() != 0);
         }
-        wear += ai.wear_for(variant);
-        // As in AI4I, only the end of the tool's life (TWF) changes the tool; overstrain does not.
-        if flags & FailureMode::Twf.bit() != 0 {
-            wear = 0.0;
-            life = rng_tool.random_range(ai.life_min..=ai.life_max);
+        if udi.is_multiple_of(REPORT_EVERY) {
+            progress.advance(udi);
         }
     }
     w.flush().map_err(io)?;
+    if !rows.is_multiple_of(REPORT_EVERY) {
+        progress.advance(rows);
+    }
     Ok(summary)
+}
+
+/// One CSV line in the AI4I layout of [`EMITTED_COLUMNS`].
+fn write_record(
+    w: &mut impl Write,
+    udi: u64,
+    variant: Variant,
+    snap: &SensorSnapshot,
+    flags: u8,
+) -> std::io::Result<()> {
+    let bit = |m: FailureMode| u8::from(flags & m.bit() != 0);
+    writeln!(
+        w,
+        "{udi},{}{},{},{:.1},{:.1},{},{:.1},{},{},{},{},{},{},{}",
+        variant.letter(),
+        10_000 + udi,
+        variant.letter(),
+        snap.air_temperature_k,
+        snap.process_temperature_k,
+        snap.rotational_speed_rpm,
+        snap.torque_nm,
+        snap.tool_wear_min,
+        u8::from(flags != 0),
+        bit(FailureMode::Twf),
+        bit(FailureMode::Hdf),
+        bit(FailureMode::Pwf),
+        bit(FailureMode::Osf),
+        bit(FailureMode::Rnf),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::EXAMPLE_LINE;
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Counts(Mutex<Vec<u64>>);
+    impl millwright_core::Progress for Counts {
+        fn advance(&self, done: u64) {
+            self.0.lock().unwrap().push(done);
+        }
+    }
+
+    #[test]
+    fn large_emissions_report_rows_written_and_absurd_ones_are_refused() {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let counts = Arc::new(Counts::default());
+        let options = EmitOptions {
+            progress: ProgressHandle::new(counts.clone()),
+            ..EmitOptions::new(150_000, 1)
+        };
+        emit_records(&line, &options, std::io::sink()).unwrap();
+        assert_eq!(*counts.0.lock().unwrap(), [65_536, 131_072, 150_000]);
+        let err = emit_records(
+            &line,
+            &EmitOptions::new(MAX_EMIT_ROWS + 1, 1),
+            std::io::sink(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, TwinError::TooManyRows { .. }), "{err}");
+    }
 }

@@ -1,6 +1,9 @@
 //! Millwright digital twin: a line model in TOML, a discrete-event simulation of the line with AI4I
 //! failure physics, maintenance policies (run-to-failure, preventive, predictive with a learned model),
-//! KPIs with confidence intervals, plots, optimisation and AI4I-style sensor emission.
+//! KPIs with confidence intervals, plots, optimisation and AI4I-style sensor emission. The twin writes
+//! its runs under `<home>/twin/<run-id>/` and reads them back ([`store`]).
+
+#![forbid(unsafe_code)]
 
 pub mod dist;
 pub mod emit;
@@ -15,16 +18,23 @@ pub mod policy;
 pub mod run;
 pub mod scorer;
 pub mod sim;
+pub mod store;
 pub mod time;
+mod validate;
 
-pub use dist::{DistSpec, LakeColumn};
-pub use emit::{emit_records, EmitSummary};
-pub use error::TwinError;
+pub use dist::{DistError, DistSpec, LakeColumn};
+pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
+pub use error::{Section, TwinError};
 pub use kpi::{ReplicationKpis, Summary};
 pub use line::{Line, LineFile, EXAMPLE_LINE};
 pub use optimize::{grid, optimize, Knob, Objective, Optimization};
 pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
-pub use policy::{policy_from_name, Policy, PolicyParams, POLICY_NAMES};
-pub use run::{compare, store_result, RunOptions, TwinResult};
-pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer};
+pub use policy::{
+    default_preventive, policy_from_name, Policy, PolicyParams, PreventiveDefault,
+    PreventiveSetting, DEFAULT_WEAR_LIMIT, POLICY_NAMES,
+};
+pub use run::{compare, PolicyResult, RunOptions, TwinResult, MAX_EVENTS};
+pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer, ScorerError};
+pub use store::{list_results, load_result, run_dir, store_result, RunSummary};
 pub use time::{parse_duration, TimeUnit};
+pub use validate::{MAX_PLANNED_STOPS, MAX_STATIONS};

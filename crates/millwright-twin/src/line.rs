@@ -1,14 +1,14 @@
 //! The line model: what a line TOML file says, its validation, and the resolved form the engine runs.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::dist::{DistSpec, LakeColumn, Sampler};
 use crate::error::TwinError;
 use crate::physics::{FailureMode, FailureRules, Variant};
+use crate::policy::PreventiveSetting;
 use crate::time::{DurationSpec, TimeUnit};
 
 /// A line file as written (see docs/line-model.md).
@@ -17,9 +17,9 @@ use crate::time::{DurationSpec, TimeUnit};
 pub struct LineFile {
     pub name: String,
     pub time_unit: TimeUnit,
-    /// Default simulated time per replication (the CLI's --horizon overrides it).
+    /// Default simulated time per replication (a run may give its own).
     pub horizon: Option<DurationSpec>,
-    /// Default warm-up deleted from the statistics (--warmup overrides it).
+    /// Default warm-up deleted from the statistics (a run may give its own).
     pub warmup: Option<DurationSpec>,
     /// Product mix, shares of L, M and H (normalised).
     #[serde(default)]
@@ -33,6 +33,8 @@ pub struct LineFile {
     pub stations: Vec<StationFile>,
     #[serde(default)]
     pub planned_stops: Vec<PlannedStopFile>,
+    /// The preventive policy's setting when a run gives none (see `policy::default_preventive`).
+    pub preventive: Option<PreventiveFile>,
     #[serde(default)]
     pub costs: Costs,
 }
@@ -194,6 +196,16 @@ pub struct PlannedStopFile {
     pub duration: DurationSpec,
 }
 
+/// `[preventive]`: when the preventive policy maintains if a run says nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreventiveFile {
+    /// After this long since the last repair or maintenance of a station that can fail.
+    pub interval: Option<DurationSpec>,
+    /// Before a part, once an AI4I station's tool wear has reached this many minutes.
+    pub wear_limit: Option<f64>,
+}
+
 /// Money, in one currency; hourly rates are per hour of real time (per base unit for `unit` lines).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -227,6 +239,8 @@ pub struct Line {
     pub buffers: Vec<usize>,
     pub stations: Vec<StationModel>,
     pub planned_stops: Vec<PlannedStop>,
+    /// The line file's `[preventive]` setting, in base units.
+    pub preventive: Option<PreventiveSetting>,
     /// Empirical distributions read from the lake: `field <- dataset."column" (n values)` (lineage).
     pub lake_inputs: Vec<String>,
 }
@@ -239,6 +253,8 @@ pub struct StationModel {
     pub scrap: f64,
     pub time_to_failure: Option<Sampler>,
     pub repair: Option<Sampler>,
+    /// Mean of `time_to_failure` (base units).
+    pub mean_time_to_failure: Option<f64>,
     pub ai4i: Option<Ai4iModel>,
     pub maintenance: Option<Sampler>,
 }
@@ -296,9 +312,10 @@ impl Line {
 
     /// The first step: TOML syntax and field names only.
     pub fn parse_file(text: &str, path: &Path) -> Result<LineFile, TwinError> {
-        toml::from_str(text).map_err(|e| TwinError::Syntax {
+        toml::from_str(text).map_err(|source| TwinError::Syntax {
             path: path.to_path_buf(),
-            message: syntax_message(text, &e),
+            message: syntax_message(text, &source),
+            source: Box::new(source),
         })
     }
 
@@ -326,252 +343,16 @@ impl Line {
                 }
             }
         });
-        if let Some((field, col)) = missing {
-            return Err(TwinError::Invalid {
+        if let Some((field, column)) = missing {
+            return Err(TwinError::LakeColumnNotLoaded {
                 path: path.to_path_buf(),
                 field,
-                message: format!(
-                    "the lake column {col} was not loaded (lake columns are read by the millwright binary)"
-                ),
+                column,
             });
         }
-        let mut line = Line::from_file(file, text, path)?;
+        let mut line = crate::validate::line_from_file(file, text, path)?;
         line.lake_inputs = inputs;
         Ok(line)
-    }
-
-    fn from_file(file: LineFile, text: &str, path: &Path) -> Result<Line, TwinError> {
-        let invalid = |field: String, message: String| TwinError::Invalid {
-            path: PathBuf::from(path),
-            field,
-            message,
-        };
-        let unit = file.time_unit;
-        let duration = |field: &str, d: &DurationSpec| -> Result<f64, TwinError> {
-            let v = d
-                .to_units(unit)
-                .map_err(|e| invalid(field.into(), e.to_string()))?;
-            if v < 0.0 {
-                return Err(invalid(
-                    field.into(),
-                    format!("must not be negative, got {v}"),
-                ));
-            }
-            Ok(v)
-        };
-        let dist = |field: String, d: &DistSpec| -> Result<Sampler, TwinError> {
-            d.validate().map_err(|m| invalid(field, m))?;
-            Ok(d.sampler())
-        };
-        if file.stations.is_empty() {
-            return Err(invalid(
-                "stations".into(),
-                "the line has no stations; add at least one [[stations]] table".into(),
-            ));
-        }
-        let horizon = match &file.horizon {
-            Some(h) => {
-                let v = duration("horizon", h)?;
-                if v <= 0.0 {
-                    return Err(invalid("horizon".into(), format!("must be > 0, got {v}")));
-                }
-                Some(v)
-            }
-            None => None,
-        };
-        let warmup = file
-            .warmup
-            .as_ref()
-            .map(|w| duration("warmup", w))
-            .transpose()?;
-        let mix = [file.mix.l, file.mix.m, file.mix.h];
-        if mix.iter().any(|s| !s.is_finite() || *s < 0.0) || mix.iter().sum::<f64>() <= 0.0 {
-            return Err(invalid(
-                "mix".into(),
-                format!(
-                    "shares must be >= 0 with a positive sum, got L={} M={} H={}",
-                    mix[0], mix[1], mix[2]
-                ),
-            ));
-        }
-        let total: f64 = mix.iter().sum();
-        let mix_cdf = [mix[0] / total, (mix[0] + mix[1]) / total, 1.0];
-        let arrivals = file
-            .arrivals
-            .as_ref()
-            .map(|a| dist("arrivals".into(), a))
-            .transpose()?;
-        let gaps = file.stations.len() - 1;
-        if file.buffers.len() != gaps {
-            return Err(invalid(
-                "buffers".into(),
-                format!(
-                    "{} station(s) need {gaps} buffer capacit(ies) (one between each pair), got {}",
-                    file.stations.len(),
-                    file.buffers.len()
-                ),
-            ));
-        }
-        let mut buffers = Vec::with_capacity(gaps);
-        for (i, &b) in file.buffers.iter().enumerate() {
-            if b <= 0 {
-                return Err(invalid(
-                    format!("buffers[{i}]"),
-                    format!("a buffer capacity must be at least 1, got {b}"),
-                ));
-            }
-            buffers.push(b as usize);
-        }
-        let mut stations = Vec::with_capacity(file.stations.len());
-        let mut names = std::collections::HashSet::new();
-        for (i, s) in file.stations.iter().enumerate() {
-            let at = |f: &str| format!("stations[{i}] ({}).{f}", s.name);
-            if s.name.trim().is_empty() {
-                return Err(invalid(
-                    format!("stations[{i}].name"),
-                    "must not be empty".into(),
-                ));
-            }
-            if !names.insert(s.name.clone()) {
-                return Err(invalid(at("name"), "duplicate station name".into()));
-            }
-            if !(0.0..=1.0).contains(&s.scrap) {
-                return Err(invalid(
-                    at("scrap"),
-                    format!("a probability in [0, 1], got {}", s.scrap),
-                ));
-            }
-            let (time_to_failure, repair) = match &s.failures {
-                Some(f) => (
-                    Some(dist(at("failures.time_to_failure"), &f.time_to_failure)?),
-                    Some(dist(at("failures.repair"), &f.repair)?),
-                ),
-                None => (None, None),
-            };
-            if let Some(f) = &s.failures {
-                if f.time_to_failure.mean() <= 0.0 {
-                    return Err(invalid(
-                        at("failures.time_to_failure"),
-                        "mean must be > 0".into(),
-                    ));
-                }
-            }
-            let ai4i = match &s.ai4i {
-                Some(a) => {
-                    let [lo, hi] = a.tool_life;
-                    if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
-                        return Err(invalid(
-                            at("ai4i.tool_life"),
-                            format!("need 0 < min <= max, got [{lo}, {hi}]"),
-                        ));
-                    }
-                    for (name, p) in [
-                        ("tool_failure_share", a.tool_failure_share),
-                        ("random_failure", a.random_failure),
-                    ] {
-                        if !(0.0..=1.0).contains(&p) {
-                            return Err(invalid(
-                                at(&format!("ai4i.{name}")),
-                                format!("a probability in [0, 1], got {p}"),
-                            ));
-                        }
-                    }
-                    let w = a.wear_per_part.unwrap_or(WearPerPart {
-                        l: 2.0,
-                        m: 3.0,
-                        h: 5.0,
-                    });
-                    for (name, v) in [("L", w.l), ("M", w.m), ("H", w.h)] {
-                        if !v.is_finite() || v < 0.0 {
-                            return Err(invalid(
-                                at(&format!("ai4i.wear_per_part.{name}")),
-                                format!("must be >= 0, got {v}"),
-                            ));
-                        }
-                    }
-                    let r = &a.repair;
-                    Some(Ai4iModel {
-                        rules: FailureRules::default(),
-                        wear_per_part: [w.l, w.m, w.h],
-                        life_min: lo,
-                        life_max: hi,
-                        tool_failure_share: a.tool_failure_share,
-                        random_failure: a.random_failure,
-                        repair: [
-                            dist(at("ai4i.repair.TWF"), &r.twf)?,
-                            dist(at("ai4i.repair.HDF"), &r.hdf)?,
-                            dist(at("ai4i.repair.PWF"), &r.pwf)?,
-                            dist(at("ai4i.repair.OSF"), &r.osf)?,
-                            dist(at("ai4i.repair.RNF"), &r.rnf)?,
-                        ],
-                    })
-                }
-                None => None,
-            };
-            stations.push(StationModel {
-                name: s.name.clone(),
-                process: dist(at("process"), &s.process)?,
-                process_mean: s.process.mean(),
-                scrap: s.scrap,
-                time_to_failure,
-                repair,
-                ai4i,
-                maintenance: s
-                    .maintenance
-                    .as_ref()
-                    .map(|m| dist(at("maintenance"), m))
-                    .transpose()?,
-            });
-        }
-        let mut planned_stops = Vec::new();
-        for (i, p) in file.planned_stops.iter().enumerate() {
-            let at = |f: &str| format!("planned_stops[{i}] ({}).{f}", p.name);
-            let every = duration(&at("every"), &p.every)?;
-            let start = duration(&at("start"), &p.start)?;
-            let len = duration(&at("duration"), &p.duration)?;
-            if every <= 0.0 || start + len > every {
-                return Err(invalid(
-                    at("every"),
-                    format!("need every > 0 and start + duration <= every, got every={every} start={start} duration={len}"),
-                ));
-            }
-            if len > 0.0 {
-                planned_stops.push(PlannedStop {
-                    every,
-                    start,
-                    duration: len,
-                });
-            }
-        }
-        let c = file.costs;
-        for (name, v) in [
-            ("part_value", c.part_value),
-            ("operating_per_hour", c.operating_per_hour),
-            ("downtime_per_hour", c.downtime_per_hour),
-            ("corrective_repair", c.corrective_repair),
-            ("preventive_maintenance", c.preventive_maintenance),
-            ("scrap", c.scrap),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(invalid(
-                    format!("costs.{name}"),
-                    format!("must be >= 0, got {v}"),
-                ));
-            }
-        }
-        Ok(Line {
-            source: text.to_string(),
-            source_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
-            file,
-            horizon,
-            warmup,
-            mix_cdf,
-            arrivals,
-            buffers,
-            stations,
-            planned_stops,
-            lake_inputs: Vec::new(),
-        })
     }
 
     pub fn time_unit(&self) -> TimeUnit {

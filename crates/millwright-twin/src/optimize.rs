@@ -1,6 +1,7 @@
 //! Searches a policy parameter (preventive interval, wear limit or predictive threshold) for the
 //! value that minimises cost per good part or maximises throughput, with replications at each point.
 
+use millwright_core::Unit;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
@@ -23,9 +24,9 @@ impl Knob {
             "interval" => Ok(Knob::Interval),
             "wear-limit" => Ok(Knob::WearLimit),
             "threshold" => Ok(Knob::Threshold),
-            other => Err(TwinError::Usage(format!(
-                "unknown parameter {other:?}: use interval, wear-limit or threshold"
-            ))),
+            other => Err(TwinError::UnknownParameter {
+                name: other.to_owned(),
+            }),
         }
     }
     pub fn name(self) -> &'static str {
@@ -38,8 +39,15 @@ impl Knob {
     fn apply(self, base: &Policy, value: f64) -> Policy {
         let mut p = base.clone();
         match self {
-            Knob::Interval => p.interval = Some(value),
-            Knob::WearLimit => p.wear_limit = Some(value),
+            // The searched value replaces what a default set: the description no longer names it.
+            Knob::Interval => {
+                p.interval = Some(value);
+                p.preventive_default = None;
+            }
+            Knob::WearLimit => {
+                p.wear_limit = Some(value);
+                p.preventive_default = None;
+            }
             Knob::Threshold => {
                 if let Some(pred) = p.predictive.as_mut() {
                     pred.threshold = value;
@@ -62,9 +70,9 @@ impl Objective {
         match text {
             "cost-per-good-part" => Ok(Objective::CostPerGoodPart),
             "throughput" => Ok(Objective::Throughput),
-            other => Err(TwinError::Usage(format!(
-                "unknown objective {other:?}: use cost-per-good-part or throughput"
-            ))),
+            other => Err(TwinError::UnknownObjective {
+                name: other.to_owned(),
+            }),
         }
     }
     pub fn kpi(self) -> &'static str {
@@ -82,7 +90,7 @@ impl Objective {
 }
 
 /// One evaluated parameter value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub value: f64,
     pub mean: f64,
@@ -90,7 +98,8 @@ pub struct Point {
     pub ci_high: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The curve and optimum of a search, stored as `optimization` in the run's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Optimization {
     pub parameter: Knob,
     pub objective: Objective,
@@ -102,7 +111,8 @@ pub struct Optimization {
 
 /// Evaluates `base` with the parameter at each of `values` (common random numbers across points) and
 /// returns the comparison (one policy per point, named `<policy>[<parameter>=<value>]`) with the
-/// curve and the optimum in `optimization`.
+/// curve and the optimum in `optimization`. Progress: the simulation's stage, then stage `points`
+/// with a note per point (`threshold 0.1: cost_per_good_part 3.2071`).
 pub fn optimize(
     line: &Line,
     base: &Policy,
@@ -112,19 +122,27 @@ pub fn optimize(
     options: &RunOptions,
 ) -> Result<(TwinResult, Optimization), TwinError> {
     if values.is_empty() {
-        return Err(TwinError::Usage("no parameter values to try".into()));
+        return Err(TwinError::NoSearchValues);
     }
     if knob == Knob::Threshold && base.predictive.is_none() {
-        return Err(TwinError::Usage(
-            "the threshold is a parameter of the predictive policy".into(),
-        ));
+        return Err(TwinError::ThresholdNeedsPredictive {
+            policy: base.name.clone(),
+        });
     }
     let policies: Vec<Policy> = values.iter().map(|&v| knob.apply(base, v)).collect();
     let mut result = compare(line, &policies, options)?;
+    let progress = &options.progress;
+    progress.stage("points", Some(values.len() as u64), Unit::Points);
     let mut points = Vec::with_capacity(values.len());
-    for (p, &value) in result.policies.iter().zip(values) {
+    for (i, (p, &value)) in result.policies.iter().zip(values).enumerate() {
         let s = p.kpis[objective.kpi()];
         let mean = s.mean.unwrap_or(f64::NAN);
+        progress.note(&format!(
+            "{} {value}: {} {mean:.4}",
+            knob.name(),
+            objective.kpi()
+        ));
+        progress.advance(i as u64 + 1);
         points.push(Point {
             value,
             mean,
@@ -140,7 +158,9 @@ pub fn optimize(
             _ => Some(p),
         })
         .cloned()
-        .ok_or_else(|| TwinError::Usage("no point gave a finite objective".into()))?;
+        .ok_or(TwinError::NoFiniteObjective {
+            objective: objective.kpi(),
+        })?;
     let opt = Optimization {
         parameter: knob,
         objective,
@@ -148,19 +168,14 @@ pub fn optimize(
         best,
         base_policy: base.describe(),
     };
-    result.optimization = Some(
-        serde_json::to_value(&opt)
-            .map_err(|e| TwinError::Usage(format!("cannot serialise the optimisation: {e}")))?,
-    );
+    result.optimization = Some(opt.clone());
     Ok((result, opt))
 }
 
 /// `n` values evenly spaced from `lo` to `hi` (both included).
 pub fn grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>, TwinError> {
     if n == 0 || !lo.is_finite() || !hi.is_finite() || lo > hi {
-        return Err(TwinError::Usage(format!(
-            "bad search range {lo}..{hi} with {n} points: need lo <= hi and at least one point"
-        )));
+        return Err(TwinError::BadSearchRange { lo, hi, points: n });
     }
     if n == 1 {
         return Ok(vec![lo]);
@@ -174,15 +189,30 @@ pub fn grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>, TwinError> {
 mod tests {
     use super::*;
     use crate::line::EXAMPLE_LINE;
+    use millwright_core::{Progress, ProgressHandle};
     use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Default)]
+    struct Notes(Mutex<Vec<String>>);
+    impl Progress for Notes {
+        fn stage(&self, name: &str, _: Option<u64>, _: Unit) {
+            self.0.lock().unwrap().push(format!("stage {name}"));
+        }
+        fn note(&self, text: &str) {
+            self.0.lock().unwrap().push(text.to_owned());
+        }
+    }
 
     #[test]
     fn finds_a_wear_limit_and_names_points_by_value() {
         let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let notes = Arc::new(Notes::default());
         let options = RunOptions {
             replications: 2,
             horizon: Some(4000.0),
             warmup: Some(200.0),
+            progress: ProgressHandle::new(notes.clone()),
             ..Default::default()
         };
         let base = Policy::preventive(None, None);
@@ -200,7 +230,15 @@ mod tests {
         assert_eq!(result.policies[0].policy, "preventive[wear-limit=40]");
         let min = opt.points.iter().map(|p| p.mean).fold(f64::MAX, f64::min);
         assert_eq!(opt.best.mean, min);
-        assert!(result.optimization.is_some());
+        assert_eq!(result.optimization, Some(opt.clone()));
+        let notes = notes.0.lock().unwrap();
+        assert_eq!(notes[..2], ["stage simulating", "stage points"]);
+        assert_eq!(notes.len(), 2 + 3);
+        let first = format!(
+            "wear-limit 40: cost_per_good_part {:.4}",
+            opt.points[0].mean
+        );
+        assert_eq!(notes[2], first);
         assert!(grid(5.0, 1.0, 3).is_err());
     }
 }

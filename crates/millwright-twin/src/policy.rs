@@ -16,6 +16,8 @@ pub struct Policy {
     /// Maintain an AI4I station before a part when its tool wear has reached this many minutes.
     pub wear_limit: Option<f64>,
     pub predictive: Option<Predictive>,
+    /// Where the preventive setting came from when the request gave none (said in the description).
+    pub preventive_default: Option<PreventiveDefault>,
 }
 
 #[derive(Clone)]
@@ -23,6 +25,68 @@ pub struct Predictive {
     pub scorer: Arc<dyn FailureScorer>,
     /// Maintain when the predicted failure probability of the next part reaches this.
     pub threshold: f64,
+}
+
+/// The preventive wear limit for lines with AI4I tool wear and no `[preventive]` setting, in tool-wear
+/// minutes: below the AI4I tool life of 200–240 min, so most tools are changed before they can break.
+pub const DEFAULT_WEAR_LIMIT: f64 = 180.0;
+
+/// Where a default preventive setting came from (see [`default_preventive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreventiveDefault {
+    /// The line file's `[preventive]` table.
+    LineFile,
+    /// [`DEFAULT_WEAR_LIMIT`], for a line with AI4I stations.
+    Ai4iWearLimit,
+    /// Half the shortest mean time to failure among stations with calendar-time failures.
+    HalfShortestMttf,
+}
+
+impl PreventiveDefault {
+    pub fn describe(self) -> &'static str {
+        match self {
+            PreventiveDefault::LineFile => "the line file's [preventive] setting",
+            PreventiveDefault::Ai4iWearLimit => "the default wear limit for AI4I tool wear",
+            PreventiveDefault::HalfShortestMttf => {
+                "the default interval, half the shortest mean time to failure"
+            }
+        }
+    }
+}
+
+/// A preventive setting a policy can take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PreventiveSetting {
+    pub interval: Option<f64>,
+    pub wear_limit: Option<f64>,
+    pub source: PreventiveDefault,
+}
+
+/// The preventive setting used when a request gives none: the line file's `[preventive]` table; else,
+/// when a station has AI4I tool wear, a wear limit of [`DEFAULT_WEAR_LIMIT`]; else an interval of half
+/// the shortest mean time to failure among stations with calendar-time failures. `None` when no
+/// station can fail.
+pub fn default_preventive(line: &Line) -> Option<PreventiveSetting> {
+    if let Some(p) = line.preventive {
+        return Some(p);
+    }
+    if line.stations.iter().any(|s| s.ai4i.is_some()) {
+        return Some(PreventiveSetting {
+            interval: None,
+            wear_limit: Some(DEFAULT_WEAR_LIMIT),
+            source: PreventiveDefault::Ai4iWearLimit,
+        });
+    }
+    let mttf = line
+        .stations
+        .iter()
+        .filter_map(|s| s.mean_time_to_failure)
+        .fold(f64::INFINITY, f64::min);
+    mttf.is_finite().then_some(PreventiveSetting {
+        interval: Some(mttf / 2.0),
+        wear_limit: None,
+        source: PreventiveDefault::HalfShortestMttf,
+    })
 }
 
 impl std::fmt::Debug for Policy {
@@ -38,24 +102,23 @@ impl Policy {
             interval: None,
             wear_limit: None,
             predictive: None,
+            preventive_default: None,
         }
     }
 
     pub fn preventive(interval: Option<f64>, wear_limit: Option<f64>) -> Policy {
         Policy {
             name: "preventive".into(),
-            interval,
-            wear_limit,
-            predictive: None,
+            ..Policy::run_to_failure()
         }
+        .with_backstop(interval, wear_limit)
     }
 
     pub fn predictive(scorer: Arc<dyn FailureScorer>, threshold: f64) -> Policy {
         Policy {
             name: "predictive".into(),
-            interval: None,
-            wear_limit: None,
             predictive: Some(Predictive { scorer, threshold }),
+            ..Policy::run_to_failure()
         }
     }
 
@@ -64,6 +127,13 @@ impl Policy {
         self.interval = interval.or(self.interval);
         self.wear_limit = wear_limit.or(self.wear_limit);
         self
+    }
+
+    /// Adds the preventive part from `setting`, the description naming where it came from.
+    pub fn with_default_backstop(self, setting: PreventiveSetting) -> Policy {
+        let mut p = self.with_backstop(setting.interval, setting.wear_limit);
+        p.preventive_default = Some(setting.source);
+        p
     }
 
     pub fn named(mut self, name: impl Into<String>) -> Policy {
@@ -92,59 +162,72 @@ impl Policy {
             parts.push(format!("preventive at tool wear {w} min"));
         }
         if parts.is_empty() {
-            "run to failure (repair only when broken)".into()
-        } else {
-            parts.join(" + ")
+            return "run to failure (repair only when broken)".into();
+        }
+        let text = parts.join(" + ");
+        match self.preventive_default {
+            Some(d) => format!("{text} ({})", d.describe()),
+            None => text,
         }
     }
 
     /// Checks the parameters against the line: positive interval, a threshold in [0, 1], a scorer
     /// reading known columns, and a maintenance duration on every station the policy may maintain.
     pub fn validate(&self, line: &Line) -> Result<(), TwinError> {
-        let bad = |m: String| Err(TwinError::Policy(format!("{}: {m}", self.name)));
-        if let Some(i) = self.interval {
-            if !i.is_finite() || i <= 0.0 {
-                return bad(format!("the preventive interval must be > 0, got {i}"));
-            }
+        let setting = |setting: &'static str, message: String| TwinError::PolicySetting {
+            policy: self.name.clone(),
+            setting,
+            message,
+        };
+        let needs_ai4i = |what: &'static str| TwinError::PolicyNeedsAi4i {
+            policy: self.name.clone(),
+            what,
+        };
+        let has_ai4i = line.stations.iter().any(|s| s.ai4i.is_some());
+        if let Some(i) = self.interval.filter(|i| !i.is_finite() || *i <= 0.0) {
+            let message = format!("the preventive interval must be > 0, got {i}");
+            return Err(setting("interval", message));
         }
         if let Some(w) = self.wear_limit {
             if !w.is_finite() || w <= 0.0 {
-                return bad(format!("the wear limit must be > 0 min, got {w}"));
+                let message = format!("the wear limit must be > 0 min, got {w}");
+                return Err(setting("wear_limit", message));
             }
-            if line.stations.iter().all(|s| s.ai4i.is_none()) {
-                return bad("a wear limit needs a station with [stations.ai4i] (tool wear)".into());
+            if !has_ai4i {
+                return Err(needs_ai4i("a wear limit"));
             }
         }
         if let Some(p) = &self.predictive {
             if !(0.0..=1.0).contains(&p.threshold) {
-                return bad(format!(
-                    "the threshold must lie in [0, 1], got {}",
-                    p.threshold
-                ));
+                let message = format!("the threshold must lie in [0, 1], got {}", p.threshold);
+                return Err(setting("threshold", message));
             }
             check_scorer_columns(p.scorer.as_ref())?;
-            if line.stations.iter().all(|s| s.ai4i.is_none()) {
-                return bad(
-                    "the predictive policy scores AI4I sensors: the line has no [stations.ai4i]"
-                        .into(),
-                );
+            if !has_ai4i {
+                return Err(needs_ai4i(
+                    "the predictive policy, which scores AI4I sensors,",
+                ));
             }
         }
+        self.check_maintenance_durations(line)
+    }
+
+    fn check_maintenance_durations(&self, line: &Line) -> Result<(), TwinError> {
         for s in &line.stations {
             let maintained = (self.interval.is_some() && s.can_fail())
                 || (s.ai4i.is_some() && (self.wear_limit.is_some() || self.predictive.is_some()));
             if maintained && s.maintenance.is_none() {
-                return bad(format!(
-                    "station {:?} has no `maintenance` duration, which this policy needs",
-                    s.name
-                ));
+                return Err(TwinError::StationNeedsMaintenance {
+                    policy: self.name.clone(),
+                    station: s.name.clone(),
+                });
             }
         }
         Ok(())
     }
 }
 
-/// What the command line gives to build policies by name.
+/// What a request gives to build policies by name; absent settings take their defaults.
 #[derive(Clone, Default)]
 pub struct PolicyParams {
     pub interval: Option<f64>,
@@ -153,7 +236,7 @@ pub struct PolicyParams {
     pub scorer: Option<Arc<dyn FailureScorer>>,
 }
 
-/// The policy names the command line accepts.
+/// The policy names [`policy_from_name`] accepts.
 pub const POLICY_NAMES: &[&str] = &[
     "run-to-failure",
     "preventive",
@@ -163,39 +246,165 @@ pub const POLICY_NAMES: &[&str] = &[
 
 /// Builds `run-to-failure`, `preventive` (interval and/or wear limit), `predictive` (a scorer and a
 /// threshold, default 0.5) or `predictive+preventive` (both: the preventive part is the backstop).
-pub fn policy_from_name(name: &str, p: &PolicyParams) -> Result<Policy, TwinError> {
-    let preventive = || {
-        if p.interval.is_none() && p.wear_limit.is_none() {
-            return Err(TwinError::Policy(format!(
-                "{name} needs --interval (e.g. 180min) or --wear-limit (tool wear minutes)"
-            )));
+/// Without an interval or a wear limit the preventive part takes [`default_preventive`] for `line`.
+pub fn policy_from_name(name: &str, p: &PolicyParams, line: &Line) -> Result<Policy, TwinError> {
+    let preventive = |policy: Policy| {
+        if p.interval.is_some() || p.wear_limit.is_some() {
+            return Ok(policy.with_backstop(p.interval, p.wear_limit));
         }
-        Ok(())
+        let setting =
+            default_preventive(line).ok_or_else(|| TwinError::PreventiveNeedsSetting {
+                policy: name.to_owned(),
+            })?;
+        Ok(policy.with_default_backstop(setting))
     };
     let scorer = || {
-        p.scorer.clone().ok_or_else(|| {
-            TwinError::Policy(format!(
-                "{name} needs a failure model (--model NAME@VERSION)"
-            ))
+        p.scorer.clone().ok_or_else(|| TwinError::PolicyNeedsModel {
+            policy: name.to_owned(),
         })
     };
     let threshold = p.threshold.unwrap_or(0.5);
     match name {
         "run-to-failure" => Ok(Policy::run_to_failure()),
-        "preventive" => {
-            preventive()?;
-            Ok(Policy::preventive(p.interval, p.wear_limit))
-        }
+        "preventive" => preventive(Policy::preventive(None, None)),
         "predictive" => Ok(Policy::predictive(scorer()?, threshold)),
         "predictive+preventive" => {
-            preventive()?;
-            Ok(Policy::predictive(scorer()?, threshold)
-                .with_backstop(p.interval, p.wear_limit)
-                .named("predictive+preventive"))
+            preventive(Policy::predictive(scorer()?, threshold).named("predictive+preventive"))
         }
-        other => Err(TwinError::Policy(format!(
-            "unknown policy {other:?}; known: {}",
-            POLICY_NAMES.join(", ")
-        ))),
+        other => Err(TwinError::UnknownPolicy {
+            name: other.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::EXAMPLE_LINE;
+    use crate::scorer::PhysicsScorer;
+    use std::path::Path;
+
+    fn line(text: &str) -> Line {
+        Line::parse(text, Path::new("line.toml")).unwrap()
+    }
+
+    /// The example line without its `[preventive]` table.
+    fn example_without_setting() -> String {
+        let start = EXAMPLE_LINE.find("[preventive]").unwrap();
+        let end = start + EXAMPLE_LINE[start..].find("\n\n").unwrap();
+        format!("{}{}", &EXAMPLE_LINE[..start], &EXAMPLE_LINE[end..])
+    }
+
+    #[test]
+    fn the_three_policies_by_name_need_only_a_model() {
+        let l = line(EXAMPLE_LINE);
+        let params = PolicyParams {
+            scorer: Some(Arc::new(PhysicsScorer::default())),
+            ..Default::default()
+        };
+        let policies: Vec<Policy> = ["run-to-failure", "preventive", "predictive"]
+            .iter()
+            .map(|name| policy_from_name(name, &params, &l))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let options = crate::run::RunOptions {
+            replications: 2,
+            horizon: Some(600.0),
+            warmup: Some(0.0),
+            ..Default::default()
+        };
+        let r = crate::run::compare(&l, &policies, &options).unwrap();
+        let description = &r.policies[1].description;
+        assert_eq!(
+            description,
+            "preventive at tool wear 180 min (the line file's [preventive] setting)"
+        );
+    }
+
+    #[test]
+    fn preventive_without_a_setting_takes_the_line_files() {
+        let l = line(&EXAMPLE_LINE.replace("wear_limit = 180", "interval = \"2d\""));
+        let p = policy_from_name("preventive", &PolicyParams::default(), &l).unwrap();
+        assert_eq!((p.interval, p.wear_limit), (Some(2880.0), None));
+        assert!(p.describe().contains("line file's [preventive]"), "{p:?}");
+        p.validate(&l).unwrap();
+    }
+
+    #[test]
+    fn preventive_without_any_setting_limits_ai4i_tool_wear() {
+        let text = example_without_setting();
+        assert!(!text.contains("[preventive]"));
+        let l = line(&text);
+        let p = policy_from_name("preventive", &PolicyParams::default(), &l).unwrap();
+        assert_eq!((p.interval, p.wear_limit), (None, Some(DEFAULT_WEAR_LIMIT)));
+        assert!(
+            p.describe().contains("default wear limit for AI4I"),
+            "{p:?}"
+        );
+        let given = PolicyParams {
+            wear_limit: Some(150.0),
+            ..Default::default()
+        };
+        let p = policy_from_name("preventive", &given, &l).unwrap();
+        assert_eq!(p.wear_limit, Some(150.0));
+        assert!(!p.describe().contains("default"), "{p:?}");
+    }
+
+    #[test]
+    fn preventive_on_a_line_without_ai4i_maintains_at_half_the_shortest_mttf() {
+        let l = line(
+            r#"
+name = "t"
+time_unit = "min"
+buffers = [5]
+[[stations]]
+name = "a"
+process = { dist = "fixed", value = 1.0 }
+maintenance = { dist = "fixed", value = 2.0 }
+failures = { time_to_failure = { dist = "exponential", mean = 600 }, repair = { dist = "fixed", value = 5 } }
+[[stations]]
+name = "b"
+process = { dist = "fixed", value = 1.0 }
+maintenance = { dist = "fixed", value = 2.0 }
+failures = { time_to_failure = { dist = "exponential", mean = 400 }, repair = { dist = "fixed", value = 5 } }
+"#,
+        );
+        let p = policy_from_name("preventive", &PolicyParams::default(), &l).unwrap();
+        assert_eq!((p.interval, p.wear_limit), (Some(200.0), None));
+        assert!(p
+            .describe()
+            .contains("half the shortest mean time to failure"));
+        p.validate(&l).unwrap();
+        let never_fails = line(
+            "name = \"t\"\ntime_unit = \"min\"\n[[stations]]\nname = \"a\"\nprocess = { dist = \"fixed\", value = 1.0 }\n",
+        );
+        let err =
+            policy_from_name("preventive", &PolicyParams::default(), &never_fails).unwrap_err();
+        assert!(
+            matches!(err, TwinError::PreventiveNeedsSetting { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn predictive_needs_a_model_and_names_are_checked() {
+        let l = line(EXAMPLE_LINE);
+        let err = policy_from_name("predictive", &PolicyParams::default(), &l).unwrap_err();
+        assert!(
+            matches!(&err, TwinError::PolicyNeedsModel { policy } if policy == "predictive"),
+            "{err}"
+        );
+        let err = policy_from_name("reactive", &PolicyParams::default(), &l).unwrap_err();
+        assert!(
+            err.to_string().contains("run-to-failure, preventive"),
+            "{err}"
+        );
+        let with_model = PolicyParams {
+            scorer: Some(Arc::new(PhysicsScorer::default())),
+            ..Default::default()
+        };
+        let p = policy_from_name("predictive+preventive", &with_model, &l).unwrap();
+        assert_eq!(p.wear_limit, Some(180.0));
+        assert!(p.predictive.is_some() && p.preventive_default.is_some());
     }
 }

@@ -1,17 +1,26 @@
 //! Replications of policies on a line: in parallel, with common random numbers, summarised.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use millwright_core::{ModelRef, ProgressHandle, Unit};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
 use crate::kpi::{summarise, ReplicationKpis, Summary};
 use crate::line::Line;
+use crate::optimize::Optimization;
 use crate::policy::Policy;
-use crate::sim::{RepSpec, Segment, Sim, STATE_NAMES};
+use crate::sim::{RepSpec, ReplicationOutput, Segment, Sim, STATE_NAMES};
+
+/// Most events one run may simulate, as estimated before it starts (horizon / the fastest mean
+/// processing time × stations × replications × policies, an upper bound): about 17 minutes of one core.
+pub const MAX_EVENTS: f64 = 1e10;
+
+/// Events one core simulates per second (docs/benchmarks.md: 11.9 million on the SimPy line, release
+/// build), for saying how long a refused run would have taken.
+pub const EVENTS_PER_SECOND: f64 = 1e7;
 
 /// How to run: replications, horizon and warm-up (base units; `None` takes the line file's), seed,
 /// worker threads (`None`: all cores).
@@ -22,8 +31,8 @@ pub struct RunOptions {
     pub warmup: Option<f64>,
     pub seed: u64,
     pub threads: Option<usize>,
-    /// Show a progress bar on stderr (hidden anyway when stderr is not a terminal).
-    pub progress: bool,
+    /// Receives stage `simulating` (total: policies × replications) and each finished replication.
+    pub progress: ProgressHandle,
     /// Bins of the throughput-over-time series.
     pub bins: usize,
 }
@@ -36,14 +45,14 @@ impl Default for RunOptions {
             warmup: None,
             seed: 1,
             threads: None,
-            progress: false,
+            progress: ProgressHandle::default(),
             bins: 100,
         }
     }
 }
 
 /// The stored result of a run (`result.json`), one element of `policies` per policy.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TwinResult {
     pub run_id: String,
     pub seed: u64,
@@ -52,15 +61,15 @@ pub struct TwinResult {
     pub warmup: f64,
     pub time_unit: String,
     pub line: LineInfo,
-    /// The failure models the policies used (lineage).
-    pub models: Vec<String>,
+    /// The registered failure models the policies used (lineage), each once.
+    pub models: Vec<ModelRef>,
     pub policies: Vec<PolicyResult>,
-    /// Extra data of an optimisation run.
+    /// The curve and optimum of an optimisation run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub optimization: Option<serde_json::Value>,
+    pub optimization: Option<Optimization>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineInfo {
     pub name: String,
     /// Empirical distributions read from lake columns (lineage).
@@ -71,11 +80,15 @@ pub struct LineInfo {
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyResult {
     pub policy: String,
     pub description: String,
-    pub model: Option<String>,
+    /// The registered model the policy's scorer is (`{"name", "version"}`), `null` for none or for a
+    /// scorer that is not a registered model (the AI4I rules).
+    pub model: Option<ModelRef>,
+    /// The scorer as people read it (`failure@3 (mlp)`), `null` without a scorer.
+    pub model_description: Option<String>,
     pub kpis: BTreeMap<String, Summary>,
     pub replications: Vec<ReplicationKpis>,
     /// Mean good parts per time unit in each of `series_bins` equal bins over [0, horizon].
@@ -93,77 +106,8 @@ pub fn compare(
     options: &RunOptions,
 ) -> Result<TwinResult, TwinError> {
     let (horizon, warmup) = check_options(line, policies, options)?;
-    let bins = options.bins.max(1);
-    let gantt_until = (horizon * 0.02).min(horizon);
-    let total = (policies.len() * options.replications) as u64;
-    let bar = if options.progress {
-        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} twin {pos}/{len} replications [{elapsed_precise}] {wide_bar} eta {eta}",
-            )
-            .expect("static template"),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
-    let jobs: Vec<(usize, usize)> = (0..policies.len())
-        .flat_map(|p| (0..options.replications).map(move |r| (p, r)))
-        .collect();
-    let run_job = |&(p, r): &(usize, usize)| {
-        let spec = RepSpec {
-            seed: options.seed,
-            replication: r as u64,
-            horizon,
-            warmup,
-            bins,
-            gantt_until: if r == 0 { gantt_until } else { 0.0 },
-        };
-        let out = Sim::new(line, &policies[p], &spec).run(horizon);
-        bar.inc(1);
-        out
-    };
-    let outputs: Vec<_> = match options.threads {
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
-            .map_err(|e| TwinError::Usage(format!("cannot start {n} worker threads: {e}")))?
-            .install(|| jobs.par_iter().map(run_job).collect()),
-        None => jobs.par_iter().map(run_job).collect(),
-    };
-    bar.finish_and_clear();
-    let mut outputs = outputs.into_iter();
-    let mut results = Vec::with_capacity(policies.len());
-    let bin_width = horizon / bins as f64;
-    for policy in policies {
-        let mut reps = Vec::with_capacity(options.replications);
-        let mut series = vec![0.0; bins];
-        let mut gantt = Vec::new();
-        for r in 0..options.replications {
-            let out = outputs.next().expect("one output per job")?;
-            for (s, &count) in series.iter_mut().zip(&out.series) {
-                *s += count as f64 / bin_width / options.replications as f64;
-            }
-            if r == 0 {
-                gantt = out.gantt;
-            }
-            reps.push(out.kpis);
-        }
-        let model = policy.predictive.as_ref().map(|p| p.scorer.describe());
-        results.push(PolicyResult {
-            policy: policy.name.clone(),
-            description: policy.describe(),
-            model,
-            kpis: summarise(&reps),
-            replications: reps,
-            throughput_series: series,
-            gantt,
-            gantt_states: STATE_NAMES.iter().map(|s| s.to_string()).collect(),
-        });
-    }
-    let mut models: Vec<String> = results.iter().filter_map(|p| p.model.clone()).collect();
-    models.dedup();
+    let outputs = simulate(line, policies, options, horizon, warmup)?;
+    let results = summarise_policies(policies, outputs, options, horizon);
     Ok(TwinResult {
         run_id: new_run_id(line, policies, options),
         seed: options.seed,
@@ -178,10 +122,105 @@ pub fn compare(
             buffers: line.buffers.clone(),
             sha256: line.source_sha256.clone(),
         },
-        models,
+        models: models_of(&results),
         policies: results,
         optimization: None,
     })
+}
+
+/// Every (policy, replication) job on rayon, in job order, each finished one reported.
+fn simulate(
+    line: &Line,
+    policies: &[Policy],
+    options: &RunOptions,
+    horizon: f64,
+    warmup: f64,
+) -> Result<Vec<ReplicationOutput>, TwinError> {
+    let gantt_until = (horizon * 0.02).min(horizon);
+    let jobs: Vec<(usize, usize)> = (0..policies.len())
+        .flat_map(|p| (0..options.replications).map(move |r| (p, r)))
+        .collect();
+    let progress = &options.progress;
+    progress.stage("simulating", Some(jobs.len() as u64), Unit::Replications);
+    // A lock rather than an atomic counter, so that running totals reach the observer in order.
+    let done = Mutex::new(0u64);
+    let run_job = |&(p, r): &(usize, usize)| {
+        let spec = RepSpec {
+            seed: options.seed,
+            replication: r as u64,
+            horizon,
+            warmup,
+            bins: options.bins.max(1),
+            gantt_until: if r == 0 { gantt_until } else { 0.0 },
+        };
+        let out = Sim::new(line, &policies[p], &spec).run(horizon);
+        let mut done = done.lock().unwrap_or_else(PoisonError::into_inner);
+        *done += 1;
+        progress.advance(*done);
+        out
+    };
+    let outputs: Vec<_> = match options.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|source| TwinError::ThreadPool { threads, source })?
+            .install(|| jobs.par_iter().map(run_job).collect()),
+        None => jobs.par_iter().map(run_job).collect(),
+    };
+    outputs.into_iter().collect()
+}
+
+/// One result per policy from its replications' outputs (in job order).
+fn summarise_policies(
+    policies: &[Policy],
+    outputs: Vec<ReplicationOutput>,
+    options: &RunOptions,
+    horizon: f64,
+) -> Vec<PolicyResult> {
+    let bins = options.bins.max(1);
+    let bin_width = horizon / bins as f64;
+    let n = options.replications;
+    let mut outputs = outputs.into_iter();
+    policies
+        .iter()
+        .map(|policy| {
+            let mut reps = Vec::with_capacity(n);
+            let mut series = vec![0.0; bins];
+            let mut gantt = Vec::new();
+            for (r, out) in outputs.by_ref().take(n).enumerate() {
+                for (s, &count) in series.iter_mut().zip(&out.series) {
+                    *s += f64::from(count) / bin_width / n as f64;
+                }
+                if r == 0 {
+                    gantt = out.gantt;
+                }
+                reps.push(out.kpis);
+            }
+            let scorer = policy.predictive.as_ref().map(|p| &p.scorer);
+            PolicyResult {
+                policy: policy.name.clone(),
+                description: policy.describe(),
+                model: scorer.and_then(|s| s.model()),
+                model_description: scorer.map(|s| s.describe()),
+                kpis: summarise(&reps),
+                replications: reps,
+                throughput_series: series,
+                gantt,
+                gantt_states: STATE_NAMES.iter().map(|s| s.to_string()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The registered models of the policies, each once, in policy order.
+fn models_of(results: &[PolicyResult]) -> Vec<ModelRef> {
+    let mut models: Vec<ModelRef> = Vec::new();
+    for m in results.iter().filter_map(|p| p.model.as_ref()) {
+        if !models.contains(m) {
+            models.push(m.clone());
+        }
+    }
+    models
 }
 
 fn check_options(
@@ -190,39 +229,83 @@ fn check_options(
     options: &RunOptions,
 ) -> Result<(f64, f64), TwinError> {
     if policies.is_empty() {
-        return Err(TwinError::Usage("no policy to run".into()));
+        return Err(TwinError::NoPolicies);
     }
     if options.replications == 0 {
-        return Err(TwinError::Usage("replications must be at least 1".into()));
+        return Err(TwinError::NoReplications);
     }
     if options.threads == Some(0) {
-        return Err(TwinError::Usage("threads must be at least 1".into()));
+        return Err(TwinError::NoThreads);
     }
-    let horizon = options.horizon.or(line.horizon).ok_or_else(|| {
-        TwinError::Usage("no horizon: set `horizon` in the line file or pass --horizon".into())
-    })?;
+    let horizon = options
+        .horizon
+        .or(line.horizon)
+        .ok_or(TwinError::NoHorizon)?;
     if !horizon.is_finite() || horizon <= 0.0 {
-        return Err(TwinError::Usage(format!(
-            "the horizon must be > 0, got {horizon}"
-        )));
+        return Err(TwinError::BadHorizon { horizon });
     }
     let warmup = options.warmup.or(line.warmup).unwrap_or(0.0);
     if !warmup.is_finite() || warmup < 0.0 || warmup >= horizon {
-        return Err(TwinError::Usage(format!(
-            "the warm-up must lie in [0, horizon) = [0, {horizon}), got {warmup}"
-        )));
+        return Err(TwinError::BadWarmup { warmup, horizon });
     }
     let mut names = std::collections::HashSet::new();
     for p in policies {
         if !names.insert(p.name.as_str()) {
-            return Err(TwinError::Policy(format!(
-                "policy name {:?} appears twice",
-                p.name
-            )));
+            return Err(TwinError::DuplicatePolicy {
+                name: p.name.clone(),
+            });
         }
         p.validate(line)?;
     }
+    check_size(line, horizon, options.replications, policies.len())?;
     Ok((horizon, warmup))
+}
+
+/// Refuses a run estimated above [`MAX_EVENTS`]: at most one part per station every fastest mean
+/// processing time, over the horizon, in every replication of every policy.
+fn check_size(
+    line: &Line,
+    horizon: f64,
+    replications: usize,
+    policies: usize,
+) -> Result<(), TwinError> {
+    // The line's validation guarantees a station with a positive mean.
+    let cycle = line
+        .stations
+        .iter()
+        .map(|s| s.process_mean)
+        .filter(|m| *m > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let stations = line.stations.len();
+    let events = horizon / cycle * stations as f64 * replications as f64 * policies as f64;
+    if events <= MAX_EVENTS {
+        return Ok(());
+    }
+    Err(TwinError::RunTooLarge {
+        events,
+        limit: MAX_EVENTS,
+        horizon,
+        time_unit: line.time_unit().label(),
+        cycle,
+        stations,
+        replications,
+        policies,
+    })
+}
+
+/// A duration for people: seconds, minutes, hours, days or years.
+pub(crate) fn human_seconds(seconds: f64) -> String {
+    const MINUTE: f64 = 60.0;
+    const HOUR: f64 = 3600.0;
+    const DAY: f64 = 86_400.0;
+    const YEAR: f64 = 365.25 * DAY;
+    match seconds {
+        s if s < 2.0 * MINUTE => format!("{s:.0} s"),
+        s if s < 2.0 * HOUR => format!("{:.0} min", s / MINUTE),
+        s if s < 2.0 * DAY => format!("{:.1} h", s / HOUR),
+        s if s < 2.0 * YEAR => format!("{:.0} days", s / DAY),
+        s => format!("{:.3} years", s / YEAR),
+    }
 }
 
 /// `twin-<UTC time>-<8 hex digits of a hash of line, policies, seed and clock>`.
@@ -249,84 +332,12 @@ fn new_run_id(line: &Line, policies: &[Policy], options: &RunOptions) -> String 
     )
 }
 
-/// Where a run is stored: `<home>/twin/<run-id>/`.
-pub fn run_dir(home: &Path, run_id: &str) -> PathBuf {
-    home.join("twin").join(run_id)
-}
-
-/// Stores a result atomically under `<home>/twin/<run-id>/`: result.json, line.toml (the model as
-/// given), model.json (the failure models used) and the plots. Writes into a hidden temporary folder
-/// and renames it, so a crash leaves nothing half-written.
-pub fn store_result(home: &Path, line: &Line, result: &TwinResult) -> Result<PathBuf, TwinError> {
-    let twin = home.join("twin");
-    std::fs::create_dir_all(&twin).map_err(|e| TwinError::io(&twin, e))?;
-    let dir = run_dir(home, &result.run_id);
-    if dir.exists() {
-        return Err(TwinError::Usage(format!(
-            "{} already exists",
-            dir.display()
-        )));
-    }
-    let tmp = twin.join(format!(".{}.tmp", result.run_id));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| TwinError::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| TwinError::io(&tmp, e))?;
-    let write = |name: &str, bytes: &[u8]| {
-        let p = tmp.join(name);
-        std::fs::write(&p, bytes).map_err(|e| TwinError::io(&p, e))
-    };
-    let json = serde_json::to_vec_pretty(result)
-        .map_err(|e| TwinError::Usage(format!("cannot serialise the result: {e}")))?;
-    write("result.json", &json)?;
-    write("line.toml", line.source.as_bytes())?;
-    let models = serde_json::json!({
-        "line_sha256": line.source_sha256,
-        "policies": result.policies.iter().map(|p| serde_json::json!({
-            "policy": p.policy, "description": p.description, "model": p.model,
-        })).collect::<Vec<_>>(),
-    });
-    write(
-        "model.json",
-        serde_json::to_string_pretty(&models)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    crate::plot::plot_result(result, &tmp)?;
-    if let Some(opt) = &result.optimization {
-        let opt: crate::optimize::Optimization = serde_json::from_value(opt.clone())
-            .map_err(|e| TwinError::Usage(format!("optimisation data: {e}")))?;
-        let points: Vec<crate::plot::CurvePoint> = opt
-            .points
-            .iter()
-            .map(|p| crate::plot::CurvePoint {
-                x: p.value,
-                mean: p.mean,
-                low: p.ci_low,
-                high: p.ci_high,
-            })
-            .collect();
-        let best = opt
-            .points
-            .iter()
-            .position(|p| p.value == opt.best.value)
-            .unwrap_or(0);
-        crate::plot::plot_curve(
-            &tmp,
-            &points,
-            opt.parameter.name(),
-            opt.objective.kpi(),
-            best,
-        )?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(|e| TwinError::io(&dir, e))?;
-    Ok(dir)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::line::EXAMPLE_LINE;
+    use std::path::Path;
+    use std::sync::Arc;
 
     #[test]
     fn run_ids_carry_the_utc_time_and_a_hash() {
@@ -343,5 +354,78 @@ mod tests {
             hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()),
             "{id}"
         );
+    }
+
+    /// Records what a run reports.
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+
+    impl millwright_core::Progress for Log {
+        fn stage(&self, name: &str, total: Option<u64>, unit: Unit) {
+            let line = format!("{name} {total:?} {}", unit.name());
+            self.0.lock().unwrap().push(line);
+        }
+        fn advance(&self, done: u64) {
+            self.0.lock().unwrap().push(done.to_string());
+        }
+    }
+
+    #[test]
+    fn progress_counts_replications_of_every_policy_in_order() {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let log = Arc::new(Log::default());
+        let options = RunOptions {
+            replications: 3,
+            horizon: Some(300.0),
+            warmup: Some(0.0),
+            threads: Some(2),
+            progress: ProgressHandle::new(log.clone()),
+            ..Default::default()
+        };
+        let policies = [
+            Policy::run_to_failure(),
+            Policy::preventive(Some(100.0), None),
+        ];
+        compare(&line, &policies, &options).unwrap();
+        let log = log.0.lock().unwrap();
+        assert_eq!(log[0], "simulating Some(6) replications");
+        assert_eq!(log[1..], ["1", "2", "3", "4", "5", "6"]);
+    }
+
+    #[test]
+    fn a_run_that_cannot_finish_in_reasonable_time_is_refused_before_it_starts() {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("l.toml")).unwrap();
+        let options = RunOptions {
+            // 1,000,000,000 days in minutes.
+            horizon: Some(1.44e12),
+            ..Default::default()
+        };
+        let err = compare(&line, &[Policy::run_to_failure()], &options).unwrap_err();
+        let TwinError::RunTooLarge { events, cycle, .. } = &err else {
+            panic!("{err}")
+        };
+        // deburr, exponential with mean 0.7, is the fastest of 5 stations; 30 replications.
+        assert_eq!(*cycle, 0.7);
+        assert!((events / (1.44e12 / 0.7 * 5.0 * 30.0) - 1.0).abs() < 1e-12);
+        let text = err.to_string();
+        assert!(
+            text.contains("days on one core") && text.contains("1e10"),
+            "{text}"
+        );
+        // A month of the same line is far below the limit.
+        let month = RunOptions {
+            horizon: Some(43_200.0),
+            ..options
+        };
+        check_options(&line, &[Policy::run_to_failure()], &month).unwrap();
+    }
+
+    #[test]
+    fn durations_read_in_sensible_units() {
+        assert_eq!(human_seconds(30.0), "30 s");
+        assert_eq!(human_seconds(1000.0), "17 min");
+        assert_eq!(human_seconds(36_000.0), "10.0 h");
+        assert_eq!(human_seconds(3.1e7), "359 days");
+        assert!(human_seconds(1e12).ends_with("years"));
     }
 }

@@ -1,17 +1,38 @@
 //! The interface through which a learned model scores station sensor states (predictive policy).
 
+use millwright_core::ModelRef;
+
 use crate::error::TwinError;
 use crate::physics::{FailureRules, SensorSnapshot, SENSOR_COLUMNS};
 
 /// A failure predictor: one probability in [0, 1] per snapshot that the process about to run fails.
-/// The binary adapts registered models to this trait; the twin never depends on the learn crate.
+/// The application layer adapts registered models to this trait; the twin never depends on the learn
+/// crate.
 pub trait FailureScorer: Send + Sync {
     /// The AI4I column names the model reads (each must be one the twin produces).
     fn input_columns(&self) -> Vec<String>;
     /// Failure probabilities, one per snapshot, in the same order.
-    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, String>;
-    /// What the model is (name@version, kind) for the stored result's lineage.
+    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError>;
+    /// What the model is, for people (`failure@3 (mlp)`); stored as the policy's model description.
     fn describe(&self) -> String;
+    /// The registered model behind the scorer (the stored result's lineage); `None` for scorers that
+    /// are not registered models, such as [`PhysicsScorer`].
+    fn model(&self) -> Option<ModelRef>;
+}
+
+/// Why a scorer could not score: the underlying error, kept whole.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ScorerError {
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ScorerError {
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ScorerError {
+        ScorerError {
+            source: source.into(),
+        }
+    }
 }
 
 /// Checks that a scorer reads only columns the twin produces; the error lists what is missing and
@@ -25,20 +46,11 @@ pub fn check_scorer_columns(scorer: &dyn FailureScorer) -> Result<(), TwinError>
     if missing.is_empty() {
         return Ok(());
     }
-    Err(TwinError::Scorer(format!(
-        "model {} reads column(s) {} that the twin does not produce; the twin produces {}",
-        scorer.describe(),
-        missing
-            .iter()
-            .map(|c| format!("{c:?}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        SENSOR_COLUMNS
-            .iter()
-            .map(|c| format!("{c:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    Err(TwinError::ScorerColumns {
+        model: scorer.describe(),
+        missing,
+        available: SENSOR_COLUMNS.iter().map(|c| c.to_string()).collect(),
+    })
 }
 
 /// A scorer that knows the AI4I rules: probability 1 when a deterministic rule (HDF, PWF, OSF) fires,
@@ -72,7 +84,7 @@ impl FailureScorer for PhysicsScorer {
         SENSOR_COLUMNS.iter().map(|c| c.to_string()).collect()
     }
 
-    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, String> {
+    fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError> {
         Ok(snapshots
             .iter()
             .map(|s| {
@@ -91,6 +103,10 @@ impl FailureScorer for PhysicsScorer {
     fn describe(&self) -> String {
         "physics rules (AI4I HDF/PWF/OSF thresholds, tool life 200-240 min)".into()
     }
+
+    fn model(&self) -> Option<ModelRef> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -103,11 +119,14 @@ mod tests {
         fn input_columns(&self) -> Vec<String> {
             self.0.clone()
         }
-        fn score(&self, s: &[SensorSnapshot]) -> Result<Vec<f64>, String> {
+        fn score(&self, s: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError> {
             Ok(vec![0.0; s.len()])
         }
         fn describe(&self) -> String {
             "test@1".into()
+        }
+        fn model(&self) -> Option<ModelRef> {
+            Some(ModelRef::new("test", 1))
         }
     }
 

@@ -147,7 +147,7 @@ struct StationRt {
 }
 
 /// One state interval of one station (for the Gantt chart).
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     pub station: u16,
     pub state: u8,
@@ -585,15 +585,17 @@ impl<'a> Sim<'a> {
                     }
                 }
                 Ok(scores) => {
-                    self.error = Some(TwinError::Scorer(format!(
-                        "{} returned {:?} for one snapshot; expected one probability in [0, 1]",
-                        p.scorer.describe(),
-                        scores
-                    )));
+                    self.error = Some(TwinError::ScoreInvalid {
+                        model: p.scorer.describe(),
+                        scores,
+                    });
                     return false;
                 }
-                Err(m) => {
-                    self.error = Some(TwinError::Scorer(format!("{}: {m}", p.scorer.describe())));
+                Err(source) => {
+                    self.error = Some(TwinError::ScoreFailed {
+                        model: p.scorer.describe(),
+                        source,
+                    });
                     return false;
                 }
             }

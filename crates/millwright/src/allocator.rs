@@ -1,5 +1,7 @@
 //! Allocator settings for batch jobs.
 
+#![allow(unsafe_code)]
+
 /// Has glibc keep freed memory for reuse during a batch job instead of handing it back to the kernel and
 /// faulting fresh pages in again. Ingest frees and allocates hundreds of megabytes of column buffers across
 /// threads: with blocks up to 4 MiB served from the heap and up to 256 MiB of free heap kept, it took about

@@ -3,20 +3,58 @@
 
 use millwright_app::AppError;
 use millwright_data::DataError;
+use millwright_twin::TwinError;
 
 /// A hint for the first error in the chain that a flag fixes.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|cause| {
         let app = cause.downcast_ref::<AppError>()?;
-        of_app(app.root())
+        match app.root() {
+            AppError::Data(e) => data(e),
+            AppError::Twin(e) => twin(e).map(str::to_owned),
+            _ => None,
+        }
     })
 }
 
-fn of_app(err: &AppError) -> Option<String> {
+fn data(err: &DataError) -> Option<String> {
     match err {
-        AppError::Data(DataError::DatasetExists { name }) => Some(format!(
+        DataError::DatasetExists { name } => Some(format!(
             "--mode append adds a version to {name:?}, --mode overwrite replaces it (old versions stay readable)"
         )),
+        DataError::ColumnKindChanged { .. } => Some(
+            "--mode overwrite replaces the dataset; or set the column's kind in the --clean config".into(),
+        ),
         _ => None,
     }
+}
+
+fn twin(err: &TwinError) -> Option<&'static str> {
+    Some(match err {
+        TwinError::NoHorizon | TwinError::BadHorizon { .. } => {
+            "--horizon 30d sets the simulated time"
+        }
+        TwinError::BadWarmup { .. } => "--warmup 1d sets the warm-up (shorter than --horizon)",
+        TwinError::RunTooLarge { .. } => "a shorter --horizon or fewer --replications",
+        TwinError::NoReplications => "--replications N with N ≥ 1",
+        TwinError::NoThreads | TwinError::ThreadPool { .. } => {
+            "--threads N with N ≥ 1, or leave it out"
+        }
+        TwinError::PolicyNeedsModel { .. } => {
+            "--model NAME@VERSION (or --model rules for the AI4I rules)"
+        }
+        TwinError::PreventiveNeedsSetting { .. } => "--interval 180min or --wear-limit 180",
+        TwinError::PolicySetting { .. } => "check --interval, --wear-limit and --threshold",
+        TwinError::UnknownPolicy { .. } => {
+            "--policy / --policies: run-to-failure, preventive, predictive, predictive+preventive"
+        }
+        TwinError::UnknownParameter { .. } => "--parameter interval, wear-limit or threshold",
+        TwinError::UnknownObjective { .. } => "--objective cost-per-good-part or throughput",
+        TwinError::BadSearchRange { .. } | TwinError::NoSearchValues => {
+            "--range LO:HI:N or --values A,B,C"
+        }
+        TwinError::ThresholdNeedsPredictive { .. } => "--policy predictive for the threshold",
+        TwinError::NoRows | TwinError::TooManyRows { .. } => "--rows N",
+        _ => return None,
+    })
 }

@@ -1,6 +1,9 @@
 //! `millwright`: the one binary. Each subcommand parses its arguments, calls a use case of the application
 //! layer (millwright-app) and prints the result; no use-case logic lives in this crate.
 
+// The front door: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod allocator;
 mod cmd;
 mod hints;

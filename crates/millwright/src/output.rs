@@ -1,6 +1,8 @@
 //! Terminal conventions shared by every subcommand: logging, errors, JSON output, progress drawn from the
 //! use cases' events.
 
+#![allow(unsafe_code)]
+
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 

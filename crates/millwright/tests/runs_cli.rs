@@ -1,6 +1,8 @@
 //! `runs`, `runs show`, `runs compare` through the real binary, on runs recorded with the tracking
 //! library (the `train` tests cover a training recording its run).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::path::Path;

@@ -179,7 +179,11 @@ fn emit_train_and_compare_with_the_registered_model() {
         .map(|p| p["policy"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["run-to-failure", "preventive", "predictive"]);
-    assert!(v["policies"][2]["model"]
+    assert_eq!(
+        v["policies"][2]["model"],
+        serde_json::json!({"name": "failure", "version": 1})
+    );
+    assert!(v["policies"][2]["model_description"]
         .as_str()
         .unwrap()
         .contains("failure@1"));

@@ -2,27 +2,12 @@
 
 use std::path::Path;
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use millwright_plot::plotters::prelude::*;
+use millwright_plot::plotters::style::text_anchor::{HPos, Pos, VPos};
+use millwright_plot::style::{self, series_color, FAINT, REFERENCE};
+use millwright_plot::{render_files, Backend, Chart, DrawResult, Shift};
 
-use super::{render, Chart, PlotError, PlotFiles};
-
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-/// The fine grid between labelled ticks: barely visible, so the data stands out.
-const FAINT: RGBColor = RGBColor(242, 242, 242);
-
-fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
+use super::{PlotError, PlotFiles};
 
 fn invalid(plot: &'static str, reason: impl Into<String>) -> PlotError {
     PlotError::InvalidInput {
@@ -49,24 +34,6 @@ fn check_points(plot: &'static str, what: &str, points: &[(f64, f64)]) -> Result
     Ok(())
 }
 
-/// `(min, max)` of finite values, widened so a flat series still gets a visible range.
-fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if lo > hi {
-        return None;
-    }
-    let pad = if hi > lo {
-        (hi - lo) * 0.05
-    } else {
-        lo.abs().max(1.0) * 0.05
-    };
-    Some((lo - pad, hi + pad))
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Curves per epoch
 
@@ -79,14 +46,10 @@ struct Curves<'a> {
 }
 
 impl Chart for Curves<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let mut chart = style::frame(root, self.title, 22)
             .y_label_area_size(70)
-            .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(self.x.0..self.x.1, self.y.0..self.y.1)?;
         chart
             .configure_mesh()
             .light_line_style(FAINT)
@@ -100,10 +63,9 @@ impl Chart for Curves<'_> {
                 }
             })
             .y_desc(self.y_label)
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (i, (label, points)) in self.series.iter().enumerate() {
-            let c = color(i);
+            let c = series_color(i);
             // Non-finite epochs (a diverged loss) leave a gap rather than breaking the axis.
             let finite: Vec<(f64, f64)> = points
                 .iter()
@@ -111,20 +73,11 @@ impl Chart for Curves<'_> {
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .collect();
             chart
-                .draw_series(LineSeries::new(finite, c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
+                .draw_series(LineSeries::new(finite, c.stroke_width(2)))?
                 .label(*label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .legend(style::legend_line(c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())
+        style::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -146,11 +99,11 @@ pub fn metric_curves(
             .flat_map(|(_, p)| p.iter())
             .filter(|(x, y)| x.is_finite() && y.is_finite())
     };
-    let x = padded_range(all().map(|p| p.0))
+    let x = style::padded_range(all().map(|p| p.0), 0.05)
         .ok_or_else(|| invalid(PLOT, format!("{title}: no finite point")))?;
-    let y = padded_range(all().map(|p| p.1))
+    let y = style::padded_range(all().map(|p| p.1), 0.05)
         .ok_or_else(|| invalid(PLOT, format!("{title}: no finite point")))?;
-    render(
+    render_files(
         &Curves {
             title,
             y_label,
@@ -171,7 +124,7 @@ struct UnitCurve<'a> {
     x_label: &'a str,
     y_label: &'a str,
     points: &'a [(f64, f64)],
-    /// Reference line drawn dashed-grey: the chance diagonal for ROC, the positive rate for PR.
+    /// Reference line drawn grey: the chance diagonal for ROC, the positive rate for PR.
     reference: Vec<(f64, f64)>,
     reference_label: &'a str,
     /// Where the legend hides no data: lower right for ROC, upper right for precision-recall.
@@ -179,48 +132,31 @@ struct UnitCurve<'a> {
 }
 
 impl Chart for UnitCurve<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.02)
-            .map_err(|e| e.to_string())?;
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let mut chart =
+            style::frame(root, &self.title, 22).build_cartesian_2d(0.0..1.0, 0.0..1.02)?;
         chart
             .configure_mesh()
             .light_line_style(FAINT)
             .x_desc(self.x_label)
             .y_desc(self.y_label)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let grey = RGBColor(150, 150, 150);
+            .draw()?;
         chart
             .draw_series(LineSeries::new(
                 self.reference.iter().copied(),
-                grey.stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?
+                REFERENCE.stroke_width(1),
+            ))?
             .label(self.reference_label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
-            });
-        let c = color(0);
+            .legend(style::legend_line(REFERENCE.stroke_width(1)));
+        let c = series_color(0);
         chart
             .draw_series(LineSeries::new(
                 self.points.iter().copied(),
                 c.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
+            ))?
             .label("model")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(self.legend.clone())
-            .draw()
-            .map_err(|e| e.to_string())
+            .legend(style::legend_line(c.stroke_width(2)));
+        style::legend(&mut chart, self.legend.clone())
     }
 }
 
@@ -257,7 +193,7 @@ pub fn roc_curve(
         reference_label: "chance",
         legend: SeriesLabelPosition::LowerRight,
     };
-    render(&chart, stem, (700, 620))
+    render_files(&chart, stem, (700, 620))
 }
 
 /// Precision-recall curve from `(recall, precision)` points (as from [`crate::metrics::pr_curve`]).
@@ -288,7 +224,7 @@ pub fn precision_recall_curve(
         reference_label: "no skill",
         legend: SeriesLabelPosition::UpperRight,
     };
-    render(&chart, stem, (700, 620))
+    render_files(&chart, stem, (700, 620))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -300,30 +236,20 @@ struct Confusion<'a> {
 }
 
 impl Chart for Confusion<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let k = self.counts.len();
         let kf = k as f64;
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "confusion matrix (colour: share of the actual class)",
-                ("sans-serif", 20),
-            )
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0.0..kf, 0.0..kf)
-            .map_err(|e| e.to_string())?;
-        // Row i (actual class i) is drawn from the top: y = k − 1 − i.
+        let mut chart = style::frame(
+            root,
+            "confusion matrix (colour: share of the actual class)",
+            20,
+        )
+        .x_label_area_size(50)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0.0..kf, 0.0..kf)?;
+        // Labels sit at cell centres; row i (actual class i) is drawn from the top: y = k − 1 − i.
         let names = self.names;
-        let label_at = |v: f64, reverse: bool| {
-            let cell = v - 0.5;
-            let i = cell.round();
-            if (cell - i).abs() > 1e-6 || i < 0.0 || i >= kf {
-                return String::new();
-            }
-            let i = i as usize;
-            names[if reverse { k - 1 - i } else { i }].to_string()
-        };
+        let label_at = |v: f64, reverse: bool| style::category_label(names, v - 0.5, reverse);
         chart
             .configure_mesh()
             .light_line_style(FAINT)
@@ -334,8 +260,7 @@ impl Chart for Confusion<'_> {
             .y_label_formatter(&|v| label_at(*v, true))
             .x_desc("predicted")
             .y_desc("actual")
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (i, row) in self.counts.iter().enumerate() {
             let total: u64 = row.iter().sum();
             let y = (k - 1 - i) as f64;
@@ -345,29 +270,24 @@ impl Chart for Confusion<'_> {
                 } else {
                     0.0
                 };
-                let fill = RGBColor(
-                    (255.0 - share * (255.0 - 31.0)) as u8,
-                    (255.0 - share * (255.0 - 119.0)) as u8,
-                    (255.0 - share * (255.0 - 180.0)) as u8,
-                );
+                // White to the palette's first colour by share.
+                let RGBColor(r, g, b) = series_color(0);
+                let shade = |c: u8| (255.0 - share * (255.0 - f64::from(c))) as u8;
+                let fill = RGBColor(shade(r), shade(g), shade(b));
                 let x = j as f64;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x, y), (x + 1.0, y + 1.0)],
-                        fill.filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x, y), (x + 1.0, y + 1.0)],
+                    fill.filled(),
+                )))?;
                 let ink = if share > 0.5 { WHITE } else { BLACK };
-                let style = TextStyle::from(("sans-serif", 20))
+                let text = TextStyle::from(style::font(20))
                     .color(&ink)
                     .pos(Pos::new(HPos::Center, VPos::Center));
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        format!("{count}\n({:.1} %)", share * 100.0).replace('\n', " "),
-                        (x + 0.5, y + 0.5),
-                        style,
-                    )))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(Text::new(
+                    format!("{count}\n({:.1} %)", share * 100.0).replace('\n', " "),
+                    (x + 0.5, y + 0.5),
+                    text,
+                )))?;
             }
         }
         Ok(())
@@ -402,7 +322,7 @@ pub fn confusion_matrix(
         ));
     }
     let side = (200 + 120 * k as u32).min(1600);
-    render(
+    render_files(
         &Confusion {
             counts,
             names: class_names,
@@ -420,64 +340,44 @@ struct Calibration<'a> {
 }
 
 impl Chart for Calibration<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 7 / 10);
-        let mut chart = ChartBuilder::on(&top)
-            .caption("calibration (reliability diagram)", ("sans-serif", 22))
-            .margin(15)
+        let mut chart = style::frame(&top, "calibration (reliability diagram)", 22)
             .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.02)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..1.0, 0.0..1.02)?;
         chart
             .configure_mesh()
             .light_line_style(FAINT)
             .y_desc("observed positive rate")
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let grey = RGBColor(150, 150, 150);
+            .draw()?;
         chart
             .draw_series(LineSeries::new(
                 [(0.0, 0.0), (1.0, 1.0)],
-                grey.stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?
+                REFERENCE.stroke_width(1),
+            ))?
             .label("perfectly calibrated")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
-            });
-        let c = color(0);
+            .legend(style::legend_line(REFERENCE.stroke_width(1)));
+        let c = series_color(0);
         let points: Vec<(f64, f64)> = self.bins.iter().map(|b| (b.0, b.1)).collect();
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
-            .map_err(|e| e.to_string())?
+            .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
             .label("model")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, c.filled())))
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .legend(style::legend_line(c.stroke_width(2)));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        style::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         // Rows per bin on a log scale: most predictions of a rare-failure model sit near 0.
         let max_rows = self.bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64;
         let mut hist = ChartBuilder::on(&bottom)
-            .margin(15)
+            .margin(style::MARGIN)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..1.0, (0.8..max_rows * 2.0).log_scale())
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..1.0, (0.8..max_rows * 2.0).log_scale())?;
         hist.configure_mesh()
             .light_line_style(FAINT)
             .x_desc("mean predicted probability")
             .y_desc("rows")
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         let width = 0.5 / self.bins.len().max(10) as f64;
         hist.draw_series(self.bins.iter().filter(|b| b.2 > 0).map(|&(p, _, n)| {
             Rectangle::new(
@@ -487,8 +387,7 @@ impl Chart for Calibration<'_> {
                 ],
                 c.mix(0.6).filled(),
             )
-        }))
-        .map_err(|e| e.to_string())?;
+        }))?;
         Ok(())
     }
 }
@@ -502,7 +401,7 @@ pub fn calibration_diagram(
     const PLOT: &str = "calibration";
     let points: Vec<(f64, f64)> = bins.iter().map(|b| (b.0, b.1)).collect();
     check_unit(PLOT, &points)?;
-    render(&Calibration { bins }, stem, (700, 760))
+    render_files(&Calibration { bins }, stem, (700, 760))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -516,7 +415,7 @@ struct Importance {
 }
 
 impl Chart for Importance {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let n = self.rows.len();
         let nf = n as f64;
         let longest = self
@@ -525,48 +424,32 @@ impl Chart for Importance {
             .map(|r| r.0.chars().count())
             .max()
             .unwrap_or(4) as u32;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
+        let mut chart = style::frame(root, &self.title, 22)
             .y_label_area_size((longest * 9 + 20).clamp(60, 320))
-            .build_cartesian_2d(self.x.0..self.x.1, 0.0..nf)
-            .map_err(|e| e.to_string())?;
-        let rows = &self.rows;
-        // Bar i (i-th most important) is drawn from the top: y = n − 1 − i.
+            .build_cartesian_2d(self.x.0..self.x.1, 0.0..nf)?;
+        let names: Vec<&str> = self.rows.iter().map(|r| r.0.as_str()).collect();
+        // Labels sit at bar centres; bar i (i-th most important) is drawn from the top: y = n − 1 − i.
         chart
             .configure_mesh()
             .light_line_style(FAINT)
             .disable_y_mesh()
             .y_labels(2 * n + 1)
-            .y_label_formatter(&|v| {
-                let cell = v - 0.5;
-                let i = cell.round();
-                if (cell - i).abs() > 1e-6 || i < 0.0 || i >= nf {
-                    return String::new();
-                }
-                rows[n - 1 - i as usize].0.clone()
-            })
+            .y_label_formatter(&|v| style::category_label(&names, v - 0.5, true))
             .x_desc("importance (drop in score when the feature is shuffled)")
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let c = color(0);
+            .draw()?;
+        let c = series_color(0);
         for (i, (_, value, spread)) in self.rows.iter().enumerate() {
             let y = (n - 1 - i) as f64;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, y + 0.15), (*value, y + 0.85)],
-                    c.mix(0.85).filled(),
-                )))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y + 0.15), (*value, y + 0.85)],
+                c.mix(0.85).filled(),
+            )))?;
             if let Some(s) = spread {
                 let whisker = vec![(value - s, y + 0.5), (value + s, y + 0.5)];
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        whisker,
-                        BLACK.stroke_width(2),
-                    )))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(PathElement::new(
+                    whisker,
+                    BLACK.stroke_width(2),
+                )))?;
             }
         }
         Ok(())
@@ -627,5 +510,5 @@ pub fn feature_importance(
         title: "feature importance".to_string(),
         x: (lo - pad, hi + pad),
     };
-    render(&chart, stem, (900, height))
+    render_files(&chart, stem, (900, height))
 }

@@ -2,21 +2,28 @@
 //! natural size, and every error (script, console, failed load, Content-Security-Policy violation).
 //! Shared by the report crate's tests and the demo test (included with `#[path]`).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// The browser, or `None` with the reason printed (the calling test then skips).
+/// The browser, or `None` with the reason printed (the calling test then skips). Under `CI=true` a missing
+/// browser is a failure: CI installs it, so its absence means the check silently stopped running.
 pub fn chromium() -> Option<PathBuf> {
     let path = PathBuf::from(CHROMIUM);
     if path.exists() {
-        Some(path)
-    } else {
-        println!("SKIPPED: {CHROMIUM} is absent (Debian package `chromium`); the report was not opened in a browser");
-        None
+        return Some(path);
     }
+    let reason = format!("{CHROMIUM} is absent (Debian package `chromium`)");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{reason}; CI must install it (.ci/run)"
+    );
+    println!("SKIPPED: {reason}; the report was not opened in a browser");
+    None
 }
 
 #[derive(Debug, serde::Deserialize)]

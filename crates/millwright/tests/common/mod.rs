@@ -79,7 +79,8 @@ pub type Kpis = [f64; 4];
 
 /// Stores a twin run with the twin's own writer. A short real simulation of the example line gives every
 /// field its real shape; each policy's replications then get the KPIs given, so a test knows what the
-/// impact model must measure. `model` names the AI policy's failure model, as the twin records it.
+/// impact model must measure. `model` describes the AI policy's failure model (`failure@1 (gbdt)` for a
+/// registered one, `rules` for the AI4I rules).
 pub fn store_twin_run(
     home: &Path,
     run_id: &str,
@@ -96,7 +97,7 @@ pub fn store_twin_run(
         threshold: None,
         scorer: None,
     };
-    let policy = policy_from_name("run-to-failure", &params).unwrap();
+    let policy = policy_from_name("run-to-failure", &params, &line).unwrap();
     let options = RunOptions {
         replications: 1,
         horizon: Some(600.0),
@@ -112,9 +113,10 @@ pub fn store_twin_run(
         .map(|(name, reps)| {
             let mut p = template.clone();
             p.policy = (*name).to_owned();
-            p.model = model
-                .filter(|_| name.starts_with("predictive"))
-                .map(str::to_owned);
+            // A registered model is recorded as a `ModelRef` and described as `failure@1 (kind)`.
+            let described = model.filter(|_| name.starts_with("predictive"));
+            p.model_description = described.map(str::to_owned);
+            p.model = described.and_then(|d| d.split(" (").next()?.parse().ok());
             p.replications = reps
                 .iter()
                 .map(|&[throughput, scrap, downtime, cost]| {
