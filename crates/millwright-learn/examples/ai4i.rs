@@ -1,5 +1,5 @@
 //! Trains on the AI4I split CSVs with the library API and prints the test figures (release build):
-//! `cargo run --release -p millwright-learn --example ai4i -- [mlp|gbdt|logistic|auto] [--physics] [--search N] [--cv K]`
+//! `cargo run --release -p millwright-learn --example ai4i -- [mlp|gbdt|logistic|mlp,gbdt|auto] [--physics] [--search N] [--cv K]`
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -10,7 +10,21 @@ use std::sync::Arc;
 
 use arrow::array::{Float64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
+use millwright_core::{Progress, ProgressHandle, Unit};
 use millwright_learn::train::{self, KindChoice, NoObserver, TrainRequest};
+
+/// Prints each stage and each fold's or epoch's note to stderr.
+struct Stderr;
+
+impl Progress for Stderr {
+    fn stage(&self, name: &str, total: Option<u64>, unit: Unit) {
+        let total = total.map_or_else(|| "?".to_string(), |t| t.to_string());
+        eprintln!("{name}: {total} {}", unit.name());
+    }
+    fn note(&self, text: &str) {
+        eprintln!("  {text}");
+    }
+}
 
 /// The three physics features, computed in Rust here (the binary uses SQL through DataFusion).
 fn physics(b: &RecordBatch) -> RecordBatch {
@@ -83,7 +97,7 @@ fn main() {
     {
         req.threshold = Some(train::parse_threshold(t).unwrap());
     }
-    req.progress = true;
+    req.progress = ProgressHandle::new(Arc::new(Stderr));
     let out = train::train(home.path(), &req, &tr, Some(&te), None, &mut NoObserver).unwrap();
     println!(
         "{}",

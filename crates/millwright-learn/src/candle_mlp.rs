@@ -13,19 +13,17 @@ use crate::mlp::{Activation, Dense, EpochReport, Mlp, MlpConfig, TrainData};
 use crate::task::Task;
 
 fn err(e: candle_core::Error) -> LearnError {
-    LearnError::InvalidConfig(format!("candle: {e}"))
+    LearnError::Candle(e)
 }
 
 /// `cpu` or `cuda` (GPU 0).
 pub fn device(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::Cpu),
-        "cuda" | "gpu" => Device::new_cuda(0).map_err(|e| {
-            LearnError::InvalidConfig(format!(
-                "no CUDA device available ({e}); millwright must be built with --features cuda on a machine with a GPU"
-            ))
+        "cuda" | "gpu" => Device::new_cuda(0).map_err(|source| LearnError::NoCudaDevice { source }),
+        other => Err(LearnError::UnknownDevice {
+            device: other.to_string(),
         }),
-        other => Err(LearnError::InvalidConfig(format!("unknown device '{other}' (cpu, cuda)"))),
     }
 }
 
@@ -96,9 +94,9 @@ pub fn train(
 ) -> Result<(Mlp, Vec<EpochReport>)> {
     cfg.validate()?;
     if cfg.patience.is_some() {
-        return Err(LearnError::InvalidConfig(
-            "early stopping runs on the CPU trainer only; drop --patience or --device".into(),
-        ));
+        return Err(LearnError::EarlyStoppingOnDevice {
+            device: if device.is_cpu() { "cpu" } else { "cuda" }.into(),
+        });
     }
     let n = data.x.rows;
     if n == 0 {

@@ -26,12 +26,17 @@ pub enum LearnError {
         row: usize,
         value: String,
     },
-    #[error("column '{column}' has type {found}, which the feature pipeline cannot use{hint}")]
-    UnsupportedType {
-        column: String,
-        found: String,
-        hint: String,
-    },
+    /// A column the pipeline cannot encode; leaving it out of the features is the remedy.
+    #[error("column '{column}' has type {found}, which the feature pipeline cannot use (leave it out of the features)")]
+    UnsupportedType { column: String, found: String },
+    /// A column listed to drop is not in the data.
+    #[error("column '{column}' is listed to drop but is not in the data (columns: {available})")]
+    DropColumnMissing { column: String, available: String },
+    /// The column to split by time is not in the data.
+    #[error("time column '{column}' is not in the data (columns: {available})")]
+    TimeColumnMissing { column: String, available: String },
+    #[error("time column '{column}' row {row} is empty or not a time")]
+    TimeValue { column: String, row: usize },
     #[error("input is missing column '{column}' that the model needs (expected type {expected})")]
     MissingColumn { column: String, expected: String },
     #[error("input column '{column}' has type {found}, but the model was trained with {expected}")]
@@ -42,10 +47,59 @@ pub enum LearnError {
     },
     #[error("the input has no rows")]
     EmptyInput,
+    /// Splitting `rows` rows with this test share left one side without any.
+    #[error("the {side} split is empty: holding out {test_fraction} of {rows} rows leaves no {side} rows (hold out a smaller share, or give more rows)")]
+    EmptySplit {
+        side: &'static str,
+        rows: usize,
+        test_fraction: f64,
+    },
     #[error("no feature columns left after dropping the target and the listed columns")]
     NoFeatures,
     #[error("{0}")]
     InvalidConfig(String),
+    /// A decision threshold that is not a number in (0, 1), `max-f1` or `cost:MISSED:FALSE_ALARM`.
+    #[error("threshold '{text}' is not a number in (0, 1), max-f1, or cost:MISSED:FALSE_ALARM (e.g. cost:50:1)")]
+    InvalidThreshold { text: String },
+    /// Cross-validation with fewer than two folds.
+    #[error("cross-validation needs at least 2 folds, not {k}")]
+    TooFewFolds { k: usize },
+    /// More folds than training rows.
+    #[error("{k}-fold cross-validation needs at least {k} training rows, the data has {rows}")]
+    TooFewRowsForFolds { k: usize, rows: usize },
+    /// A model kind that cannot learn this task.
+    #[error("{kind} cannot learn a {task} target (kinds that can: {supported})")]
+    KindUnsupportedForTask {
+        kind: crate::model::ModelKind,
+        task: &'static str,
+        supported: String,
+    },
+    /// A device was asked for but this build has no candle trainer (it is built with the `cuda` feature).
+    #[error(
+        "training on device '{device}' needs the candle trainer, which this build does not include"
+    )]
+    DeviceNotBuilt { device: String },
+    #[error("unknown training device '{device}' (cpu, cuda)")]
+    UnknownDevice { device: String },
+    /// The candle trainer cannot open a CUDA device.
+    #[cfg(feature = "candle")]
+    #[error("no CUDA device is available")]
+    NoCudaDevice {
+        #[source]
+        source: candle_core::Error,
+    },
+    /// Early stopping (patience) runs on the fused CPU trainer, not on a candle device.
+    #[error("early stopping runs on the CPU trainer only, not on device '{device}'")]
+    EarlyStoppingOnDevice { device: String },
+    #[cfg(feature = "candle")]
+    #[error("candle trainer")]
+    Candle(#[from] candle_core::Error),
+    #[error(
+        "model '{name}': version {version} appeared while saving; saving again takes the next one"
+    )]
+    VersionRace { name: String, version: u32 },
+    #[error("model '{name}': no free version number")]
+    NoFreeVersion { name: String },
     #[error("fold {fold} of the {k}-fold split has {problem}; use fewer folds or more data")]
     DegenerateFold {
         fold: usize,
@@ -54,10 +108,21 @@ pub enum LearnError {
     },
     #[error("training diverged: {0}")]
     Diverged(String),
-    #[error("derived feature: {0}")]
-    Derive(String),
-    #[error("gradient-boosted trees: {0}")]
-    Gbdt(String),
+    /// A derived feature the deriver could not compute; the engine's error is the source.
+    #[error("derived feature '{feature}' could not be computed")]
+    Derive {
+        feature: String,
+        #[source]
+        source: crate::pipeline::BoxError,
+    },
+    #[error("this model uses derived features ({features}) but no SQL engine was supplied to compute them")]
+    NoDeriver { features: String },
+    #[error("gradient-boosted trees: {context}")]
+    Gbdt {
+        context: &'static str,
+        #[source]
+        source: forust_ml::errors::ForustError,
+    },
     #[error("invalid model name '{0}': use letters, digits, '-', '_' or '.' (no path separators)")]
     InvalidName(String),
     #[error("invalid model reference '{0}': expected NAME@VERSION or NAME@latest (or just NAME)")]
@@ -71,7 +136,12 @@ pub enum LearnError {
         available: String,
     },
     #[error("manifest {path} is unreadable or corrupted: {reason}")]
-    CorruptManifest { path: PathBuf, reason: String },
+    CorruptManifest {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     #[error("manifest {path} has format version {found}; this millwright reads up to {supported} (upgrade millwright)")]
     FutureManifest {
         path: PathBuf,
@@ -79,7 +149,14 @@ pub enum LearnError {
         supported: u32,
     },
     #[error("weights file {path}: {reason}")]
-    Weights { path: PathBuf, reason: String },
+    Weights {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<safetensors::SafeTensorError>,
+    },
+    #[error("cannot encode the model weights as safetensors")]
+    EncodeWeights(#[source] safetensors::SafeTensorError),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -44,8 +44,9 @@ impl std::fmt::Debug for Gbdt {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> LearnError {
-    LearnError::Gbdt(e.to_string())
+/// The forust error of `context` (fitting, saving, loading).
+fn err(context: &'static str) -> impl FnOnce(forust_ml::errors::ForustError) -> LearnError {
+    move |source| LearnError::Gbdt { context, source }
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -65,9 +66,11 @@ impl Gbdt {
             Task::Binary => ObjectiveType::LogLoss,
             Task::Regression => ObjectiveType::SquaredLoss,
             Task::Multiclass { .. } => {
-                return Err(LearnError::InvalidConfig(
-                    "gradient-boosted trees support binary and regression targets; use --model mlp for multi-class".into(),
-                ))
+                return Err(LearnError::KindUnsupportedForTask {
+                    kind: crate::model::ModelKind::Gbdt,
+                    task: task.name(),
+                    supported: "mlp".into(),
+                })
             }
         };
         let mut booster = GradientBooster::default()
@@ -91,7 +94,7 @@ impl Gbdt {
                 &ones
             }
         };
-        booster.fit(&data, y, w, None).map_err(err)?;
+        booster.fit(&data, y, w, None).map_err(err("fitting"))?;
         Ok(Gbdt { booster, task })
     }
 
@@ -117,12 +120,12 @@ impl Gbdt {
     }
 
     pub fn to_json(&self) -> Result<String> {
-        self.booster.json_dump().map_err(err)
+        self.booster.json_dump().map_err(err("saving the trees"))
     }
 
     pub fn from_json(json: &str, task: Task) -> Result<Gbdt> {
         Ok(Gbdt {
-            booster: GradientBooster::from_json(json).map_err(err)?,
+            booster: GradientBooster::from_json(json).map_err(err("loading the trees"))?,
             task,
         })
     }

@@ -4,6 +4,7 @@
 #[cfg(feature = "candle")]
 pub mod candle_mlp;
 pub mod error;
+pub mod evaluate;
 pub mod gbdt;
 pub mod logistic;
 pub mod matrix;

@@ -160,9 +160,8 @@ impl Estimator {
                 TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v))
             })
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| LearnError::InvalidConfig(format!("safetensors: {e}")))?;
-        safetensors::serialize(views, None)
-            .map_err(|e| LearnError::InvalidConfig(format!("safetensors: {e}")))
+            .map_err(LearnError::EncodeWeights)?;
+        safetensors::serialize(views, None).map_err(LearnError::EncodeWeights)
     }
 
     pub fn from_safetensors(
@@ -174,8 +173,14 @@ impl Estimator {
         let bad = |reason: String| LearnError::Weights {
             path: path.to_path_buf(),
             reason,
+            source: None,
         };
-        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+        let st =
+            safetensors::SafeTensors::deserialize(bytes).map_err(|source| LearnError::Weights {
+                path: path.to_path_buf(),
+                reason: "not a safetensors file".into(),
+                source: Some(source),
+            })?;
         let tensors: HashMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
         let get = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<&TensorView<'_>> {
             let t = tensors

@@ -15,14 +15,36 @@ use std::collections::BTreeMap;
 use crate::error::{LearnError, Result};
 use crate::matrix::Matrix;
 
-/// Appends derived columns computed from SQL expressions over a batch's columns. Implemented by the
-/// binary with DataFusion (millwright-data); this crate stays free of the SQL engine.
+/// Appends derived columns computed from SQL expressions over a batch's columns. Implemented with
+/// DataFusion (millwright-data) by the crate that plugs the two together; this crate stays free of the
+/// SQL engine.
 pub trait FeatureDeriver: Send + Sync {
+    /// `batch` with one column per `(name, expression)` appended, in order.
     fn derive(
         &self,
         batch: &RecordBatch,
         features: &[(String, String)],
-    ) -> std::result::Result<RecordBatch, String>;
+    ) -> std::result::Result<RecordBatch, DeriveError>;
+}
+
+/// Any error, kept whole as a source (the SQL engine's, for derived features).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a [`FeatureDeriver`] could not compute the features: the feature that failed and the engine's
+/// error. Becomes [`LearnError::Derive`].
+#[derive(Debug)]
+pub struct DeriveError {
+    pub feature: String,
+    pub source: BoxError,
+}
+
+impl From<DeriveError> for LearnError {
+    fn from(e: DeriveError) -> LearnError {
+        LearnError::Derive {
+            feature: e.feature,
+            source: e.source,
+        }
+    }
 }
 
 /// A derived feature: `name = expr` (SQL over the input columns).
@@ -231,10 +253,10 @@ impl Pipeline {
         }
         for name in &spec.drop {
             if batch.schema().index_of(name).is_err() {
-                return Err(LearnError::InvalidConfig(format!(
-                    "--drop names column '{name}', which is not in the data (columns: {})",
-                    column_list(batch)
-                )));
+                return Err(LearnError::DropColumnMissing {
+                    column: name.clone(),
+                    available: column_list(batch),
+                });
             }
         }
         let max_categories = if spec.max_categories == 0 {
@@ -252,7 +274,7 @@ impl Pipeline {
             if spec.drop.contains(name) {
                 dropped.push(DroppedColumn {
                     name: name.clone(),
-                    reason: "listed in --drop".into(),
+                    reason: "listed to drop".into(),
                 });
                 continue;
             }
@@ -267,7 +289,6 @@ impl Pipeline {
                 return Err(LearnError::UnsupportedType {
                     column: name.clone(),
                     found: field.data_type().to_string(),
-                    hint: "; drop it with --drop".into(),
                 });
             };
             inputs.push(InputColumn {
@@ -311,7 +332,6 @@ impl Pipeline {
                 ColumnKind::of(field.data_type()).ok_or_else(|| LearnError::UnsupportedType {
                     column: name.clone(),
                     found: field.data_type().to_string(),
-                    hint: String::new(),
                 })?;
             match kind {
                 ColumnKind::Numeric => {
@@ -426,20 +446,20 @@ impl Pipeline {
         if self.derived.is_empty() {
             return Ok(projected);
         }
-        let deriver = deriver.ok_or_else(|| {
-            LearnError::Derive(
-                "this model uses derived features but no SQL engine was supplied to compute them"
-                    .into(),
-            )
+        let deriver = deriver.ok_or_else(|| LearnError::NoDeriver {
+            features: self
+                .derived
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })?;
         let pairs: Vec<(String, String)> = self
             .derived
             .iter()
             .map(|d| (d.name.clone(), d.expr.clone()))
             .collect();
-        deriver
-            .derive(&projected, &pairs)
-            .map_err(LearnError::Derive)
+        Ok(deriver.derive(&projected, &pairs)?)
     }
 
     /// Runs the fitted transform on a batch (schema checked, derived features computed).
@@ -678,7 +698,7 @@ mod tests {
         s.features = vec![DerivedFeature::parse("t2 = temp * 2").unwrap()];
         assert!(matches!(
             Pipeline::fit(&s, &batch(), None),
-            Err(LearnError::Derive(_))
+            Err(LearnError::NoDeriver { features }) if features == "t2"
         ));
         assert!(DerivedFeature::parse("nothing").is_err());
     }

@@ -179,16 +179,17 @@ pub fn manifest(home: &Path, spec: &str) -> Result<(Manifest, PathBuf)> {
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LearnError::io(format!("reading {}", path.display()), e))?;
-    let corrupt = |reason: String| LearnError::CorruptManifest {
+    let corrupt = |reason: &str, source: Option<serde_json::Error>| LearnError::CorruptManifest {
         path: path.to_path_buf(),
-        reason,
+        reason: reason.into(),
+        source,
     };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| corrupt("not JSON", Some(e)))?;
     let found = value
         .get("format_version")
         .and_then(|v| v.as_u64())
-        .ok_or_else(|| corrupt("no format_version".into()))? as u32;
+        .ok_or_else(|| corrupt("no format_version", None))? as u32;
     if found > MANIFEST_VERSION {
         return Err(LearnError::FutureManifest {
             path: path.to_path_buf(),
@@ -196,7 +197,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
             supported: MANIFEST_VERSION,
         });
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    serde_json::from_value(value).map_err(|e| corrupt("not a model manifest", Some(e)))
 }
 
 /// Stores a new version of `manifest.name`; fills in `version` and `weights_sha256` and returns the manifest.
@@ -240,10 +241,10 @@ pub fn save(home: &Path, mut manifest: Manifest, estimator: &Estimator) -> Resul
             Ok(()) => return Ok(manifest),
             Err(_) if target.exists() => {
                 std::fs::remove_dir_all(&staged).ok();
-                return Err(LearnError::InvalidConfig(format!(
-                    "version {next} of '{}' appeared while saving; retry",
-                    manifest.name
-                )));
+                return Err(LearnError::VersionRace {
+                    name: manifest.name.clone(),
+                    version: next,
+                });
             }
             Err(e) => {
                 return Err(LearnError::io(
@@ -253,10 +254,9 @@ pub fn save(home: &Path, mut manifest: Manifest, estimator: &Estimator) -> Resul
             }
         }
     }
-    Err(LearnError::InvalidConfig(format!(
-        "could not allocate a version for '{}'",
-        manifest.name
-    )))
+    Err(LearnError::NoFreeVersion {
+        name: manifest.name.clone(),
+    })
 }
 
 impl Model {
@@ -276,6 +276,7 @@ impl Model {
             return Err(LearnError::Weights {
                 path,
                 reason: "checksum does not match the manifest (file changed or corrupted)".into(),
+                source: None,
             });
         }
         let estimator =

@@ -81,15 +81,10 @@ pub fn time_ordered(time: &[i64], test_fraction: f64) -> Result<Split> {
 /// `test` is its validation rows. Errors when a fold would miss a class on either side.
 pub fn k_fold(y: &[f64], k: usize, seed: u64, stratify: bool) -> Result<Vec<Split>> {
     if k < 2 {
-        return Err(LearnError::InvalidConfig(format!(
-            "--cv {k}: k-fold needs k ≥ 2"
-        )));
+        return Err(LearnError::TooFewFolds { k });
     }
     if y.len() < k {
-        return Err(LearnError::InvalidConfig(format!(
-            "--cv {k} needs at least {k} rows, the data has {}",
-            y.len()
-        )));
+        return Err(LearnError::TooFewRowsForFolds { k, rows: y.len() });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut fold_of = vec![0usize; y.len()];

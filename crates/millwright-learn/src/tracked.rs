@@ -8,14 +8,14 @@ use std::path::Path;
 use arrow::array::RecordBatch;
 
 use crate::error::{LearnError, Result};
-use crate::metrics;
+use crate::evaluate::evaluation_plots;
 use crate::mlp::EpochReport;
 use crate::pipeline::FeatureDeriver;
 use crate::plots;
 use crate::registry;
 use crate::task::Task;
 use crate::tracking::{DatasetRef, RunRecorder, RunSpec, RunStore};
-use crate::train::{self, KindChoice, TestMetrics, TrainObserver, TrainOutcome, TrainRequest};
+use crate::train::{self, TrainObserver, TrainOutcome, TrainRequest};
 
 /// Forwards epochs to the run recorder; the first logging error is kept and reported after training.
 struct RunObserver {
@@ -54,7 +54,7 @@ impl TrainObserver for RunObserver {
 fn request_params(req: &TrainRequest) -> serde_json::Value {
     serde_json::json!({
         "target": req.target,
-        "model": match req.kind { KindChoice::Auto => "auto".to_string(), KindChoice::One(k) => k.name().to_string() },
+        "model": req.kind.to_string(),
         "task": format!("{:?}", req.task).to_lowercase(),
         "drop": req.drop,
         "features": req.features.iter().map(|f| format!("{}={}", f.name, f.expr)).collect::<Vec<_>>(),
@@ -82,11 +82,7 @@ pub fn train_tracked(
 ) -> Result<TrainOutcome> {
     registry::validate_name(&req.name)?;
     let store = RunStore::open(home)?;
-    let kind = match req.kind {
-        KindChoice::Auto => "auto".to_string(),
-        KindChoice::One(k) => k.name().to_string(),
-    };
-    let spec = RunSpec::new(&req.name, kind, dataset)
+    let spec = RunSpec::new(&req.name, req.kind.to_string(), dataset)
         .with_params(request_params(req))
         .with_seed(req.seed);
     let task = match req.task {
@@ -107,7 +103,7 @@ pub fn train_tracked(
     let outcome = match (result, error) {
         (Ok(o), None) => o,
         (Err(e), _) | (Ok(_), Some(e)) => {
-            recorder.fail(&e.to_string())?;
+            recorder.fail(&error_chain(&e))?;
             return Err(e);
         }
     };
@@ -117,10 +113,53 @@ pub fn train_tracked(
             Ok(outcome)
         }
         Err(e) => {
-            recorder.fail(&e.to_string())?;
+            recorder.fail(&error_chain(&e))?;
             Err(e)
         }
     }
+}
+
+/// An error and its sources as one line, for the run record (the sources hold the detail).
+fn error_chain(error: &LearnError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// What selection chose, for the run's params: the request's `mlp`/`gbdt`/`logistic` sections are the
+/// defaults asked for, not the configuration a search or a choice among kinds kept.
+fn chosen_params(out: &TrainOutcome) -> serde_json::Value {
+    let m = &out.manifest;
+    let mut chosen = serde_json::json!({
+        "kind": m.kind,
+        "config": m.params["model"],
+    });
+    if let Some(best) = out.cv.first() {
+        chosen["cv_metric"] = serde_json::json!(best.metric);
+    }
+    if let Some(score) = out
+        .cv
+        .iter()
+        .find(|c| c.kind == m.kind && c.params == m.params["model"])
+    {
+        chosen["cv_mean"] = serde_json::json!(score.mean);
+        chosen["cv_std"] = serde_json::json!(score.std);
+    }
+    let mut params = serde_json::json!({ "chosen": chosen });
+    if !out.cv.is_empty() {
+        let scores: Vec<serde_json::Value> = out
+            .cv
+            .iter()
+            .map(|c| serde_json::json!({"kind": c.kind, "mean": c.mean, "std": c.std}))
+            .collect();
+        params["cv_scores"] = serde_json::Value::Array(scores);
+    }
+    params
 }
 
 fn record_outcome(home: &Path, recorder: &mut RunRecorder, out: &TrainOutcome) -> Result<()> {
@@ -137,56 +176,14 @@ fn record_outcome(home: &Path, recorder: &mut RunRecorder, out: &TrainOutcome) -
         obj.remove("run");
     }
     recorder.log_final(finals)?;
+    recorder.add_params(chosen_params(out))?;
     let m = &out.manifest;
     let model_dir = registry::models_dir(home)
         .join(&m.name)
         .join(m.version.to_string());
     recorder.attach_artefact("model", &model_dir)?;
     let dir = recorder.plots_dir()?;
-    let mut files = Vec::new();
-    if let TestMetrics::Binary(b) = &out.test {
-        let (y, p) = (&out.test_y, &out.test_pred);
-        files.push(plots::roc_curve(
-            &metrics::roc_curve(y, p),
-            Some(b.roc_auc),
-            &dir.join("roc"),
-        )?);
-        let positive_rate = y.iter().filter(|&&v| v > 0.5).count() as f64 / y.len().max(1) as f64;
-        files.push(plots::precision_recall_curve(
-            &metrics::pr_curve(y, p),
-            Some(b.pr_auc),
-            positive_rate,
-            &dir.join("precision_recall"),
-        )?);
-        let counts: Vec<Vec<u64>> = b
-            .confusion_matrix
-            .iter()
-            .map(|row| row.iter().map(|&c| c as u64).collect())
-            .collect();
-        let names: Vec<&str> = m.classes.iter().map(String::as_str).collect();
-        files.push(plots::confusion_matrix(
-            &counts,
-            &names,
-            &dir.join("confusion_matrix"),
-        )?);
-        files.push(plots::calibration_diagram(
-            &metrics::calibration_bins(y, p, 10),
-            &dir.join("calibration"),
-        )?);
-    }
-    if let TestMetrics::Multiclass(mc) = &out.test {
-        let counts: Vec<Vec<u64>> = mc
-            .confusion_matrix
-            .iter()
-            .map(|row| row.iter().map(|&c| c as u64).collect())
-            .collect();
-        let names: Vec<&str> = m.classes.iter().map(String::as_str).collect();
-        files.push(plots::confusion_matrix(
-            &counts,
-            &names,
-            &dir.join("confusion_matrix"),
-        )?);
-    }
+    let mut files = evaluation_plots(&dir, &out.test, &out.test_y, &out.test_pred, &m.classes)?;
     if !out.importance.is_empty() {
         let names: Vec<&str> = out.importance.iter().map(|(n, _)| n.as_str()).collect();
         let values: Vec<f64> = out.importance.iter().map(|(_, v)| *v).collect();
@@ -208,6 +205,7 @@ mod tests {
     use super::*;
     use crate::model::ModelKind;
     use crate::tracking::{RunFilter, RunStatus};
+    use crate::train::KindChoice;
     use arrow::array::{Float64Array, Int64Array};
     use arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
@@ -306,5 +304,37 @@ mod tests {
             .unwrap()
             .contains("missing_target"));
         assert!(registry::names(home.path()).unwrap().is_empty());
+    }
+
+    /// `runs show` prints the run's params: after a search they name what was kept, with its CV score.
+    #[test]
+    fn a_search_run_records_the_chosen_configuration_and_the_cv_scores() {
+        let home = tempfile::tempdir().unwrap();
+        let mut req = TrainRequest::new("failure", "y");
+        req.kind = KindChoice::One(ModelKind::Gbdt);
+        req.gbdt.iterations = 20;
+        req.search = 2;
+        req.cv = Some(3);
+        let out = train_tracked(
+            home.path(),
+            &req,
+            &batch(300),
+            None,
+            None,
+            DatasetRef::lake("machines", 1),
+        )
+        .unwrap();
+        let store = RunStore::open(home.path()).unwrap();
+        let record = store
+            .get(out.manifest.lineage.run.as_deref().unwrap())
+            .unwrap();
+        let params = &record.spec.params;
+        assert_eq!(params["chosen"]["kind"], "gbdt");
+        assert_eq!(params["chosen"]["config"], out.manifest.params["model"]);
+        let best = out.cv.iter().map(|c| c.mean).fold(f64::MIN, f64::max);
+        assert_eq!(params["chosen"]["cv_mean"].as_f64(), Some(best));
+        assert_eq!(params["chosen"]["cv_metric"], "pr_auc");
+        assert_eq!(params["cv_scores"].as_array().unwrap().len(), 3);
+        assert_eq!(params["model"], "gbdt", "what was asked for stays");
     }
 }

@@ -1,5 +1,5 @@
-//! The training flow: labels → split → pipeline (fitted on train) → candidates (CV, random search) →
-//! threshold on training data → final fit → test metrics → registry.
+//! The training flow, one stage per function: split → labels → pipeline (fitted on train) → selection
+//! (candidates, CV, random search, threshold on training data) → final fit → test evaluation → registry.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use arrow::array::{Array, RecordBatch, StringArray, UInt32Array};
 use arrow::compute::{cast, take_record_batch};
 use arrow::datatypes::DataType;
-use indicatif::{ProgressBar, ProgressStyle};
+use millwright_core::{ProgressHandle, Unit};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -25,21 +25,95 @@ use crate::split::{self, Split};
 use crate::task::Task;
 
 /// Which model kinds to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KindChoice {
     One(ModelKind),
-    /// Cross-validate every kind and keep the best.
+    /// Cross-validate these kinds (default configurations plus the random-search trials, spread over
+    /// them) and keep the best, as [`KindChoice::Auto`] does for every kind.
+    Among(Vec<ModelKind>),
+    /// Cross-validate every kind that can learn the task and keep the best.
     Auto,
 }
 
+impl KindChoice {
+    /// Whether the model is chosen by cross-validation among several kinds.
+    pub fn selects(&self) -> bool {
+        !matches!(self, KindChoice::One(_))
+    }
+
+    /// The kinds to train for `task`. `Auto` takes those that can learn it; a kind named explicitly that
+    /// cannot is an error.
+    pub fn kinds(&self, task: Task) -> Result<Vec<ModelKind>> {
+        let named = match self {
+            KindChoice::Auto => {
+                return Ok(ModelKind::ALL
+                    .into_iter()
+                    .filter(|&k| can_learn(k, task))
+                    .collect())
+            }
+            KindChoice::One(kind) => std::slice::from_ref(kind),
+            KindChoice::Among(kinds) => kinds.as_slice(),
+        };
+        match named.iter().find(|&&k| !can_learn(k, task)) {
+            Some(&kind) => Err(cannot_learn(kind, task)),
+            None => Ok(named.to_vec()),
+        }
+    }
+}
+
+fn cannot_learn(kind: ModelKind, task: Task) -> LearnError {
+    let supported: Vec<&str> = ModelKind::ALL
+        .into_iter()
+        .filter(|&k| can_learn(k, task))
+        .map(|k| k.name())
+        .collect();
+    LearnError::KindUnsupportedForTask {
+        kind,
+        task: task.name(),
+        supported: supported.join(", "),
+    }
+}
+
+/// Logistic regression is binary; the trees do binary and regression; the MLP every task.
+fn can_learn(kind: ModelKind, task: Task) -> bool {
+    match kind {
+        ModelKind::Mlp => true,
+        ModelKind::Logistic => task == Task::Binary,
+        ModelKind::Gbdt => !matches!(task, Task::Multiclass { .. }),
+    }
+}
+
+impl std::fmt::Display for KindChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KindChoice::One(kind) => f.write_str(kind.name()),
+            KindChoice::Among(kinds) => {
+                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                f.write_str(&names.join(","))
+            }
+            KindChoice::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+/// `auto`, one kind (`gbdt`), or several separated by commas (`mlp,gbdt`).
 impl std::str::FromStr for KindChoice {
     type Err = LearnError;
     fn from_str(s: &str) -> Result<Self> {
-        if s.eq_ignore_ascii_case("auto") {
-            Ok(KindChoice::Auto)
-        } else {
-            s.parse().map(KindChoice::One)
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(KindChoice::Auto);
         }
+        let mut kinds: Vec<ModelKind> = Vec::new();
+        for part in s.split(',') {
+            let kind: ModelKind = part.trim().parse()?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(match kinds.as_slice() {
+            [one] => KindChoice::One(*one),
+            _ => KindChoice::Among(kinds),
+        })
     }
 }
 
@@ -65,12 +139,10 @@ impl std::str::FromStr for TaskChoice {
     }
 }
 
-/// Parses `--threshold`: a number, `max-f1`, or `cost:MISSED:FALSE_ALARM`.
+/// Parses a decision threshold: a number, `max-f1`, or `cost:MISSED:FALSE_ALARM`.
 pub fn parse_threshold(text: &str) -> Result<ThresholdRule> {
-    let bad = || {
-        LearnError::InvalidConfig(format!(
-            "--threshold '{text}': use a number in (0, 1), max-f1, or cost:MISSED:FALSE_ALARM (e.g. cost:50:1)"
-        ))
+    let bad = || LearnError::InvalidThreshold {
+        text: text.to_string(),
     };
     if text.eq_ignore_ascii_case("max-f1") {
         return Ok(ThresholdRule::MaxF1);
@@ -117,10 +189,11 @@ pub struct TrainRequest {
     pub search: usize,
     /// Weight classes inversely to their frequency.
     pub balanced: bool,
-    /// `None`: max F1 for `auto`, 0.5 otherwise (the reference rule).
+    /// `None`: max F1 when the kind is chosen among several, 0.5 otherwise (the reference rule).
     pub threshold: Option<ThresholdRule>,
     pub lineage: Lineage,
-    pub progress: bool,
+    /// Told of the stages `cross-validation` (folds) and `fit <kind>` (epochs for the MLP).
+    pub progress: ProgressHandle,
     /// `None`: the fused CPU kernel; `cpu` or `cuda`: the candle trainer (feature `candle` / `cuda`).
     pub device: Option<String>,
 }
@@ -145,7 +218,7 @@ impl TrainRequest {
             balanced: false,
             threshold: None,
             lineage: Lineage::default(),
-            progress: false,
+            progress: ProgressHandle::default(),
             device: None,
         }
     }
@@ -214,6 +287,17 @@ pub enum TestMetrics {
 }
 
 impl TestMetrics {
+    /// The metrics of `task` for `outputs` predicted on rows labelled `y` (`threshold`: binary decisions).
+    pub fn of(task: Task, y: &[f64], outputs: &[f64], threshold: f64) -> TestMetrics {
+        match task {
+            Task::Binary => TestMetrics::Binary(metrics::binary(y, outputs, threshold)),
+            Task::Multiclass { classes } => {
+                TestMetrics::Multiclass(metrics::multiclass(y, outputs, classes))
+            }
+            Task::Regression => TestMetrics::Regression(metrics::regression(y, outputs)),
+        }
+    }
+
     /// Flat name → value map (for the manifest, the run and `--json`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("metrics serialise")
@@ -246,18 +330,9 @@ pub struct Labels {
 }
 
 fn target_strings(batch: &RecordBatch, target: &str) -> Result<Vec<String>> {
-    let array = batch.column_by_name(target).ok_or_else(|| {
-        LearnError::TargetMissing(
-            target.to_string(),
-            batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    })?;
+    let array = batch
+        .column_by_name(target)
+        .ok_or_else(|| LearnError::TargetMissing(target.to_string(), column_names(batch)))?;
     let text = cast(array, &DataType::Utf8)?;
     let text = text.as_any().downcast_ref::<StringArray>().expect("Utf8");
     (0..text.len())
@@ -278,6 +353,9 @@ fn target_strings(batch: &RecordBatch, target: &str) -> Result<Vec<String>> {
 /// Reads the target of the training rows and fixes the class order (numeric when every label is a number).
 pub fn fit_labels(batch: &RecordBatch, target: &str, task: TaskChoice) -> Result<Labels> {
     let values = target_strings(batch, target)?;
+    if values.is_empty() {
+        return Err(LearnError::EmptyInput);
+    }
     if task == TaskChoice::Regression {
         let y = values
             .iter()
@@ -422,19 +500,16 @@ fn fit_candidate(
                 }
                 #[cfg(not(feature = "candle"))]
                 Some(name) => {
-                    return Err(LearnError::InvalidConfig(format!(
-                        "--device {name} needs the candle trainer: build millwright with --features cuda"
-                    )))
+                    return Err(LearnError::DeviceNotBuilt {
+                        device: name.to_string(),
+                    })
                 }
             };
             Ok((Estimator::Mlp(net), hist))
         }
         Candidate::Logistic(cfg) => {
             if task != Task::Binary {
-                return Err(LearnError::InvalidConfig(format!(
-                    "logistic regression handles binary targets; this is a {} task (use --model mlp or gbdt)",
-                    task.name()
-                )));
+                return Err(cannot_learn(ModelKind::Logistic, task));
             }
             Ok((
                 Estimator::Logistic(Logistic::fit(data.x, data.y, data.weights, cfg)?),
@@ -497,16 +572,6 @@ fn selection_score(task: Task, y: &[f64], pred: &[f64]) -> (String, f64) {
     }
 }
 
-fn test_metrics(task: Task, y: &[f64], pred: &[f64], threshold: f64) -> TestMetrics {
-    match task {
-        Task::Binary => TestMetrics::Binary(metrics::binary(y, pred, threshold)),
-        Task::Multiclass { classes } => {
-            TestMetrics::Multiclass(metrics::multiclass(y, pred, classes))
-        }
-        Task::Regression => TestMetrics::Regression(metrics::regression(y, pred)),
-    }
-}
-
 /// A random configuration near the given one (the search space of `--search`).
 fn sample(kind: ModelKind, base: &TrainRequest, rng: &mut ChaCha8Rng) -> Candidate {
     let log_uniform =
@@ -550,18 +615,10 @@ fn default_candidate(kind: ModelKind, req: &TrainRequest) -> Candidate {
     }
 }
 
-fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    pb.set_prefix(what.to_string());
-    pb
+fn column_names(batch: &RecordBatch) -> String {
+    let schema = batch.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    names.join(", ")
 }
 
 fn take(batch: &RecordBatch, idx: &[usize]) -> Result<RecordBatch> {
@@ -570,9 +627,12 @@ fn take(batch: &RecordBatch, idx: &[usize]) -> Result<RecordBatch> {
 }
 
 fn time_values(batch: &RecordBatch, column: &str) -> Result<Vec<i64>> {
-    let array = batch.column_by_name(column).ok_or_else(|| {
-        LearnError::InvalidConfig(format!("--time-column '{column}' is not in the data"))
-    })?;
+    let array = batch
+        .column_by_name(column)
+        .ok_or_else(|| LearnError::TimeColumnMissing {
+            column: column.to_string(),
+            available: column_names(batch),
+        })?;
     let as_int = match array.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => cast(
             &cast(
@@ -593,9 +653,10 @@ fn time_values(batch: &RecordBatch, column: &str) -> Result<Vec<i64>> {
     (0..ints.len())
         .map(|row| {
             if ints.is_null(row) {
-                Err(LearnError::InvalidConfig(format!(
-                    "time column '{column}' row {row} is empty or not a time"
-                )))
+                Err(LearnError::TimeValue {
+                    column: column.to_string(),
+                    row,
+                })
             } else {
                 Ok(ints.value(row))
             }
@@ -614,37 +675,113 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     let started = Instant::now();
     registry::validate_name(&req.name)?;
+    let (train_batch, test_batch) = split_rows(req, data, test)?;
+    let labels = fit_labels(&train_batch, &req.target, req.task)?;
+    let y_test = apply_labels(&test_batch, &req.target, &labels)?;
+    let features = fit_pipeline(req, &labels, &train_batch, &test_batch, deriver)?;
+    let selection = select_model(req, &labels, &features)?;
+    let fit_started = Instant::now();
+    let (estimator, history) = fit_final(
+        req,
+        &selection.chosen,
+        &labels,
+        &features,
+        &y_test,
+        observer,
+    )?;
+    let fit_seconds = fit_started.elapsed().as_secs_f64();
+    let test_pred = estimator.predict(&features.x_test);
+    let test_metrics = TestMetrics::of(labels.task, &y_test, &test_pred, selection.threshold);
+    let importance = permutation_importance(
+        &estimator,
+        labels.task,
+        &features.x_test,
+        &y_test,
+        &features.pipeline.output_names(),
+        req.seed,
+    );
+    let (train_rows, test_rows) = (features.x_train.rows, features.x_test.rows);
+    let manifest = register(
+        home,
+        req,
+        observer,
+        labels,
+        &selection,
+        features.pipeline,
+        &estimator,
+        &test_metrics,
+    )?;
+    Ok(TrainOutcome {
+        manifest,
+        test: test_metrics,
+        history,
+        cv: selection.cv,
+        importance,
+        test_y: y_test,
+        test_pred,
+        train_rows,
+        test_rows,
+        fit_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The training and test rows: `data` and the separate `test` set, or a split of `data` (by time,
+/// stratified by class, or at random for regression).
+fn split_rows(
+    req: &TrainRequest,
+    data: &RecordBatch,
+    test: Option<&RecordBatch>,
+) -> Result<(RecordBatch, RecordBatch)> {
     if data.num_rows() == 0 {
         return Err(LearnError::EmptyInput);
     }
-    // Split.
-    let (train_batch, test_batch) = match test {
-        Some(t) => {
-            if t.num_rows() == 0 {
-                return Err(LearnError::EmptyInput);
-            }
-            (data.clone(), t.clone())
+    if let Some(test) = test {
+        if test.num_rows() == 0 {
+            return Err(LearnError::EmptyInput);
         }
-        None => {
-            let s: Split = if let Some(col) = &req.time_column {
-                split::time_ordered(&time_values(data, col)?, req.test_fraction)?
-            } else if req.task == TaskChoice::Regression {
-                split::random(data.num_rows(), req.test_fraction, req.seed)?
-            } else {
-                let labels = fit_labels(data, &req.target, req.task)?;
-                split::stratified(&labels.y, req.test_fraction, req.seed)?
-            };
-            (take(data, &s.train)?, take(data, &s.test)?)
-        }
+        return Ok((data.clone(), test.clone()));
+    }
+    let split: Split = if let Some(column) = &req.time_column {
+        split::time_ordered(&time_values(data, column)?, req.test_fraction)?
+    } else if req.task == TaskChoice::Regression {
+        split::random(data.num_rows(), req.test_fraction, req.seed)?
+    } else {
+        let labels = fit_labels(data, &req.target, req.task)?;
+        split::stratified(&labels.y, req.test_fraction, req.seed)?
     };
-    let labels = fit_labels(&train_batch, &req.target, req.task)?;
-    let task = labels.task;
-    let y_test = apply_labels(&test_batch, &req.target, &labels)?;
+    for (side, rows) in [("training", &split.train), ("test", &split.test)] {
+        if rows.is_empty() {
+            return Err(LearnError::EmptySplit {
+                side,
+                rows: data.num_rows(),
+                test_fraction: req.test_fraction,
+            });
+        }
+    }
+    Ok((take(data, &split.train)?, take(data, &split.test)?))
+}
 
+/// The feature matrices of both splits, from a pipeline fitted on the training rows only.
+struct Features {
+    pipeline: Pipeline,
+    x_train: Matrix,
+    x_test: Matrix,
+    /// Per training row, inversely to its class's frequency (`balanced` classification).
+    weights: Option<Vec<f64>>,
+}
+
+fn fit_pipeline(
+    req: &TrainRequest,
+    labels: &Labels,
+    train_batch: &RecordBatch,
+    test_batch: &RecordBatch,
+    deriver: Option<&dyn FeatureDeriver>,
+) -> Result<Features> {
     let mut drop = req.drop.clone();
-    if let Some(col) = &req.time_column {
-        if !drop.contains(col) {
-            drop.push(col.clone());
+    if let Some(column) = &req.time_column {
+        if !drop.contains(column) {
+            drop.push(column.clone());
         }
     }
     let spec = PipelineSpec {
@@ -653,195 +790,252 @@ pub fn train(
         features: req.features.clone(),
         max_categories: 0,
     };
-    let (pipeline, x_train) = Pipeline::fit(&spec, &train_batch, deriver)?;
-    let x_test = pipeline.transform(&test_batch, deriver)?;
-    let y = &labels.y;
-    let weights =
-        (req.balanced && task.is_classification()).then(|| class_weights(y, task.outputs().max(2)));
+    let (pipeline, x_train) = Pipeline::fit(&spec, train_batch, deriver)?;
+    let x_test = pipeline.transform(test_batch, deriver)?;
+    let task = labels.task;
+    let weights = (req.balanced && task.is_classification())
+        .then(|| class_weights(&labels.y, task.outputs().max(2)));
+    Ok(Features {
+        pipeline,
+        x_train,
+        x_test,
+        weights,
+    })
+}
 
-    // Candidates.
-    let kinds: Vec<ModelKind> = match req.kind {
-        KindChoice::One(k) => vec![k],
-        KindChoice::Auto => ModelKind::ALL
-            .into_iter()
-            .filter(|k| task == Task::Binary || *k != ModelKind::Logistic)
-            .filter(|k| !matches!(task, Task::Multiclass { .. }) || *k == ModelKind::Mlp)
-            .collect(),
-    };
+/// What model selection decided, on the training rows only.
+struct Selection {
+    chosen: Candidate,
+    rule: ThresholdRule,
+    threshold: f64,
+    /// Every candidate's cross-validation score, best first (empty without cross-validation).
+    cv: Vec<CvScore>,
+    /// The number of folds, when there was cross-validation.
+    folds: Option<usize>,
+}
+
+/// The candidates (each kind's configuration, then the random-search trials), scored by k-fold
+/// cross-validation when there is more than one or CV was asked for; the best, and its threshold.
+fn select_model(req: &TrainRequest, labels: &Labels, features: &Features) -> Result<Selection> {
+    let task = labels.task;
+    let kinds = req.kind.kinds(task)?;
     let mut candidates: Vec<Candidate> = kinds.iter().map(|&k| default_candidate(k, req)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(req.seed ^ 0x5EA2C4);
     for i in 0..req.search {
         candidates.push(sample(kinds[i % kinds.len()], req, &mut rng));
     }
-    let rule = req.threshold.unwrap_or(match req.kind {
-        KindChoice::Auto => ThresholdRule::MaxF1,
-        KindChoice::One(_) => ThresholdRule::Fixed { value: 0.5 },
+    let rule = req.threshold.unwrap_or(if req.kind.selects() {
+        ThresholdRule::MaxF1
+    } else {
+        ThresholdRule::Fixed { value: 0.5 }
     });
-    let needs_cv = candidates.len() > 1 || req.cv.is_some();
-    let k = req.cv.unwrap_or(5);
-
-    // Cross-validation: score every candidate, keep out-of-fold predictions of each for the threshold.
-    let mut cv_scores: Vec<(CvScore, Vec<f64>)> = Vec::new();
-    if needs_cv {
-        let folds = split::k_fold(y, k, req.seed, task.is_classification())?;
-        let pb = bar(req.progress, (candidates.len() * k) as u64, "cv");
-        for cand in &candidates {
-            let mut oof = vec![0.0; y.len() * task.outputs()];
-            let mut fold_scores = Vec::with_capacity(k);
-            let mut metric = String::new();
-            for fold in &folds {
-                let est = fit_on_rows(
-                    cand,
-                    task,
-                    &x_train,
-                    y,
-                    weights.as_deref(),
-                    &fold.train,
-                    req,
-                )?;
-                let xv = x_train.select_rows(&fold.test);
-                let yv = select(y, &fold.test);
-                let pred = est.predict(&xv);
-                let (name, score) = selection_score(task, &yv, &pred);
-                metric = name;
-                fold_scores.push(score);
-                let w = task.outputs();
-                for (j, &row) in fold.test.iter().enumerate() {
-                    oof[row * w..(row + 1) * w].copy_from_slice(&pred[j * w..(j + 1) * w]);
-                }
-                pb.inc(1);
-                pb.set_message(format!("{} {metric} {score:.4}", cand.kind()));
-            }
-            let mean = fold_scores.iter().sum::<f64>() / k as f64;
-            let std =
-                (fold_scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k as f64).sqrt();
-            cv_scores.push((
-                CvScore {
-                    kind: cand.kind(),
-                    params: cand.params(),
-                    metric,
-                    mean,
-                    std,
-                    folds: fold_scores,
-                },
-                oof,
-            ));
-        }
-        pb.finish_and_clear();
-    }
-    let best_index = cv_scores
+    let folds = (candidates.len() > 1 || req.cv.is_some()).then(|| req.cv.unwrap_or(5));
+    let scored = match folds {
+        Some(k) => cross_validate(req, task, &candidates, features, &labels.y, k)?,
+        None => Vec::new(),
+    };
+    let best = scored
         .iter()
         .enumerate()
         .max_by(|a, b| a.1 .0.mean.total_cmp(&b.1 .0.mean))
         .map_or(0, |(i, _)| i);
-    let chosen = candidates[best_index].clone();
+    let chosen = candidates.swap_remove(best);
+    let out_of_fold = scored.get(best).map(|(_, oof)| oof.as_slice());
+    let threshold = decision_threshold(req, task, rule, &chosen, out_of_fold, features, &labels.y)?;
+    let mut cv: Vec<CvScore> = scored.into_iter().map(|(s, _)| s).collect();
+    cv.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+    Ok(Selection {
+        chosen,
+        rule,
+        threshold,
+        cv,
+        folds,
+    })
+}
 
-    // Threshold from training data only: out-of-fold predictions, or an inner validation split.
-    let threshold = match (task, rule) {
-        (Task::Binary, ThresholdRule::Fixed { value }) => value,
-        (Task::Binary, rule) => {
-            if let Some((_, oof)) = cv_scores.get(best_index) {
-                metrics::choose_threshold(y, oof, rule)
-            } else {
-                let inner = split::stratified(y, 0.2, req.seed.wrapping_add(1))?;
-                let est = fit_on_rows(
-                    &chosen,
-                    task,
-                    &x_train,
-                    y,
-                    weights.as_deref(),
-                    &inner.train,
-                    req,
-                )?;
-                let pred = est.predict(&x_train.select_rows(&inner.test));
-                metrics::choose_threshold(&select(y, &inner.test), &pred, rule)
+/// Scores every candidate by `k`-fold CV on the training rows; keeps each one's out-of-fold predictions
+/// for the threshold.
+fn cross_validate(
+    req: &TrainRequest,
+    task: Task,
+    candidates: &[Candidate],
+    features: &Features,
+    y: &[f64],
+    k: usize,
+) -> Result<Vec<(CvScore, Vec<f64>)>> {
+    let folds = split::k_fold(y, k, req.seed, task.is_classification())?;
+    let progress = &req.progress;
+    progress.stage(
+        "cross-validation",
+        Some((candidates.len() * k) as u64),
+        Unit::Folds,
+    );
+    let (x, weights, w) = (
+        &features.x_train,
+        features.weights.as_deref(),
+        task.outputs(),
+    );
+    let mut done = 0;
+    let mut scored = Vec::with_capacity(candidates.len());
+    for cand in candidates {
+        let mut oof = vec![0.0; y.len() * w];
+        let mut fold_scores = Vec::with_capacity(k);
+        let mut metric = String::new();
+        for fold in &folds {
+            let est = fit_on_rows(cand, task, x, y, weights, &fold.train, req)?;
+            let pred = est.predict(&x.select_rows(&fold.test));
+            let (name, score) = selection_score(task, &select(y, &fold.test), &pred);
+            for (j, &row) in fold.test.iter().enumerate() {
+                oof[row * w..(row + 1) * w].copy_from_slice(&pred[j * w..(j + 1) * w]);
             }
+            done += 1;
+            progress.advance(done);
+            progress.note(&format!("{} {name} {score:.4}", cand.kind()));
+            metric = name;
+            fold_scores.push(score);
         }
-        _ => 0.5,
-    };
+        let mean = fold_scores.iter().sum::<f64>() / k as f64;
+        let std = (fold_scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / k as f64).sqrt();
+        let score = CvScore {
+            kind: cand.kind(),
+            params: cand.params(),
+            metric,
+            mean,
+            std,
+            folds: fold_scores,
+        };
+        scored.push((score, oof));
+    }
+    Ok(scored)
+}
 
-    // Final fit on all training rows; the MLP reports on the test split each epoch (as Keras'
-    // validation_data), except that early stopping watches a slice of the training rows instead.
-    let fit_started = Instant::now();
-    let epochs = match &chosen {
-        Candidate::Mlp(c) => c.epochs as u64,
-        _ => 1,
-    };
-    let pb = bar(req.progress, epochs, chosen.kind().name());
+/// The binary decision threshold, from training data only: the chosen candidate's out-of-fold
+/// predictions, or an inner validation split when there was no CV. Other tasks have none (0.5).
+fn decision_threshold(
+    req: &TrainRequest,
+    task: Task,
+    rule: ThresholdRule,
+    chosen: &Candidate,
+    out_of_fold: Option<&[f64]>,
+    features: &Features,
+    y: &[f64],
+) -> Result<f64> {
+    match (task, rule, out_of_fold) {
+        (Task::Binary, ThresholdRule::Fixed { value }, _) => Ok(value),
+        (Task::Binary, rule, Some(oof)) => Ok(metrics::choose_threshold(y, oof, rule)),
+        (Task::Binary, rule, None) => {
+            let inner = split::stratified(y, 0.2, req.seed.wrapping_add(1))?;
+            let x = &features.x_train;
+            let weights = features.weights.as_deref();
+            let est = fit_on_rows(chosen, task, x, y, weights, &inner.train, req)?;
+            let pred = est.predict(&x.select_rows(&inner.test));
+            Ok(metrics::choose_threshold(
+                &select(y, &inner.test),
+                &pred,
+                rule,
+            ))
+        }
+        _ => Ok(0.5),
+    }
+}
+
+/// The final fit on all training rows. The MLP reports on the test split each epoch (as Keras'
+/// validation_data), except that early stopping watches a slice of the training rows instead.
+fn fit_final(
+    req: &TrainRequest,
+    chosen: &Candidate,
+    labels: &Labels,
+    features: &Features,
+    y_test: &[f64],
+    observer: &mut dyn TrainObserver,
+) -> Result<(Estimator, Vec<EpochReport>)> {
+    let (task, y, x) = (labels.task, labels.y.as_slice(), &features.x_train);
+    let progress = &req.progress;
+    let stage = format!("fit {}", chosen.kind());
+    match chosen {
+        Candidate::Mlp(c) => progress.stage(&stage, Some(c.epochs as u64), Unit::Epochs),
+        _ => progress.stage(&stage, Some(1), Unit::Steps),
+    }
+    let mut epochs = 0;
     let mut on_epoch = |r: &EpochReport| {
         observer.on_epoch(r);
-        pb.inc(1);
-        pb.set_message(format!(
-            "loss {:.4} val_loss {:.4} val_acc {:.4}",
+        epochs += 1;
+        progress.advance(epochs);
+        progress.note(&format!(
+            "loss {:.4} val_loss {:.4}",
             r.train_loss,
-            r.val_loss.unwrap_or(f64::NAN),
-            r.val_metric.unwrap_or(f64::NAN)
+            r.val_loss.unwrap_or(f64::NAN)
         ));
     };
-    let early_stopping = matches!(&chosen, Candidate::Mlp(c) if c.patience.is_some());
-    let (estimator, history) = if early_stopping {
+    let fitted = if matches!(chosen, Candidate::Mlp(c) if c.patience.is_some()) {
         let inner = if task.is_classification() {
             split::stratified(y, 0.1, req.seed.wrapping_add(2))?
         } else {
             split::random(y.len(), 0.1, req.seed.wrapping_add(2))?
         };
-        let (xt, yt) = (x_train.select_rows(&inner.train), select(y, &inner.train));
-        let (xv, yv) = (x_train.select_rows(&inner.test), select(y, &inner.test));
-        let wt = weights.as_ref().map(|w| select(w, &inner.train));
+        let (xt, yt) = (x.select_rows(&inner.train), select(y, &inner.train));
+        let (xv, yv) = (x.select_rows(&inner.test), select(y, &inner.test));
+        let wt = features.weights.as_ref().map(|w| select(w, &inner.train));
+        let data = mlp::TrainData {
+            x: &xt,
+            y: &yt,
+            weights: wt.as_deref(),
+        };
+        let device = req.device.as_deref();
         fit_candidate(
-            &chosen,
+            chosen,
             task,
-            &mlp::TrainData {
-                x: &xt,
-                y: &yt,
-                weights: wt.as_deref(),
-            },
+            &data,
             req.seed,
-            req.device.as_deref(),
+            device,
             Some((&xv, &yv)),
             &mut on_epoch,
         )?
     } else {
+        let data = mlp::TrainData {
+            x,
+            y,
+            weights: features.weights.as_deref(),
+        };
+        let validation = Some((&features.x_test, y_test));
+        let device = req.device.as_deref();
         fit_candidate(
-            &chosen,
+            chosen,
             task,
-            &mlp::TrainData {
-                x: &x_train,
-                y,
-                weights: weights.as_deref(),
-            },
+            &data,
             req.seed,
-            req.device.as_deref(),
-            Some((&x_test, &y_test)),
+            device,
+            validation,
             &mut on_epoch,
         )?
     };
     if !matches!(chosen, Candidate::Mlp(_)) {
-        pb.inc(1);
+        progress.advance(1);
     }
-    pb.finish_and_clear();
-    let fit_seconds = fit_started.elapsed().as_secs_f64();
+    Ok(fitted)
+}
 
-    let test_pred = estimator.predict(&x_test);
-    let test_metrics = test_metrics(task, &y_test, &test_pred, threshold);
-    let importance = permutation_importance(
-        &estimator,
-        task,
-        &x_test,
-        &y_test,
-        &pipeline.output_names(),
-        req.seed,
-    );
-
+/// Stores the model with its manifest (pipeline, threshold, parameters, test metrics, lineage).
+#[allow(clippy::too_many_arguments)]
+fn register(
+    home: &std::path::Path,
+    req: &TrainRequest,
+    observer: &dyn TrainObserver,
+    labels: Labels,
+    selection: &Selection,
+    pipeline: Pipeline,
+    estimator: &Estimator,
+    test_metrics: &TestMetrics,
+) -> Result<Manifest> {
     let mut params = serde_json::json!({
-        "model": chosen.params(),
+        "model": selection.chosen.params(),
         "seed": req.seed,
         "balanced": req.balanced,
         "test_fraction": req.test_fraction,
         "drop": req.drop,
         "features": req.features.iter().map(|f| format!("{}={}", f.name, f.expr)).collect::<Vec<_>>(),
     });
-    if needs_cv {
+    if let Some(k) = selection.folds {
         params["cv"] = serde_json::json!(k);
         params["search"] = serde_json::json!(req.search);
     }
@@ -852,12 +1046,12 @@ pub fn train(
         name: req.name.clone(),
         version: 0,
         kind: estimator.kind(),
-        task,
+        task: labels.task,
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         target: req.target.clone(),
-        classes: labels.classes.clone(),
-        threshold,
-        threshold_rule: rule,
+        classes: labels.classes,
+        threshold: selection.threshold,
+        threshold_rule: selection.rule,
         pipeline,
         architecture: estimator.architecture(),
         params,
@@ -865,22 +1059,7 @@ pub fn train(
         lineage,
         weights_sha256: String::new(),
     };
-    let manifest = registry::save(home, manifest, &estimator)?;
-    let mut cv: Vec<CvScore> = cv_scores.into_iter().map(|(s, _)| s).collect();
-    cv.sort_by(|a, b| b.mean.total_cmp(&a.mean));
-    Ok(TrainOutcome {
-        manifest,
-        test: test_metrics,
-        history,
-        cv,
-        importance,
-        test_y: y_test,
-        test_pred,
-        train_rows: x_train.rows,
-        test_rows: x_test.rows,
-        fit_seconds,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    registry::save(home, manifest, estimator)
 }
 
 /// Score drop when one matrix column is shuffled (ROC-AUC for binary, accuracy for multi-class, R² for

@@ -438,3 +438,253 @@ fn time_ordered_split_tests_on_the_latest_rows() {
     let last: Vec<f64> = (400..500).map(|i| labels.value(i) as f64).collect();
     assert_eq!(out.test_y, last);
 }
+
+#[test]
+fn kind_choices_parse_and_show() {
+    let among: KindChoice = "mlp,gbdt".parse().unwrap();
+    assert_eq!(
+        among,
+        KindChoice::Among(vec![ModelKind::Mlp, ModelKind::Gbdt])
+    );
+    assert_eq!(among.to_string(), "mlp,gbdt");
+    assert_eq!(
+        "gbdt".parse::<KindChoice>().unwrap(),
+        KindChoice::One(ModelKind::Gbdt)
+    );
+    assert_eq!("Auto".parse::<KindChoice>().unwrap(), KindChoice::Auto);
+    assert!("mlp,forest".parse::<KindChoice>().is_err());
+    // A kind named for a task it cannot learn is refused before any training.
+    let err = KindChoice::Among(vec![ModelKind::Mlp, ModelKind::Logistic])
+        .kinds(millwright_learn::task::Task::Regression)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LearnError::KindUnsupportedForTask {
+                kind: ModelKind::Logistic,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn among_listed_kinds_keeps_the_best_by_cv() {
+    let home = tempfile::tempdir().unwrap();
+    let mut req = request(ModelKind::Mlp);
+    req.kind = KindChoice::Among(vec![ModelKind::Mlp, ModelKind::Gbdt]);
+    req.cv = Some(3);
+    req.mlp.epochs = 5;
+    req.gbdt.iterations = 30;
+    let out = train::train(
+        home.path(),
+        &req,
+        &machines(600, 3),
+        None,
+        None,
+        &mut NoObserver,
+    )
+    .unwrap();
+    let mut kinds: Vec<ModelKind> = out.cv.iter().map(|c| c.kind).collect();
+    kinds.sort_by_key(|k| k.name());
+    assert_eq!(kinds, [ModelKind::Gbdt, ModelKind::Mlp]);
+    let best = out.cv.iter().map(|c| c.mean).fold(f64::MIN, f64::max);
+    let chosen = out
+        .cv
+        .iter()
+        .find(|c| c.kind == out.manifest.kind && c.params == out.manifest.params["model"])
+        .expect("the chosen model was cross-validated");
+    assert_eq!(chosen.mean, best);
+    assert!(out.manifest.threshold != 0.5, "max F1, as auto");
+}
+
+#[test]
+fn an_empty_training_split_is_an_error_not_a_panic() {
+    let home = tempfile::tempdir().unwrap();
+    let data = machines(3, 9);
+    let mut req = request(ModelKind::Gbdt);
+    req.target = "torque".into();
+    req.task = TaskChoice::Regression;
+    req.test_fraction = 0.9;
+    let err = train::train(home.path(), &req, &data, None, None, &mut NoObserver).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LearnError::EmptySplit {
+                side: "training",
+                rows: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let empty = data.slice(0, 0);
+    assert!(matches!(
+        train::fit_labels(&empty, "torque", TaskChoice::Regression),
+        Err(LearnError::EmptyInput)
+    ));
+}
+
+/// Cross-validation reports folds with a note per fold; the final MLP fit reports epochs.
+#[test]
+fn training_reports_cross_validation_and_fit_progress() {
+    use millwright_core::{Progress, ProgressHandle, Unit};
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Log(Mutex<Vec<String>>);
+    impl Progress for Log {
+        fn stage(&self, name: &str, total: Option<u64>, unit: Unit) {
+            let line = format!("stage {name} {total:?} {}", unit.name());
+            self.0.lock().unwrap().push(line);
+        }
+        fn advance(&self, done: u64) {
+            self.0.lock().unwrap().push(format!("advance {done}"));
+        }
+        fn note(&self, text: &str) {
+            self.0.lock().unwrap().push(format!("note {text}"));
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::default());
+    let mut req = request(ModelKind::Mlp);
+    req.cv = Some(2);
+    req.search = 1;
+    req.mlp.epochs = 3;
+    req.progress = ProgressHandle::new(log.clone());
+    train::train(
+        home.path(),
+        &req,
+        &machines(300, 4),
+        None,
+        None,
+        &mut NoObserver,
+    )
+    .unwrap();
+    let lines = log.0.lock().unwrap().clone();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line}: {lines:?}"))
+    };
+    let cv = at("stage cross-validation Some(4) folds");
+    let fit = at("stage fit mlp Some(3) epochs");
+    assert!(cv < fit);
+    assert!(
+        lines[cv..fit].contains(&"advance 4".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines[cv + 2].starts_with("note mlp pr_auc "), "{lines:?}");
+    assert_eq!(
+        lines[fit + 1..]
+            .iter()
+            .filter(|l| l.starts_with("advance"))
+            .count(),
+        3
+    );
+    assert!(lines[fit + 2].starts_with("note loss ") && lines[fit + 2].contains(" val_loss "));
+}
+
+#[test]
+fn a_registered_model_is_evaluated_and_plotted_on_labelled_rows() {
+    use millwright_learn::evaluate::{evaluate, evaluation_plots};
+    let home = tempfile::tempdir().unwrap();
+    let data = machines(400, 10);
+    let out = train::train(
+        home.path(),
+        &request(ModelKind::Gbdt),
+        &data,
+        None,
+        None,
+        &mut NoObserver,
+    )
+    .unwrap();
+    let model = Model::load(home.path(), "failure").unwrap();
+    let evaluation = evaluate(&model, &data).unwrap();
+    assert_eq!(
+        (
+            evaluation.rows,
+            evaluation.y.len(),
+            evaluation.outputs.len()
+        ),
+        (400, 400, 400)
+    );
+    let train::TestMetrics::Binary(m) = &evaluation.metrics else {
+        panic!("a binary model")
+    };
+    assert_eq!(m.confusion_matrix.iter().flatten().sum::<usize>(), 400);
+    let dir = home.path().join("plots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = evaluation_plots(
+        &dir,
+        &evaluation.metrics,
+        &evaluation.y,
+        &evaluation.outputs,
+        &model.manifest.classes,
+    )
+    .unwrap();
+    assert_eq!(files.len(), 4);
+    assert!(files.iter().all(|f| f.svg.exists() && f.png.exists()));
+    // On the test rows it gives the metrics training reported.
+    let test = evaluation_plots(
+        &dir,
+        &out.test,
+        &out.test_y,
+        &out.test_pred,
+        &model.manifest.classes,
+    );
+    assert_eq!(test.unwrap().len(), 4);
+}
+
+/// A deriver's error reaches the caller whole, naming the feature.
+#[test]
+fn a_failing_deriver_keeps_its_error_as_the_source() {
+    use millwright_learn::pipeline::{DeriveError, DerivedFeature, FeatureDeriver};
+    struct Broken;
+    impl FeatureDeriver for Broken {
+        fn derive(
+            &self,
+            _: &RecordBatch,
+            features: &[(String, String)],
+        ) -> Result<RecordBatch, DeriveError> {
+            Err(DeriveError {
+                feature: features[0].0.clone(),
+                source: Box::new(std::io::Error::other("the engine broke")),
+            })
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut req = request(ModelKind::Logistic);
+    req.features = vec![DerivedFeature::parse("load = torque * wear").unwrap()];
+    let err = train::train(
+        home.path(),
+        &req,
+        &machines(100, 11),
+        None,
+        Some(&Broken),
+        &mut NoObserver,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, LearnError::Derive { feature, .. } if feature == "load"),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).unwrap();
+    assert_eq!(source.to_string(), "the engine broke");
+    let mut req = request(ModelKind::Logistic);
+    req.drop = vec!["serial".into()];
+    let err = train::train(
+        home.path(),
+        &req,
+        &machines(100, 11),
+        None,
+        None,
+        &mut NoObserver,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, LearnError::DropColumnMissing { column, .. } if column == "serial"),
+        "{err}"
+    );
+}

@@ -38,7 +38,7 @@ pub enum TrackingError {
         supported: i64,
     },
     /// No run has this id (or id prefix).
-    #[error("no run {0:?} in the catalog (list runs with `millwright runs`)")]
+    #[error("no run {0:?} in the catalog")]
     UnknownRun(String),
     /// An id prefix matches several runs.
     #[error("run id prefix {prefix:?} is ambiguous: it matches {matches:?}...")]

@@ -169,6 +169,22 @@ impl RunRecorder {
         self.persist()
     }
 
+    /// Adds keys to the run's params (a JSON object, e.g. what a search chose); later values win. Stored
+    /// at once in `run.json` and the catalog, so `runs show` and `runs compare` see them.
+    pub fn add_params(&mut self, params: serde_json::Value) -> Result<()> {
+        let serde_json::Value::Object(new) = params else {
+            return Err(TrackingError::InvalidInput {
+                what: "params",
+                reason: format!("expected a JSON object, got {params}"),
+            });
+        };
+        match &mut self.record.spec.params {
+            serde_json::Value::Object(existing) => existing.extend(new),
+            other => *other = serde_json::Value::Object(new),
+        }
+        self.persist()
+    }
+
     /// Registers a file the run produced (`kind` = `model`, `predictions`, ...). Paths inside the run folder
     /// are stored relative to it.
     pub fn attach_artefact(&mut self, kind: &str, path: &Path) -> Result<()> {
