@@ -61,7 +61,7 @@ pub struct IngestOutcome {
     pub report: QualityReport,
 }
 
-/// Ingests one file: [`prepare`], pass 1 ([`read_pass`]), [`fit`], pass 2 ([`clean_pass`]), [`commit`].
+/// Ingests one file: `prepare`, pass 1 (`read_pass`), `fit`, pass 2 (`clean_pass`), `commit`.
 /// On any error the lake is as it was: nothing is committed until the data is complete.
 pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
     let started = Instant::now();
@@ -275,7 +275,7 @@ struct CleanPass {
 /// Pass 2, the report run: cleans every admitted batch for the quality report, which the commit carries.
 ///
 /// Pass 2 runs twice from the same fitted cleaner: here, then again as the lake writer pulls batches
-/// ([`commit`]), so cleaning overlaps Parquet encoding and the cleaned rows are never held or spilled.
+/// (`commit`), so cleaning overlaps Parquet encoding and the cleaned rows are never held or spilled.
 /// Cleaning is deterministic, so both runs give the same rows. The writer encodes consecutive parts in
 /// parallel; each part's cleaner is this one as it stood when this run reached the part's first batch, so
 /// stateful rules (forward fill, smoothing) carry over.
