@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use millwright_impact::{format_number, TwinComparison, DEFAULT_BOOTSTRAP_SEED};
 use millwright_learn::metrics::ThresholdRule;
+use millwright_learn::model::ModelKind;
 use millwright_learn::registry;
 use millwright_learn::train::{CvScore, KindChoice, TrainOutcome, TrainRequest};
 use millwright_report::{Candidate, Curve, Headline, LineageEntry};
@@ -235,8 +236,7 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
 
 fn train_request(sizes: &Sizes, seed: u64) -> TrainRequest {
     let mut request = TrainRequest::new(MODEL, TARGET);
-    // MERGE: KindChoice::Among(vec![ModelKind::Mlp, ModelKind::Gbdt])
-    request.kind = KindChoice::Auto;
+    request.kind = KindChoice::Among(vec![ModelKind::Mlp, ModelKind::Gbdt]);
     request.cv = Some(sizes.cv_folds);
     request.drop = DROPPED.iter().map(|c| (*c).to_owned()).collect();
     request.mlp.epochs = sizes.epochs;

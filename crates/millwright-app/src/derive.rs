@@ -22,7 +22,10 @@ impl FeatureDeriver for SqlDeriver {
     ) -> Result<RecordBatch, DeriveError> {
         let schema = batch.schema();
         let compiled = {
-            let mut cached = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cached = self
+                .compiled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match cached.as_ref() {
                 Some(c) if c.compiled_for(&schema, features) => c.clone(),
                 _ => {

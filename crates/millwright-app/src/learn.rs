@@ -8,8 +8,7 @@ use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringA
 use millwright_data::arrow::compute::concat_batches;
 use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use millwright_data::lake::Lake;
-use millwright_learn::metrics;
-use millwright_learn::plots::{self, PlotFiles};
+use millwright_learn::plots::PlotFiles;
 use millwright_learn::registry::{self, Lineage, Model, VersionSummary};
 use millwright_learn::task::Task;
 use millwright_learn::tracked;
@@ -160,7 +159,7 @@ pub async fn train(home: &Home, job: TrainJob, observer: &Observer) -> Result<Tr
         };
     }
     req.lineage = loaded.lineage;
-    let _ = observer; // MERGE: req.progress = observer.progress();
+    req.progress = observer.progress();
     let root = home.root().to_owned();
     let outcome = blocking(move || {
         tracked::train_tracked(
@@ -212,22 +211,11 @@ pub async fn evaluate(home: &Home, req: &EvaluateRequest) -> Result<Evaluation> 
     let model = load_model(home, &req.model)?;
     let (batch, source) = read_rows(home, &req.rows).await?;
     let m = &model.manifest;
-    let labels = train::Labels {
-        task: m.task,
-        y: Vec::new(),
-        classes: m.classes.clone(),
-    };
-    let y = train::apply_labels(&batch, &m.target, &labels)?;
-    let outputs = model.predict_outputs(&batch)?;
-    let test = match m.task {
-        Task::Binary => TestMetrics::Binary(metrics::binary(&y, &outputs, m.threshold)),
-        Task::Multiclass { classes } => {
-            TestMetrics::Multiclass(metrics::multiclass(&y, &outputs, classes))
-        }
-        Task::Regression => TestMetrics::Regression(metrics::regression(&y, &outputs)),
-    };
+    let e = millwright_learn::evaluate::evaluate(&model, &batch)?;
     let plots = match &req.plots {
-        Some(dir) => evaluation_plots(dir, &test, &y, &outputs, &m.classes)?,
+        Some(dir) => millwright_learn::evaluate::evaluation_plots(
+            dir, &e.metrics, &e.y, &e.outputs, &m.classes,
+        )?,
         None => Vec::new(),
     };
     Ok(Evaluation {
@@ -235,64 +223,13 @@ pub async fn evaluate(home: &Home, req: &EvaluateRequest) -> Result<Evaluation> 
         kind: m.kind,
         plots,
         data: source,
-        rows: batch.num_rows(),
+        rows: e.rows,
         threshold: m.threshold,
-        metrics: test.to_json(),
-        test,
+        metrics: e.metrics.to_json(),
+        test: e.metrics,
         task: m.task,
         classes: m.classes.clone(),
     })
-}
-
-fn evaluation_plots(
-    dir: &Path,
-    test: &TestMetrics,
-    y: &[f64],
-    outputs: &[f64],
-    classes: &[String],
-) -> Result<Vec<PlotFiles>> {
-    let names: Vec<&str> = classes.iter().map(String::as_str).collect();
-    let counts = |cm: Vec<Vec<usize>>| -> Vec<Vec<u64>> {
-        cm.into_iter()
-            .map(|r| r.into_iter().map(|c| c as u64).collect())
-            .collect()
-    };
-    let mut files = Vec::new();
-    match test {
-        TestMetrics::Binary(b) => {
-            let rate = y.iter().filter(|&&v| v > 0.5).count() as f64 / y.len().max(1) as f64;
-            files.push(plots::roc_curve(
-                &metrics::roc_curve(y, outputs),
-                Some(b.roc_auc),
-                &dir.join("roc"),
-            )?);
-            files.push(plots::precision_recall_curve(
-                &metrics::pr_curve(y, outputs),
-                Some(b.pr_auc),
-                rate,
-                &dir.join("precision_recall"),
-            )?);
-            let cm = b.confusion_matrix.iter().map(|r| r.to_vec()).collect();
-            files.push(plots::confusion_matrix(
-                &counts(cm),
-                &names,
-                &dir.join("confusion_matrix"),
-            )?);
-            files.push(plots::calibration_diagram(
-                &metrics::calibration_bins(y, outputs, 10),
-                &dir.join("calibration"),
-            )?);
-        }
-        TestMetrics::Multiclass(mc) => {
-            files.push(plots::confusion_matrix(
-                &counts(mc.confusion_matrix.clone()),
-                &names,
-                &dir.join("confusion_matrix"),
-            )?);
-        }
-        TestMetrics::Regression(_) => {}
-    }
-    Ok(files)
 }
 
 /// Score rows with a registered model and write them with the model's outputs to a file.

@@ -61,7 +61,7 @@ impl Source {
 /// Letters and digits only, lower case: `Air temperature [K]` and `air_temperature_k` both become `airtemperaturek`.
 fn normalise(name: &str) -> String {
     name.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
 }

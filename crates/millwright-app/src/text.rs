@@ -273,7 +273,7 @@ pub fn twin_kpis(result: &TwinResult) -> String {
             let Some(s) = p.kpis.get(*k) else { continue };
             match (s.mean, s.ci_low, s.ci_high) {
                 (Some(m), Some(lo), Some(hi)) => {
-                    out!("  {k:<20} {m:>12.4}   95% CI [{lo:.4}, {hi:.4}]")
+                    out!("  {k:<20} {m:>12.4}   95% CI [{lo:.4}, {hi:.4}]");
                 }
                 (Some(m), _, _) => out!("  {k:<20} {m:>12.4}"),
                 _ => out!("  {k:<20} {:>12}", "—"),

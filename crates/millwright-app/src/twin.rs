@@ -221,7 +221,7 @@ fn base_policy(
     match knob {
         Knob::Interval if p.interval.is_none() && p.wear_limit.is_none() => p.interval = Some(1.0),
         Knob::WearLimit if p.interval.is_none() && p.wear_limit.is_none() => {
-            p.wear_limit = Some(1.0)
+            p.wear_limit = Some(1.0);
         }
         _ => {}
     }

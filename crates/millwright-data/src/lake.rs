@@ -613,7 +613,7 @@ async fn write_parts(
                 failure = failure.or(Some(DataError::WriterTask {
                     table: name.to_string(),
                     source,
-                }))
+                }));
             }
         }
     }

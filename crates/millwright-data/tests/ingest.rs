@@ -445,7 +445,7 @@ async fn parallel_writer_parts_store_what_one_part_stores() {
             })
             .count()
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     assert_eq!(files("parts"), cores.min(20), "one file per writer part");
 }
 
@@ -525,9 +525,14 @@ async fn the_quarantine_table_exists_after_every_ingest() {
         let lake = &lake;
         async move {
             let batches = query(lake, sql).await.unwrap().collect().await.unwrap();
-            let schema_width = batches.first().map(|b| b.num_columns());
+            let schema_width = batches
+                .first()
+                .map(millwright_data::arrow::array::RecordBatch::num_columns);
             (
-                batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+                batches
+                    .iter()
+                    .map(millwright_data::arrow::array::RecordBatch::num_rows)
+                    .sum::<usize>(),
                 schema_width,
             )
         }

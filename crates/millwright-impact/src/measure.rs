@@ -241,7 +241,7 @@ fn bootstrap(
     let mut alphas = vec![0.0; TWIN_MAPPING.len()];
     let mut samples = Vec::with_capacity(comparison.resamples);
     'resample: for _ in 0..comparison.resamples {
-        for slot in indices.iter_mut() {
+        for slot in &mut indices {
             *slot = rng.random_range(0..n);
         }
         for ((slot, mapping), column) in alphas.iter_mut().zip(&TWIN_MAPPING).zip(pairs) {

@@ -112,9 +112,9 @@ pub fn roc_curve(y: &[f64], prob: &[f64]) -> Vec<(f64, f64)> {
     let mut points = vec![(0.0, 0.0)];
     for (k, &i) in idx.iter().enumerate() {
         if y[i] > 0.5 {
-            tp += 1
+            tp += 1;
         } else {
-            fp += 1
+            fp += 1;
         }
         if k + 1 == idx.len() || prob[idx[k + 1]] != prob[i] {
             points.push((ratio(fp, neg), ratio(tp, pos)));
@@ -190,9 +190,9 @@ pub fn choose_threshold(y: &[f64], prob: &[f64], rule: ThresholdRule) -> f64 {
         let (mut tp, mut fp) = (0usize, 0usize);
         for (k, &i) in idx.iter().enumerate() {
             if y[i] > 0.5 {
-                tp += 1
+                tp += 1;
             } else {
-                fp += 1
+                fp += 1;
             }
             let next = idx.get(k + 1).map(|&j| prob[j]);
             if next != Some(prob[i]) {

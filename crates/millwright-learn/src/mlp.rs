@@ -278,7 +278,7 @@ fn activation_grad(act: Activation, a: &[f32], delta: &mut [f32]) {
     match act {
         Activation::Relu => delta.iter_mut().zip(a).for_each(|(d, &a)| {
             if a <= 0.0 {
-                *d = 0.0
+                *d = 0.0;
             }
         }),
         Activation::Tanh => delta
@@ -390,13 +390,13 @@ fn forward_one<'a>(net: &Mlp, a: &'a mut [f32], b: &'a mut [f32]) -> &'a [f32] {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn forward_avx512(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
-    forward_blocks(net, x, rows, out)
+    forward_blocks(net, x, rows, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn forward_avx2(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
-    forward_blocks(net, x, rows, out)
+    forward_blocks(net, x, rows, out);
 }
 
 fn dispatch_forward(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
@@ -412,7 +412,7 @@ fn dispatch_forward(net: &Mlp, x: &[f32], rows: usize, out: &mut [f32]) {
             return unsafe { forward_avx2(net, x, rows, out) };
         }
     }
-    forward_blocks(net, x, rows, out)
+    forward_blocks(net, x, rows, out);
 }
 
 /// Labels and weights as the training loop reads them.
@@ -529,7 +529,7 @@ pub fn train(
                 let keep = 1.0 - cfg.dropout;
                 for mask in ws.masks.iter_mut().take(net.layers.len() - 1) {
                     let used = rows * mask.len() / bs;
-                    for m in mask[..used].iter_mut() {
+                    for m in &mut mask[..used] {
                         *m = if rng.random::<f32>() < keep {
                             1.0 / keep
                         } else {

@@ -117,7 +117,7 @@ pub fn versions(home: &Path, name: &str) -> Result<Vec<u32>> {
         Err(e) => return Err(LearnError::io(format!("reading {}", dir.display()), e)),
     };
     let mut out: Vec<u32> = entries
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
         .filter(|v| dir.join(v.to_string()).join(MANIFEST).is_file())
         .collect();
@@ -134,7 +134,7 @@ pub fn names(home: &Path) -> Result<Vec<String>> {
         Err(e) => return Err(LearnError::io(format!("reading {}", dir.display()), e)),
     };
     let mut out: Vec<String> = entries
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter(|n| validate_name(n).is_ok())
@@ -188,7 +188,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
         serde_json::from_str(&text).map_err(|e| corrupt("not JSON", Some(e)))?;
     let found = value
         .get("format_version")
-        .and_then(|v| v.as_u64())
+        .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| corrupt("no format_version", None))? as u32;
     if found > MANIFEST_VERSION {
         return Err(LearnError::FutureManifest {
@@ -361,7 +361,10 @@ impl Model {
                     .clone()
                 })
                 .collect(),
-            Task::Regression => outputs.iter().map(|v| v.to_string()).collect(),
+            Task::Regression => outputs
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
         }
     }
 }

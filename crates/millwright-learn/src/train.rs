@@ -88,7 +88,7 @@ impl std::fmt::Display for KindChoice {
         match self {
             KindChoice::One(kind) => f.write_str(kind.name()),
             KindChoice::Among(kinds) => {
-                let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                let names: Vec<&str> = kinds.iter().map(super::model::ModelKind::name).collect();
                 f.write_str(&names.join(","))
             }
             KindChoice::Auto => f.write_str("auto"),

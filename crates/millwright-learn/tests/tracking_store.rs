@@ -64,7 +64,7 @@ fn a_run_is_stored_with_history_metrics_artefacts_and_plots() {
     assert!((history.last("loss/train").unwrap() - 1.0 / 3.0).abs() < 1e-12);
     let events: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()

@@ -487,7 +487,7 @@ fn among_listed_kinds_keeps_the_best_by_cv() {
     )
     .unwrap();
     let mut kinds: Vec<ModelKind> = out.cv.iter().map(|c| c.kind).collect();
-    kinds.sort_by_key(|k| k.name());
+    kinds.sort_by_key(millwright_learn::model::ModelKind::name);
     assert_eq!(kinds, [ModelKind::Gbdt, ModelKind::Mlp]);
     let best = out.cv.iter().map(|c| c.mean).fold(f64::MIN, f64::max);
     let chosen = out

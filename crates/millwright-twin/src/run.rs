@@ -206,7 +206,10 @@ fn summarise_policies(
                 replications: reps,
                 throughput_series: series,
                 gantt,
-                gantt_states: STATE_NAMES.iter().map(|s| s.to_string()).collect(),
+                gantt_states: STATE_NAMES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect(),
             }
         })
         .collect()

@@ -49,7 +49,10 @@ pub fn check_scorer_columns(scorer: &dyn FailureScorer) -> Result<(), TwinError>
     Err(TwinError::ScorerColumns {
         model: scorer.describe(),
         missing,
-        available: SENSOR_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        available: SENSOR_COLUMNS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
     })
 }
 
@@ -81,7 +84,10 @@ impl Default for PhysicsScorer {
 
 impl FailureScorer for PhysicsScorer {
     fn input_columns(&self) -> Vec<String> {
-        SENSOR_COLUMNS.iter().map(|c| c.to_string()).collect()
+        SENSOR_COLUMNS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     }
 
     fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError> {

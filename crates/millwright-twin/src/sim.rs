@@ -368,7 +368,7 @@ impl<'a> Sim<'a> {
                 }
             }
             Ev::RepairEnd(i) | Ev::MaintEnd(i) => {
-                self.back_up(i as usize, matches!(ev, Ev::MaintEnd(_)))
+                self.back_up(i as usize, matches!(ev, Ev::MaintEnd(_)));
             }
             Ev::PmDue(i, token) => {
                 let i = i as usize;

@@ -24,7 +24,7 @@ pub fn init_tracing() {
 /// Prints an error with its whole chain of causes and a hint naming the flag that fixes it, if one does;
 /// as one JSON object on stderr with `--json`.
 pub fn report_error(global: &Global, err: &anyhow::Error) {
-    let causes: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+    let causes: Vec<String> = err.chain().map(std::string::ToString::to_string).collect();
     let hint = crate::hints::hint(err);
     if global.json {
         let obj = serde_json::json!({
@@ -89,7 +89,10 @@ impl Terminal {
                 .progress_chars("=> "),
         );
         bar.set_prefix(unit.name());
-        let step = self.step.lock().unwrap_or_else(|p| p.into_inner());
+        let step = self
+            .step
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         bar.set_message(format!("{step}{name}"));
         bar
     }
@@ -97,10 +100,17 @@ impl Terminal {
 
 impl EventSink for Terminal {
     fn event(&self, event: Event) {
-        let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bar = self
+            .bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             Event::Step { index, of, name } => {
-                *self.step.lock().unwrap_or_else(|p| p.into_inner()) = format!("[{index}/{of}] ");
+                *self
+                    .step
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    format!("[{index}/{of}] ");
                 eprintln!("[{index}/{of}] {name} …");
             }
             Event::StepDone { summary, .. } => {

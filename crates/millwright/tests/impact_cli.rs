@@ -250,8 +250,5 @@ fn from_twin_without_a_baseline_or_run_is_refused() {
     let err = run("missing");
     assert!(err.contains("twin run `missing` not found"), "{err}");
     let err = run("../etc");
-    assert!(
-        err.contains("twin run id \"../etc\" is not valid"),
-        "{err}"
-    );
+    assert!(err.contains("twin run id \"../etc\" is not valid"), "{err}");
 }

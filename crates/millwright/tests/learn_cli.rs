@@ -206,7 +206,7 @@ fn train_from_a_lake_dataset_records_its_version() {
 }
 
 fn versions(home: &Path) -> usize {
-    std::fs::read_dir(home.join("models/failure")).map_or(0, |d| d.count())
+    std::fs::read_dir(home.join("models/failure")).map_or(0, std::iter::Iterator::count)
 }
 
 #[test]

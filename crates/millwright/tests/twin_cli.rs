@@ -24,7 +24,7 @@ fn failure(output: &Output) -> String {
 
 fn stored_runs(home: &Path) -> usize {
     std::fs::read_dir(home.join("twin"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0)
 }
 

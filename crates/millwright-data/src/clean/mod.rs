@@ -716,7 +716,7 @@ fn fill_non_numeric(plan: &mut ColumnPlan, array: &ArrayRef) -> Result<Option<Ar
         ColumnKind::Bool => {
             let values = array.as_boolean();
             let mut out = Vec::with_capacity(values.len());
-            for value in values.iter() {
+            for value in values {
                 let filled = match (value, &plan.fill) {
                     (Some(v), _) => {
                         plan.last_bool = Some(v);
@@ -736,7 +736,7 @@ fn fill_non_numeric(plan: &mut ColumnPlan, array: &ArrayRef) -> Result<Option<Ar
         ColumnKind::String | ColumnKind::Categorical => {
             let values = array.as_string::<i32>();
             let mut out: Vec<Option<String>> = Vec::with_capacity(values.len());
-            for value in values.iter() {
+            for value in values {
                 let filled = match (value, &plan.fill) {
                     (Some(v), _) => {
                         if matches!(plan.fill, Fill::Ffill) {
@@ -767,7 +767,7 @@ fn remember_last(plan: &mut ColumnPlan, array: &ArrayRef) {
     match plan.spec.kind {
         ColumnKind::Bool => plan.last_bool = Some(array.as_boolean().value(last)),
         ColumnKind::String | ColumnKind::Categorical => {
-            plan.last_text = Some(array.as_string::<i32>().value(last).to_string())
+            plan.last_text = Some(array.as_string::<i32>().value(last).to_string());
         }
         _ => {}
     }

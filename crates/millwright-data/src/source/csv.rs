@@ -186,7 +186,7 @@ impl CsvReader {
                     quarantine,
                 ),
                 Split::TooLong { line, bytes, text } => {
-                    quarantine.push(too_long_row(&self.name, line, bytes, text))
+                    quarantine.push(too_long_row(&self.name, line, bytes, text));
                 }
                 Split::End => self.finished = true,
             }

@@ -253,13 +253,13 @@ impl TypedBatchBuilder {
                 (ColumnBuilder::Int(b), ChunkValues::Ints(v)) if no_nulls => b.append_slice(v),
                 (ColumnBuilder::Int(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
                 (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) if no_nulls => {
-                    b.append_slice(v)
+                    b.append_slice(v);
                 }
                 (ColumnBuilder::Timestamp(b), ChunkValues::Ints(v)) => b.append_values(v, valid),
                 (ColumnBuilder::Float(b), ChunkValues::Floats(v)) if no_nulls => b.append_slice(v),
                 (ColumnBuilder::Float(b), ChunkValues::Floats(v)) => b.append_values(v, valid),
                 (ColumnBuilder::Bool(b), ChunkValues::Bools(v)) => {
-                    b.append_values(v, valid).expect("one validity per value")
+                    b.append_values(v, valid).expect("one validity per value");
                 }
                 (ColumnBuilder::Text(b), ChunkValues::Text) => {
                     for (record, &valid) in valid.iter().enumerate() {

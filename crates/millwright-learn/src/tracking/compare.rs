@@ -138,7 +138,10 @@ fn diff(
     keys.into_iter()
         .map(|key| {
             let (va, vb) = (a.get(key), b.get(key));
-            let delta = match (va.and_then(|v| v.as_f64()), vb.and_then(|v| v.as_f64())) {
+            let delta = match (
+                va.and_then(serde_json::Value::as_f64),
+                vb.and_then(serde_json::Value::as_f64),
+            ) {
                 (Some(x), Some(y)) => Some(y - x),
                 _ => None,
             };

@@ -1,7 +1,6 @@
 //! Shared test helpers: reading the AI4I split (skipped with a reason when ../shared is absent).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
-
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -305,7 +305,7 @@ pub async fn models_cmd(global: &Global, args: ModelsArgs) -> Result<()> {
         let get = |k: &str| {
             v.metrics
                 .get(k)
-                .and_then(|x| x.as_f64())
+                .and_then(serde_json::Value::as_f64)
                 .map_or("-".to_string(), |x| format!("{x:.4}"))
         };
         println!(
