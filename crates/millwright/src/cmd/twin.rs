@@ -29,6 +29,8 @@ pub enum TwinCommand {
     Optimize(OptimizeArgs),
     /// Write AI4I-style sensor and failure records (CSV) from the line's physics, or ingest them.
     Emit(EmitArgs),
+    /// The stored twin runs, newest first: id, line, policies, replications.
+    Runs,
 }
 
 #[derive(Debug, Args)]
@@ -143,7 +145,33 @@ pub async fn twin(global: &Global, args: TwinArgs) -> Result<()> {
         TwinCommand::Compare(a) => simulate(global, &a.sim, &a.policies).await,
         TwinCommand::Optimize(a) => optimize(global, a).await,
         TwinCommand::Emit(a) => emit(global, a).await,
+        TwinCommand::Runs => runs(global),
     }
+}
+
+fn runs(global: &Global) -> Result<()> {
+    let runs = twin::runs(&global.home())?;
+    if global.json {
+        return print_json(&runs);
+    }
+    for r in &runs {
+        let kind = if r.optimization {
+            "optimisation"
+        } else {
+            "comparison"
+        };
+        println!(
+            "{:<34} {:<13} {:<16} {:>3} × {} {}  {}",
+            r.run_id,
+            kind,
+            r.line,
+            r.replications,
+            r.horizon,
+            r.time_unit,
+            r.policies.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn init(global: &Global, a: InitArgs) -> Result<()> {
