@@ -252,26 +252,24 @@ fn threshold_search(
     req: &ReportRequest,
     stored: &TwinResult,
 ) -> Result<Option<ThresholdSearch>> {
-    let optimization = match &req.threshold_run {
+    let (run_id, optimization) = match &req.threshold_run {
         Some(run) => {
             let opt = crate::twin::load_result(home, run)?;
-            Some(optimization_of(&opt)?.ok_or_else(|| {
+            let found = opt.optimization.ok_or_else(|| {
                 crate::AppError::invalid(format!(
                     "twin run `{run}` is not an optimisation run (its result has no optimisation)"
                 ))
-            })?)
+            })?;
+            (run.clone(), Some(found))
         }
-        None => optimization_of(stored)?,
+        None => (stored.run_id.clone(), stored.optimization.clone()),
     };
-    Ok(optimization.map(|o| threshold_points(&o)))
+    Ok(optimization.map(|o| threshold_points(run_id, &o)))
 }
 
-fn optimization_of(result: &TwinResult) -> Result<Option<Optimization>> {
-    Ok(result.optimization.clone())
-}
-
-fn threshold_points(opt: &Optimization) -> ThresholdSearch {
+fn threshold_points(run_id: String, opt: &Optimization) -> ThresholdSearch {
     ThresholdSearch {
+        run_id,
         best: opt.best.value,
         minimise: opt.objective != Objective::Throughput,
         objective: format!(

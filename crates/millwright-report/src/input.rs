@@ -189,6 +189,8 @@ pub struct PolicyKpis {
 /// A threshold search: the objective at each threshold tried, and the best.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdSearch {
+    /// The twin run that searched the threshold (a run of its own, or the comparison itself).
+    pub run_id: String,
     pub best: f64,
     /// The KPI minimised or maximised (e.g. `cost_per_good_part`).
     pub objective: String,

@@ -132,7 +132,7 @@ pub fn lineage(input: &ReportInput) -> Vec<LineageEntry> {
             "Optimised threshold",
             format!(
                 "twin run {}: {} over {} thresholds",
-                t.run_id,
+                search.run_id,
                 search.objective,
                 search.points.len()
             ),

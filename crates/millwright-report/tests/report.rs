@@ -223,6 +223,7 @@ pub fn fixture(dir: &Path) -> ReportInput {
                 })
                 .collect(),
             threshold: Some(ThresholdSearch {
+                run_id: "twin-threshold".into(),
                 best: 0.3,
                 objective: "cost_per_good_part".into(),
                 minimise: true,

@@ -181,13 +181,34 @@ pub fn grid(lo: f64, hi: f64, n: usize) -> Result<Vec<f64>, TwinError> {
         return Ok(vec![lo]);
     }
     Ok((0..n)
-        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .map(|i| round_sig(lo + (hi - lo) * i as f64 / (n - 1) as f64))
         .collect())
+}
+
+/// 12 significant digits: a grid point is 0.45, not the 0.44999999999999996 its arithmetic gives, so it
+/// reads as written in policy names, plots and the command line.
+fn round_sig(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(11 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grid_points_read_as_written() {
+        let points = grid(0.05, 0.95, 10).unwrap();
+        assert_eq!(points[4].to_string(), "0.45");
+        assert_eq!(points[9], 0.95);
+        assert!(
+            points.iter().all(|p| p.to_string().len() <= 5),
+            "{points:?}"
+        );
+    }
     use crate::line::EXAMPLE_LINE;
     use millwright_core::{Progress, ProgressHandle};
     use std::path::Path;

@@ -180,3 +180,61 @@ fn report_without_a_registered_model_or_baseline() {
     let output = millwright(home.path(), &["report", "nope"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("twin run `nope` not found"));
 }
+
+#[test]
+fn the_threshold_lineage_names_the_optimisation_run() {
+    let home = tempfile::tempdir().unwrap();
+    write_twin(home.path(), "twin-c", Some("rules"));
+    let line = home.path().join("line.toml");
+    ok(&millwright(
+        home.path(),
+        &["twin", "init", line.to_str().unwrap()],
+    ));
+    let search: serde_json::Value = serde_json::from_str(&ok(&millwright(
+        home.path(),
+        &[
+            "--json",
+            "twin",
+            "optimize",
+            line.to_str().unwrap(),
+            "--policy",
+            "preventive",
+            "--parameter",
+            "wear-limit",
+            "--values",
+            "100,180",
+            "--replications",
+            "1",
+            "--horizon",
+            "2d",
+        ],
+    )))
+    .unwrap();
+    let opt = search["run_id"].as_str().unwrap();
+    ok(&millwright(
+        home.path(),
+        &[
+            "report",
+            "twin-c",
+            "--threshold-run",
+            opt,
+            "--resamples",
+            "100",
+        ],
+    ));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("reports/twin-c/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let row = summary["lineage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["figure"] == "Optimised threshold")
+        .expect("a threshold lineage row");
+    let source = row["source"].as_str().unwrap();
+    assert!(
+        source.contains(opt) && !source.contains("twin-c"),
+        "{source}"
+    );
+}
