@@ -8,7 +8,10 @@ use millwright_learn::task::Task;
 use millwright_learn::tracking::{RunComparison, RunRecord};
 use millwright_learn::train::{TestMetrics, TrainOutcome};
 
-use crate::runs::RunDetails;
+use crate::data::Schema;
+use crate::runs::{RunDetails, RunPage};
+use millwright_data::lake::{DatasetSummary, VersionInfo};
+use millwright_learn::registry::VersionSummary;
 use millwright_twin::TwinResult;
 
 /// A finished training: model, rows, CV scores, test metrics, importance and time.
@@ -175,6 +178,211 @@ pub fn optimization(done: &crate::twin::Optimized, policy: &str) -> String {
         done.run.dir.display()
     );
     out
+}
+
+/// The datasets of the lake, one a line.
+pub fn datasets(list: &[DatasetSummary]) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    if list.is_empty() {
+        out!("no datasets (add one with `millwright ingest FILE --dataset NAME`)");
+        return out;
+    }
+    out!(
+        "{:<32} {:>12} {:>8} {:>8} {:>12}",
+        "dataset",
+        "rows",
+        "columns",
+        "version",
+        "size"
+    );
+    for d in list {
+        out!(
+            "{:<32} {:>12} {:>8} {:>8} {:>12}",
+            d.name,
+            d.rows.map_or("-".to_string(), |r| r.to_string()),
+            d.columns,
+            d.latest_version,
+            human_bytes(d.size_bytes)
+        );
+    }
+    out
+}
+
+/// A dataset's columns, one a line.
+pub fn schema(schema: &Schema) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    out!("{} version {}", schema.dataset, schema.version);
+    out!(
+        "{:<4} {:<36} {:<12} {:<24} {:<8}",
+        "pos",
+        "column",
+        "kind",
+        "type",
+        "nullable"
+    );
+    for c in &schema.columns {
+        out!(
+            "{:<4} {:<36} {:<12} {:<24} {:<8}",
+            c.source_position,
+            c.name,
+            c.kind.as_deref().unwrap_or("-"),
+            c.data_type,
+            c.nullable
+        );
+    }
+    out
+}
+
+/// A dataset's versions, one a line.
+pub fn history(versions: &[VersionInfo]) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    out!(
+        "{:>7}  {:<26} {:<10} {:<10} {:>10} {:>10} {:>11}  source",
+        "version",
+        "time",
+        "operation",
+        "mode",
+        "written",
+        "rows",
+        "quarantined"
+    );
+    for v in versions {
+        let opt = |x: Option<u64>| x.map_or("-".to_string(), |n| n.to_string());
+        out!(
+            "{:>7}  {:<26} {:<10} {:<10} {:>10} {:>10} {:>11}  {}",
+            v.version,
+            v.timestamp.as_deref().unwrap_or_default(),
+            v.operation.as_deref().unwrap_or_default(),
+            v.mode.as_deref().unwrap_or_default(),
+            opt(v.rows_written),
+            opt(v.table_rows),
+            opt(v.rows_quarantined),
+            v.source.as_deref().unwrap_or_default()
+        );
+    }
+    out
+}
+
+/// Registered versions, one a line; `detailed` adds target, threshold and run.
+pub fn models(list: &[VersionSummary], detailed: bool) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    out!(
+        "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} dataset",
+        "name",
+        "version",
+        "kind",
+        "task",
+        "accuracy",
+        "f1",
+        "roc_auc",
+        "created"
+    );
+    for v in list {
+        let get = |k: &str| {
+            v.metrics
+                .get(k)
+                .and_then(serde_json::Value::as_f64)
+                .map_or("-".to_string(), |x| format!("{x:.4}"))
+        };
+        out!(
+            "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} {}",
+            v.name,
+            v.version,
+            v.kind.name(),
+            v.task,
+            get("accuracy"),
+            get("f1"),
+            get("roc_auc"),
+            v.created,
+            v.dataset
+        );
+        if detailed {
+            out!(
+                "{:>28} target {}, threshold {:.4}, run {}",
+                "",
+                v.target,
+                v.threshold,
+                v.run.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    out
+}
+
+/// A page of runs, one a line, and which runs of how many it shows.
+pub fn runs_page(page: &RunPage) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    if page.total == 0 {
+        out!(
+            "no runs in {} match (every `millwright train` records one)",
+            page.root.display()
+        );
+        return out;
+    }
+    out!(
+        "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} dataset",
+        "run",
+        "name",
+        "model",
+        "status",
+        "started (UTC)",
+        "duration",
+        "accuracy",
+        "roc_auc"
+    );
+    for run in page.runs.iter().map(|r| &r.record) {
+        let metric = |k: &str| run.metric(k).map_or("-".to_string(), |v| format!("{v:.4}"));
+        out!(
+            "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} {}",
+            run.id,
+            run.spec.name,
+            run.spec.model_kind,
+            status_text(run),
+            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            run.duration_s
+                .map_or("-".to_string(), |d| format!("{d:.1}s")),
+            metric("accuracy"),
+            metric("roc_auc"),
+            run.spec.dataset.label(),
+        );
+    }
+    let shown_to = page.offset + page.runs.len() as u64;
+    out!("runs {}–{} of {}", page.offset + 1, shown_to, page.total);
+    out
+}
+
+/// A run's status; `interrupted` for a "running" run whose process is gone.
+pub fn status_text(run: &RunRecord) -> String {
+    if run.is_interrupted() {
+        "interrupted".to_string()
+    } else {
+        run.status.to_string()
+    }
 }
 
 /// Test metrics one per line, with the confusion matrix of a binary model.
@@ -393,4 +601,19 @@ pub fn flat(value: &serde_json::Value, indent: &str) -> String {
         .iter()
         .map(|(k, v)| format!("{indent}{k:<32} {v}\n"))
         .collect()
+}
+
+/// Sizes as people read them (`1.50 MiB`); a few lines where a crate would be a dependency for one call.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut value, mut unit) = (bytes as f64, 0);
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
 }

@@ -3,6 +3,8 @@
 
 use millwright_app::AppError;
 use millwright_data::DataError;
+use millwright_learn::error::LearnError;
+use millwright_learn::tracking::TrackingError;
 use millwright_twin::TwinError;
 
 /// A hint for the first error in the chain that a flag fixes.
@@ -12,6 +14,11 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         match app.root() {
             AppError::Data(e) => data(e),
             AppError::Twin(e) => twin(e).map(str::to_owned),
+            AppError::Learn(LearnError::Tracking(TrackingError::UnknownRun { .. }))
+            | AppError::Tracking(TrackingError::UnknownRun { .. }) => {
+                Some("`millwright runs` lists the runs of this home".to_owned())
+            }
+            AppError::Learn(e) => learn(e).map(str::to_owned),
             _ => None,
         }
     })
@@ -55,6 +62,29 @@ fn twin(err: &TwinError) -> Option<&'static str> {
         }
         TwinError::ThresholdNeedsPredictive { .. } => "--policy predictive for the threshold",
         TwinError::NoRows | TwinError::TooManyRows { .. } => "--rows N",
+        _ => return None,
+    })
+}
+
+fn learn(err: &LearnError) -> Option<&'static str> {
+    Some(match err {
+        LearnError::DropColumnMissing { .. } | LearnError::UnsupportedType { .. } => {
+            "--drop COLUMN,... leaves columns out"
+        }
+        LearnError::TimeColumnMissing { .. } | LearnError::TimeValue { .. } => {
+            "--time-column names the column to split by time; leave it out for a random split"
+        }
+        LearnError::InvalidThreshold { .. } => "--threshold 0.3, max-f1 or cost:MISSED:FALSE_ALARM",
+        LearnError::TooFewFolds { .. } | LearnError::TooFewRowsForFolds { .. } => {
+            "--cv K with 2 ≤ K ≤ rows"
+        }
+        LearnError::KindUnsupportedForTask { .. } => "--model mlp, gbdt, logistic, a list or auto",
+        LearnError::DeviceNotBuilt { .. } => "build with `cargo build --release --features cuda`",
+        LearnError::UnknownDevice { .. } => "--device cpu or cuda",
+        LearnError::EarlyStoppingOnDevice { .. } => "drop --patience or --device",
+        LearnError::EmptySplit { .. } => {
+            "--test-fraction between 0 and 1, leaving rows on both sides"
+        }
         _ => return None,
     })
 }

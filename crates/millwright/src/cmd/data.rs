@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use millwright_app::data::{self, IngestRequest};
 use millwright_app::sql::{self, ExportFormat};
+use millwright_app::text;
 use millwright_data::arrow::record_batch::RecordBatch;
 use millwright_data::arrow::util::pretty::pretty_format_batches;
 use millwright_data::clean::CleanConfig;
@@ -98,24 +99,7 @@ pub async fn datasets(global: &Global) -> Result<()> {
     if global.json {
         return print_json(&list);
     }
-    if list.is_empty() {
-        println!("no datasets (add one with `millwright ingest FILE --dataset NAME`)");
-        return Ok(());
-    }
-    println!(
-        "{:<32} {:>12} {:>8} {:>8} {:>12}",
-        "dataset", "rows", "columns", "version", "size"
-    );
-    for d in list {
-        println!(
-            "{:<32} {:>12} {:>8} {:>8} {:>12}",
-            d.name,
-            d.rows.map_or("-".to_string(), |r| r.to_string()),
-            d.columns,
-            d.latest_version,
-            indicatif::HumanBytes(d.size_bytes).to_string()
-        );
-    }
+    print!("{}", text::datasets(&list));
     Ok(())
 }
 
@@ -124,21 +108,7 @@ pub async fn schema(global: &Global, args: DatasetArgs) -> Result<()> {
     if global.json {
         return print_json(&schema);
     }
-    println!("{} version {}", schema.dataset, schema.version);
-    println!(
-        "{:<4} {:<36} {:<12} {:<24} {:<8}",
-        "pos", "column", "kind", "type", "nullable"
-    );
-    for c in schema.columns {
-        println!(
-            "{:<4} {:<36} {:<12} {:<24} {:<8}",
-            c.source_position,
-            c.name,
-            c.kind.as_deref().unwrap_or("-"),
-            c.data_type,
-            c.nullable
-        );
-    }
+    print!("{}", text::schema(&schema));
     Ok(())
 }
 
@@ -160,24 +130,7 @@ pub async fn history(global: &Global, args: HistoryArgs) -> Result<()> {
     if global.json {
         return print_json(&versions);
     }
-    println!(
-        "{:>7}  {:<26} {:<10} {:<10} {:>10} {:>10} {:>11}  source",
-        "version", "time", "operation", "mode", "written", "rows", "quarantined"
-    );
-    for v in versions {
-        let opt = |x: Option<u64>| x.map_or("-".to_string(), |n| n.to_string());
-        println!(
-            "{:>7}  {:<26} {:<10} {:<10} {:>10} {:>10} {:>11}  {}",
-            v.version,
-            v.timestamp.unwrap_or_default(),
-            v.operation.unwrap_or_default(),
-            v.mode.unwrap_or_default(),
-            opt(v.rows_written),
-            opt(v.table_rows),
-            opt(v.rows_quarantined),
-            v.source.unwrap_or_default()
-        );
-    }
+    print!("{}", text::history(&versions));
     Ok(())
 }
 

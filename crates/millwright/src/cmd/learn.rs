@@ -297,38 +297,6 @@ pub async fn models_cmd(global: &Global, args: ModelsArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
-        "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} dataset",
-        "name", "version", "kind", "task", "accuracy", "f1", "roc_auc", "created"
-    );
-    for v in &list {
-        let get = |k: &str| {
-            v.metrics
-                .get(k)
-                .and_then(serde_json::Value::as_f64)
-                .map_or("-".to_string(), |x| format!("{x:.4}"))
-        };
-        println!(
-            "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} {}",
-            v.name,
-            v.version,
-            v.kind.name(),
-            v.task,
-            get("accuracy"),
-            get("f1"),
-            get("roc_auc"),
-            v.created,
-            v.dataset
-        );
-        if name.is_some() {
-            println!(
-                "{:>28} target {}, threshold {:.4}, run {}",
-                "",
-                v.target,
-                v.threshold,
-                v.run.as_deref().unwrap_or("-")
-            );
-        }
-    }
+    print!("{}", text::models(&list, name.is_some()));
     Ok(())
 }

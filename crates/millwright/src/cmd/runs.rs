@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use millwright_app::{runs, text};
-use millwright_learn::tracking::{RunFilter, RunRecord, RunStatus};
+use millwright_learn::tracking::{RunFilter, RunStatus};
 
 use crate::output::print_json;
 use crate::Global;
@@ -80,47 +80,12 @@ fn list(global: &Global, args: &ListArgs) -> Result<()> {
     if global.json {
         return print_json(&page);
     }
-    if page.total == 0 {
-        println!(
-            "no runs in {} match (every `millwright train` records one)",
-            page.root.display()
-        );
-        return Ok(());
-    }
-    println!(
-        "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} dataset",
-        "run", "name", "model", "status", "started (UTC)", "duration", "accuracy", "roc_auc"
-    );
-    for run in page.runs.iter().map(|r| &r.record) {
-        let metric = |k: &str| run.metric(k).map_or("-".to_string(), |v| format!("{v:.4}"));
-        println!(
-            "{:<26} {:<16} {:<9} {:<8} {:<20} {:>9} {:>9} {:>9} {}",
-            run.id,
-            run.spec.name,
-            run.spec.model_kind,
-            status_text(run),
-            run.started_at.format("%Y-%m-%d %H:%M:%S"),
-            run.duration_s
-                .map_or("-".to_string(), |d| format!("{d:.1}s")),
-            metric("accuracy"),
-            metric("roc_auc"),
-            run.spec.dataset.label(),
-        );
-    }
+    print!("{}", text::runs_page(&page));
     let shown_to = page.offset + page.runs.len() as u64;
-    println!("runs {}–{} of {}", page.offset + 1, shown_to, page.total);
     if shown_to < page.total {
         println!("next page: --offset {shown_to} --limit {}", args.limit);
     }
     Ok(())
-}
-
-fn status_text(run: &RunRecord) -> String {
-    if run.is_interrupted() {
-        "interrupted".to_string()
-    } else {
-        run.status.to_string()
-    }
 }
 
 fn show(global: &Global, reference: &str) -> Result<()> {
