@@ -85,7 +85,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     output::restore_default_sigpipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return output::usage_error(err),
+    };
     output::init_tracing();
     let global = cli.global.clone();
     let result: anyhow::Result<()> = match cli.command {

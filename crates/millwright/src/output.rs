@@ -44,6 +44,26 @@ pub fn report_error(global: &Global, err: &anyhow::Error) {
     }
 }
 
+/// A command line clap refused (a misspelt flag, a missing argument): as one JSON object on stderr when
+/// `--json` was asked for, as clap prints it otherwise; `--help` and `--version` print as usual.
+pub fn usage_error(err: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    let asked_json = std::env::args_os().any(|a| a == "--json");
+    let informational = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if !asked_json || informational {
+        err.exit();
+    }
+    let text = err.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let obj = serde_json::json!({ "error": message, "usage": text.trim_end() });
+    eprintln!("{obj}");
+    std::process::ExitCode::from(2)
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -67,6 +67,15 @@ fn bad_files_give_clear_errors_and_leave_the_lake_unchanged() {
     let json_err = h.run(&["--json", "ingest", path(&empty), "--dataset", "e"]);
     let obj: serde_json::Value = serde_json::from_slice(&json_err.stderr).unwrap();
     assert!(obj["error"].as_str().unwrap().contains("lake is unchanged"));
+
+    // A misspelt flag is a usage error: with --json, still one JSON object.
+    let out = h.run(&["--json", "ingest", path(&empty), "--datset", "e"]);
+    assert_eq!(out.status.code(), Some(2));
+    let obj: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert!(obj["error"].as_str().unwrap().contains("--datset"), "{obj}");
+    // A directory is not a file to ingest, and the message says so.
+    let err = h.fails(&["ingest", path(h.dir.path()), "--dataset", "d"]);
+    assert!(err.contains("directory"), "{err}");
 }
 
 #[test]
