@@ -10,7 +10,7 @@ use millwright_impact::{format_number, TwinComparison, DEFAULT_BOOTSTRAP_SEED};
 use millwright_learn::metrics::ThresholdRule;
 use millwright_learn::model::ModelKind;
 use millwright_learn::registry;
-use millwright_learn::train::{CvScore, KindChoice, TrainOutcome, TrainRequest};
+use millwright_learn::train::{CvScore, KindChoice, TestMetrics, TrainOutcome, TrainRequest};
 use millwright_report::{Candidate, Curve, Headline, LineageEntry};
 use millwright_twin::{
     optimize, policy_from_name, store_result, Knob, Line, Objective, PolicyParams, RunOptions,
@@ -356,21 +356,16 @@ fn candidates(trained: &TrainOutcome) -> Vec<Candidate> {
 /// ROC and precision-recall curves of the registered model on the test split, and its loss per epoch.
 fn curves(trained: &TrainOutcome) -> Vec<Curve> {
     use millwright_learn::metrics::{pr_curve, roc_curve};
-    let metric = |k: &str| {
-        trained
-            .manifest
-            .metrics
-            .get(k)
-            .and_then(serde_json::Value::as_f64)
-            .map(format_number)
-            .unwrap_or_default()
+    let (roc_auc, pr_auc) = match &trained.test {
+        TestMetrics::Binary(b) => (format_number(b.roc_auc), format_number(b.pr_auc)),
+        _ => (String::new(), String::new()),
     };
     let mut curves = vec![
         Curve {
             title: "ROC (test split)".to_owned(),
             x_label: "false positive rate".to_owned(),
             y_label: "true positive rate".to_owned(),
-            note: format!("ROC-AUC {}", metric("roc_auc")),
+            note: format!("ROC-AUC {roc_auc}"),
             points: roc_curve(&trained.test_y, &trained.test_pred),
             diagonal: true,
         },
@@ -378,7 +373,7 @@ fn curves(trained: &TrainOutcome) -> Vec<Curve> {
             title: "Precision-recall (test split)".to_owned(),
             x_label: "recall".to_owned(),
             y_label: "precision".to_owned(),
-            note: format!("PR-AUC {}", metric("pr_auc")),
+            note: format!("PR-AUC {pr_auc}"),
             points: pr_curve(&trained.test_y, &trained.test_pred),
             diagonal: false,
         },

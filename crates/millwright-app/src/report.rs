@@ -11,6 +11,7 @@ use millwright_data::quality::QualityReport;
 use millwright_impact::{format_number, Estimate, Given};
 use millwright_learn::metrics::ThresholdRule;
 use millwright_learn::registry::{self, Manifest};
+use millwright_learn::train::TestMetrics;
 use millwright_report::{
     Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, Headline, ImageRef, LineageEntry,
     ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
@@ -200,6 +201,7 @@ fn run_plots(home: &Home, run: &str) -> Vec<ImageRef> {
 fn model_summary(home: &Home, manifest: Manifest, req: &ReportRequest) -> ModelSummary {
     let metrics: BTreeMap<String, f64> = manifest
         .metrics
+        .to_json()
         .as_object()
         .map(|m| {
             m.iter()
@@ -208,10 +210,10 @@ fn model_summary(home: &Home, manifest: Manifest, req: &ReportRequest) -> ModelS
                 .collect()
         })
         .unwrap_or_default();
-    let confusion_matrix: Option<[[u64; 2]; 2]> = manifest
-        .metrics
-        .get("confusion_matrix")
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let confusion_matrix = match &manifest.metrics {
+        TestMetrics::Binary(b) => Some(b.confusion_matrix.map(|row| row.map(|n| n as u64))),
+        _ => None,
+    };
     let images = match &manifest.lineage.run {
         Some(run) => run_plots(home, run),
         None => Vec::new(),

@@ -49,7 +49,8 @@ pub struct Manifest {
     /// Hyper-parameters the model was trained with.
     pub params: serde_json::Value,
     /// Test-split metrics by name.
-    pub metrics: serde_json::Value,
+    /// Test-split metrics, the same figures `train` printed.
+    pub metrics: crate::train::TestMetrics,
     pub lineage: Lineage,
     pub weights_sha256: String,
 }
@@ -396,7 +397,7 @@ impl From<&Manifest> for VersionSummary {
             threshold: m.threshold,
             dataset: m.lineage.dataset.clone(),
             run: m.lineage.run.clone(),
-            metrics: m.metrics.clone(),
+            metrics: m.metrics.to_json(),
         }
     }
 }
@@ -462,7 +463,7 @@ mod tests {
             pipeline,
             architecture: est.architecture(),
             params: serde_json::json!({}),
-            metrics: serde_json::json!({"accuracy": 1.0}),
+            metrics: crate::train::TestMetrics::of(Task::Binary, &[0.0, 1.0], &[0.2, 0.9], 0.5),
             lineage: Lineage::default(),
             weights_sha256: String::new(),
         }
@@ -509,6 +510,16 @@ mod tests {
             parse_spec("../x@1"),
             Err(LearnError::InvalidSpec(_))
         ));
+    }
+
+    #[test]
+    fn the_manifest_reads_back_as_written_with_typed_metrics() {
+        let home = tempfile::tempdir().unwrap();
+        let written = saved(home.path());
+        let (read, dir) = super::manifest(home.path(), &format!("{}@1", written.name)).unwrap();
+        assert_eq!(read, written);
+        assert!(dir.ends_with(format!("{}/1", written.name)));
+        assert!(matches!(read.metrics, crate::train::TestMetrics::Binary(_)));
     }
 
     #[test]

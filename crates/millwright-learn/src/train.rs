@@ -10,7 +10,7 @@ use arrow::datatypes::DataType;
 use millwright_core::{ProgressHandle, Unit};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{LearnError, Result};
 use crate::gbdt::{Gbdt, GbdtConfig};
@@ -277,8 +277,9 @@ pub struct CvScore {
     pub folds: Vec<f64>,
 }
 
-/// Test-split metrics of the final model.
-#[derive(Debug, Clone, Serialize)]
+/// Test-split metrics of the final model. Stored untagged (the manifest's `metrics` object is the flat
+/// name → value map); the variants' required fields tell them apart when read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum TestMetrics {
     Binary(BinaryMetrics),
@@ -1055,7 +1056,7 @@ fn register(
         pipeline,
         architecture: estimator.architecture(),
         params,
-        metrics: test_metrics.to_json(),
+        metrics: test_metrics.clone(),
         lineage,
         weights_sha256: String::new(),
     };
