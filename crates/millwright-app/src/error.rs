@@ -40,6 +40,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// A file the use case would write already exists, and replacing it was not asked for.
+    #[error("{} exists; it is left as it is", path.display())]
+    FileExists { path: PathBuf },
     /// A request that cannot be carried out as asked, in the words of the domain.
     #[error("{0}")]
     Invalid(String),

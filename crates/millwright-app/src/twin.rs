@@ -22,10 +22,9 @@ use crate::{Home, Observer};
 /// Writes the documented example line (a 5-station milling line) to `file`.
 pub fn init(file: &Path, force: bool) -> Result<PathBuf> {
     if file.exists() && !force {
-        return Err(AppError::invalid(format!(
-            "{} exists; it is left as it is (overwrite it on purpose to replace it)",
-            file.display()
-        )));
+        return Err(AppError::FileExists {
+            path: file.to_owned(),
+        });
     }
     std::fs::write(file, EXAMPLE_LINE).map_err(io("cannot write", file))?;
     Ok(file.to_owned())

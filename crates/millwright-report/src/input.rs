@@ -1,6 +1,6 @@
-//! What a report is built from: plain serde structures filled by the caller from the stored artefacts
-//! (quality report, model manifest, twin result, impact result). Unknown fields are ignored, so the JSON the
-//! other stages write can be read straight into these types.
+//! What a report is built from: plain structures the caller (the application layer) fills from the stored
+//! artefacts, each read through its owner's own type (quality report, model manifest, twin result, impact
+//! result). This crate reads none of those files itself.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
                 Some("`millwright runs` lists the runs of this home".to_owned())
             }
             AppError::Learn(e) => learn(e).map(str::to_owned),
+            AppError::FileExists { .. } => Some("--force replaces it".to_owned()),
             _ => None,
         }
     })

@@ -335,3 +335,17 @@ fn the_real_ai4i_file_when_present() {
     ]);
     assert_eq!(rows.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn sql_json_writes_null_fields_as_null() {
+    let h = Home::new();
+    let file = h.file("gaps.csv", "id,temp,note\n1,20.5,ok\n2,,\n");
+    h.ok(&["ingest", path(&file), "--dataset", "gaps"]);
+    let rows = h.json(&["sql", "SELECT id, temp, note FROM gaps ORDER BY id"]);
+    let second = rows[1].as_object().unwrap();
+    assert_eq!(second.len(), 3, "{second:?}");
+    assert!(
+        second["temp"].is_null() && second["note"].is_null(),
+        "{second:?}"
+    );
+}

@@ -115,6 +115,13 @@ fn train_predict_evaluate_models_on_files() {
     let header = scored.lines().next().unwrap();
     assert!(header.ends_with("label,probability,predicted"), "{header}");
     assert_eq!(scored.lines().count(), 301);
+    // Written like any other file (0666 less the umask), not with a temporary file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_ne!(mode & 0o044, 0, "group/other cannot read: {mode:o}");
+    }
     // evaluate on labelled rows gives the same figures as the training report.
     let plots = h.dir.path().join("eval-plots");
     let e = h.json(&[

@@ -175,9 +175,6 @@ fn runs(global: &Global) -> Result<()> {
 }
 
 fn init(global: &Global, a: InitArgs) -> Result<()> {
-    if a.file.exists() && !a.force {
-        anyhow::bail!("{} exists; pass --force to overwrite it", a.file.display());
-    }
     let written = twin::init(&a.file, a.force)?;
     if global.json {
         return print_json(&serde_json::json!({ "written": written }));
