@@ -188,35 +188,22 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
     ));
 
     steps.start("impact and report");
-    let mut request = ReportRequest::new(&twin_run);
-    request.threshold_run = Some(threshold_run.clone());
-    request.p0 = req.p0;
-    request.v0 = req.v0;
-    request.impact = ImpactRequest {
-        comparison: TwinComparison {
-            resamples: sizes.resamples,
-            seed: DEFAULT_BOOTSTRAP_SEED,
-            ..TwinComparison::default()
-        },
-        ..ImpactRequest::default()
-    };
-    request.title = Some(
-        "Millwright demo — what predictive maintenance changes on the example milling line".into(),
+    let lineage = format!(
+        "millwright demo{} --seed {}: {} records emitted by the twin from the example line, \
+         dataset {DATASET} version {}, model {model_spec}",
+        if req.quick { " --quick" } else { "" },
+        req.seed,
+        emitted.rows,
+        ingested.version,
     );
-    request.out = Some(home.report_dir("demo"));
-    request.candidates = candidates(&trained);
-    request.curves = curves(&trained);
-    request.notes = vec![LineageEntry {
-        figure: "Demo".to_owned(),
-        source: format!(
-            "millwright demo{} --seed {}: {} records emitted by the twin from the example line, \
-             dataset {DATASET} version {}, model {model_spec}",
-            if req.quick { " --quick" } else { "" },
-            req.seed,
-            emitted.rows,
-            ingested.version,
-        ),
-    }];
+    let request = report_request(
+        home,
+        req,
+        &sizes,
+        &trained,
+        [&twin_run, &threshold_run],
+        lineage,
+    );
     let reported = report(home, &request)?;
     steps.done(format!("report written to {}", reported.html.display()));
     let (seconds, steps) = steps.finish();
@@ -232,6 +219,40 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
         seconds,
         steps,
     })
+}
+
+/// The demo's report: the comparison, the threshold search, the candidates and curves of the training.
+fn report_request(
+    home: &Home,
+    req: &DemoRequest,
+    sizes: &Sizes,
+    trained: &TrainOutcome,
+    [twin_run, threshold_run]: [&str; 2],
+    lineage: String,
+) -> ReportRequest {
+    let mut request = ReportRequest::new(twin_run);
+    request.threshold_run = Some(threshold_run.to_owned());
+    request.p0 = req.p0;
+    request.v0 = req.v0;
+    request.impact = ImpactRequest {
+        comparison: TwinComparison {
+            resamples: sizes.resamples,
+            seed: DEFAULT_BOOTSTRAP_SEED,
+            ..TwinComparison::default()
+        },
+        ..ImpactRequest::default()
+    };
+    request.title = Some(
+        "Millwright demo — what predictive maintenance changes on the example milling line".into(),
+    );
+    request.out = Some(home.report_dir("demo"));
+    request.candidates = candidates(trained);
+    request.curves = curves(trained);
+    request.notes = vec![LineageEntry {
+        figure: "Demo".to_owned(),
+        source: lineage,
+    }];
+    request
 }
 
 fn train_request(sizes: &Sizes, seed: u64) -> TrainRequest {
