@@ -157,15 +157,32 @@ pub enum ImpactError {
     },
 
     #[error(
-        "twin run `{run}`: baseline policy `{policy}` has mean {kpi} 0 while the AI policy's is {ai_mean}; \
-         a relative change from 0 is undefined"
+        "twin run `{run}`: the baseline policy `{policy}` made no good parts (or a driver of its \
+         productivity is 0), so a relative change against it is undefined"
     )]
-    ZeroBaselineKpi {
+    ZeroBaselineKpi { run: String, policy: String },
+
+    #[error("twin run `{run}`: price `{key}` = {value} must be a finite number ≥ 0 (the line file's [costs])")]
+    InvalidPrice {
         run: String,
-        policy: String,
-        kpi: &'static str,
-        ai_mean: f64,
+        key: &'static str,
+        value: f64,
     },
+
+    #[error("{what} must be a finite number ≥ 0 (the horizon at least one month), got {value}")]
+    InvalidInvestment { what: &'static str, value: f64 },
+
+    #[error(
+        "twin run `{run}`: its line file declares no current_policy, so there is no default baseline; \
+         give the plant's current practice with --baseline (e.g. preventive)"
+    )]
+    NoBaseline { run: String },
+
+    #[error(
+        "{what} ({origin}) cannot be given with a twin run: the twin measures P0 and V0 (good parts and \
+         margin per planned hour of the baseline)"
+    )]
+    LevelWithTwin { what: &'static str, origin: String },
 
     #[error("bootstrap needs at least 1 resample, got {0}")]
     NoResamples(usize),

@@ -31,27 +31,37 @@
 #![forbid(unsafe_code)]
 
 mod assumptions;
+mod business;
 mod error;
 mod measure;
 mod model;
 mod model_file;
 mod plan;
 mod render;
+mod render_measured;
 mod report;
+mod sensitivity;
+mod totals;
 mod twin_runs;
 
 pub use assumptions::{Assumptions, Given};
+pub use business::{
+    CashFlow, Investment, Months, PerMonth, DEFAULT_DISCOUNT_RATE, HOURS_PER_MONTH,
+};
 pub use error::{ImpactError, Result};
 pub use measure::{
-    impact_from_twin, KpiMapping, TwinComparison, DEFAULT_AI_POLICY, DEFAULT_BASELINE_POLICY,
-    DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES, TWIN_MAPPING,
+    impact_from_twin, BusinessCase, Change, DriverChange, MeasuredImpact, Payback, TwinComparison,
+    TwinSource, DEFAULT_AI_POLICY, DEFAULT_BOOTSTRAP_SEED, DEFAULT_PRICE_RANGE, DEFAULT_RESAMPLES,
 };
 pub use model::{validate_name, ImpactModel, PathSpec, TermSpec};
 pub use model_file::{load_model_file, parse_model_file};
 pub use plan::{evaluate, MeasuredTerm, Plan};
 pub use render::{format_number, render_table, Figure};
+pub use render_measured::render_measured;
 pub use report::{
-    Better, Estimate, FactorSource, Impact, MeasuredImpact, Measurement, PathResult, PointImpact,
-    TermResult, TermSource, TwinSource, Uncertainty,
+    Better, Estimate, FactorSource, Impact, Measurement, PathResult, PointImpact, TermResult,
+    TermSource, Uncertainty,
 };
-pub use twin_runs::{PolicyRuns, ReplicationKpis, TwinRuns};
+pub use sensitivity::{outcome, sorted as sorted_sensitivity, Outcome, SensitivityRow, Setting};
+pub use totals::{shapley_alphas, Driver, Totals, VALUE_ONLY_PATH};
+pub use twin_runs::{PolicyRuns, Price, Prices, ReplicationKpis, TwinRuns};

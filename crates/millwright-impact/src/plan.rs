@@ -198,7 +198,6 @@ impl Plan {
             v1: self.v0.value * f_ai,
             uplift: f_ai - 1.0,
             paths,
-            twin: None,
         })
     }
 }

@@ -134,20 +134,6 @@ pub fn render_table<F: Figure>(impact: &Impact<F>) -> String {
 
     let mut out = String::new();
     out.push_str("Productivity impact: f_p = 1 + Σα, f_AI = Π f_p, P1 = P0·f_AI, V1 = V0·f_AI\n");
-    if let Some(twin) = &impact.twin {
-        let _ = writeln!(
-            out,
-            "α measured from twin run `{}`: `{}` (baseline) vs `{}` (AI), {} paired replications, \
-             95 % CI by paired bootstrap ({} of {} resamples, seed {})",
-            twin.run_id,
-            twin.baseline_policy,
-            twin.ai_policy,
-            twin.replications,
-            twin.uncertainty.resamples_used,
-            twin.uncertainty.resamples,
-            twin.uncertainty.seed
-        );
-    }
     out.push('\n');
     for row in std::iter::once(&header).chain(&rows) {
         let mut line = String::new();

@@ -104,19 +104,6 @@ pub struct Uncertainty {
     pub seed: u64,
 }
 
-/// Which twin comparison the measured α come from (lineage).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TwinSource {
-    pub run_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    pub baseline_policy: String,
-    pub ai_policy: String,
-    /// Paired replications per policy.
-    pub replications: usize,
-    pub uncertainty: Uncertainty,
-}
-
 /// The productivity impact: f_AI = Π f_p, P1 = P0·f_AI, V1 = V0·f_AI, uplift = f_AI − 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Impact<F> {
@@ -128,19 +115,14 @@ pub struct Impact<F> {
     /// f_AI − 1, as a fraction (1.184 means +118.4 %).
     pub uplift: F,
     pub paths: Vec<PathResult<F>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub twin: Option<TwinSource>,
 }
 
 /// A point result, from user-given figures or from one bootstrap resample.
 pub type PointImpact = Impact<f64>;
 
-/// A result with confidence intervals, from a twin comparison.
-pub type MeasuredImpact = Impact<Estimate>;
-
 impl PointImpact {
     /// Every figure of this result as an exact estimate (CI = point), to set beside measured results.
-    pub fn to_estimates(&self) -> MeasuredImpact {
+    pub fn to_estimates(&self) -> Impact<Estimate> {
         self.map(|_, v| Estimate::exact(v))
     }
 
@@ -180,7 +162,6 @@ impl PointImpact {
                         .collect(),
                 })
                 .collect(),
-            twin: self.twin.clone(),
         }
     }
 

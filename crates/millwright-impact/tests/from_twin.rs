@@ -1,184 +1,345 @@
-//! α measured from a twin run's replications: point values, intervals, propagation and the refusals.
+//! The measured business case from a twin run's replications: totals, the exact recomposition of the α,
+//! intervals, money, sensitivity and the refusals.
 
 use millwright_impact::{
-    impact_from_twin, Assumptions, Given, ImpactError, ImpactModel, PolicyRuns, ReplicationKpis,
-    TermSource, TwinComparison, TwinRuns,
+    impact_from_twin, Assumptions, Driver, Given, ImpactError, ImpactModel, Investment,
+    MeasuredImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
 
-fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> ReplicationKpis {
+const PRICES: Prices = Prices {
+    part_value: 85.0,
+    operating_per_hour: 600.0,
+    downtime_per_hour: 900.0,
+    corrective_repair: 400.0,
+    preventive_maintenance: 60.0,
+    scrap: 25.0,
+};
+
+/// One replication of 720 h with 660 planned hours.
+fn rep(
+    good: f64,
+    scrapped: f64,
+    availability: f64,
+    failures: f64,
+    actions: f64,
+) -> ReplicationKpis {
     ReplicationKpis {
-        throughput,
-        scrap_rate: scrap,
-        unplanned_downtime: downtime,
-        cost_per_good_part: cost,
+        window_hours: 720.0,
+        planned_hours: 660.0,
+        good_parts: good,
+        scrapped_parts: scrapped,
+        availability,
+        downtime_hours: failures * 0.4,
+        failures,
+        maintenance_actions: actions,
     }
 }
 
-fn twin_runs(policies: &[(&str, Vec<ReplicationKpis>)]) -> TwinRuns {
+fn twin_runs(policies: Vec<(&str, Vec<ReplicationKpis>)>) -> TwinRuns {
     TwinRuns {
         run_id: "twin-test".into(),
         seed: Some(42),
+        current_policy: Some("preventive".into()),
+        prices: PRICES,
         policies: policies
-            .iter()
-            .map(|(name, reps)| PolicyRuns {
-                policy: (*name).into(),
-                replications: reps.clone(),
+            .into_iter()
+            .map(|(name, replications)| PolicyRuns {
+                policy: name.into(),
+                replications,
             })
             .collect(),
     }
 }
 
-fn baselines() -> Assumptions {
-    let mut a = Assumptions::default();
-    a.set_p0(Given::new(10.0, "--p0")).unwrap();
-    a.set_v0(Given::new(5.0, "--v0")).unwrap();
-    a
-}
-
-/// Baseline and AI differ by a replication-dependent amount, so the bootstrap has something to vary.
+/// Preventive (the current practice) and predictive differ by a replication-dependent amount.
 fn standard_run() -> TwinRuns {
-    let baseline: Vec<_> = (0..8)
-        .map(|i| replication(100.0 + i as f64, 0.04, 50.0 + 2.0 * i as f64, 10.0))
+    let preventive = (0..10)
+        .map(|i| {
+            let i = f64::from(i);
+            rep(
+                30_000.0 + 50.0 * i,
+                300.0 + i,
+                0.90 + 0.002 * i,
+                20.0 + i,
+                150.0,
+            )
+        })
         .collect();
-    let predictive: Vec<_> = (0..8)
-        .map(|i| replication(110.0 + 2.0 * i as f64, 0.03, 20.0 + i as f64, 9.0))
+    let predictive = (0..10)
+        .map(|i| {
+            let i = f64::from(i);
+            rep(
+                31_500.0 + 80.0 * i,
+                280.0 + i,
+                0.94 + 0.001 * i,
+                8.0 + 0.5 * i,
+                90.0,
+            )
+        })
         .collect();
-    let preventive: Vec<_> = (0..8)
-        .map(|_| replication(105.0, 0.035, 30.0, 9.5))
-        .collect();
-    twin_runs(&[
-        ("run-to-failure", baseline),
-        ("preventive", preventive),
-        ("predictive", predictive),
-    ])
+    twin_runs(vec![("preventive", preventive), ("predictive", predictive)])
+}
+
+fn measure(twin: &TwinRuns, comparison: &TwinComparison) -> Result<MeasuredImpact, ImpactError> {
+    impact_from_twin(
+        &ImpactModel::standard(),
+        &Assumptions::default(),
+        twin,
+        comparison,
+    )
 }
 
 #[test]
-fn alphas_are_relative_changes_of_the_means_and_propagate_with_intervals() {
-    let twin = standard_run();
-    let r = impact_from_twin(
-        &ImpactModel::standard(),
-        &baselines(),
-        &twin,
-        &TwinComparison::default(),
-    )
-    .unwrap();
-
-    // Means: throughput 103.5 → 117, scrap 0.04 → 0.03, downtime 57 → 23.5, cost 10 → 9.
-    let manufacturing = &r.paths[0];
-    let efficiency = &manufacturing.terms[0];
-    assert_eq!(efficiency.source, TermSource::Measured);
-    assert!((efficiency.alpha.mean - (117.0 / 103.5 - 1.0)).abs() < 1e-12);
-    assert!((manufacturing.terms[1].alpha.mean - 0.25).abs() < 1e-12);
-    assert_eq!(manufacturing.terms[2].source, TermSource::User);
-    let twin_path = &r.paths[2];
-    assert!((twin_path.terms[0].alpha.mean - (1.0 - 23.5 / 57.0)).abs() < 1e-12);
-    assert!((twin_path.terms[2].alpha.mean - 0.1).abs() < 1e-12);
-    assert_eq!(r.paths[1].factor.mean, 1.0);
-
-    let f_ai: f64 = r.paths.iter().map(|p| p.factor.mean).product();
-    assert!((r.f_ai.mean - f_ai).abs() < 1e-12);
-    assert!((r.p1.mean - 10.0 * f_ai).abs() < 1e-9);
-    assert!((r.v1.mean - 5.0 * f_ai).abs() < 1e-9);
-    assert!((r.uplift.mean - (f_ai - 1.0)).abs() < 1e-12);
-
-    // Varying KPIs give a real interval around the point; constant ones (scrap, cost) a degenerate one.
-    for e in [r.f_ai, r.p1, r.v1, efficiency.alpha] {
-        assert!(e.ci_low < e.mean && e.mean < e.ci_high, "{e:?}");
-    }
-    assert_eq!(manufacturing.terms[1].alpha.ci_low, 0.25);
-    assert_eq!(r.p0.ci_low, 10.0);
-    let source = r.twin.as_ref().unwrap();
-    assert_eq!(
-        (source.run_id.as_str(), source.replications, source.seed),
-        ("twin-test", 8, Some(42))
-    );
-    assert_eq!(
-        source.uncertainty.resamples_used,
-        source.uncertainty.resamples
-    );
-
-    // Same seed, same intervals.
-    let again = impact_from_twin(
-        &ImpactModel::standard(),
-        &baselines(),
-        &twin,
-        &TwinComparison::default(),
-    )
-    .unwrap();
-    assert_eq!(again, r);
-}
-
-#[test]
-fn a_run_without_the_baseline_policy_is_refused() {
-    let twin = twin_runs(&[("predictive", vec![replication(1.0, 0.0, 1.0, 1.0)])]);
-    let err = impact_from_twin(
-        &ImpactModel::standard(),
-        &baselines(),
-        &twin,
-        &TwinComparison::default(),
-    )
-    .unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, ImpactError::PolicyMissing { .. }), "{text}");
+fn the_alphas_recompose_the_measured_ratios_on_every_resample() {
+    let r = measure(&standard_run(), &TwinComparison::default()).unwrap();
+    assert_eq!(r.twin.baseline_policy, "preventive");
+    assert_eq!(r.twin.baseline_from, "line file (current_policy)");
     assert!(
-        text.contains("no baseline policy `run-to-failure`"),
-        "{text}"
+        r.twin.recomposition_error < 1e-9,
+        "{}",
+        r.twin.recomposition_error
     );
-    assert!(text.contains("its policies: predictive"), "{text}");
+    let p_ratio = r.productivity.ratio.unwrap();
+    assert!((r.f_productivity.mean - p_ratio.mean).abs() < 1e-12);
+    let v_ratio = r.value.ratio.unwrap().mean;
+    assert!((r.f_value.unwrap().mean - v_ratio).abs() < 1e-9 * v_ratio);
+    // The source formula over all paths is f_V; the path factors multiply to it.
+    let f: f64 = r.formula.paths.iter().map(|p| p.factor.mean).product();
+    assert!((r.formula.f_ai.mean - f).abs() < 1e-12);
+    assert!((r.formula.f_ai.mean - v_ratio).abs() < 1e-9 * v_ratio);
+    // P0 is the measured baseline: good parts per planned hour.
+    let p0 = (0..10).map(|i| 30_000.0 + 50.0 * f64::from(i)).sum::<f64>() / 6600.0;
+    assert!((r.productivity.baseline.mean - p0).abs() < 1e-9);
+    assert!((r.formula.p0.mean - p0).abs() < 1e-9);
+    // Every figure has an interval around its estimate.
+    for e in [p_ratio, r.f_productivity, r.value.difference] {
+        assert!(e.ci_low <= e.mean && e.mean <= e.ci_high, "{e:?}");
+        assert!(e.ci_low < e.ci_high, "{e:?}");
+    }
+    let drivers: Vec<Driver> = r.drivers.iter().map(|d| d.driver).collect();
+    assert_eq!(drivers, Driver::ALL);
 }
 
 #[test]
-fn unpaired_replications_and_same_policies_are_refused() {
-    let twin = twin_runs(&[
-        ("run-to-failure", vec![replication(1.0, 0.1, 1.0, 1.0); 3]),
-        ("predictive", vec![replication(1.0, 0.1, 1.0, 1.0); 2]),
-    ]);
-    let err = impact_from_twin(
-        &ImpactModel::standard(),
-        &baselines(),
-        &twin,
-        &TwinComparison::default(),
-    )
-    .unwrap_err();
+fn a_policy_that_changes_nothing_gives_one_with_an_interval_containing_one() {
+    let same: Vec<_> = (0..8)
+        .map(|i| rep(30_000.0 + 100.0 * f64::from(i), 300.0, 0.92, 10.0, 100.0))
+        .collect();
+    let twin = twin_runs(vec![("preventive", same.clone()), ("predictive", same)]);
+    let r = measure(&twin, &TwinComparison::default()).unwrap();
+    for e in [r.f_productivity, r.f_value.unwrap(), r.formula.f_ai] {
+        assert!((e.mean - 1.0).abs() < 1e-12, "{e:?}");
+        assert!(e.ci_low <= 1.0 && 1.0 <= e.ci_high, "{e:?}");
+    }
+    assert!(r.drivers.iter().all(|d| d.alpha.mean.abs() < 1e-12));
+}
+
+#[test]
+fn a_policy_that_changes_only_scrap_moves_only_the_yield_term() {
+    // Same parts finished, availability and failures; 200 fewer scrapped and so 200 more good parts.
+    let base: Vec<_> = (0..6)
+        .map(|_| rep(30_000.0, 600.0, 0.92, 10.0, 100.0))
+        .collect();
+    let ai: Vec<_> = (0..6)
+        .map(|_| rep(30_200.0, 400.0, 0.92, 10.0, 100.0))
+        .collect();
+    let twin = twin_runs(vec![("preventive", base), ("predictive", ai)]);
+    let r = measure(&twin, &TwinComparison::default()).unwrap();
+    for d in &r.drivers {
+        let moved = d.alpha.mean.abs() > 1e-12;
+        match d.driver {
+            Driver::Yield => assert!(moved && d.term == "smart_manufacturing.scrap_rate"),
+            Driver::MarginPerGoodPart => {} // more good parts for the same cost: a better margin
+            Driver::Availability | Driver::Speed => assert!(!moved, "{d:?}"),
+        }
+    }
+    assert!((r.f_productivity.mean - 30_200.0 / 30_000.0).abs() < 1e-12);
+}
+
+#[test]
+fn the_business_case_turns_the_monthly_gain_into_payback_and_npv() {
+    let investment = Investment::new(120_000.0, 2_000.0, 36, 0.08).unwrap();
+    let comparison = TwinComparison {
+        investment: Some(investment),
+        ..TwinComparison::default()
+    };
+    let r = measure(&standard_run(), &comparison).unwrap();
+    let b = r.business.as_ref().unwrap();
+    let per_month = r.value.difference.mean * (660.0 / 720.0) * millwright_impact::HOURS_PER_MONTH;
+    assert!((b.monthly_benefit.mean - per_month).abs() < 1e-6);
+    let cash = investment.evaluate(per_month);
+    assert!((b.npv.mean - cash.npv).abs() < 1e-6);
+    assert_eq!(b.payback.months, cash.payback_months);
+    let months = b.payback.months.unwrap();
+    assert!(b.payback.ci_low.unwrap() <= months && months <= b.payback.ci_high.unwrap());
+    assert_eq!(b.never_pays_back_share, 0.0);
+    // An AI system whose running cost eats the gain never pays back.
+    let dear = TwinComparison {
+        investment: Some(Investment::new(120_000.0, 1e9, 36, 0.08).unwrap()),
+        ..TwinComparison::default()
+    };
+    let r = measure(&standard_run(), &dear).unwrap();
+    let b = r.business.unwrap();
+    assert_eq!(b.payback.months, None);
+    assert_eq!(b.never_pays_back_share, 1.0);
+    assert!(b.npv.mean < 0.0);
+}
+
+#[test]
+fn prices_are_varied_for_the_sensitivity_rows() {
+    let r = measure(&standard_run(), &TwinComparison::default()).unwrap();
+    assert_eq!(r.sensitivity.len(), 6);
+    let swings: Vec<f64> = r.sensitivity.iter().map(|row| row.swing()).collect();
+    assert!(swings.windows(2).all(|w| w[0] >= w[1]), "{swings:?}");
+    // The downtime price only matters through the change in downtime: fewer failures with AI, so a
+    // dearer hour of downtime makes AI worth more.
+    let downtime = r
+        .sensitivity
+        .iter()
+        .find(|row| row.input == "price: downtime_per_hour")
+        .unwrap();
+    assert!(downtime.high.outcome.monthly_benefit > r.outcome.monthly_benefit);
+    assert!(downtime.low.outcome.monthly_benefit < r.outcome.monthly_benefit);
+    // Prices do not change how many parts are made.
+    assert!(
+        (downtime.high.outcome.productivity_ratio - r.outcome.productivity_ratio).abs() < 1e-12
+    );
+}
+
+#[test]
+fn the_baseline_defaults_to_the_current_practice_and_is_refused_when_unknown() {
+    let mut twin = standard_run();
+    twin.current_policy = None;
+    let err = measure(&twin, &TwinComparison::default()).unwrap_err();
+    assert!(matches!(err, ImpactError::NoBaseline { .. }), "{err}");
+    assert!(err.to_string().contains("--baseline"), "{err}");
+    let given = TwinComparison {
+        baseline_policy: Some("preventive".into()),
+        ..TwinComparison::default()
+    };
+    let r = measure(&twin, &given).unwrap();
+    assert_eq!(r.twin.baseline_from, "given");
+    let missing = TwinComparison {
+        baseline_policy: Some("run-to-failure".into()),
+        ..TwinComparison::default()
+    };
+    let err = measure(&twin, &missing).unwrap_err().to_string();
+    assert!(
+        err.contains("no baseline policy `run-to-failure`")
+            && err.contains("preventive, predictive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unpaired_invalid_and_same_policy_runs_are_refused() {
+    let mut twin = standard_run();
+    twin.policies[1].replications.pop();
+    let err = measure(&twin, &TwinComparison::default()).unwrap_err();
     assert!(
         matches!(err, ImpactError::UnpairedReplications { .. }),
         "{err}"
     );
 
+    let mut twin = standard_run();
+    twin.policies[0].replications[3].good_parts = f64::NAN;
+    let err = measure(&twin, &TwinComparison::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("replication 3") && err.contains("good_parts"),
+        "{err}"
+    );
+
+    let mut twin = standard_run();
+    twin.prices.scrap = -1.0;
+    let err = measure(&twin, &TwinComparison::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`scrap`"), "{err}");
+
     let same = TwinComparison {
-        ai_policy: "run-to-failure".into(),
+        baseline_policy: Some("predictive".into()),
         ..TwinComparison::default()
     };
-    let err = impact_from_twin(&ImpactModel::standard(), &baselines(), &twin, &same).unwrap_err();
-    assert!(matches!(err, ImpactError::SamePolicy { .. }), "{err}");
+    assert!(matches!(
+        measure(&standard_run(), &same).unwrap_err(),
+        ImpactError::SamePolicy { .. }
+    ));
+    let none = TwinComparison {
+        resamples: 0,
+        ..TwinComparison::default()
+    };
+    assert!(matches!(
+        measure(&standard_run(), &none).unwrap_err(),
+        ImpactError::NoResamples(0)
+    ));
 }
 
 #[test]
-fn a_user_value_for_a_measured_alpha_is_refused() {
-    let twin = standard_run();
-    let mut a = baselines();
-    a.add_alpha_spec("smart_manufacturing.scrap_rate=0.1")
-        .unwrap();
+fn levels_and_measured_alphas_cannot_be_given_with_a_twin_run() {
+    let mut a = Assumptions::default();
+    a.set_p0(Given::new(10.0, "--p0")).unwrap();
     let err = impact_from_twin(
         &ImpactModel::standard(),
         &a,
-        &twin,
+        &standard_run(),
         &TwinComparison::default(),
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("measured from twin run `twin-test`"), "{err}");
+    assert!(
+        err.contains("P0 (--p0)") && err.contains("measures"),
+        "{err}"
+    );
 
-    // A factor for an unmeasured path is fine and is carried through as given.
-    let mut a = baselines();
-    a.add_factor_spec("smart_services=1.3").unwrap();
+    let mut a = Assumptions::default();
+    a.add_alpha_spec("digital_twin.system_stability=0.2")
+        .unwrap();
+    let err = impact_from_twin(
+        &ImpactModel::standard(),
+        &a,
+        &standard_run(),
+        &TwinComparison::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("system_stability") && err.contains("measured"),
+        "{err}"
+    );
+
+    // A user-given α on a term the twin does not measure stays, and is shown as the user's.
+    let mut a = Assumptions::default();
+    a.add_alpha_spec("smart_manufacturing.supply_chain_management=0.02")
+        .unwrap();
     let r = impact_from_twin(
         &ImpactModel::standard(),
         &a,
-        &twin,
+        &standard_run(),
         &TwinComparison::default(),
     )
     .unwrap();
-    assert_eq!(r.paths[1].factor.mean, 1.3);
+    let measured = r.productivity.ratio.unwrap().mean;
+    assert!(
+        r.f_productivity.mean > measured + 0.019,
+        "{} vs {measured}",
+        r.f_productivity.mean
+    );
+    assert!(r.twin.recomposition_error < 1e-9);
+}
+
+#[test]
+fn a_line_that_loses_money_has_no_value_ratio_but_a_difference() {
+    let mut twin = standard_run();
+    twin.prices.part_value = 1.0;
+    let r = measure(&twin, &TwinComparison::default()).unwrap();
+    assert!(r.value.baseline.mean < 0.0);
+    assert_eq!(r.value.ratio, None);
+    assert_eq!(r.f_value, None);
+    assert!(r
+        .drivers
+        .iter()
+        .all(|d| d.driver != Driver::MarginPerGoodPart));
+    assert!(r.value.difference.mean > 0.0);
 }

@@ -1,0 +1,186 @@
+//! The business case: what the measured change in value is worth per month, against the investment and
+//! the running cost of the AI system — payback, net present value and return on investment.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ImpactError, Result};
+
+/// Mean hours in a month (365.25 days / 12).
+pub const HOURS_PER_MONTH: f64 = 365.25 * 24.0 / 12.0;
+/// The discount rate when none is given: a common hurdle rate for plant investments.
+pub const DEFAULT_DISCOUNT_RATE: f64 = 0.08;
+
+/// What the AI system costs and over how long it is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Investment {
+    /// One-off cost at month 0 (sensors, software, integration, training).
+    pub investment: f64,
+    /// Cost per month of running it (licences, data engineering, model upkeep).
+    pub running_cost_per_month: f64,
+    pub horizon_months: u32,
+    /// Annual discount rate for the net present value.
+    pub discount_rate: f64,
+}
+
+impl Investment {
+    pub fn new(
+        investment: f64,
+        running_cost_per_month: f64,
+        horizon_months: u32,
+        discount_rate: f64,
+    ) -> Result<Investment> {
+        let check = |what: &'static str, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(ImpactError::InvalidInvestment { what, value })
+            }
+        };
+        check("investment", investment)?;
+        check("running cost", running_cost_per_month)?;
+        check("discount rate", discount_rate)?;
+        if horizon_months == 0 {
+            return Err(ImpactError::InvalidInvestment {
+                what: "horizon",
+                value: 0.0,
+            });
+        }
+        Ok(Investment {
+            investment,
+            running_cost_per_month,
+            horizon_months,
+            discount_rate,
+        })
+    }
+
+    /// The cash flows for a measured gain of `monthly_benefit` (change in margin per month).
+    pub fn evaluate(&self, monthly_benefit: f64) -> CashFlow {
+        let net = monthly_benefit - self.running_cost_per_month;
+        let monthly_rate = (1.0 + self.discount_rate).powf(1.0 / 12.0);
+        let discounted: f64 = (1..=self.horizon_months)
+            .map(|m| net / monthly_rate.powi(m as i32))
+            .sum();
+        let total = net * f64::from(self.horizon_months) - self.investment;
+        CashFlow {
+            monthly_benefit,
+            net_monthly: net,
+            payback_months: (net > 0.0).then(|| self.investment / net),
+            npv: discounted - self.investment,
+            roi: (self.investment > 0.0).then(|| total / self.investment),
+        }
+    }
+}
+
+/// The cash flows of one evaluation (the point estimate or one bootstrap resample).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CashFlow {
+    /// Change in margin per month of planned production.
+    pub monthly_benefit: f64,
+    /// The benefit less the running cost.
+    pub net_monthly: f64,
+    /// Investment / net monthly gain; `None` when the net gain is not positive (it never pays back).
+    pub payback_months: Option<f64>,
+    pub npv: f64,
+    /// Undiscounted (gain over the horizon − investment) / investment; `None` without an investment.
+    pub roi: Option<f64>,
+}
+
+/// A money amount per period: `2000/month`, `24000/year`, `500/week`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerMonth(pub f64);
+
+impl FromStr for PerMonth {
+    type Err = ImpactError;
+
+    fn from_str(text: &str) -> Result<PerMonth> {
+        let bad = || ImpactError::BadSpec {
+            spec: text.to_owned(),
+            origin: "running cost".to_owned(),
+            expected: "AMOUNT/PERIOD with PERIOD month, year or week, e.g. 2000/month",
+        };
+        let (amount, period) = text.split_once('/').ok_or_else(bad)?;
+        let amount: f64 = amount.trim().parse().map_err(|_| bad())?;
+        let months_per_period = match period.trim() {
+            "month" | "mo" => 1.0,
+            "year" | "yr" | "y" => 12.0,
+            "week" | "wk" | "w" => 12.0 / 52.1775,
+            _ => return Err(bad()),
+        };
+        Ok(PerMonth(amount / months_per_period))
+    }
+}
+
+/// A horizon in whole months: `3y`, `36mo`, `18 months`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Months(pub u32);
+
+impl FromStr for Months {
+    type Err = ImpactError;
+
+    fn from_str(text: &str) -> Result<Months> {
+        let bad = || ImpactError::BadSpec {
+            spec: text.to_owned(),
+            origin: "horizon".to_owned(),
+            expected: "a whole number of months or years, e.g. 3y, 36mo or 18months",
+        };
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let months = match unit.trim() {
+            "y" | "yr" | "year" | "years" => number * 12.0,
+            "mo" | "month" | "months" => number,
+            _ => return Err(bad()),
+        };
+        if months.fract() != 0.0 || !(1.0..=1200.0).contains(&months) {
+            return Err(bad());
+        }
+        Ok(Months(months as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_and_horizons_parse() {
+        assert_eq!("2000/month".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
+        assert_eq!("24000/year".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
+        assert_eq!("3y".parse::<Months>().unwrap(), Months(36));
+        assert_eq!("18months".parse::<Months>().unwrap(), Months(18));
+        assert_eq!("2.5y".parse::<Months>().unwrap(), Months(30));
+        for bad in ["2000", "2000/day", "x/month", "/month"] {
+            assert!(bad.parse::<PerMonth>().is_err(), "{bad}");
+        }
+        for bad in ["3", "0y", "1.3mo", "3d", "y", "-1y"] {
+            assert!(bad.parse::<Months>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn payback_npv_and_roi_follow_their_definitions() {
+        let plan = Investment::new(120_000.0, 2_000.0, 36, 0.0).unwrap();
+        let cash = plan.evaluate(12_000.0);
+        assert_eq!(cash.net_monthly, 10_000.0);
+        assert_eq!(cash.payback_months, Some(12.0));
+        assert!((cash.npv - (360_000.0 - 120_000.0)).abs() < 1e-6);
+        assert!((cash.roi.unwrap() - 2.0).abs() < 1e-12);
+        // Discounting lowers the NPV; 12 months at 12 %/year discount by (1.12)^(m/12).
+        let discounted = Investment::new(0.0, 0.0, 12, 0.12).unwrap().evaluate(100.0);
+        let expected: f64 = (1..=12)
+            .map(|m| 100.0 / 1.12f64.powf(m as f64 / 12.0))
+            .sum();
+        assert!((discounted.npv - expected).abs() < 1e-9);
+        assert_eq!(discounted.roi, None);
+        // A gain below the running cost never pays back.
+        assert_eq!(plan.evaluate(1_500.0).payback_months, None);
+        assert!(Investment::new(-1.0, 0.0, 12, 0.08).is_err());
+        assert!(Investment::new(1.0, 0.0, 0, 0.08).is_err());
+        assert!(Investment::new(1.0, f64::NAN, 12, 0.08).is_err());
+    }
+}
