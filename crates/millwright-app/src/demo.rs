@@ -6,7 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use millwright_impact::{format_number, TwinComparison, DEFAULT_BOOTSTRAP_SEED};
+use millwright_impact::{
+    format_number, Investment, SensitivityRow, TwinComparison, DEFAULT_BOOTSTRAP_SEED,
+    DEFAULT_DISCOUNT_RATE,
+};
 use millwright_learn::metrics::ThresholdRule;
 use millwright_learn::model::ModelKind;
 use millwright_learn::registry;
@@ -23,7 +26,8 @@ use crate::error::{blocking, Context, Result};
 use crate::impact::ImpactRequest;
 use crate::learn::{train, TrainJob, TrainingData};
 use crate::observer::StepTiming;
-use crate::report::{report, ReportRequest, DEFAULT_P0, DEFAULT_V0};
+use crate::report::{report, OfflineExam, ReportRequest};
+use crate::sensitivity::{simulated_rows, Variation};
 use crate::{Home, Observer};
 
 #[derive(Debug, Clone)]
@@ -32,8 +36,8 @@ pub struct DemoRequest {
     pub quick: bool,
     /// Records the twin emits (default 525 600, a year of one part a minute; 3 000 when quick).
     pub records: Option<u64>,
-    pub p0: f64,
-    pub v0: f64,
+    /// What the AI system costs, for the business case.
+    pub investment: Investment,
     /// Seed of every random choice (emission, split, training, simulation).
     pub seed: u64,
 }
@@ -43,8 +47,8 @@ impl Default for DemoRequest {
         DemoRequest {
             quick: false,
             records: None,
-            p0: DEFAULT_P0,
-            v0: DEFAULT_V0,
+            investment: Investment::new(120_000.0, 2_000.0, 36, DEFAULT_DISCOUNT_RATE)
+                .expect("the default investment is valid"),
             seed: 7,
         }
     }
@@ -61,6 +65,8 @@ pub struct DemoOutcome {
     pub earlier_versions: Vec<u32>,
     /// The training run (`millwright runs show RUN`).
     pub run: Option<String>,
+    /// The baseline policy (the line's current practice).
+    pub baseline: String,
     pub twin_run: String,
     pub threshold_run: String,
     pub seconds: f64,
@@ -79,6 +85,8 @@ struct Sizes {
     horizon: f64,
     warmup: f64,
     threshold_replications: usize,
+    /// Replications of each variant the sensitivity analysis simulates.
+    sensitivity_replications: usize,
     resamples: usize,
 }
 
@@ -95,6 +103,7 @@ impl Sizes {
                 horizon: 4.0 * day,
                 warmup: 0.5 * day,
                 threshold_replications: 2,
+                sensitivity_replications: 2,
                 resamples: 300,
             }
         } else {
@@ -108,6 +117,7 @@ impl Sizes {
                 horizon: 30.0 * day,
                 warmup: day,
                 threshold_replications: 5,
+                sensitivity_replications: 10,
                 resamples: 2_000,
             }
         };
@@ -127,8 +137,9 @@ const DROPPED: [&str; 7] = ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RN
 /// cheap alarms pay, so the optimum lies at low probabilities and the search is spaced logarithmically.
 const THRESHOLDS: [f64; 8] = [0.001, 0.003, 0.01, 0.03, 0.06, 0.1, 0.2, 0.4];
 const QUICK_THRESHOLDS: [f64; 4] = [0.003, 0.03, 0.1, 0.4];
-/// Preventive maintenance changes the tool at this much wear (the example line's tools last 200–240 min).
-const PREVENTIVE_WEAR_LIMIT: f64 = 180.0;
+/// The policies compared: the line's current practice (preventive) is the baseline, run-to-failure a
+/// reference row.
+const POLICIES: [&str; 3] = ["run-to-failure", "preventive", "predictive"];
 const STEPS: usize = 5;
 
 pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result<DemoOutcome> {
@@ -178,13 +189,18 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
     steps.done(registered_line(&trained, &model_spec, &earlier_versions));
 
     steps.start("the twin compares maintenance policies");
-    let (threshold_run, twin_run, threshold) =
-        simulate(home, &line, &sizes, req, &model_spec, &trained, observer).await?;
+    let impact = impact_request(req, &sizes);
+    let sim = simulate(home, &line, &sizes, req, &model_spec, &impact, observer).await?;
     steps.done(format!(
-        "twin run {twin_run}: 3 policies × {} replications × {} days; alarm threshold {} (from run {threshold_run})",
+        "twin run {}: {} policies × {} replications × {} days; alarm threshold {} (searched on other \
+         streams, run {}); {} sensitivity variants",
+        sim.twin_run,
+        POLICIES.len(),
         sizes.replications,
         format_number(sizes.horizon / 1440.0),
-        format_number(threshold),
+        format_number(sim.threshold),
+        sim.threshold_run,
+        sim.sensitivity.len() * 2,
     ));
 
     steps.start("impact and report");
@@ -196,14 +212,7 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
         emitted.rows,
         ingested.version,
     );
-    let request = report_request(
-        home,
-        req,
-        &sizes,
-        &trained,
-        [&twin_run, &threshold_run],
-        lineage,
-    );
+    let request = report_request(home, impact, &trained, &sim, lineage);
     let reported = report(home, &request)?;
     steps.done(format!("report written to {}", reported.html.display()));
     let (seconds, steps) = steps.finish();
@@ -214,34 +223,48 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
         model: model_spec,
         earlier_versions,
         run: trained.manifest.lineage.run.clone(),
-        twin_run,
-        threshold_run,
+        baseline: reported.baseline,
+        twin_run: sim.twin_run,
+        threshold_run: sim.threshold_run,
         seconds,
         steps,
     })
 }
 
-/// The demo's report: the comparison, the threshold search, the candidates and curves of the training.
-fn report_request(
-    home: &Home,
-    req: &DemoRequest,
-    sizes: &Sizes,
-    trained: &TrainOutcome,
-    [twin_run, threshold_run]: [&str; 2],
-    lineage: String,
-) -> ReportRequest {
-    let mut request = ReportRequest::new(twin_run);
-    request.threshold_run = Some(threshold_run.to_owned());
-    request.p0 = req.p0;
-    request.v0 = req.v0;
-    request.impact = ImpactRequest {
+/// The business case the demo measures: the AI policy against the line's current practice.
+fn impact_request(req: &DemoRequest, sizes: &Sizes) -> ImpactRequest {
+    ImpactRequest {
         comparison: TwinComparison {
             resamples: sizes.resamples,
             seed: DEFAULT_BOOTSTRAP_SEED,
+            investment: Some(req.investment),
             ..TwinComparison::default()
         },
         ..ImpactRequest::default()
-    };
+    }
+}
+
+/// The demo's report: the comparison, the threshold search, the sensitivity variants, the model's exam
+/// at the threshold used, the candidates and curves of the training.
+fn report_request(
+    home: &Home,
+    impact: ImpactRequest,
+    trained: &TrainOutcome,
+    sim: &Simulated,
+    lineage: String,
+) -> ReportRequest {
+    let mut request = ReportRequest::new(&sim.twin_run);
+    request.threshold_run = Some(sim.threshold_run.clone());
+    request.impact = impact;
+    request.sensitivity = sim.sensitivity.clone();
+    request.offline_exam = Some(OfflineExam {
+        threshold: sim.threshold,
+        threshold_source: format!(
+            "optimised for cost per good part on separate twin streams (run {})",
+            sim.threshold_run
+        ),
+        metrics: millwright_learn::metrics::binary(&trained.test_y, &trained.test_pred, sim.threshold),
+    });
     request.title = Some(
         "Millwright demo — what predictive maintenance changes on the example milling line".into(),
     );
@@ -290,29 +313,41 @@ fn registered_line(trained: &TrainOutcome, spec: &str, earlier: &[u32]) -> Strin
     )
 }
 
-/// Optimises the predictive threshold, then compares the three policies; returns both run ids and the
-/// threshold chosen.
+/// What the twin step produced.
+struct Simulated {
+    threshold_run: String,
+    twin_run: String,
+    threshold: f64,
+    sensitivity: Vec<SensitivityRow>,
+}
+
+/// Seeds the threshold search apart from the comparison: a decision tuned on the streams that then judge
+/// it would grade its own exam.
+const SEARCH_SEED_OFFSET: u64 = 0x5eed;
+
+/// Optimises the predictive threshold on streams of its own, compares the three policies on fresh ones,
+/// and varies the inputs the result depends on.
 async fn simulate(
     home: &Home,
     line: &Line,
     sizes: &Sizes,
     req: &DemoRequest,
     model_spec: &str,
-    trained: &TrainOutcome,
+    impact: &ImpactRequest,
     observer: &Observer,
-) -> Result<(String, String, f64)> {
+) -> Result<Simulated> {
     let params = PolicyParams {
         interval: None,
-        wear_limit: Some(PREVENTIVE_WEAR_LIMIT),
-        threshold: Some(trained.manifest.threshold),
+        wear_limit: None,
+        threshold: None,
         scorer: Some(crate::twin::scorer(home, model_spec)?),
+        recall_scale: None,
     };
-    let (horizon, warmup, seed) = (sizes.horizon, sizes.warmup, req.seed);
     let progress = observer.progress();
-    let options = move |replications: usize| RunOptions {
+    let options = move |replications: usize, seed: u64| RunOptions {
         replications,
-        horizon: Some(horizon),
-        warmup: Some(warmup),
+        horizon: Some(sizes.horizon),
+        warmup: Some(sizes.warmup),
         seed,
         threads: None,
         progress: progress.clone(),
@@ -323,12 +358,12 @@ async fn simulate(
     } else {
         THRESHOLDS.to_vec()
     };
-    let (root, line, threshold_reps) = (
-        home.root().to_owned(),
-        line.clone(),
-        sizes.threshold_replications,
-    );
-    let replications = sizes.replications;
+    let search_options = options(sizes.threshold_replications, req.seed + SEARCH_SEED_OFFSET);
+    let compare_options = options(sizes.replications, req.seed);
+    let sensitivity_options = options(sizes.sensitivity_replications, req.seed);
+    let (root, line) = (home.root().to_owned(), line.clone());
+    let (model, assumptions) = impact.resolve()?;
+    let comparison = impact.comparison.clone();
     blocking(move || {
         let predictive = policy_from_name("predictive", &params, &line)?;
         let (search, optimum) = optimize(
@@ -337,20 +372,36 @@ async fn simulate(
             Knob::Threshold,
             &thresholds,
             Objective::CostPerGoodPart,
-            &options(threshold_reps),
+            &search_options,
         )?;
         store_result(&root, &line, &search)?;
         let tuned = PolicyParams {
             threshold: Some(optimum.best.value),
             ..params
         };
-        let policies = ["run-to-failure", "preventive", "predictive"]
+        let policies = POLICIES
             .iter()
             .map(|name| policy_from_name(name, &tuned, &line))
             .collect::<Result<Vec<_>, _>>()?;
-        let comparison = millwright_twin::compare(&line, &policies, &options(replications))?;
-        store_result(&root, &line, &comparison)?;
-        Ok((search.run_id, comparison.run_id, optimum.best.value))
+        let comparison_run = millwright_twin::compare(&line, &policies, &compare_options)?;
+        store_result(&root, &line, &comparison_run)?;
+        let baseline = line.current_policy().unwrap_or("preventive").to_owned();
+        let sensitivity = simulated_rows(&Variation {
+            line: &line,
+            params: &tuned,
+            baseline: &baseline,
+            ai: "predictive",
+            options: &sensitivity_options,
+            model: &model,
+            assumptions: &assumptions,
+            comparison: &comparison,
+        })?;
+        Ok(Simulated {
+            threshold_run: search.run_id,
+            twin_run: comparison_run.run_id,
+            threshold: optimum.best.value,
+            sensitivity,
+        })
     })
     .await
 }

@@ -1,12 +1,13 @@
-//! The productivity impact: f_AI from figures the user gives, or α measured from a stored twin run.
+//! The productivity impact: f_AI from figures the user gives, or the business case measured from a stored
+//! twin run (the AI policy against the plant's current practice).
 
 use std::path::PathBuf;
 
 use millwright_impact::{
     evaluate, impact_from_twin, load_model_file, Assumptions, Given, ImpactModel, MeasuredImpact,
-    PointImpact, PolicyRuns, ReplicationKpis, TwinComparison, TwinRuns,
+    PointImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
-use millwright_twin::TwinResult;
+use millwright_twin::{Costs, Line, LineFile, TwinResult};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
@@ -24,7 +25,7 @@ pub struct ImpactRequest {
     pub alphas: Vec<String>,
     /// A model file (TOML) adding paths and terms and assuming figures; the request's figures win.
     pub model_file: Option<PathBuf>,
-    /// Measure α from this twin run instead of taking them as given.
+    /// Measure the impact from this twin run instead of taking factors as given.
     pub from_twin: Option<String>,
     pub comparison: TwinComparison,
 }
@@ -77,7 +78,7 @@ pub fn impact(home: &Home, req: &ImpactRequest) -> Result<ImpactOutcome> {
     })
 }
 
-/// α measured from twin run `run_id` and the model evaluated with their intervals.
+/// The business case measured from twin run `run_id`, with its intervals.
 pub fn measure(
     home: &Home,
     run_id: &str,
@@ -86,15 +87,39 @@ pub fn measure(
     comparison: &TwinComparison,
 ) -> Result<MeasuredImpact> {
     let result = crate::twin::load_result(home, run_id)?;
-    impact_from_twin(model, assumptions, &twin_runs(&result), comparison)
-        .with_context(|| format!("measuring α from twin run `{run_id}`"))
+    let line = stored_line(home, run_id)?;
+    impact_from_twin(model, assumptions, &twin_runs(&result, &line), comparison)
+        .with_context(|| format!("measuring the impact from twin run `{run_id}`"))
 }
 
-/// The twin's stored replications as the impact model reads them.
-pub fn twin_runs(result: &TwinResult) -> TwinRuns {
+/// The line file a twin run was simulated with (stored beside its result).
+pub fn stored_line(home: &Home, run_id: &str) -> Result<LineFile> {
+    let path = millwright_twin::run_dir(home.root(), run_id)?.join("line.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Line::parse_file(&text, &path)?)
+}
+
+/// The line's `[costs]` as the impact model's prices.
+pub fn prices(costs: &Costs) -> Prices {
+    Prices {
+        part_value: costs.part_value,
+        operating_per_hour: costs.operating_per_hour,
+        downtime_per_hour: costs.downtime_per_hour,
+        corrective_repair: costs.corrective_repair,
+        preventive_maintenance: costs.preventive_maintenance,
+        scrap: costs.scrap,
+    }
+}
+
+/// The twin's stored replications as the impact model reads them: times in hours, counts as numbers.
+pub fn twin_runs(result: &TwinResult, line: &LineFile) -> TwinRuns {
+    let hours = |units: f64| units / line.time_unit.units_per_hour();
+    let window = result.horizon - result.warmup;
     TwinRuns {
         run_id: result.run_id.clone(),
         seed: Some(result.seed),
+        current_policy: result.line.current_policy.clone(),
+        prices: prices(&line.costs),
         policies: result
             .policies
             .iter()
@@ -104,10 +129,14 @@ pub fn twin_runs(result: &TwinResult) -> TwinRuns {
                     .replications
                     .iter()
                     .map(|r| ReplicationKpis {
-                        throughput: r.throughput,
-                        scrap_rate: r.scrap_rate,
-                        unplanned_downtime: r.unplanned_downtime,
-                        cost_per_good_part: r.cost_per_good_part,
+                        window_hours: hours(window),
+                        planned_hours: hours((window - r.planned_stop_time).max(0.0)),
+                        good_parts: r.good_parts as f64,
+                        scrapped_parts: r.scrapped_parts as f64,
+                        availability: r.availability,
+                        downtime_hours: hours(r.unplanned_downtime),
+                        failures: r.failures as f64,
+                        maintenance_actions: r.maintenance_actions as f64,
                     })
                     .collect(),
             })

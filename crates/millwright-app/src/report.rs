@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use millwright_core::ModelRef;
 use millwright_data::lake::Lake;
 use millwright_data::quality::QualityReport;
-use millwright_impact::{format_number, Estimate, Given};
-use millwright_learn::metrics::ThresholdRule;
+use millwright_impact::{format_number, sorted_sensitivity, Estimate, MeasuredImpact, SensitivityRow};
+use millwright_learn::metrics::{BinaryMetrics, ThresholdRule};
 use millwright_learn::registry::{self, Manifest};
 use millwright_learn::train::TestMetrics;
 use millwright_report::{
@@ -23,20 +23,20 @@ use crate::error::{Context, Result};
 use crate::impact::{measure, ImpactRequest};
 use crate::Home;
 
-/// P0 and V0 when none is given: an index of 100, so P1 reads as a percentage of today.
-pub const DEFAULT_P0: f64 = 100.0;
-pub const DEFAULT_V0: f64 = 100.0;
-
 /// Everything a report needs besides the twin run itself.
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
     pub run_id: String,
     /// A twin optimisation run of the predictive threshold, shown as the optimised threshold.
     pub threshold_run: Option<String>,
-    pub p0: f64,
-    pub v0: f64,
-    /// Factors, α terms, a model file and the comparison (baseline, AI policy, bootstrap).
+    /// User-given α, a model file and the comparison (baseline, AI policy, bootstrap, investment).
     pub impact: ImpactRequest,
+    /// Sensitivity rows the caller measured by simulating again (failure rates, maintenance, recall);
+    /// the report adds them to the price rows the impact step computes.
+    pub sensitivity: Vec<SensitivityRow>,
+    /// The model's offline figures at the threshold the twin used, when the caller holds its test
+    /// predictions (otherwise the registered metrics are used when their threshold is the one used).
+    pub offline_exam: Option<OfflineExam>,
     pub title: Option<String>,
     /// Output folder (default `<home>/reports/<run-id>`).
     pub out: Option<PathBuf>,
@@ -52,9 +52,9 @@ impl ReportRequest {
         ReportRequest {
             run_id: run_id.into(),
             threshold_run: None,
-            p0: DEFAULT_P0,
-            v0: DEFAULT_V0,
             impact: ImpactRequest::default(),
+            sensitivity: Vec::new(),
+            offline_exam: None,
             title: None,
             out: None,
             candidates: Vec::new(),
@@ -70,6 +70,17 @@ pub struct Reported {
     pub html: PathBuf,
     pub summary: PathBuf,
     pub headline: Vec<Headline>,
+    /// The baseline policy the figures are measured against.
+    pub baseline: String,
+}
+
+/// The test-split metrics of a model at the alarm threshold a twin run used.
+#[derive(Debug, Clone)]
+pub struct OfflineExam {
+    pub threshold: f64,
+    /// Where the threshold came from, in words.
+    pub threshold_source: String,
+    pub metrics: BinaryMetrics,
 }
 
 pub fn report(home: &Home, req: &ReportRequest) -> Result<Reported> {
@@ -83,16 +94,16 @@ pub fn report(home: &Home, req: &ReportRequest) -> Result<Reported> {
         html: files.html,
         summary: files.summary,
         headline: summary.headline,
+        baseline: summary.input.impact.twin.baseline_policy,
     })
 }
 
 fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
-    let (model, mut assumptions) = req.impact.resolve()?;
-    // The report's P0 and V0 are its own (default 100): they sit over a model file's.
-    assumptions.p0 = Some(Given::new(req.p0, "--p0"));
-    assumptions.v0 = Some(Given::new(req.v0, "--v0"));
+    let (model, assumptions) = req.impact.resolve()?;
     let comparison = &req.impact.comparison;
-    let impact = measure(home, &req.run_id, &model, &assumptions, comparison)?;
+    let mut impact = measure(home, &req.run_id, &model, &assumptions, comparison)?;
+    impact.sensitivity.extend(req.sensitivity.iter().cloned());
+    impact.sensitivity = sorted_sensitivity(std::mem::take(&mut impact.sensitivity));
     let stored = crate::twin::load_result(home, &req.run_id)?;
     let mut unavailable = BTreeMap::new();
     let model_ref = ai_model(&stored, &comparison.ai_policy, &mut unavailable);
@@ -123,15 +134,7 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
             "no threshold optimisation run was given".to_owned(),
         );
     }
-    let mut notes = req.notes.clone();
-    notes.push(LineageEntry {
-        figure: "P0 and V0".to_owned(),
-        source: format!(
-            "P0 = {} and V0 = {} (default 100, an index of today's level)",
-            format_number(req.p0),
-            format_number(req.v0)
-        ),
-    });
+    let notes = req.notes.clone();
     let twin_dir = millwright_twin::run_dir(home.root(), &req.run_id)?;
     Ok(ReportInput {
         title: req
@@ -142,7 +145,7 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
         millwright_version: env!("CARGO_PKG_VERSION").to_owned(),
         data_quality,
         model: model_summary,
-        twin: twin_summary(stored, model_ref, req, threshold, &twin_dir),
+        twin: twin_summary(stored, model_ref, &impact, threshold, &twin_dir),
         impact,
         unavailable,
         notes,
@@ -297,7 +300,7 @@ fn threshold_points(run_id: String, opt: &Optimization) -> ThresholdSearch {
 fn twin_summary(
     stored: TwinResult,
     model: Option<ModelRef>,
-    req: &ReportRequest,
+    impact: &MeasuredImpact,
     threshold: Option<ThresholdSearch>,
     dir: &Path,
 ) -> TwinSummary {
@@ -317,8 +320,8 @@ fn twin_summary(
         time_unit: stored.time_unit,
         line: stored.line.name,
         model: model.map(|m| m.to_string()),
-        baseline_policy: req.impact.comparison.baseline_policy.clone(),
-        ai_policy: req.impact.comparison.ai_policy.clone(),
+        baseline_policy: impact.twin.baseline_policy.clone(),
+        ai_policy: impact.twin.ai_policy.clone(),
         policies: stored
             .policies
             .iter()

@@ -26,7 +26,7 @@ pub use dist::{DistError, DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
 pub use error::{Section, TwinError};
 pub use kpi::{ReplicationKpis, Summary};
-pub use line::{Line, LineFile, EXAMPLE_LINE};
+pub use line::{Costs, Line, LineFile, EXAMPLE_LINE};
 pub use optimize::{grid, optimize, Knob, Objective, Optimization};
 pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
 pub use policy::{

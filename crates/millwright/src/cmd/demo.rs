@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use millwright_app::demo::{self, DemoRequest};
-use millwright_app::report::{DEFAULT_P0, DEFAULT_V0};
+use millwright_impact::{Investment, Months, PerMonth, DEFAULT_DISCOUNT_RATE};
 
 use crate::cmd::report::headline_text;
 use crate::output::{observer, print_json};
@@ -19,12 +19,15 @@ pub struct DemoArgs {
     /// minute; 3 000 with --quick).
     #[arg(long)]
     pub records: Option<u64>,
-    /// Productivity before AI (default 100, an index).
-    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_P0)]
-    pub p0: f64,
-    /// Value before AI (default 100, an index).
-    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_V0)]
-    pub v0: f64,
+    /// One-off cost of the AI system in the business case (an illustration; use your quote).
+    #[arg(long, default_value_t = 120_000.0)]
+    pub investment: f64,
+    /// Cost of running it, `AMOUNT/month` (or `/year`).
+    #[arg(long, value_name = "AMOUNT/PERIOD", default_value = "2000/month")]
+    pub running_cost: PerMonth,
+    /// Horizon of the business case: `3y`, `36mo`.
+    #[arg(long, value_name = "DURATION", default_value = "3y")]
+    pub horizon: Months,
     /// Seed of every random choice (emission, split, training, simulation).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -34,8 +37,12 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
     let request = DemoRequest {
         quick: args.quick,
         records: args.records,
-        p0: args.p0,
-        v0: args.v0,
+        investment: Investment::new(
+            args.investment,
+            args.running_cost.0,
+            args.horizon.0,
+            DEFAULT_DISCOUNT_RATE,
+        )?,
         seed: args.seed,
     };
     let outcome = demo::demo(&global.home(), &request, &observer(global)).await?;
@@ -43,8 +50,9 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
         return print_json(&outcome);
     }
     println!(
-        "\nWhat AI changes on the example line (predictive vs run-to-failure; demo took {:.1} s):",
-        outcome.seconds
+        "\nWhat AI changes on the example line (predictive maintenance against the current practice, {}; \
+         demo took {:.1} s):",
+        outcome.baseline, outcome.seconds
     );
     print!("{}", headline_text(&outcome.headline));
     if !outcome.earlier_versions.is_empty() {

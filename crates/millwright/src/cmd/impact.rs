@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::Args;
 use millwright_app::impact::{self, ImpactOutcome, ImpactRequest};
 use millwright_impact::{
-    render_table, Given, TwinComparison, DEFAULT_AI_POLICY, DEFAULT_BASELINE_POLICY,
-    DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES,
+    render_measured, render_table, Given, Investment, Months, PerMonth, TwinComparison,
+    DEFAULT_AI_POLICY, DEFAULT_BOOTSTRAP_SEED, DEFAULT_DISCOUNT_RATE, DEFAULT_PRICE_RANGE,
+    DEFAULT_RESAMPLES,
 };
 
 use crate::output::print_json;
@@ -15,15 +16,15 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ImpactArgs {
-    /// Productivity before AI (P0), any unit; P1 = P0·f_AI comes out in the same unit.
+    /// Productivity before AI (P0), any unit, for given factors; a twin run measures its own.
     #[arg(long, allow_negative_numbers = true)]
     pub p0: Option<f64>,
-    /// Value before AI (V0), any unit; V1 = V0·f_AI.
+    /// Value before AI (V0), any unit, for given factors; a twin run measures its own.
     #[arg(long, allow_negative_numbers = true)]
     pub v0: Option<f64>,
     #[command(flatten)]
     pub given: GivenArgs,
-    /// Measure α from this twin run (`<home>/twin/<run-id>/result.json`), with 95 % confidence intervals.
+    /// Measure the impact from this twin run: the AI policy against the baseline, with 95 % CIs.
     #[arg(long, value_name = "TWIN_RUN_ID")]
     pub from_twin: Option<String>,
     #[command(flatten)]
@@ -60,25 +61,25 @@ impl GivenArgs {
         p0: Option<f64>,
         v0: Option<f64>,
         comparison: &ComparisonArgs,
-    ) -> ImpactRequest {
-        ImpactRequest {
+    ) -> Result<ImpactRequest> {
+        Ok(ImpactRequest {
             p0: p0.map(|v| Given::new(v, "--p0")),
             v0: v0.map(|v| Given::new(v, "--v0")),
             factors: self.factors.clone(),
             alphas: self.alphas.clone(),
             model_file: self.model_file.clone(),
             from_twin: None,
-            comparison: comparison.comparison(),
-        }
+            comparison: comparison.comparison()?,
+        })
     }
 }
 
-/// Which twin policies to compare and how to bootstrap the intervals.
+/// Which twin policies to compare, how to bootstrap the intervals, and what the AI system costs.
 #[derive(Debug, Clone, Args)]
 pub struct ComparisonArgs {
-    /// The twin policy without AI.
-    #[arg(long, default_value = DEFAULT_BASELINE_POLICY)]
-    pub baseline: String,
+    /// The policy without AI; default: the line file's `current_policy` (the plant's current practice).
+    #[arg(long)]
+    pub baseline: Option<String>,
     /// The twin policy with AI.
     #[arg(long, default_value = DEFAULT_AI_POLICY)]
     pub ai_policy: String,
@@ -88,21 +89,51 @@ pub struct ComparisonArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = DEFAULT_BOOTSTRAP_SEED)]
     pub bootstrap_seed: u64,
+    /// One-off cost of the AI system (sensors, software, integration), in the line's currency.
+    #[arg(long)]
+    pub investment: Option<f64>,
+    /// Cost of running it, `AMOUNT/month` (or `/year`, `/week`); 0 when only --investment is given.
+    #[arg(long, value_name = "AMOUNT/PERIOD")]
+    pub running_cost: Option<PerMonth>,
+    /// Horizon of the business case: `3y`, `36mo`.
+    #[arg(long, value_name = "DURATION", default_value = "3y")]
+    pub horizon: Months,
+    /// Annual discount rate of the net present value.
+    #[arg(long, default_value_t = DEFAULT_DISCOUNT_RATE)]
+    pub discount_rate: f64,
+    /// Currency the line file's costs are in (a label).
+    #[arg(long, default_value = "EUR")]
+    pub currency: String,
+    /// How far each price is moved in the sensitivity analysis (± this share).
+    #[arg(long, default_value_t = DEFAULT_PRICE_RANGE)]
+    pub price_range: f64,
 }
 
 impl ComparisonArgs {
-    pub fn comparison(&self) -> TwinComparison {
-        TwinComparison {
+    pub fn comparison(&self) -> Result<TwinComparison> {
+        let investment = match (self.investment, self.running_cost) {
+            (None, None) => None,
+            (investment, running) => Some(Investment::new(
+                investment.unwrap_or(0.0),
+                running.map_or(0.0, |r| r.0),
+                self.horizon.0,
+                self.discount_rate,
+            )?),
+        };
+        Ok(TwinComparison {
             baseline_policy: self.baseline.clone(),
             ai_policy: self.ai_policy.clone(),
             resamples: self.resamples,
             seed: self.bootstrap_seed,
-        }
+            investment,
+            currency: self.currency.clone(),
+            price_range: self.price_range,
+        })
     }
 }
 
 pub fn impact(global: &Global, args: ImpactArgs) -> Result<()> {
-    let mut request = args.given.request(args.p0, args.v0, &args.comparison);
+    let mut request = args.given.request(args.p0, args.v0, &args.comparison)?;
     request.from_twin = args.from_twin;
     let outcome = impact::impact(&global.home(), &request)?;
     if global.json {
@@ -110,7 +141,7 @@ pub fn impact(global: &Global, args: ImpactArgs) -> Result<()> {
     }
     match &outcome {
         ImpactOutcome::Given(r) => print!("{}", render_table(r)),
-        ImpactOutcome::Measured(r) => print!("{}", render_table(r)),
+        ImpactOutcome::Measured(r) => print!("{}", render_measured(r)),
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use millwright_app::report::{self, ReportRequest, DEFAULT_P0, DEFAULT_V0};
+use millwright_app::report::{self, ReportRequest};
 use millwright_report::Headline;
 
 use crate::cmd::impact::{ComparisonArgs, GivenArgs};
@@ -21,12 +21,6 @@ pub struct ReportArgs {
     /// A twin optimisation run of the predictive threshold, shown as the optimised threshold.
     #[arg(long, value_name = "TWIN_RUN_ID")]
     pub threshold_run: Option<String>,
-    /// Productivity before AI (default 100, an index).
-    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_P0)]
-    pub p0: f64,
-    /// Value before AI (default 100, an index).
-    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_V0)]
-    pub v0: f64,
     #[command(flatten)]
     pub given: GivenArgs,
     #[command(flatten)]
@@ -36,9 +30,7 @@ pub struct ReportArgs {
 pub fn report(global: &Global, args: ReportArgs) -> Result<()> {
     let mut request = ReportRequest::new(&args.run_id);
     request.threshold_run = args.threshold_run;
-    request.p0 = args.p0;
-    request.v0 = args.v0;
-    request.impact = args.given.request(None, None, &args.comparison);
+    request.impact = args.given.request(None, None, &args.comparison)?;
     request.out = args.out;
     let reported = report::report(&global.home(), &request)?;
     if global.json {
