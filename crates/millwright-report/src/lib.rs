@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 pub use error::{ReportError, Result};
 pub use html::SECTIONS;
 pub use input::{
-    Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, LineageEntry,
-    ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
+    Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, LineageEntry, ModelExam,
+    ModelSummary, PolicyKpis, Rate, Rates, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
+    TwinSummary,
 };
 pub use summary::{Headline, Summary};
 
