@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod html;
 mod input;
+mod lead;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ pub use input::{
     ModelSummary, PolicyKpis, Rate, Rates, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
     TwinSummary,
 };
-pub use summary::{Headline, Summary};
+pub use summary::{Headline, Summary, FRACTION};
 
 /// The files a report consists of.
 #[derive(Debug, Clone, PartialEq, Eq)]
