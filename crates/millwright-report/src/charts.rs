@@ -1,10 +1,12 @@
 //! The report's charts as SVG text (the browser renders the text, so no font is needed at view time;
 //! laying out the labels uses millwright-plot's embedded font).
 
-use millwright_impact::Estimate;
+use millwright_impact::{BusinessCase, Estimate, SensitivityRow};
 use millwright_plot::plotters::coord::ranged1d::SegmentValue;
+use millwright_plot::plotters::coord::types::RangedCoordf64;
 use millwright_plot::plotters::prelude::*;
-use millwright_plot::style::{self, CiPoint, CHOSEN, LABEL_PX, MUTED};
+use millwright_plot::plotters::style::text_anchor::{HPos, Pos, VPos};
+use millwright_plot::style::{self, CiPoint, CHOSEN, LABEL_PX, MUTED, REFERENCE};
 use millwright_plot::{svg_string, Backend, Chart, DrawResult, Shift};
 
 use crate::error::{ReportError, Result};
@@ -16,7 +18,11 @@ const TITLE_PX: u32 = 17;
 const ACCENT: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
 
 fn draw(what: &str, chart: &impl Chart) -> Result<String> {
-    svg_string(chart, SIZE).map_err(|source| ReportError::Chart {
+    draw_sized(what, chart, SIZE)
+}
+
+fn draw_sized(what: &str, chart: &impl Chart, size: (u32, u32)) -> Result<String> {
+    svg_string(chart, size).map_err(|source| ReportError::Chart {
         what: what.to_owned(),
         source,
     })
@@ -216,6 +222,180 @@ impl Chart for Threshold<'_> {
     }
 }
 
+/// Cumulative undiscounted cash flow over the horizon, −investment + m × net monthly gain, with the band
+/// the net gain's 95 % CI gives, the zero line and the payback month.
+pub fn cash_flow(business: &BusinessCase) -> Result<String> {
+    draw("cumulative cash flow", &CashFlow(business))
+}
+
+struct CashFlow<'a>(&'a BusinessCase);
+
+impl CashFlow<'_> {
+    fn points(&self) -> Vec<CiPoint> {
+        let b = self.0;
+        let at = |m: f64, net: f64| m * net - b.investment.investment;
+        (0..=b.investment.horizon_months)
+            .map(|m| {
+                let x = f64::from(m);
+                CiPoint {
+                    x,
+                    mean: at(x, b.net_monthly.mean),
+                    low: at(x, b.net_monthly.ci_low),
+                    high: at(x, b.net_monthly.ci_high),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Chart for CashFlow<'_> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let b = self.0;
+        let horizon = f64::from(b.investment.horizon_months);
+        let points = self.points();
+        let values = points.iter().flat_map(|p| [p.low, p.mean, p.high]);
+        let (y0, y1) = style::padded_range(values.chain([0.0]), 0.08).unwrap_or((-1.0, 1.0));
+        let mut chart =
+            frame(root, "Cumulative cash flow").build_cartesian_2d(0.0..horizon, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("months after the investment")
+            .y_desc(format!(
+                "cumulative net cash, {} (undiscounted)",
+                b.currency
+            ))
+            .x_label_formatter(&|v| crate::format::short(*v))
+            .y_label_formatter(&|v| crate::format::compact(*v))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (horizon, 0.0)],
+            REFERENCE.stroke_width(1),
+        )))?;
+        style::ci_band(&mut chart, &points, ACCENT)?;
+        if let Some(m) = b.payback.months.filter(|m| *m <= horizon) {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(m, y0), (m, y1)],
+                CHOSEN.stroke_width(2),
+            )))?;
+            // The label on the side of the line with more room.
+            let (anchor, x) = if m > 0.6 * horizon {
+                (HPos::Right, m - horizon * 0.01)
+            } else {
+                (HPos::Left, m + horizon * 0.01)
+            };
+            let label = TextStyle::from(style::font(LABEL_PX).into_font())
+                .color(&CHOSEN)
+                .pos(Pos::new(anchor, VPos::Top));
+            chart.draw_series(std::iter::once(Text::new(
+                format!("payback {m:.1} months"),
+                (x, y1),
+                label,
+            )))?;
+        }
+        Ok(())
+    }
+}
+
+/// One bar per sensitivity row (largest swing on top) from the outcome at the input's low setting to the one
+/// at its high setting, each half drawn from the measured outcome `base` and labelled with its setting.
+pub fn tornado(rows: &[SensitivityRow], base: f64, unit: &str) -> Result<String> {
+    let height = (90 + 34 * rows.len() as u32).max(220);
+    draw_sized("sensitivity", &Tornado { rows, base, unit }, (680, height))
+}
+
+struct Tornado<'a> {
+    rows: &'a [SensitivityRow],
+    base: f64,
+    unit: &'a str,
+}
+
+impl Chart for Tornado<'_> {
+    fn draw<DB: Backend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let n = self.rows.len();
+        let ends = |r: &SensitivityRow| {
+            [
+                r.low.outcome.monthly_benefit,
+                r.high.outcome.monthly_benefit,
+            ]
+        };
+        // Wide padding: the settings are written beyond the bar ends.
+        let (x0, x1) = style::padded_range(self.rows.iter().flat_map(ends).chain([self.base]), 0.3)
+            .unwrap_or((self.base - 1.0, self.base + 1.0));
+        let names: Vec<&str> = self.rows.iter().map(|r| r.input.as_str()).collect();
+        let longest = names.iter().map(|s| s.chars().count()).max().unwrap_or(4) as u32;
+        let mut chart = frame(root, "What moves the benefit per month")
+            .x_label_area_size(40)
+            .y_label_area_size((longest * 7 + 16).clamp(60, 260))
+            .build_cartesian_2d(x0..x1, 0.0..n.max(1) as f64)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(2 * n + 1)
+            .y_label_formatter(&|v| style::category_label(&names, v - 0.5, true))
+            .x_desc(format!("benefit per month, {}", self.unit))
+            .x_label_formatter(&|v| crate::format::compact(*v))
+            .label_style(style::font(LABEL_PX))
+            .draw()?;
+        let gap = (x1 - x0) * 0.01;
+        for (i, row) in self.rows.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            let mut moved = false;
+            for (setting, colour) in [(&row.low, style::series_color(1)), (&row.high, ACCENT)] {
+                // A setting that does not move the outcome has no bar, and its label would sit on the other's.
+                if (setting.outcome.monthly_benefit - self.base).abs() > 1e-9 * (x1 - x0) {
+                    self.half_bar(&mut chart, (y, gap), setting, colour)?;
+                    moved = true;
+                }
+            }
+            if !moved {
+                let label = TextStyle::from(style::font(12).into_font())
+                    .pos(Pos::new(HPos::Left, VPos::Center));
+                chart.draw_series(std::iter::once(Text::new(
+                    "no change",
+                    (self.base + gap, y + 0.5),
+                    label,
+                )))?;
+            }
+        }
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(self.base, 0.0), (self.base, n as f64)],
+            BLACK.stroke_width(1),
+        )))?;
+        Ok(())
+    }
+}
+
+impl Tornado<'_> {
+    /// The bar from the base to one setting's outcome at row `y`, with the setting written `gap` past its end.
+    fn half_bar<DB: Backend>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        (y, gap): (f64, f64),
+        setting: &millwright_impact::Setting,
+        colour: RGBColor,
+    ) -> DrawResult {
+        let end = setting.outcome.monthly_benefit;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(self.base, y + 0.2), (end, y + 0.8)],
+            colour.filled(),
+        )))?;
+        let (anchor, at) = if end < self.base {
+            (HPos::Right, end - gap)
+        } else {
+            (HPos::Left, end + gap)
+        };
+        let label =
+            TextStyle::from(style::font(12).into_font()).pos(Pos::new(anchor, VPos::Center));
+        chart.draw_series(std::iter::once(Text::new(
+            setting.setting.clone(),
+            (at, y + 0.5),
+            label,
+        )))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +436,50 @@ mod tests {
             diagonal: false,
         };
         assert!(curve(&flat).unwrap().contains("<svg"));
+    }
+
+    #[test]
+    fn cash_flow_and_tornado_draw_flat_and_one_month_cases() {
+        use millwright_impact::{Investment, Outcome, Payback, Setting};
+        let net = Estimate::exact(-10.0);
+        let business = BusinessCase {
+            investment: Investment::new(0.0, 10.0, 1, 0.0).unwrap(),
+            currency: "EUR".into(),
+            monthly_benefit: Estimate::exact(0.0),
+            net_monthly: net,
+            payback: Payback {
+                months: None,
+                ci_low: None,
+                ci_high: None,
+            },
+            never_pays_back_share: 1.0,
+            npv: net,
+            roi: None,
+        };
+        let svg = cash_flow(&business).unwrap();
+        assert!(svg.contains("months after the investment") && !svg.contains("payback"));
+        let outcome = Outcome {
+            productivity_ratio: 1.0,
+            value_ratio: None,
+            monthly_benefit: 5.0,
+            npv: None,
+            payback_months: None,
+        };
+        let setting = |s: &str| Setting {
+            setting: s.into(),
+            outcome,
+        };
+        let flat = SensitivityRow {
+            input: "price: scrap".into(),
+            kind: "price".into(),
+            low: setting("-25 %"),
+            high: setting("+25 %"),
+        };
+        let svg = tornado(&[flat], 5.0, "EUR/month").unwrap();
+        assert!(svg.contains("price: scrap") && svg.contains("no change"));
+        assert!(
+            !svg.contains("+25 %"),
+            "a setting without effect is not labelled"
+        );
     }
 }

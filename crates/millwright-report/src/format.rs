@@ -50,6 +50,61 @@ pub fn percent_estimate(e: &Estimate) -> String {
     }
 }
 
+/// Money rounded to whole units with thousands grouped: `-120,000`.
+pub fn money(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_owned();
+    }
+    let digits = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if x < 0.0 && digits != "0" {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// Money with its interval, without the currency: `512,000 [401,000, 630,000]`.
+pub fn money_ci(e: &Estimate) -> String {
+    if e.ci_low == e.ci_high {
+        money(e.mean)
+    } else {
+        format!(
+            "{} <span class=\"ci\">[{}, {}]</span>",
+            money(e.mean),
+            money(e.ci_low),
+            money(e.ci_high)
+        )
+    }
+}
+
+/// Axis labels of large amounts: `-120k`, `1.5M`.
+pub fn compact(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{}M", short(x / 1e6))
+    } else if a >= 1e3 {
+        format!("{}k", short(x / 1e3))
+    } else {
+        short(x)
+    }
+}
+
+/// A share in [0, 1] as a percentage without sign: `83.2 %`; a dash when undefined.
+pub fn share(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1} %", x * 100.0)
+    } else {
+        "—".to_owned()
+    }
+}
+
 /// HTML text escaping: five characters, not worth a dependency.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -87,5 +142,13 @@ mod tests {
             ci_high: 2.5
         })
         .contains("[1.5, 2.5]"));
+        assert_eq!(money(1_234_567.4), "1,234,567");
+        assert_eq!(money(-120_000.0), "-120,000");
+        assert_eq!(money(-0.2), "0");
+        assert_eq!(compact(-120_000.0), "-120k");
+        assert_eq!(compact(1_500_000.0), "1.5M");
+        assert_eq!(compact(250.0), "250");
+        assert_eq!(share(0.8321), "83.2 %");
+        assert_eq!(share(f64::NAN), "—");
     }
 }

@@ -10,17 +10,25 @@ use crate::embed;
 use crate::error::Result;
 use crate::format::{escape, estimate, percent_estimate};
 use crate::input::{DataQuality, ImageRef, ModelSummary, ReportInput, TwinSummary};
-use crate::summary::Summary;
+use crate::lead;
+use crate::summary::{self, Summary};
 
-/// The sections of every report, in order: (id, heading).
-pub const SECTIONS: [(&str, &str); 7] = [
-    ("summary", "What AI changes"),
-    ("data-quality", "Data quality"),
-    ("model", "Failure model"),
-    ("policies", "Maintenance policies compared"),
-    ("threshold", "Optimised alarm threshold"),
-    ("impact", "Productivity impact"),
-    ("lineage", "Lineage of every figure"),
+/// The sections of every report, in order: (id, heading). What a manager asks comes first (the change against
+/// today, its cost and payback, what it depends on, whether the model holds up), then the evidence.
+pub const SECTIONS: [(&str, &str); 10] = [
+    (
+        "summary",
+        "What AI changes against today / AI 相对现状的改变",
+    ),
+    ("business", "Business case / 投资回报"),
+    ("sensitivity", "What the result depends on / 敏感性"),
+    ("model-exam", "The model's exam / 模型检验"),
+    ("data-quality", "Data quality / 数据质量"),
+    ("model", "Failure model / 故障预测模型"),
+    ("policies", "Maintenance policies compared / 维护策略比较"),
+    ("threshold", "Alarm threshold / 报警阈值"),
+    ("impact", "How the change decomposes / 变化的分解"),
+    ("lineage", "Lineage of every figure / 数据来源"),
 ];
 
 /// KPIs drawn as charts, in this order, when the twin reports them.
@@ -34,14 +42,14 @@ const CHART_KPIS: [&str; 6] = [
 ];
 
 const STYLE: &str = "
-body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;color:#1d2733;max-width:1120px;margin:0 auto;padding:24px;line-height:1.45}
+body{font-family:'DejaVu Sans',Helvetica,Arial,'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;color:#1d2733;max-width:1120px;margin:0 auto;padding:24px;line-height:1.45}
 h1{margin:0 0 4px;font-size:28px}h2{border-bottom:2px solid #1f6fb2;padding-bottom:4px;margin-top:36px}
 header p{color:#5b6b7b;margin:2px 0}
 table{border-collapse:collapse;margin:10px 0;font-size:14px}th,td{border:1px solid #d5dce3;padding:4px 8px;text-align:right}
 th{background:#eef2f6}td.l,th.l{text-align:left}tr.chosen td{background:#e6f0fa;font-weight:bold}
 .ci{color:#5b6b7b;font-size:12px}.cards{display:flex;gap:16px;flex-wrap:wrap}
-.card{flex:1 1 280px;border:1px solid #d5dce3;border-radius:8px;padding:14px;background:#f8fafc}
-.card .v{font-size:30px;font-weight:bold;color:#1f6fb2}.card .d{color:#5b6b7b;font-size:13px}
+.card{flex:1 1 220px;border:1px solid #d5dce3;border-radius:8px;padding:14px;background:#f8fafc}
+.card .k{font-weight:bold}.card .v{font-size:30px;font-weight:bold;color:#1f6fb2}.card .d{color:#5b6b7b;font-size:13px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#5b6b7b}
 img{border:1px solid #e3e8ee;max-width:100%;height:auto}.note{color:#5b6b7b;font-style:italic}
 .formula{font-family:'DejaVu Sans Mono',monospace;background:#f3f5f8;padding:6px 10px;display:inline-block}
@@ -71,7 +79,10 @@ pub fn render(summary: &Summary) -> Result<String> {
     for (id, heading) in SECTIONS {
         let _ = writeln!(page, "<section id=\"{id}\">\n<h2>{heading}</h2>");
         let body = match id {
-            "summary" => headline_section(summary),
+            "summary" => lead::headline_section(summary),
+            "business" => lead::business_section(input)?,
+            "sensitivity" => lead::sensitivity_section(input)?,
+            "model-exam" => lead::model_exam_section(input),
             "data-quality" => match &input.data_quality {
                 Some(q) => quality_section(q)?,
                 None => unavailable(input, id),
@@ -80,7 +91,7 @@ pub fn render(summary: &Summary) -> Result<String> {
                 Some(m) => model_section(m)?,
                 None => unavailable(input, id),
             },
-            "policies" => policies_section(&input.twin)?,
+            "policies" => policies_section(input)?,
             "threshold" => threshold_section(input)?,
             "impact" => impact_section(input)?,
             _ => lineage_section(summary),
@@ -93,15 +104,16 @@ pub fn render(summary: &Summary) -> Result<String> {
 }
 
 fn unavailable(input: &ReportInput, id: &str) -> String {
-    let reason = input
-        .unavailable
-        .get(id)
-        .map(String::as_str)
-        .unwrap_or("not recorded for this twin run");
+    unavailable_or(input, id, "not recorded for this twin run")
+}
+
+/// Why section `id` has nothing to show: the caller's reason, else `default`.
+pub(crate) fn unavailable_or(input: &ReportInput, id: &str, default: &str) -> String {
+    let reason = input.unavailable.get(id).map_or(default, String::as_str);
     format!("<p class=\"note\">Not available: {}.</p>\n", escape(reason))
 }
 
-fn svg_img(svg: &str, alt: &str) -> String {
+pub(crate) fn svg_img(svg: &str, alt: &str) -> String {
     format!(
         "<figure><img src=\"{}\" alt=\"{}\"></figure>\n",
         embed::svg_uri(svg),
@@ -121,22 +133,6 @@ fn file_imgs(images: &[ImageRef]) -> Result<String> {
         );
     }
     Ok(out)
-}
-
-fn headline_section(summary: &Summary) -> String {
-    let mut out = String::from("<div class=\"cards\">\n");
-    for h in &summary.headline {
-        let _ = writeln!(
-            out,
-            "<div class=\"card\" id=\"headline-{}\"><div>{}</div><div class=\"v\">{}</div><div class=\"d\">{}</div></div>",
-            escape(&h.key),
-            escape(&h.label),
-            percent_estimate(&h.value),
-            escape(&h.detail)
-        );
-    }
-    out.push_str("</div>\n<p class=\"note\">Intervals are 95 % confidence intervals over the twin's replications.</p>\n");
-    out
 }
 
 fn cell_value(value: &Option<serde_json::Value>) -> String {
@@ -373,13 +369,19 @@ fn kpi_order(twin: &TwinSummary) -> Vec<String> {
     ordered
 }
 
-fn policies_section(twin: &TwinSummary) -> Result<String> {
+fn policies_section(input: &ReportInput) -> Result<String> {
+    let twin = &input.twin;
+    let current = if summary::is_current_practice(&input.impact.twin) {
+        " (the plant's current practice)"
+    } else {
+        ""
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
         "<p>Line <code>{}</code>, {} replications of {} {} per policy, common random numbers (replication i of \
-         every policy sees the same failures and demand). <code>{}</code> is the baseline, <code>{}</code> uses \
-         AI{}.</p>",
+         every policy sees the same failures and demand). <code>{}</code> is the baseline{current}, <code>{}</code> \
+         uses AI{}; other policies are shown for reference.</p>",
         escape(&twin.line),
         twin.replications,
         format_number(twin.horizon),
@@ -432,7 +434,14 @@ fn policies_section(twin: &TwinSummary) -> Result<String> {
 fn threshold_section(input: &ReportInput) -> Result<String> {
     let Some(search) = &input.twin.threshold else {
         let mut out = unavailable(input, "threshold");
-        if let Some(m) = &input.model {
+        if let Some(e) = &input.model_exam {
+            let _ = writeln!(
+                out,
+                "<p>The predictive policy used alarm threshold {} ({}).</p>",
+                format_number(e.threshold),
+                escape(&e.threshold_source)
+            );
+        } else if let Some(m) = &input.model {
             let _ = writeln!(
                 out,
                 "<p>The predictive policy used the model's own decision threshold, {}.</p>",
@@ -463,14 +472,136 @@ fn threshold_section(input: &ReportInput) -> Result<String> {
     Ok(out)
 }
 
+/// The drivers of the measured change, the check that their α recompose it, then the source document's
+/// formula, labelled as the simplification it is.
 fn impact_section(input: &ReportInput) -> Result<String> {
-    let impact = &input.impact;
+    let m = &input.impact;
     let mut out = String::from(
-        "<p class=\"formula\">f<sub>p</sub> = 1 + Σ<sub>i</sub> α<sub>p,i</sub>; f<sub>AI</sub> = Π<sub>p</sub> f<sub>p</sub>; \
-         P1 = P0 · f<sub>AI</sub>; V1 = V0 · f<sub>AI</sub></p>\n",
+        "<p>The measured change splits into multiplicative drivers: productivity P (good parts per planned hour) \
+         = availability × speed × yield, and value V (margin per planned hour) = P × margin per good part. Each \
+         driver's ratio AI / baseline is one α term of the source document's model; drivers on the same path \
+         share its factor by Shapley values, so no effect is counted twice.</p>\n",
     );
-    out.push_str("<table id=\"breakdown\"><tr><th class=\"l\">path / α term</th><th>value [95 % CI]</th><th class=\"l\">source</th></tr>\n");
-    for path in &impact.paths {
+    out.push_str(&drivers_table(m));
+    out.push_str(&recomposition(m));
+    out.push_str(&formula_part(m)?);
+    Ok(out)
+}
+
+fn drivers_table(m: &millwright_impact::MeasuredImpact) -> String {
+    let mut out = String::from(
+        "<table id=\"drivers\"><tr><th class=\"l\">driver</th><th class=\"l\">unit</th><th>baseline → AI</th>\
+         <th>ratio AI / baseline</th><th class=\"l\">α term</th><th>α [95 % CI]</th></tr>\n",
+    );
+    for d in &m.drivers {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{} → {}</td><td>{}</td>\
+             <td class=\"l\"><code>{}</code></td><td>{}</td></tr>",
+            escape(&d.driver.name().replace('_', " ")),
+            escape(&d.unit),
+            format_number(d.baseline.mean),
+            format_number(d.ai.mean),
+            estimate(&d.ratio),
+            escape(&d.term),
+            estimate(&d.alpha)
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// Π(1 + Σα) = P1/P0 (and V1/V0), with the largest error over the estimate and the resamples.
+fn recomposition(m: &millwright_impact::MeasuredImpact) -> String {
+    let ratio = |c: &millwright_impact::Change| {
+        c.ratio
+            .map_or_else(|| "undefined".to_owned(), |r| format_number(r.mean))
+    };
+    let value = match &m.f_value {
+        Some(f) => format!(
+            "; over all paths f<sub>V</sub> = {} equals the measured V1/V0 = {}",
+            estimate(f),
+            ratio(&m.value)
+        ),
+        None => "; the baseline margin is not above 0, so V1/V0 and the margin driver are left out"
+            .to_owned(),
+    };
+    let given = summary::given_alphas(m);
+    let given = if given.starts_with("user-given") {
+        format!(
+            " The user's α multiply in beside the measured ones ({}).",
+            escape(&given)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<p id=\"recomposition\">Π(1 + Σα) over the productivity paths, f<sub>P</sub> = {}, equals the measured \
+         P1/P0 = {}{value}. Largest relative difference over the estimate and every resample: {:.0e}.{given}</p>\n",
+        estimate(&m.f_productivity),
+        ratio(&m.productivity),
+        m.twin.recomposition_error.max(f64::MIN_POSITIVE)
+    )
+}
+
+/// The source document's single-f_AI model: path/term table, f_AI, P1 = P0·f_AI, V1 = V0·f_AI.
+fn formula_part(m: &millwright_impact::MeasuredImpact) -> Result<String> {
+    let f = &m.formula;
+    let mut out = String::from(
+        "<h3>The source document's formula: a simplification</h3>\n<p class=\"note\">The source document uses \
+         one factor f<sub>AI</sub> for both P and V. With the measured α, f<sub>AI</sub> is the product over all \
+         paths, so P1 = P0 · f<sub>AI</sub> also counts the margin's change as productivity; the measured P1/P0 \
+         and V1/V0 above are the figures to use.</p>\n<p class=\"formula\">f<sub>p</sub> = 1 + Σ<sub>i</sub> \
+         α<sub>p,i</sub>; f<sub>AI</sub> = Π<sub>p</sub> f<sub>p</sub>; P1 = P0 · f<sub>AI</sub>; V1 = V0 · \
+         f<sub>AI</sub></p>\n",
+    );
+    out.push_str(&breakdown_table(f));
+    let _ = writeln!(
+        out,
+        "<tr><td class=\"l\"><b>f<sub>AI</sub></b></td><td id=\"f-ai\">{}</td><td class=\"l\">Π f<sub>p</sub></td></tr>\n\
+         <tr><td class=\"l\"><b>P1</b></td><td id=\"p1\">{}</td><td class=\"l\">P0 · f<sub>AI</sub>, P0 = {} {}</td></tr>\n\
+         <tr><td class=\"l\"><b>V1</b></td><td id=\"v1\">{}</td><td class=\"l\">V0 · f<sub>AI</sub>, V0 = {} {}</td></tr>\n\
+         <tr><td class=\"l\"><b>f<sub>AI</sub> − 1</b></td><td id=\"uplift\">{}</td><td class=\"l\">the source document's uplift</td></tr>\n</table>",
+        estimate(&f.f_ai),
+        estimate(&f.p1),
+        format_number(f.p0.mean),
+        escape(&m.productivity.unit),
+        estimate(&f.v1),
+        format_number(f.v0.mean),
+        escape(&m.value.unit),
+        percent_estimate(&f.uplift)
+    );
+    let mut factors: Vec<(String, Estimate)> = f
+        .paths
+        .iter()
+        .map(|p| (short_path(&p.name), p.factor))
+        .collect();
+    factors.push(("f_AI".to_owned(), f.f_ai));
+    let last = factors.len() - 1;
+    out.push_str(&svg_img(
+        &charts::bars_with_ci(
+            "Path factors and f_AI (source formula)",
+            "factor",
+            &factors,
+            Some(last),
+        )?,
+        "path factors and f_AI",
+    ));
+    Ok(out)
+}
+
+/// A path's name short enough for a bar label (`smart_manufacturing` → `manufacturing`); the table names
+/// it in full.
+fn short_path(name: &str) -> String {
+    name.strip_prefix("smart_")
+        .unwrap_or(name)
+        .replace('_', " ")
+}
+
+/// The path and term rows of the source formula (the table is closed by the caller).
+fn breakdown_table(f: &millwright_impact::Impact<Estimate>) -> String {
+    let mut out = String::from("<table id=\"breakdown\"><tr><th class=\"l\">path / α term</th><th>value [95 % CI]</th><th class=\"l\">source</th></tr>\n");
+    for path in &f.paths {
         let source = match path.factor_source {
             FactorSource::Given => format!(
                 "factor given ({})",
@@ -489,7 +620,7 @@ fn impact_section(input: &ReportInput) -> Result<String> {
             let source = match (&term.source, &term.measurement) {
                 (TermSource::Measured, Some(m)) => format!(
                     "measured: {} {} → {} (twin run {})",
-                    m.kpi,
+                    m.kpi.replace('_', " "),
                     format_number(m.baseline_mean),
                     format_number(m.ai_mean),
                     m.twin_run
@@ -507,48 +638,7 @@ fn impact_section(input: &ReportInput) -> Result<String> {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "<tr><td class=\"l\"><b>f<sub>AI</sub></b></td><td id=\"f-ai\">{}</td><td class=\"l\">Π f<sub>p</sub></td></tr>\n\
-         <tr><td class=\"l\"><b>P1</b></td><td id=\"p1\">{}</td><td class=\"l\">P0 = {}</td></tr>\n\
-         <tr><td class=\"l\"><b>V1</b></td><td id=\"v1\">{}</td><td class=\"l\">V0 = {}</td></tr>\n\
-         <tr><td class=\"l\"><b>uplift</b></td><td id=\"uplift\">{}</td><td class=\"l\">f<sub>AI</sub> − 1</td></tr>\n</table>",
-        estimate(&impact.f_ai),
-        estimate(&impact.p1),
-        format_number(impact.p0.mean),
-        estimate(&impact.v1),
-        format_number(impact.v0.mean),
-        percent_estimate(&impact.uplift)
-    );
-    let mut factors: Vec<(String, Estimate)> = impact
-        .paths
-        .iter()
-        .map(|p| (p.name.replace('_', " "), p.factor))
-        .collect();
-    factors.push(("f_AI".to_owned(), impact.f_ai));
-    let last = factors.len() - 1;
-    out.push_str("<div class=\"charts\">\n");
-    out.push_str(&svg_img(
-        &charts::bars_with_ci("Path factors and f_AI", "factor", &factors, Some(last))?,
-        "path factors and f_AI",
-    ));
-    let levels = vec![
-        ("P0".to_owned(), impact.p0),
-        ("P1".to_owned(), impact.p1),
-        ("V0".to_owned(), impact.v0),
-        ("V1".to_owned(), impact.v1),
-    ];
-    out.push_str(&svg_img(
-        &charts::bars_with_ci(
-            "Productivity and value, before and with AI",
-            "level",
-            &levels,
-            Some(1),
-        )?,
-        "P0, P1, V0, V1",
-    ));
-    out.push_str("</div>\n");
-    Ok(out)
+    out
 }
 
 fn lineage_section(summary: &Summary) -> String {

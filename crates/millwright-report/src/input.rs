@@ -24,6 +24,9 @@ pub struct ReportInput {
     pub twin: TwinSummary,
     /// The productivity impact measured from the twin run (`millwright impact --from-twin --json`).
     pub impact: MeasuredImpact,
+    /// The model's offline figures beside what it achieved inside the twin, when the AI policy used a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_exam: Option<ModelExam>,
     /// Why a section has no input (section id → reason), shown in its place.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unavailable: BTreeMap<String, String>,
@@ -202,6 +205,60 @@ pub struct ThresholdSearch {
 pub struct ThresholdPoint {
     pub threshold: f64,
     pub value: Estimate,
+}
+
+/// The model's exam: its offline figures on the test split beside what it achieved inside the twin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelExam {
+    /// The alarm threshold the twin's predictive policy used.
+    pub threshold: f64,
+    /// Where it came from, in words ("the model's registered threshold", "optimised on separate twin streams, run X", "given").
+    pub threshold_source: String,
+    /// Recall and precision on the test split of the training data at `threshold`; None when unknown.
+    pub offline: Option<Rates>,
+    /// Recall and precision per part inside the twin (pooled over the AI policy's replications).
+    pub twin: Rates,
+    /// What the figures mean and how they differ, in plain words.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub recall: Rate,
+    pub precision: Rate,
+}
+
+/// A share with its Wilson 95 % interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    pub value: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub hits: u64,
+    pub trials: u64,
+}
+
+impl Rate {
+    /// `hits / trials` with its Wilson score interval at 95 %; `None` without trials.
+    /// Wilson rather than the normal approximation: it stays inside [0, 1] and is sound for shares near
+    /// 0 or 1 and for few trials, which is where a failure model's recall lives.
+    pub fn wilson(hits: u64, trials: u64) -> Option<Rate> {
+        if trials == 0 || hits > trials {
+            return None;
+        }
+        const Z: f64 = 1.959_963_984_540_054;
+        let n = trials as f64;
+        let p = hits as f64 / n;
+        let centre = (p + Z * Z / (2.0 * n)) / (1.0 + Z * Z / n);
+        let half = Z / (1.0 + Z * Z / n) * (p * (1.0 - p) / n + Z * Z / (4.0 * n * n)).sqrt();
+        Some(Rate {
+            value: p,
+            ci_low: (centre - half).max(0.0),
+            ci_high: (centre + half).min(1.0),
+            hits,
+            trials,
+        })
+    }
 }
 
 /// Where one figure of the report comes from.

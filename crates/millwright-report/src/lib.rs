@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod html;
 mod input;
+mod lead;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -19,10 +20,11 @@ use std::path::{Path, PathBuf};
 pub use error::{ReportError, Result};
 pub use html::SECTIONS;
 pub use input::{
-    Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, LineageEntry,
-    ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
+    Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, LineageEntry, ModelExam,
+    ModelSummary, PolicyKpis, Rate, Rates, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
+    TwinSummary,
 };
-pub use summary::{Headline, Summary};
+pub use summary::{Headline, Summary, FRACTION};
 
 /// The files a report consists of.
 #[derive(Debug, Clone, PartialEq, Eq)]
