@@ -14,7 +14,7 @@ use millwright_learn::registry::{self, Manifest};
 use millwright_learn::train::TestMetrics;
 use millwright_report::{
     Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, Headline, ImageRef, LineageEntry,
-    ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
+    ModelExam, ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
 };
 use millwright_twin::{Objective, Optimization, TwinResult};
 use serde::Serialize;
@@ -107,10 +107,20 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
     let stored = crate::twin::load_result(home, &req.run_id)?;
     let mut unavailable = BTreeMap::new();
     let model_ref = ai_model(&stored, &comparison.ai_policy, &mut unavailable);
-    let model_summary = match &model_ref {
+    let (model_summary, manifest) = match &model_ref {
         Some(r) => registered_model(home, r, req, &mut unavailable)?,
-        None => None,
+        None => (None, None),
     };
+    let exam = model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref());
+    if exam.is_none() {
+        unavailable.insert(
+            "model-exam".to_owned(),
+            format!(
+                "the AI policy `{}` has no alarm counts (no model, or a result from before they were kept)",
+                comparison.ai_policy
+            ),
+        );
+    }
     let data_quality = match &model_summary {
         Some(m) => match training_quality(home, &m.dataset, m.lake_version)? {
             Ok(q) => Some(q),
@@ -147,8 +157,47 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
         model: model_summary,
         twin: twin_summary(stored, model_ref, &impact, threshold, &twin_dir),
         impact,
+        model_exam: exam,
         unavailable,
         notes,
+    })
+}
+
+/// Offline and in-twin recall and precision at the threshold the AI policy used. The offline figures come
+/// from the caller's test predictions at that threshold, else from the registered metrics when their
+/// threshold is the one used.
+fn model_exam(
+    stored: &TwinResult,
+    ai_policy: &str,
+    req: &ReportRequest,
+    manifest: Option<&Manifest>,
+) -> Option<ModelExam> {
+    let policy = stored.policies.iter().find(|p| p.policy == ai_policy)?;
+    let twin = crate::exam::twin_rates(policy)?;
+    let used = policy.threshold?;
+    let registered = manifest.and_then(|m| match &m.metrics {
+        TestMetrics::Binary(b) if (b.threshold - used.value).abs() < 1e-12 => Some(b),
+        _ => None,
+    });
+    let (source, offline) = match &req.offline_exam {
+        Some(o) if (o.threshold - used.value).abs() < 1e-12 => {
+            (o.threshold_source.clone(), crate::exam::offline_rates(&o.metrics))
+        }
+        _ => (
+            used.source.describe().to_owned(),
+            registered.and_then(crate::exam::offline_rates),
+        ),
+    };
+    Some(ModelExam {
+        threshold: used.value,
+        threshold_source: source,
+        offline,
+        twin,
+        note: "Offline: each record of the test split is a part, the label whether it failed. In the twin: \
+               each part the predictive policy scored, whether the failure rules on its true state would \
+               have failed it; the model sees only the noisy measured sensors, and failures from causes \
+               the sensors do not show count as missed."
+            .to_owned(),
     })
 }
 
@@ -175,16 +224,19 @@ fn registered_model(
     model: &ModelRef,
     req: &ReportRequest,
     unavailable: &mut BTreeMap<String, String>,
-) -> Result<Option<ModelSummary>> {
+) -> Result<(Option<ModelSummary>, Option<Manifest>)> {
     use millwright_learn::error::LearnError;
     match registry::manifest(home.root(), &model.to_string()) {
-        Ok((manifest, _)) => Ok(Some(model_summary(home, manifest, req))),
+        Ok((manifest, _)) => Ok((
+            Some(model_summary(home, manifest.clone(), req)),
+            Some(manifest),
+        )),
         Err(e @ (LearnError::ModelNotFound(..) | LearnError::VersionNotFound { .. })) => {
             unavailable.insert(
                 "model".to_owned(),
                 format!("model {model} is not in this home's registry: {e}"),
             );
-            Ok(None)
+            Ok((None, None))
         }
         Err(e) => Err(e.into()),
     }

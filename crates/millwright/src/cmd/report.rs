@@ -42,25 +42,18 @@ pub fn report(global: &Global, args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-/// The figures a manager reads first, one per line.
+/// The figures a manager reads first, one per line, in English and Chinese.
 pub fn headline_text(headline: &[Headline]) -> String {
     let mut out = String::new();
     for h in headline {
-        let e = h.value;
-        let interval = if e.ci_low == e.ci_high {
+        let interval = if h.interval.is_empty() {
             String::new()
         } else {
-            format!(
-                " (95 % CI {:+.1} % … {:+.1} %)",
-                e.ci_low * 100.0,
-                e.ci_high * 100.0
-            )
+            format!(" ({})", h.interval)
         };
         out.push_str(&format!(
-            "{}: {:+.1} %{interval} — {}\n",
-            h.label,
-            e.mean * 100.0,
-            h.detail
+            "{} / {}: {}{interval} — {}\n",
+            h.label, h.label_zh, h.text, h.detail
         ));
     }
     out
