@@ -306,6 +306,7 @@ async fn simulate(
         wear_limit: Some(PREVENTIVE_WEAR_LIMIT),
         threshold: Some(trained.manifest.threshold),
         scorer: Some(crate::twin::scorer(home, model_spec)?),
+        recall_scale: None,
     };
     let (horizon, warmup, seed) = (sizes.horizon, sizes.warmup, req.seed);
     let progress = observer.progress();
