@@ -141,6 +141,7 @@ fn params(home: &Home, line: &Line, sim: &SimRequest) -> Result<PolicyParams> {
         wear_limit: sim.wear_limit,
         threshold: sim.threshold,
         scorer: sim.model.as_deref().map(|m| scorer(home, m)).transpose()?,
+        recall_scale: None,
     })
 }
 

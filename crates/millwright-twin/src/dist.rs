@@ -65,7 +65,7 @@ pub enum DistSpec {
     },
     /// Draws uniformly from observed values (e.g. repair times from the maintenance log): listed in
     /// `values`, or read from a lake column (`dataset`, `column`, optional `version`) by the binary
-    /// before the line is built.
+    /// before the line is built; each draw multiplied by `scale` (default 1).
     Empirical {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         values: Vec<f64>,
@@ -75,6 +75,10 @@ pub enum DistSpec {
         column: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         version: Option<i64>,
+        /// Multiplies every observation; kept apart from `values` so that it applies to lake values
+        /// filled in after the file is read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scale: Option<f64>,
     },
 }
 
@@ -86,6 +90,50 @@ impl DistSpec {
             dataset: None,
             column: None,
             version: None,
+            scale: None,
+        }
+    }
+
+    /// The same distribution with every time `k` times as long (means, SDs, bounds and scales; a
+    /// Weibull keeps its shape; empirical draws are multiplied through `scale`).
+    pub fn scaled(&self, k: f64) -> DistSpec {
+        match self.clone() {
+            DistSpec::Fixed { value } => DistSpec::Fixed { value: value * k },
+            DistSpec::Exponential { mean } => DistSpec::Exponential { mean: mean * k },
+            DistSpec::Normal { mean, sd } => DistSpec::Normal {
+                mean: mean * k,
+                sd: sd * k,
+            },
+            DistSpec::Lognormal { mean, sd } => DistSpec::Lognormal {
+                mean: mean * k,
+                sd: sd * k,
+            },
+            DistSpec::Triangular { min, mode, max } => DistSpec::Triangular {
+                min: min * k,
+                mode: mode * k,
+                max: max * k,
+            },
+            DistSpec::Uniform { min, max } => DistSpec::Uniform {
+                min: min * k,
+                max: max * k,
+            },
+            DistSpec::Weibull { shape, scale } => DistSpec::Weibull {
+                shape,
+                scale: scale * k,
+            },
+            DistSpec::Empirical {
+                values,
+                dataset,
+                column,
+                version,
+                scale,
+            } => DistSpec::Empirical {
+                values,
+                dataset,
+                column,
+                version,
+                scale: Some(scale.unwrap_or(1.0) * k),
+            },
         }
     }
 
@@ -164,8 +212,14 @@ impl DistSpec {
                 positive("scale", *scale)
             }
             DistSpec::Empirical {
-                values, dataset, ..
+                values,
+                dataset,
+                scale,
+                ..
             } => {
+                if let Some(k) = scale {
+                    positive("scale", *k)?;
+                }
                 if values.is_empty() {
                     return Err(match dataset {
                         Some(d) => format!("lake column of dataset {d:?} gave no values"),
@@ -195,8 +249,8 @@ impl DistSpec {
             DistSpec::Weibull { shape, scale } => {
                 scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
             }
-            DistSpec::Empirical { values, .. } => {
-                values.iter().sum::<f64>() / values.len().max(1) as f64
+            DistSpec::Empirical { values, scale, .. } => {
+                scale.unwrap_or(1.0) * values.iter().sum::<f64>() / values.len().max(1) as f64
             }
         }
     }
@@ -223,7 +277,10 @@ impl DistSpec {
             DistSpec::Weibull { shape, scale } => {
                 Sampler::Weibull(Weibull::new(*scale, *shape).expect("validated"))
             }
-            DistSpec::Empirical { values, .. } => Sampler::Empirical(values.clone()),
+            DistSpec::Empirical { values, scale, .. } => match scale {
+                Some(k) => Sampler::Empirical(values.iter().map(|v| v * k).collect()),
+                None => Sampler::Empirical(values.clone()),
+            },
         }
     }
 }
@@ -328,5 +385,62 @@ mod tests {
         .to_string();
         assert!(e.contains("mode"), "{e}");
         assert!(DistSpec::empirical(vec![]).validate().is_err());
+    }
+
+    #[test]
+    fn scaled_distributions_have_scaled_means_and_keep_their_shape() {
+        let specs = [
+            DistSpec::Fixed { value: 2.0 },
+            DistSpec::Exponential { mean: 2.0 },
+            DistSpec::Normal { mean: 5.0, sd: 1.0 },
+            DistSpec::Lognormal { mean: 3.0, sd: 1.0 },
+            DistSpec::Triangular {
+                min: 1.0,
+                mode: 2.0,
+                max: 6.0,
+            },
+            DistSpec::Uniform { min: 1.0, max: 3.0 },
+            DistSpec::Weibull {
+                shape: 2.0,
+                scale: 10.0,
+            },
+            DistSpec::empirical(vec![1.0, 2.0, 6.0]),
+        ];
+        for spec in &specs {
+            let double = spec.scaled(2.0);
+            double.validate().unwrap();
+            assert!(
+                (double.mean() - 2.0 * spec.mean()).abs() < 1e-9,
+                "{double:?}"
+            );
+            let m = sample_mean(&double, 200_000);
+            assert!((m / double.mean() - 1.0).abs() < 0.02, "{double:?}: {m}");
+        }
+        let DistSpec::Weibull { shape, .. } = specs[6].scaled(3.0) else {
+            panic!()
+        };
+        assert_eq!(shape, 2.0);
+        // Lake values filled in later are scaled too.
+        let lake = DistSpec::Empirical {
+            values: vec![],
+            dataset: Some("repairs".into()),
+            column: Some("minutes".into()),
+            version: None,
+            scale: None,
+        }
+        .scaled(1.5);
+        let DistSpec::Empirical { scale, .. } = &lake else {
+            panic!()
+        };
+        assert_eq!(*scale, Some(1.5));
+        assert!(DistSpec::Empirical {
+            values: vec![1.0],
+            dataset: None,
+            column: None,
+            version: None,
+            scale: Some(-1.0),
+        }
+        .validate()
+        .is_err());
     }
 }

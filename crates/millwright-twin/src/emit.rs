@@ -8,8 +8,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::TwinError;
 use crate::line::{Ai4iModel, Line};
+use crate::measure::Sensors;
 use crate::physics::{
-    FailureMode, FailureRules, SensorProcess, SensorSnapshot, Variant, EMITTED_COLUMNS,
+    FailureMode, FailureRules, SensorProcess, SensorSnapshot, Variant, EMITTED_COLUMNS, HIDDEN_BIT,
 };
 use crate::sim::stream;
 
@@ -46,6 +47,8 @@ pub struct EmitSummary {
     pub machine_failures: u64,
     /// TWF, HDF, PWF, OSF, RNF.
     pub by_mode: [u64; 5],
+    /// Failures from the hidden cause (machine failure with no mode flag).
+    pub hidden: u64,
 }
 
 /// The AI4I defaults, for lines without an AI4I station.
@@ -59,6 +62,8 @@ fn default_ai4i() -> Ai4iModel {
         tool_failure_share: 0.425,
         random_failure: 0.001,
         repair: [d.clone(), d.clone(), d.clone(), d.clone(), d],
+        sensors: None,
+        hidden: None,
     }
 }
 
@@ -75,18 +80,27 @@ struct Machine<'a> {
     rng_sensors: ChaCha8Rng,
     rng_tool: ChaCha8Rng,
     rng_random: ChaCha8Rng,
+    rng_hidden: ChaCha8Rng,
     sensors: SensorProcess,
+    meter: Option<Sensors>,
     wear: f64,
     life: f64,
+    /// Parts since the last hidden-cause failure (no maintenance here).
+    hidden_parts: u64,
+    /// Parts emitted so far × `cycle` is the clock the sensors drift on.
+    parts: u64,
+    cycle: f64,
 }
 
 impl<'a> Machine<'a> {
-    fn new(line: &'a Line, ai: Ai4iModel, seed: u64) -> Machine<'a> {
-        // Stream ids apart from the simulation's replications.
+    /// `cycle`: the station's mean processing time, one part's step of the drift clock.
+    fn new(line: &'a Line, ai: Ai4iModel, cycle: f64, seed: u64) -> Machine<'a> {
+        // Stream ids apart from the simulation's replications; purposes as in `sim`.
         let s = |purpose| stream(seed, u64::from(u32::MAX), 0, purpose);
         let (mut rng_sensors, mut rng_tool) = (s(4), s(5));
         let sensors = SensorProcess::new(&mut rng_sensors);
         let life = rng_tool.random_range(ai.life_min..=ai.life_max);
+        let meter = ai.sensors.map(|m| Sensors::new(m, s(10), s(11)));
         Machine {
             line,
             ai,
@@ -94,15 +108,21 @@ impl<'a> Machine<'a> {
             rng_sensors,
             rng_tool,
             rng_random: s(6),
+            rng_hidden: s(12),
             sensors,
+            meter,
             wear: 0.0,
             life,
+            hidden_parts: 0,
+            parts: 0,
+            cycle,
         }
     }
 
-    /// The next part: its variant, its sensors rounded as the AI4I file rounds them, and the failure
-    /// flags the rules give on those rounded values. The tool wears per part and is changed only at
-    /// the end of its life (swapped, or broken: TWF), as in AI4I.
+    /// The next part: its variant, what its sensors measure rounded as the AI4I file rounds them, and
+    /// the failure flags the rules give on the rounded TRUE values (the measurement without noise or
+    /// drift). The tool wears per part and is changed only at the end of its life (swapped, or
+    /// broken: TWF), as in AI4I.
     fn next_part(&mut self) -> (Variant, SensorSnapshot, u8) {
         let ai = &self.ai;
         let variant = self.line.variant_of(self.rng_mix.random());
@@ -116,35 +136,61 @@ impl<'a> Machine<'a> {
             }
         }
         let raw = self.sensors.next(&mut self.rng_sensors, variant, self.wear);
-        let snap = SensorSnapshot {
-            product_type: variant,
-            air_temperature_k: one_decimal(raw.air_temperature_k),
-            process_temperature_k: one_decimal(raw.process_temperature_k),
-            rotational_speed_rpm: raw.rotational_speed_rpm.round(),
-            torque_nm: one_decimal(raw.torque_nm),
-            tool_wear_min: self.wear.round(),
-        };
+        let truth = rounded(&raw);
         let mut flags = ai
             .rules
-            .deterministic_flags(&snap, variant.default_overstrain_limit());
+            .deterministic_flags(&truth, variant.default_overstrain_limit());
         if tool_breaks {
             flags |= FailureMode::Twf.bit();
         }
         if self.rng_random.random::<f64>() < ai.random_failure {
             flags |= FailureMode::Rnf.bit();
         }
+        if let Some(h) = &ai.hidden {
+            if h.fails(&mut self.rng_hidden, self.hidden_parts) {
+                flags |= HIDDEN_BIT;
+            }
+        }
+        let t = self.parts as f64 * self.cycle;
+        let measured = match self.meter.as_mut() {
+            Some(m) => rounded(&m.measure(&raw, t)),
+            None => truth,
+        };
+        self.parts += 1;
+        self.hidden_parts = if flags & HIDDEN_BIT != 0 {
+            0
+        } else {
+            self.hidden_parts + 1
+        };
         self.wear += ai.wear_for(variant);
         if flags & FailureMode::Twf.bit() != 0 {
             self.wear = 0.0;
             self.life = self.rng_tool.random_range(ai.life_min..=ai.life_max);
         }
-        (variant, snap, flags)
+        (variant, measured, flags)
+    }
+}
+
+/// A snapshot rounded as the AI4I file writes it: temperatures and torque to 0.1, speed and tool
+/// wear to whole numbers.
+fn rounded(raw: &SensorSnapshot) -> SensorSnapshot {
+    SensorSnapshot {
+        product_type: raw.product_type,
+        air_temperature_k: one_decimal(raw.air_temperature_k),
+        process_temperature_k: one_decimal(raw.process_temperature_k),
+        rotational_speed_rpm: raw.rotational_speed_rpm.round(),
+        torque_nm: one_decimal(raw.torque_nm),
+        tool_wear_min: raw.tool_wear_min.round(),
     }
 }
 
 /// Writes `options.rows` records (header first) of consecutive parts machined on the line's first
-/// AI4I station (AI4I defaults if it has none), with the line's product mix. Values are rounded as in
-/// the AI4I file before the rules are applied, so the written columns reproduce the flags exactly.
+/// AI4I station (AI4I defaults if it has none), with the line's product mix. The written sensor
+/// columns are what the station's sensors measure (with their noise and drift, the drift clock
+/// advancing by the station's mean processing time per part); the failure label and mode flags come
+/// from the true state, rounded as in the AI4I file before the rules are applied, so on a line
+/// without sensor noise the written columns reproduce the flags exactly. A hidden-cause failure is
+/// a machine failure with no mode flag.
 pub fn emit_records<W: Write>(
     line: &Line,
     options: &EmitOptions,
@@ -161,11 +207,15 @@ pub fn emit_records<W: Write>(
             limit: MAX_EMIT_ROWS,
         });
     }
-    let (station, ai) = match line.stations.iter().find(|s| s.ai4i.is_some()) {
-        Some(s) => (s.name.clone(), s.ai4i.clone().expect("found")),
-        None => ("AI4I defaults".to_string(), default_ai4i()),
+    let (station, ai, cycle) = match line.stations.iter().find(|s| s.ai4i.is_some()) {
+        Some(s) => (
+            s.name.clone(),
+            s.ai4i.clone().expect("found"),
+            s.process_mean,
+        ),
+        None => ("AI4I defaults".to_string(), default_ai4i(), 0.0),
     };
-    let mut machine = Machine::new(line, ai, options.seed);
+    let mut machine = Machine::new(line, ai, cycle, options.seed);
     let mut summary = EmitSummary {
         station,
         ..Default::default()
@@ -179,6 +229,7 @@ pub fn emit_records<W: Write>(
         write_record(&mut w, udi, variant, &snap, flags).map_err(io)?;
         summary.rows += 1;
         summary.machine_failures += u64::from(flags != 0);
+        summary.hidden += u64::from(flags & HIDDEN_BIT != 0);
         for (k, m) in FailureMode::ALL.iter().enumerate() {
             summary.by_mode[k] += u64::from(flags & m.bit() != 0);
         }

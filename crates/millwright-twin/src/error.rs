@@ -140,7 +140,7 @@ pub enum TwinError {
     #[error("{policy}: {message}")]
     PolicySetting {
         policy: String,
-        /// `interval`, `wear_limit` or `threshold`.
+        /// `interval`, `wear_limit`, `threshold` or `recall_scale`.
         setting: &'static str,
         message: String,
     },

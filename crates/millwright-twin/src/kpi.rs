@@ -28,6 +28,9 @@ pub struct ReplicationKpis {
     pub maintenance_time: f64,
     /// Line time in planned stops.
     pub planned_stop_time: f64,
+    /// The measured window minus planned stops (what OEE and hourly operating costs are over).
+    #[serde(default)]
+    pub planned_time: f64,
     /// Operating station-time per failure; absent without failures.
     pub mtbf: Option<f64>,
     /// Down time per failure; absent without failures.
@@ -40,12 +43,45 @@ pub struct ReplicationKpis {
     pub queue_length: Option<f64>,
     /// Mean wait in the input queue of the parts that left it.
     pub queue_wait: Option<f64>,
-    /// Failures by cause: `time` (calendar-time failures), `TWF`, `HDF`, `PWF`, `OSF`, `RNF`.
+    /// Failures by cause: `time` (calendar-time failures), `TWF`, `HDF`, `PWF`, `OSF`, `RNF`,
+    /// `HIDDEN` (the cause the sensors do not show).
     pub failures_by_mode: BTreeMap<String, u64>,
     pub downtime_by_cause: BTreeMap<String, f64>,
     pub stations: Vec<StationKpis>,
     /// Calendar events processed (stale ones included).
     pub events: u64,
+    /// The predictive model's realised exam, per part scored; `None` for policies without a model.
+    #[serde(default)]
+    pub alarms: Option<AlarmKpis>,
+}
+
+/// Per part scored by the predictive policy: the same counts as the offline test of a per-record
+/// failure classifier. A part "fails" by the failure rules on its true state, whatever the cause
+/// (its random and hidden draws are made before the policy acts, so this is known for alarmed
+/// parts too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlarmKpis {
+    /// Snapshots scored.
+    pub scored_parts: u64,
+    /// Scores at or above the threshold that were acted on (maintenance instead of the part).
+    pub alarms: u64,
+    /// Alarms on parts that would have failed.
+    pub true_alarms: u64,
+    /// Scored parts that failed without an alarm.
+    pub missed_failures: u64,
+}
+
+impl AlarmKpis {
+    /// true alarms / (true alarms + missed failures); `None` without failing parts.
+    pub fn recall(&self) -> Option<f64> {
+        let failing = self.true_alarms + self.missed_failures;
+        (failing > 0).then(|| self.true_alarms as f64 / failing as f64)
+    }
+
+    /// true alarms / alarms; `None` without alarms.
+    pub fn precision(&self) -> Option<f64> {
+        (self.alarms > 0).then(|| self.true_alarms as f64 / self.alarms as f64)
+    }
 }
 
 /// Fractions of the measured window a station spent in each state.
@@ -128,6 +164,7 @@ pub const SUMMARISED: &[(&str, Getter)] = &[
     ("good_parts", |r| Some(r.good_parts as f64)),
     ("unplanned_downtime", |r| Some(r.unplanned_downtime)),
     ("maintenance_time", |r| Some(r.maintenance_time)),
+    ("planned_time", |r| Some(r.planned_time)),
     ("mtbf", |r| r.mtbf),
     ("mttr", |r| r.mttr),
     ("failures", |r| Some(r.failures as f64)),
@@ -137,6 +174,12 @@ pub const SUMMARISED: &[(&str, Getter)] = &[
     ("wip", |r| Some(r.wip)),
     ("queue_length", |r| r.queue_length),
     ("queue_wait", |r| r.queue_wait),
+    ("model_recall", |r| {
+        r.alarms.as_ref().and_then(AlarmKpis::recall)
+    }),
+    ("model_precision", |r| {
+        r.alarms.as_ref().and_then(AlarmKpis::precision)
+    }),
 ];
 
 /// Summaries of every KPI, plus `failures_<cause>` and `downtime_<cause>` per failure cause.

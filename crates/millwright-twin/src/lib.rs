@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod kpi;
 pub mod line;
+pub mod measure;
 pub mod optimize;
 pub mod physics;
 pub mod plot;
@@ -25,13 +26,15 @@ mod validate;
 pub use dist::{DistError, DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
 pub use error::{Section, TwinError};
-pub use kpi::{ReplicationKpis, Summary};
+pub use kpi::{AlarmKpis, ReplicationKpis, Summary};
 pub use line::{Costs, Line, LineFile, EXAMPLE_LINE};
 pub use optimize::{grid, optimize, Knob, Objective, Optimization};
-pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
+pub use physics::{
+    FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, HIDDEN_BIT, SENSOR_COLUMNS,
+};
 pub use policy::{
     default_preventive, policy_from_name, Policy, PolicyParams, PreventiveDefault,
-    PreventiveSetting, DEFAULT_WEAR_LIMIT, POLICY_NAMES,
+    PreventiveSetting, CURRENT_POLICY_NAMES, DEFAULT_WEAR_LIMIT, POLICY_NAMES,
 };
 pub use run::{compare, PolicyResult, RunOptions, TwinResult, MAX_EVENTS};
 pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer, ScorerError};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dist::{DistSpec, LakeColumn, Sampler};
 use crate::error::TwinError;
+use crate::measure::{HiddenModel, SensorModel};
 use crate::physics::{FailureMode, FailureRules, Variant};
 use crate::policy::PreventiveSetting;
 use crate::time::{DurationSpec, TimeUnit};
@@ -37,6 +38,9 @@ pub struct LineFile {
     pub preventive: Option<PreventiveFile>,
     #[serde(default)]
     pub costs: Costs,
+    /// The plant's maintenance practice today (`run-to-failure` or `preventive`): the baseline an
+    /// impact study compares with.
+    pub current_policy: Option<String>,
 }
 
 impl LineFile {
@@ -58,6 +62,9 @@ impl LineFile {
                 f(&m, x);
             }
             if let Some(a) = s.ai4i.as_mut() {
+                if let Some(r) = a.hidden.as_mut().and_then(|h| h.repair.as_mut()) {
+                    f(&at("ai4i.hidden.repair"), r);
+                }
                 let rep = &mut a.repair;
                 for (mode, d) in [
                     ("TWF", &mut rep.twf),
@@ -81,6 +88,36 @@ impl LineFile {
             }
         });
         out.into_iter().collect()
+    }
+
+    /// Sensitivity hook: failure rates × `k`. Calendar-time failures come `k` times as often (time to
+    /// failure scaled by 1/k); the AI4I random-failure probability, the hidden cause and the share of
+    /// worn tools that break are multiplied by `k`, capped at 1. `Line::build` validates the result
+    /// (a `k` <= 0 is refused there, naming the field).
+    pub fn scale_failure_rates(&mut self, k: f64) {
+        let cap = |p: f64| (p * k).min(1.0);
+        for s in &mut self.stations {
+            if let Some(f) = s.failures.as_mut() {
+                f.time_to_failure = f.time_to_failure.scaled(1.0 / k);
+            }
+            if let Some(a) = s.ai4i.as_mut() {
+                a.random_failure = cap(a.random_failure);
+                a.tool_failure_share = cap(a.tool_failure_share);
+                if let Some(h) = a.hidden.as_mut() {
+                    h.base = cap(h.base);
+                    h.growth = cap(h.growth);
+                }
+            }
+        }
+    }
+
+    /// Sensitivity hook: every station's `maintenance` duration × `k`.
+    pub fn scale_maintenance_duration(&mut self, k: f64) {
+        for s in &mut self.stations {
+            if let Some(m) = s.maintenance.as_mut() {
+                *m = m.scaled(k);
+            }
+        }
     }
 }
 
@@ -147,6 +184,64 @@ pub struct Ai4iFile {
     pub random_failure: f64,
     /// Repair time per failure mode.
     pub repair: ModeRepairs,
+    /// Measurement noise and drift of the sensors; absent: they read the true state exactly.
+    pub sensors: Option<SensorsFile>,
+    /// A failure cause no sensor shows (spindle bearing wear); absent: none.
+    pub hidden: Option<HiddenFile>,
+}
+
+/// `[stations.ai4i.sensors]`: how the sensors misread the true state (what the failure rules see).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorsFile {
+    /// Standard deviation of one reading's noise, in the sensor's unit.
+    #[serde(default)]
+    pub noise: SensorValues,
+    /// Calibration drift in the sensor's unit per 30 days, growing linearly from the last
+    /// calibration; its sign is drawn per calibration period.
+    #[serde(default)]
+    pub drift: SensorValues,
+    /// Recalibration period (drift back to zero); absent: drift grows over the whole replication.
+    pub calibration: Option<DurationSpec>,
+}
+
+/// One number per AI4I sensor reading, in its unit (K, K, rpm, Nm, min); absent readings are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorValues {
+    pub air_temperature: f64,
+    pub process_temperature: f64,
+    pub rotational_speed: f64,
+    pub torque: f64,
+    pub tool_wear: f64,
+}
+
+impl SensorValues {
+    /// In `measure::READINGS` order.
+    pub fn to_array(self) -> [f64; 5] {
+        [
+            self.air_temperature,
+            self.process_temperature,
+            self.rotational_speed,
+            self.torque,
+            self.tool_wear,
+        ]
+    }
+}
+
+/// `[stations.ai4i.hidden]`: failure probability per part `base + growth × n`, n the parts since the
+/// last maintenance or repair of this cause (see `measure::HiddenModel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenFile {
+    /// Failure probability of the first part after maintenance.
+    #[serde(default)]
+    pub base: f64,
+    /// Added per part machined since then.
+    #[serde(default)]
+    pub growth: f64,
+    /// Repair time; absent: the RNF repair.
+    pub repair: Option<DistSpec>,
 }
 
 fn default_life() -> [f64; 2] {
@@ -269,6 +364,9 @@ pub struct Ai4iModel {
     pub random_failure: f64,
     /// In `FailureMode::ALL` order.
     pub repair: [Sampler; 5],
+    /// Measurement error; `None`: the sensors read the true state.
+    pub sensors: Option<SensorModel>,
+    pub hidden: Option<HiddenModel>,
 }
 
 impl StationModel {
@@ -357,6 +455,11 @@ impl Line {
 
     pub fn time_unit(&self) -> TimeUnit {
         self.file.time_unit
+    }
+
+    /// The line file's `current_policy` (validated: a name `policy_from_name` builds without a model).
+    pub fn current_policy(&self) -> Option<&str> {
+        self.file.current_policy.as_deref()
     }
 
     /// Mean processing time of the slowest station: the ideal cycle time of the line (OEE performance).

@@ -121,6 +121,10 @@ impl FailureMode {
     }
 }
 
+/// The failure-flag bit of the cause the sensors do not show (`[stations.ai4i.hidden]`): beside the
+/// AI4I mode bits, which it never sets (an emitted record shows a machine failure with no mode).
+pub const HIDDEN_BIT: u8 = 1 << 5;
+
 /// Thresholds of the deterministic AI4I rules (HDF, PWF, OSF).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FailureRules {

@@ -11,7 +11,7 @@ use crate::error::TwinError;
 use crate::run::TwinResult;
 
 /// Station states in `sim::STATE_NAMES` order.
-const STATE_COLORS: [RGBColor; 11] = [
+const STATE_COLORS: [RGBColor; 12] = [
     RGBColor(46, 139, 87),   // busy
     RGBColor(230, 200, 60),  // starved
     RGBColor(240, 140, 40),  // blocked
@@ -23,6 +23,7 @@ const STATE_COLORS: [RGBColor; 11] = [
     RGBColor(120, 40, 160),  // PWF
     RGBColor(90, 20, 20),    // OSF
     RGBColor(240, 100, 80),  // RNF
+    RGBColor(60, 60, 60),    // HIDDEN
 ];
 
 fn state_color(state: u8) -> RGBColor {

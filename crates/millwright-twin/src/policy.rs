@@ -25,6 +25,9 @@ pub struct Predictive {
     pub scorer: Arc<dyn FailureScorer>,
     /// Maintain when the predicted failure probability of the next part reaches this.
     pub threshold: f64,
+    /// Chance that an alarm is acted on (1: always); below 1 it shows what a model with that share of
+    /// the measured recall would achieve. An ignored alarm counts as not raised.
+    pub recall_scale: f64,
 }
 
 /// The preventive wear limit for lines with AI4I tool wear and no `[preventive]` setting, in tool-wear
@@ -117,7 +120,11 @@ impl Policy {
     pub fn predictive(scorer: Arc<dyn FailureScorer>, threshold: f64) -> Policy {
         Policy {
             name: "predictive".into(),
-            predictive: Some(Predictive { scorer, threshold }),
+            predictive: Some(Predictive {
+                scorer,
+                threshold,
+                recall_scale: 1.0,
+            }),
             ..Policy::run_to_failure()
         }
     }
@@ -136,6 +143,14 @@ impl Policy {
         p
     }
 
+    /// Acts on a predictive alarm with probability `k` (no effect without a predictive part).
+    pub fn with_recall_scale(mut self, k: f64) -> Policy {
+        if let Some(p) = self.predictive.as_mut() {
+            p.recall_scale = k;
+        }
+        self
+    }
+
     pub fn named(mut self, name: impl Into<String>) -> Policy {
         self.name = name.into();
         self
@@ -149,8 +164,13 @@ impl Policy {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.predictive {
+            let acted = if p.recall_scale < 1.0 {
+                format!(", alarms acted on with probability {}", p.recall_scale)
+            } else {
+                String::new()
+            };
             parts.push(format!(
-                "predictive (threshold {}, model {})",
+                "predictive (threshold {}, model {}{acted})",
                 p.threshold,
                 p.scorer.describe()
             ));
@@ -202,6 +222,13 @@ impl Policy {
                 let message = format!("the threshold must lie in [0, 1], got {}", p.threshold);
                 return Err(setting("threshold", message));
             }
+            if !(p.recall_scale > 0.0 && p.recall_scale <= 1.0) {
+                let message = format!(
+                    "the recall scale must lie in (0, 1], got {}",
+                    p.recall_scale
+                );
+                return Err(setting("recall_scale", message));
+            }
             check_scorer_columns(p.scorer.as_ref())?;
             if !has_ai4i {
                 return Err(needs_ai4i(
@@ -234,6 +261,9 @@ pub struct PolicyParams {
     pub wear_limit: Option<f64>,
     pub threshold: Option<f64>,
     pub scorer: Option<Arc<dyn FailureScorer>>,
+    /// The predictive policy acts on an alarm with this probability (default 1; see
+    /// [`Predictive::recall_scale`]).
+    pub recall_scale: Option<f64>,
 }
 
 /// The policy names [`policy_from_name`] accepts.
@@ -243,6 +273,9 @@ pub const POLICY_NAMES: &[&str] = &[
     "predictive",
     "predictive+preventive",
 ];
+
+/// The policies a line file may name as its `current_policy` (those built without a model).
+pub const CURRENT_POLICY_NAMES: &[&str] = &["run-to-failure", "preventive"];
 
 /// Builds `run-to-failure`, `preventive` (interval and/or wear limit), `predictive` (a scorer and a
 /// threshold, default 0.5) or `predictive+preventive` (both: the preventive part is the backstop).
@@ -264,13 +297,15 @@ pub fn policy_from_name(name: &str, p: &PolicyParams, line: &Line) -> Result<Pol
         })
     };
     let threshold = p.threshold.unwrap_or(0.5);
+    let predictive = || -> Result<Policy, TwinError> {
+        let policy = Policy::predictive(scorer()?, threshold);
+        Ok(policy.with_recall_scale(p.recall_scale.unwrap_or(1.0)))
+    };
     match name {
         "run-to-failure" => Ok(Policy::run_to_failure()),
         "preventive" => preventive(Policy::preventive(None, None)),
-        "predictive" => Ok(Policy::predictive(scorer()?, threshold)),
-        "predictive+preventive" => {
-            preventive(Policy::predictive(scorer()?, threshold).named("predictive+preventive"))
-        }
+        "predictive" => predictive(),
+        "predictive+preventive" => preventive(predictive()?.named("predictive+preventive")),
         other => Err(TwinError::UnknownPolicy {
             name: other.to_owned(),
         }),

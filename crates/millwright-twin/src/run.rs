@@ -78,6 +78,9 @@ pub struct LineInfo {
     pub stations: Vec<String>,
     pub buffers: Vec<usize>,
     pub sha256: String,
+    /// The line file's `current_policy` (the plant's practice today), if it declares one.
+    #[serde(default)]
+    pub current_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +124,7 @@ pub fn compare(
             stations: line.stations.iter().map(|s| s.name.clone()).collect(),
             buffers: line.buffers.clone(),
             sha256: line.source_sha256.clone(),
+            current_policy: line.current_policy().map(str::to_owned),
         },
         models: models_of(&results),
         policies: results,

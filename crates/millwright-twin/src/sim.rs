@@ -11,10 +11,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::engine::Calendar;
 use crate::error::TwinError;
-use crate::kpi::{ReplicationKpis, StationKpis};
+use crate::kpi::{AlarmKpis, ReplicationKpis, StationKpis};
 use crate::line::Line;
-use crate::physics::{FailureMode, SensorProcess, SensorSnapshot, Variant};
-use crate::policy::Policy;
+use crate::measure::Sensors;
+use crate::physics::{FailureMode, SensorProcess, SensorSnapshot, Variant, HIDDEN_BIT};
+use crate::policy::{Policy, Predictive};
 
 /// What the random stream of a station (or the line) is used for; one ChaCha8 stream per
 /// (seed, replication, station, purpose), so every policy sees the same draws (common random numbers).
@@ -31,11 +32,19 @@ enum Purpose {
     Maintenance = 7,
     Mix = 8,
     Arrivals = 9,
+    /// Measurement noise of the sensors.
+    Noise = 10,
+    /// Drift signs of the sensors.
+    Drift = 11,
+    /// The hidden failure cause.
+    Hidden = 12,
+    /// Whether a predictive alarm is acted on (`recall_scale` < 1).
+    Recall = 13,
 }
 
 const LINE_STREAM: u64 = 0xFFFF;
 
-fn splitmix(mut x: u64) -> u64 {
+pub(crate) fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -61,10 +70,13 @@ const STARVED: usize = 1;
 const BLOCKED: usize = 2;
 const PLANNED: usize = 3;
 const MAINT: usize = 4;
-const DOWN_TIME: usize = 5; // then DOWN_TIME + 1 + mode for the AI4I modes
-const N_STATES: usize = 11;
-/// Failure causes: calendar-time failures, then the AI4I modes.
-pub const CAUSES: [&str; 6] = ["time", "TWF", "HDF", "PWF", "OSF", "RNF"];
+const DOWN_TIME: usize = 5; // then DOWN_TIME + cause for the other causes
+const N_STATES: usize = 12;
+const N_CAUSES: usize = 7;
+/// Failure causes: calendar-time failures, the AI4I modes, then the cause the sensors do not show.
+pub const CAUSES: [&str; N_CAUSES] = ["time", "TWF", "HDF", "PWF", "OSF", "RNF", "HIDDEN"];
+/// Index of `HIDDEN` in `CAUSES`.
+const HIDDEN_CAUSE: u8 = 6;
 /// State names in the order of the accounting indices (Gantt legend).
 pub const STATE_NAMES: [&str; N_STATES] = [
     "busy",
@@ -78,6 +90,7 @@ pub const STATE_NAMES: [&str; N_STATES] = [
     "down (PWF)",
     "down (OSF)",
     "down (RNF)",
+    "down (HIDDEN)",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -129,7 +142,11 @@ struct StationRt {
     wear: f64,
     life: f64,
     tool_broken: bool,
+    /// Parts machined since the last maintenance or hidden-cause repair (the hidden degradation).
+    hidden_parts: u64,
     sensors: Option<SensorProcess>,
+    /// Noise and drift between the true state and what the model sees.
+    meter: Option<Sensors>,
     rng_process: ChaCha8Rng,
     rng_scrap: ChaCha8Rng,
     rng_ttf: ChaCha8Rng,
@@ -138,12 +155,75 @@ struct StationRt {
     rng_tool: ChaCha8Rng,
     rng_random: ChaCha8Rng,
     rng_maint: ChaCha8Rng,
+    rng_hidden: ChaCha8Rng,
+    rng_recall: ChaCha8Rng,
     state: usize,
     since: f64,
     acc: [f64; N_STATES],
-    failures: [u64; 6],
+    failures: [u64; N_CAUSES],
     maint_actions: u64,
     parts: u64,
+}
+
+impl StationRt {
+    /// A station at time 0: idle, a new tool, its random streams from `rng(purpose)`.
+    fn new(m: &crate::line::StationModel, rng: impl Fn(Purpose) -> ChaCha8Rng) -> StationRt {
+        let mut rng_sensors = rng(Purpose::Sensors);
+        let mut rng_tool = rng(Purpose::Tool);
+        let (sensors, life) = match &m.ai4i {
+            Some(a) => (
+                Some(SensorProcess::new(&mut rng_sensors)),
+                rng_tool.random_range(a.life_min..=a.life_max),
+            ),
+            None => (None, f64::INFINITY),
+        };
+        let meter = m.ai4i.as_ref().and_then(|a| a.sensors);
+        StationRt {
+            phase: Phase::Starved,
+            down: Down::Up,
+            variant: Variant::L,
+            remaining: 0.0,
+            end: 0.0,
+            running: false,
+            fresh: false,
+            flags: 0,
+            proc_token: 0,
+            fail_token: 0,
+            pm_token: 0,
+            pm_due: false,
+            skip_score: false,
+            wear: 0.0,
+            life,
+            tool_broken: false,
+            hidden_parts: 0,
+            sensors,
+            meter: meter.map(|x| Sensors::new(x, rng(Purpose::Noise), rng(Purpose::Drift))),
+            rng_process: rng(Purpose::Process),
+            rng_scrap: rng(Purpose::Scrap),
+            rng_ttf: rng(Purpose::TimeToFailure),
+            rng_repair: rng(Purpose::Repair),
+            rng_sensors,
+            rng_tool,
+            rng_random: rng(Purpose::Random),
+            rng_maint: rng(Purpose::Maintenance),
+            rng_hidden: rng(Purpose::Hidden),
+            rng_recall: rng(Purpose::Recall),
+            state: STARVED,
+            since: 0.0,
+            acc: [0.0; N_STATES],
+            failures: [0; N_CAUSES],
+            maint_actions: 0,
+            parts: 0,
+        }
+    }
+}
+
+/// The cause (index into `CAUSES`) a part failing with `flags` is repaired for: the first AI4I mode,
+/// else the hidden cause.
+fn cause_of(flags: u8) -> Option<u8> {
+    FailureMode::first(flags)
+        .map(|m| 1 + m as u8)
+        .or((flags & HIDDEN_BIT != 0).then_some(HIDDEN_CAUSE))
 }
 
 /// One state interval of one station (for the Gantt chart).
@@ -207,6 +287,8 @@ pub struct Sim<'a> {
     gantt_until: f64,
     error: Option<TwinError>,
     snapshot: [SensorSnapshot; 1],
+    /// The predictive model's realised exam over the measured window.
+    exam: AlarmKpis,
 }
 
 impl<'a> Sim<'a> {
@@ -216,50 +298,7 @@ impl<'a> Sim<'a> {
             .stations
             .iter()
             .enumerate()
-            .map(|(i, m)| {
-                let mut rng_sensors = s(i, Purpose::Sensors);
-                let mut rng_tool = s(i, Purpose::Tool);
-                let (sensors, life) = match &m.ai4i {
-                    Some(a) => (
-                        Some(SensorProcess::new(&mut rng_sensors)),
-                        rng_tool.random_range(a.life_min..=a.life_max),
-                    ),
-                    None => (None, f64::INFINITY),
-                };
-                StationRt {
-                    phase: Phase::Starved,
-                    down: Down::Up,
-                    variant: Variant::L,
-                    remaining: 0.0,
-                    end: 0.0,
-                    running: false,
-                    fresh: false,
-                    flags: 0,
-                    proc_token: 0,
-                    fail_token: 0,
-                    pm_token: 0,
-                    pm_due: false,
-                    skip_score: false,
-                    wear: 0.0,
-                    life,
-                    tool_broken: false,
-                    sensors,
-                    rng_process: s(i, Purpose::Process),
-                    rng_scrap: s(i, Purpose::Scrap),
-                    rng_ttf: s(i, Purpose::TimeToFailure),
-                    rng_repair: s(i, Purpose::Repair),
-                    rng_sensors,
-                    rng_tool,
-                    rng_random: s(i, Purpose::Random),
-                    rng_maint: s(i, Purpose::Maintenance),
-                    state: STARVED,
-                    since: 0.0,
-                    acc: [0.0; N_STATES],
-                    failures: [0; 6],
-                    maint_actions: 0,
-                    parts: 0,
-                }
-            })
+            .map(|(i, m)| StationRt::new(m, |p| s(i, p)))
             .collect();
         let bins = spec.bins.max(1);
         Sim {
@@ -312,6 +351,7 @@ impl<'a> Sim<'a> {
                 torque_nm: 0.0,
                 tool_wear_min: 0.0,
             }],
+            exam: AlarmKpis::default(),
         }
     }
 
@@ -573,46 +613,93 @@ impl<'a> Sim<'a> {
             }
         }
         let sensors = s.sensors.as_mut().expect("AI4I stations have sensors");
-        let snap = sensors.next(&mut s.rng_sensors, s.variant, s.wear);
-        let random_failure = s.rng_random.random::<f64>() < ai.random_failure;
-        if let (Some(p), false) = (&policy.predictive, s.skip_score) {
-            self.snapshot[0] = snap;
-            match p.scorer.score(&self.snapshot) {
-                Ok(scores) if scores.len() == 1 && (0.0..=1.0).contains(&scores[0]) => {
-                    if scores[0] >= p.threshold {
-                        self.st[i].skip_score = true;
-                        return true;
-                    }
-                }
-                Ok(scores) => {
-                    self.error = Some(TwinError::ScoreInvalid {
-                        model: p.scorer.describe(),
-                        scores,
-                    });
-                    return false;
-                }
-                Err(source) => {
-                    self.error = Some(TwinError::ScoreFailed {
-                        model: p.scorer.describe(),
-                        source,
-                    });
-                    return false;
-                }
-            }
+        let truth = sensors.next(&mut s.rng_sensors, s.variant, s.wear);
+        let flags = self.failure_flags(i, &truth);
+        if self.predictive_alarm(i, &truth, flags != 0) {
+            self.st[i].skip_score = true;
+            return true;
         }
         let s = &mut self.st[i];
         s.skip_score = false;
+        s.flags = flags;
+        false
+    }
+
+    /// What the part fails with, by the rules on its true state: the deterministic modes, a broken
+    /// tool (TWF), the random failure (RNF) and the hidden cause.
+    fn failure_flags(&mut self, i: usize, truth: &SensorSnapshot) -> u8 {
+        let line = self.line;
+        let ai = line.stations[i].ai4i.as_ref().expect("an AI4I station");
+        let s = &mut self.st[i];
         let mut flags = ai
             .rules
-            .deterministic_flags(&snap, s.variant.default_overstrain_limit());
+            .deterministic_flags(truth, s.variant.default_overstrain_limit());
         if s.tool_broken {
             flags |= FailureMode::Twf.bit();
         }
-        if random_failure {
+        if s.rng_random.random::<f64>() < ai.random_failure {
             flags |= FailureMode::Rnf.bit();
         }
-        s.flags = flags;
-        false
+        if let Some(h) = &ai.hidden {
+            if h.fails(&mut s.rng_hidden, s.hidden_parts) {
+                flags |= HIDDEN_BIT;
+            }
+        }
+        flags
+    }
+
+    /// Scores what the sensors measure of `truth`; whether an alarm is raised and acted on (then the
+    /// station is maintained instead of machining the part). Counts the model's exam: `fails` says
+    /// whether the part would fail.
+    fn predictive_alarm(&mut self, i: usize, truth: &SensorSnapshot, fails: bool) -> bool {
+        let policy = self.policy;
+        let Some(p) = &policy.predictive else {
+            return false;
+        };
+        if self.st[i].skip_score {
+            return false;
+        }
+        let now = self.now();
+        self.snapshot[0] = match self.st[i].meter.as_mut() {
+            Some(m) => m.measure(truth, now),
+            None => *truth,
+        };
+        let Some(score) = self.score(p) else {
+            return false;
+        };
+        // The recall draw has its own stream, so other streams stay common to every policy.
+        let acted = score >= p.threshold
+            && (p.recall_scale >= 1.0 || self.st[i].rng_recall.random::<f64>() < p.recall_scale);
+        let exam = &mut self.exam;
+        exam.scored_parts += 1;
+        if acted {
+            exam.alarms += 1;
+            exam.true_alarms += u64::from(fails);
+        } else {
+            exam.missed_failures += u64::from(fails);
+        }
+        acted
+    }
+
+    /// The model's failure probability for `self.snapshot`; `None` once it failed (the run stops).
+    fn score(&mut self, p: &Predictive) -> Option<f64> {
+        match p.scorer.score(&self.snapshot) {
+            Ok(scores) if scores.len() == 1 && (0.0..=1.0).contains(&scores[0]) => Some(scores[0]),
+            Ok(scores) => {
+                self.error = Some(TwinError::ScoreInvalid {
+                    model: p.scorer.describe(),
+                    scores,
+                });
+                None
+            }
+            Err(source) => {
+                self.error = Some(TwinError::ScoreFailed {
+                    model: p.scorer.describe(),
+                    source,
+                });
+                None
+            }
+        }
     }
 
     fn finish_part(&mut self, i: usize) {
@@ -623,14 +710,15 @@ impl<'a> Sim<'a> {
         s.parts += 1;
         if let Some(ai) = &model.ai4i {
             s.wear += ai.wear_for(s.variant);
+            s.hidden_parts += 1;
         }
         let scrap = s.rng_scrap.random::<f64>() < model.scrap;
-        if let Some(mode) = FailureMode::first(s.flags) {
+        if let Some(cause) = cause_of(s.flags) {
             // The process failed: the part is lost and the station goes down.
             s.phase = Phase::Starved;
             self.scrapped += 1;
             self.wip_change(now, -1);
-            self.fail(i, 1 + mode as u8);
+            self.fail(i, cause);
             return;
         }
         if scrap {
@@ -700,21 +788,26 @@ impl<'a> Sim<'a> {
         let repair = if cause == 0 {
             model.repair.as_ref().expect("time failures have a repair")
         } else {
-            let mode = FailureMode::ALL[cause as usize - 1];
-            if matches!(mode, FailureMode::Twf | FailureMode::Osf) {
-                let ai = model
-                    .ai4i
-                    .as_ref()
-                    .expect("AI4I failures need AI4I physics");
-                s.wear = 0.0;
-                s.tool_broken = false;
-                s.life = s.rng_tool.random_range(ai.life_min..=ai.life_max);
-            }
-            model
+            let ai = model
                 .ai4i
                 .as_ref()
-                .expect("AI4I failures need AI4I physics")
-                .repair_for(mode)
+                .expect("AI4I failures need AI4I physics");
+            if cause == HIDDEN_CAUSE {
+                // The repair renews what wore out unseen.
+                s.hidden_parts = 0;
+                &ai.hidden
+                    .as_ref()
+                    .expect("hidden failures need a hidden cause")
+                    .repair
+            } else {
+                let mode = FailureMode::ALL[cause as usize - 1];
+                if matches!(mode, FailureMode::Twf | FailureMode::Osf) {
+                    s.wear = 0.0;
+                    s.tool_broken = false;
+                    s.life = s.rng_tool.random_range(ai.life_min..=ai.life_max);
+                }
+                ai.repair_for(mode)
+            }
         };
         let d = repair.sample(&mut s.rng_repair);
         self.cal.after(d, Ev::RepairEnd(i as u16));
@@ -738,6 +831,7 @@ impl<'a> Sim<'a> {
         if let Some(ai) = &model.ai4i {
             s.wear = 0.0;
             s.tool_broken = false;
+            s.hidden_parts = 0;
             s.life = s.rng_tool.random_range(ai.life_min..=ai.life_max);
         }
         self.cal.after(d, Ev::MaintEnd(i as u16));
@@ -798,7 +892,7 @@ impl<'a> Sim<'a> {
             }
             s.since = now;
             s.acc = [0.0; N_STATES];
-            s.failures = [0; 6];
+            s.failures = [0; N_CAUSES];
             s.maint_actions = 0;
             s.parts = 0;
         }
@@ -812,6 +906,7 @@ impl<'a> Sim<'a> {
         self.queue_wait_sum = 0.0;
         self.queue_served = 0;
         self.planned_total = 0.0;
+        self.exam = AlarmKpis::default();
         if self.paused > 0 {
             self.paused_since = now;
         }
@@ -932,6 +1027,7 @@ impl<'a> Sim<'a> {
             unplanned_downtime: unplanned,
             maintenance_time,
             planned_stop_time: self.planned_total,
+            planned_time,
             mtbf: (failures > 0).then(|| operating / failures as f64),
             mttr: (failures > 0).then(|| unplanned / failures as f64),
             failures,
@@ -944,6 +1040,7 @@ impl<'a> Sim<'a> {
             downtime_by_cause,
             stations,
             events: self.cal.events(),
+            alarms: self.policy.predictive.as_ref().map(|_| self.exam),
         };
         ReplicationOutput {
             kpis,

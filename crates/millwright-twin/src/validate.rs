@@ -10,11 +10,12 @@ use sha2::{Digest, Sha256};
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{Section, TwinError};
 use crate::line::{
-    Ai4iFile, Ai4iModel, Costs, Line, LineFile, Mix, PlannedStop, PlannedStopFile, PreventiveFile,
-    StationFile, StationModel, TimeFailures, WearPerPart,
+    Ai4iFile, Ai4iModel, Costs, HiddenFile, Line, LineFile, Mix, PlannedStop, PlannedStopFile,
+    PreventiveFile, SensorsFile, StationFile, StationModel, TimeFailures, WearPerPart,
 };
+use crate::measure::{HiddenModel, SensorModel, DRIFT_PERIOD_HOURS, READINGS};
 use crate::physics::FailureRules;
-use crate::policy::{PreventiveDefault, PreventiveSetting};
+use crate::policy::{PreventiveDefault, PreventiveSetting, CURRENT_POLICY_NAMES};
 use crate::time::{DurationSpec, TimeUnit};
 
 /// Most stations a line can have: the engine's events and Gantt segments index stations with 16 bits,
@@ -30,6 +31,7 @@ pub(crate) fn line_from_file(file: LineFile, text: &str, path: &Path) -> Result<
     };
     v.counts(&file)?;
     let (horizon, warmup) = v.line(&file)?;
+    v.current_policy(file.current_policy.as_deref())?;
     let mix_cdf = v.mix(&file.mix)?;
     let arrivals = v.arrivals(file.arrivals.as_ref())?;
     let buffers = v.buffers(&file.buffers, file.stations.len())?;
@@ -135,6 +137,20 @@ impl Validator<'_> {
             .map(|w| self.duration(Section::Line, "warmup", w))
             .transpose()?;
         Ok((horizon, warmup))
+    }
+
+    /// `current_policy`: a policy the twin builds without a model.
+    fn current_policy(&self, name: Option<&str>) -> Result<(), TwinError> {
+        match name {
+            Some(n) if !CURRENT_POLICY_NAMES.contains(&n) => {
+                let message = format!(
+                    "must be one of {} (a practice the twin simulates without a model), got {n:?}",
+                    CURRENT_POLICY_NAMES.join(", ")
+                );
+                Err(self.invalid(Section::Line, "current_policy", message))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Shares of L, M and H: not negative, a positive sum; returned as a cumulative distribution.
@@ -295,6 +311,17 @@ impl Validator<'_> {
         let repair = |mode: &str, d: &DistSpec| {
             self.dist(Section::Stations, at(&format!("ai4i.repair.{mode}")), d)
         };
+        let rnf = repair("RNF", &r.rnf)?;
+        let sensors = a
+            .sensors
+            .as_ref()
+            .map(|x| self.sensors(at, x))
+            .transpose()?;
+        let hidden = a
+            .hidden
+            .as_ref()
+            .map(|h| self.hidden(at, h, &rnf))
+            .transpose()?;
         Ok(Ai4iModel {
             rules: FailureRules::default(),
             wear_per_part: [w.l, w.m, w.h],
@@ -307,8 +334,74 @@ impl Validator<'_> {
                 repair("HDF", &r.hdf)?,
                 repair("PWF", &r.pwf)?,
                 repair("OSF", &r.osf)?,
-                repair("RNF", &r.rnf)?,
+                rnf,
             ],
+            sensors,
+            hidden,
+        })
+    }
+
+    /// `ai4i.sensors`: noise SDs and drift rates finite and >= 0 (a drift's sign is drawn), a
+    /// calibration period > 0. Drift is converted from per 30 days to per base unit.
+    fn sensors(
+        &self,
+        at: &dyn Fn(&str) -> String,
+        x: &SensorsFile,
+    ) -> Result<SensorModel, TwinError> {
+        let invalid = |f: String, message: String| self.invalid(Section::Stations, at(&f), message);
+        for (table, values, what) in [
+            ("noise", x.noise, "a standard deviation"),
+            ("drift", x.drift, "a drift per 30 days (its sign is drawn)"),
+        ] {
+            for (name, v) in READINGS.iter().zip(values.to_array()) {
+                if !v.is_finite() || v < 0.0 {
+                    let message = format!("{what}: must be a finite number >= 0, got {v}");
+                    return Err(invalid(format!("ai4i.sensors.{table}.{name}"), message));
+                }
+            }
+        }
+        let field = "ai4i.sensors.calibration";
+        let calibration = match &x.calibration {
+            Some(d) => self.duration(Section::Stations, &at(field), d)?,
+            None => f64::INFINITY,
+        };
+        if calibration <= 0.0 {
+            let message = format!("must be > 0, got {calibration}");
+            return Err(invalid(field.into(), message));
+        }
+        let per_unit = DRIFT_PERIOD_HOURS * self.unit.units_per_hour();
+        Ok(SensorModel {
+            noise: x.noise.to_array(),
+            drift: x.drift.to_array().map(|d| d / per_unit),
+            calibration,
+        })
+    }
+
+    /// `ai4i.hidden`: probabilities in [0, 1]; the repair defaults to the RNF one.
+    fn hidden(
+        &self,
+        at: &dyn Fn(&str) -> String,
+        h: &HiddenFile,
+        rnf: &Sampler,
+    ) -> Result<HiddenModel, TwinError> {
+        for (name, p) in [("base", h.base), ("growth", h.growth)] {
+            if !(0.0..=1.0).contains(&p) {
+                let message = format!("a probability per part in [0, 1], got {p}");
+                return Err(self.invalid(
+                    Section::Stations,
+                    at(&format!("ai4i.hidden.{name}")),
+                    message,
+                ));
+            }
+        }
+        let repair = match &h.repair {
+            Some(d) => self.dist(Section::Stations, at("ai4i.hidden.repair"), d)?,
+            None => rnf.clone(),
+        };
+        Ok(HiddenModel {
+            base: h.base,
+            growth: h.growth,
+            repair,
         })
     }
 

@@ -96,6 +96,7 @@ pub fn store_twin_run(
         wear_limit: None,
         threshold: None,
         scorer: None,
+        recall_scale: None,
     };
     let policy = policy_from_name("run-to-failure", &params, &line).unwrap();
     let options = RunOptions {
