@@ -95,7 +95,8 @@ pub fn measure(
 /// The line file a twin run was simulated with (stored beside its result).
 pub fn stored_line(home: &Home, run_id: &str) -> Result<LineFile> {
     let path = millwright_twin::run_dir(home.root(), run_id)?.join("line.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(crate::error::io("reading the twin run's line file", &path))?;
     Ok(Line::parse_file(&text, &path)?)
 }
 
