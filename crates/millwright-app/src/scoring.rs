@@ -175,6 +175,10 @@ impl FailureScorer for ModelScorer {
         let m = &self.model.manifest;
         Some(ModelRef::new(m.name.clone(), m.version))
     }
+
+    fn default_threshold(&self) -> Option<f64> {
+        Some(self.model.threshold())
+    }
 }
 
 /// Loads `name@version` (or `name@latest`) from the registry as a twin failure scorer.
@@ -184,8 +188,9 @@ pub(crate) fn load_scorer(home: &Path, spec: &str) -> Result<Arc<dyn FailureScor
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use millwright_learn::metrics::ThresholdRule;
     use millwright_learn::model::ModelKind;
     use millwright_learn::train::{self, KindChoice, NoObserver, TrainRequest};
 
@@ -200,8 +205,15 @@ mod tests {
         }
     }
 
-    /// A model trained on the reference split's column names, where failures follow torque × wear.
-    fn trained_home() -> tempfile::TempDir {
+    /// A logistic model trained on the reference split's column names, where failures follow torque ×
+    /// wear, its threshold chosen by max F1 (not the twin's default 0.5).
+    pub(crate) fn trained_home() -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        train_in(home.path(), ModelKind::Logistic);
+        home
+    }
+
+    fn train_in(home: &Path, kind: ModelKind) {
         let snaps: Vec<SensorSnapshot> = (0..600).map(snapshot).collect();
         let col = |f: &dyn Fn(&SensorSnapshot) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from_iter_values(snaps.iter().map(f)))
@@ -235,11 +247,11 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
-        let home = tempfile::tempdir().unwrap();
         let mut req = TrainRequest::new("failure", "label");
-        req.kind = KindChoice::One(ModelKind::Logistic);
-        train::train(home.path(), &req, &batch, None, None, &mut NoObserver).unwrap();
-        home
+        req.kind = KindChoice::One(kind);
+        req.gbdt.iterations = 80;
+        req.threshold = Some(ThresholdRule::MaxF1);
+        train::train(home, &req, &batch, None, None, &mut NoObserver).unwrap();
     }
 
     #[test]
@@ -266,6 +278,20 @@ mod tests {
         assert!(mean(risky.collect()) > mean(safe.collect()) + 0.3);
         // One row gives the same answer as in the batch.
         assert_eq!(scorer.score(&snaps[7..8]).unwrap()[0], p[7]);
+    }
+
+    #[test]
+    fn the_scorer_carries_the_models_threshold() {
+        let home = trained_home();
+        let scorer = load_scorer(home.path(), "failure@latest").unwrap();
+        let registered = Model::load(home.path(), "failure@latest")
+            .unwrap()
+            .threshold();
+        assert_eq!(scorer.default_threshold(), Some(registered));
+        assert!(
+            registered != millwright_twin::DEFAULT_THRESHOLD,
+            "{registered}"
+        );
     }
 
     #[test]

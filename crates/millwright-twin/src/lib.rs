@@ -31,7 +31,8 @@ pub use optimize::{grid, optimize, Knob, Objective, Optimization};
 pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
 pub use policy::{
     default_preventive, policy_from_name, Policy, PolicyParams, PreventiveDefault,
-    PreventiveSetting, DEFAULT_WEAR_LIMIT, POLICY_NAMES,
+    PreventiveSetting, Threshold, ThresholdSource, DEFAULT_THRESHOLD, DEFAULT_WEAR_LIMIT,
+    POLICY_NAMES,
 };
 pub use run::{compare, PolicyResult, RunOptions, TwinResult, MAX_EVENTS};
 pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer, ScorerError};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
 use crate::line::Line;
-use crate::policy::Policy;
+use crate::policy::{Policy, ThresholdSource};
 use crate::run::{compare, RunOptions, TwinResult};
 
 /// The parameter searched.
@@ -51,6 +51,7 @@ impl Knob {
             Knob::Threshold => {
                 if let Some(pred) = p.predictive.as_mut() {
                     pred.threshold = value;
+                    pred.threshold_source = ThresholdSource::Searched;
                 }
             }
         }

@@ -70,7 +70,8 @@ pub struct SimArgs {
     /// `rules` for the AI4I rules themselves (a perfect-knowledge reference).
     #[arg(long)]
     pub model: Option<String>,
-    /// Predictive threshold: maintain when the failure probability reaches it.
+    /// Predictive threshold: maintain when the failure probability reaches it (default: the model's
+    /// registered threshold; 0.5 for `rules`).
     #[arg(long)]
     pub threshold: Option<f64>,
 }
