@@ -400,7 +400,7 @@ pub fn runs(home: &Home) -> Result<Vec<millwright_twin::RunSummary>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use millwright_twin::{Threshold, ThresholdSource};
+    use millwright_twin::{OptimizationWarning, Threshold, ThresholdSource};
 
     fn request(home: &Home, threshold: Option<f64>) -> SimRequest {
         let line = home.root().join("line.toml");
@@ -473,5 +473,34 @@ mod tests {
         let old = load_result(&home, &run.result.run_id).unwrap();
         assert_eq!(old.policies[0].threshold, None);
         assert_eq!(old.policies[0].kpis, run.result.policies[0].kpis);
+    }
+
+    #[tokio::test]
+    async fn a_threshold_search_records_searched_values_and_edge_warnings() {
+        let dir = crate::scoring::tests::trained_home();
+        let home = Home::new(dir.path());
+        let req = OptimizeRequest {
+            sim: request(&home, None),
+            policy: "predictive".into(),
+            parameter: None,
+            values: vec!["0.2".into(), "0.5".into(), "0.8".into()],
+            range: None,
+            objective: "cost-per-good-part".into(),
+        };
+        let done = optimize(&home, &req, &Observer::silent()).await.unwrap();
+        let searched = done.run.result.policies[1].threshold.unwrap();
+        assert_eq!(
+            (searched.value, searched.source),
+            (0.5, ThresholdSource::Searched)
+        );
+        let opt = &done.optimization;
+        let on_edge = opt.best.value != 0.5;
+        let edge_warned = opt
+            .warnings
+            .iter()
+            .any(|w| matches!(w, OptimizationWarning::BestOnEdge { .. }));
+        assert_eq!(edge_warned, on_edge, "{:?}", opt.warnings);
+        let json = serde_json::to_value(&done.run.result).unwrap();
+        assert!(json["optimization"]["warnings"].is_array());
     }
 }

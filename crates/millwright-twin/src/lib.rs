@@ -27,7 +27,7 @@ pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
 pub use error::{Section, TwinError};
 pub use kpi::{ReplicationKpis, Summary};
 pub use line::{Line, LineFile, EXAMPLE_LINE};
-pub use optimize::{grid, optimize, Knob, Objective, Optimization};
+pub use optimize::{grid, optimize, Knob, Objective, Optimization, OptimizationWarning};
 pub use physics::{FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, SENSOR_COLUMNS};
 pub use policy::{
     default_preventive, policy_from_name, Policy, PolicyParams, PreventiveDefault,
