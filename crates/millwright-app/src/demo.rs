@@ -263,7 +263,11 @@ fn report_request(
             "optimised for cost per good part on separate twin streams (run {})",
             sim.threshold_run
         ),
-        metrics: millwright_learn::metrics::binary(&trained.test_y, &trained.test_pred, sim.threshold),
+        metrics: millwright_learn::metrics::binary(
+            &trained.test_y,
+            &trained.test_pred,
+            sim.threshold,
+        ),
     });
     request.title = Some(
         "Millwright demo — what predictive maintenance changes on the example milling line".into(),

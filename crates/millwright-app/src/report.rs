@@ -8,13 +8,16 @@ use std::path::{Path, PathBuf};
 use millwright_core::ModelRef;
 use millwright_data::lake::Lake;
 use millwright_data::quality::QualityReport;
-use millwright_impact::{format_number, sorted_sensitivity, Estimate, MeasuredImpact, SensitivityRow};
+use millwright_impact::{
+    format_number, sorted_sensitivity, Estimate, MeasuredImpact, SensitivityRow,
+};
 use millwright_learn::metrics::{BinaryMetrics, ThresholdRule};
 use millwright_learn::registry::{self, Manifest};
 use millwright_learn::train::TestMetrics;
 use millwright_report::{
     Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, Headline, ImageRef, LineageEntry,
-    ModelExam, ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch, TwinSummary,
+    ModelExam, ModelSummary, PolicyKpis, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
+    TwinSummary,
 };
 use millwright_twin::{Objective, Optimization, TwinResult};
 use serde::Serialize;
@@ -180,9 +183,10 @@ fn model_exam(
         _ => None,
     });
     let (source, offline) = match &req.offline_exam {
-        Some(o) if (o.threshold - used.value).abs() < 1e-12 => {
-            (o.threshold_source.clone(), crate::exam::offline_rates(&o.metrics))
-        }
+        Some(o) if (o.threshold - used.value).abs() < 1e-12 => (
+            o.threshold_source.clone(),
+            crate::exam::offline_rates(&o.metrics),
+        ),
         _ => (
             used.source.describe().to_owned(),
             registered.and_then(crate::exam::offline_rates),

@@ -1,5 +1,6 @@
-//! Adapts a registered model to the twin's `FailureScorer`: sensor snapshots → an arrow batch with the
-//! column names the model was trained on → `Model::predict_batch`.
+//! Adapts a registered model to the twin's `FailureScorer`: one sensor snapshot → its raw values in the
+//! model's input order → `Model::predict_row` (no arrow batch: the twin scores a part at a time);
+//! several snapshots, or a model with derived features → an arrow batch → `Model::predict_batch`.
 //!
 //! Models trained on the raw AI4I file read `Type`, `Air temperature [K]`, ...; models trained on the
 //! reference split read `type_L`, `air_temperature_k`, ... Both spellings are recognised.
@@ -11,7 +12,7 @@ use crate::error::{AppError, Result};
 use millwright_core::ModelRef;
 use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use millwright_learn::pipeline::ColumnKind;
+use millwright_learn::pipeline::{ColumnKind, RawValue};
 use millwright_learn::registry::Model;
 use millwright_learn::task::Task;
 use millwright_twin::{FailureScorer, ScorerError, SensorSnapshot, Variant};
@@ -42,6 +43,13 @@ impl Source {
             Source::Speed => "Rotational speed [rpm]",
             Source::Torque => "Torque [Nm]",
             Source::Wear => "Tool wear [min]",
+        }
+    }
+
+    fn raw(self, s: &SensorSnapshot) -> RawValue<'static> {
+        match self {
+            Source::Variant => RawValue::Text(s.product_type.letter()),
+            other => RawValue::Number(other.value(s)),
         }
     }
 
@@ -145,6 +153,23 @@ impl ModelScorer {
             .collect();
         RecordBatch::try_new(self.schema.clone(), columns)
     }
+
+    /// One snapshot through the model's row path: the same probability as a one-row batch.
+    fn score_one(&self, s: &SensorSnapshot) -> Result<f64, ScorerError> {
+        const STACK: usize = 16;
+        let mut values = [RawValue::Null; STACK];
+        let n = self.sources.len();
+        let result = if n <= STACK {
+            for (v, src) in values.iter_mut().zip(&self.sources) {
+                *v = src.raw(s);
+            }
+            self.model.predict_row(&values[..n])
+        } else {
+            let values: Vec<RawValue<'_>> = self.sources.iter().map(|src| src.raw(s)).collect();
+            self.model.predict_row(&values)
+        };
+        result.map_err(ScorerError::new)
+    }
 }
 
 impl FailureScorer for ModelScorer {
@@ -160,8 +185,10 @@ impl FailureScorer for ModelScorer {
     }
 
     fn score(&self, snapshots: &[SensorSnapshot]) -> Result<Vec<f64>, ScorerError> {
-        if snapshots.is_empty() {
-            return Ok(Vec::new());
+        match snapshots {
+            [] => return Ok(Vec::new()),
+            [one] if self.model.predicts_rows() => return Ok(vec![self.score_one(one)?]),
+            _ => {}
         }
         let batch = self.batch(snapshots).map_err(ScorerError::new)?;
         self.model.predict_batch(&batch).map_err(ScorerError::new)
@@ -175,6 +202,10 @@ impl FailureScorer for ModelScorer {
         let m = &self.model.manifest;
         Some(ModelRef::new(m.name.clone(), m.version))
     }
+
+    fn default_threshold(&self) -> Option<f64> {
+        Some(self.model.threshold())
+    }
 }
 
 /// Loads `name@version` (or `name@latest`) from the registry as a twin failure scorer.
@@ -184,8 +215,9 @@ pub(crate) fn load_scorer(home: &Path, spec: &str) -> Result<Arc<dyn FailureScor
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use millwright_learn::metrics::ThresholdRule;
     use millwright_learn::model::ModelKind;
     use millwright_learn::train::{self, KindChoice, NoObserver, TrainRequest};
 
@@ -200,8 +232,15 @@ mod tests {
         }
     }
 
-    /// A model trained on the reference split's column names, where failures follow torque × wear.
-    fn trained_home() -> tempfile::TempDir {
+    /// A logistic model trained on the reference split's column names, where failures follow torque ×
+    /// wear, its threshold chosen by max F1 (not the twin's default 0.5).
+    pub(crate) fn trained_home() -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        train_in(home.path(), ModelKind::Logistic);
+        home
+    }
+
+    fn train_in(home: &Path, kind: ModelKind) {
         let snaps: Vec<SensorSnapshot> = (0..600).map(snapshot).collect();
         let col = |f: &dyn Fn(&SensorSnapshot) -> f64| -> ArrayRef {
             Arc::new(Float64Array::from_iter_values(snaps.iter().map(f)))
@@ -235,11 +274,11 @@ mod tests {
                 .collect::<Vec<_>>(),
         );
         let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
-        let home = tempfile::tempdir().unwrap();
         let mut req = TrainRequest::new("failure", "label");
-        req.kind = KindChoice::One(ModelKind::Logistic);
-        train::train(home.path(), &req, &batch, None, None, &mut NoObserver).unwrap();
-        home
+        req.kind = KindChoice::One(kind);
+        req.gbdt.iterations = 80;
+        req.threshold = Some(ThresholdRule::MaxF1);
+        train::train(home, &req, &batch, None, None, &mut NoObserver).unwrap();
     }
 
     #[test]
@@ -266,6 +305,41 @@ mod tests {
         assert!(mean(risky.collect()) > mean(safe.collect()) + 0.3);
         // One row gives the same answer as in the batch.
         assert_eq!(scorer.score(&snaps[7..8]).unwrap()[0], p[7]);
+    }
+
+    #[test]
+    fn one_snapshot_scores_as_a_batch_for_every_kind() {
+        let snaps: Vec<SensorSnapshot> = (0..3000).map(|i| snapshot(i * 7 + 3)).collect();
+        for kind in [ModelKind::Gbdt, ModelKind::Mlp, ModelKind::Logistic] {
+            let home = tempfile::tempdir().unwrap();
+            train_in(home.path(), kind);
+            let model = Model::load(home.path(), "failure@latest").unwrap();
+            let scorer = ModelScorer::new(model).unwrap();
+            assert!(scorer.model.predicts_rows());
+            let batch = scorer.score(&snaps).unwrap();
+            for (i, s) in snaps.iter().enumerate() {
+                let one = scorer.score(std::slice::from_ref(s)).unwrap()[0];
+                assert!(
+                    (one - batch[i]).abs() <= 1e-12,
+                    "{kind} row {i}: {one} vs {}",
+                    batch[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_scorer_carries_the_models_threshold() {
+        let home = trained_home();
+        let scorer = load_scorer(home.path(), "failure@latest").unwrap();
+        let registered = Model::load(home.path(), "failure@latest")
+            .unwrap()
+            .threshold();
+        assert_eq!(scorer.default_threshold(), Some(registered));
+        assert!(
+            registered != millwright_twin::DEFAULT_THRESHOLD,
+            "{registered}"
+        );
     }
 
     #[test]

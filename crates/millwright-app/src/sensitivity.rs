@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use millwright_impact::{outcome, Assumptions, ImpactModel, Outcome, SensitivityRow, Setting, TwinComparison};
+use millwright_impact::{
+    outcome, Assumptions, ImpactModel, Outcome, SensitivityRow, Setting, TwinComparison,
+};
 use millwright_twin::{compare, policy_from_name, Line, LineFile, PolicyParams, RunOptions};
 
 use crate::error::Result;
@@ -44,7 +46,11 @@ pub fn simulated_rows(v: &Variation) -> Result<Vec<SensitivityRow>> {
         v.measure(v.line, &params)
     };
     Ok(vec![
-        row("failure rates", ("×0.75", rates(0.75)?), ("×1.25", rates(1.25)?)),
+        row(
+            "failure rates",
+            ("×0.75", rates(0.75)?),
+            ("×1.25", rates(1.25)?),
+        ),
         row(
             "maintenance duration",
             ("×0.5", maintenance(0.5)?),
@@ -66,7 +72,12 @@ impl Variation<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let result = compare(line, &policies, self.options)?;
         let runs = twin_runs(&result, &line.file);
-        Ok(outcome(self.model, self.assumptions, &runs, self.comparison)?)
+        Ok(outcome(
+            self.model,
+            self.assumptions,
+            &runs,
+            self.comparison,
+        )?)
     }
 }
 

@@ -46,6 +46,7 @@ pub struct SimRequest {
     pub wear_limit: Option<f64>,
     /// The predictive policy's failure model: `NAME@VERSION`, `NAME@latest`, or `rules` (the AI4I rules).
     pub model: Option<String>,
+    /// `None`: the model's registered threshold (0.5 for `rules`).
     pub threshold: Option<f64>,
 }
 
@@ -395,4 +396,112 @@ pub fn load_result(home: &Home, run_id: &str) -> Result<TwinResult> {
 /// Every stored twin run, newest first.
 pub fn runs(home: &Home) -> Result<Vec<millwright_twin::RunSummary>> {
     Ok(millwright_twin::list_results(home.root())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use millwright_twin::{OptimizationWarning, Threshold, ThresholdSource};
+
+    fn request(home: &Home, threshold: Option<f64>) -> SimRequest {
+        let line = home.root().join("line.toml");
+        if !line.exists() {
+            init(&line, false).unwrap();
+        }
+        let mut sim = SimRequest::new(line);
+        sim.replications = 1;
+        sim.horizon = Some("1d".into());
+        sim.warmup = Some("0".into());
+        sim.model = Some("failure@latest".into());
+        sim.threshold = threshold;
+        sim
+    }
+
+    async fn predictive(home: &Home, threshold: Option<f64>) -> StoredRun {
+        let policies = ["predictive".to_owned()];
+        compare(
+            home,
+            &request(home, threshold),
+            &policies,
+            &Observer::silent(),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_predictive_policy_uses_the_models_threshold_unless_given() {
+        let dir = crate::scoring::tests::trained_home();
+        let home = Home::new(dir.path());
+        let registered = millwright_learn::registry::Model::load(home.root(), "failure@latest")
+            .unwrap()
+            .threshold();
+        let run = predictive(&home, None).await;
+        let p = &run.result.policies[0];
+        let own = Threshold {
+            value: registered,
+            source: ThresholdSource::Model,
+        };
+        assert_eq!(p.threshold, Some(own));
+        assert!(
+            p.description.contains("the model's registered threshold"),
+            "{}",
+            p.description
+        );
+        let given = predictive(&home, Some(0.3)).await.result.policies[0].threshold;
+        let expected = Threshold {
+            value: 0.3,
+            source: ThresholdSource::Given,
+        };
+        assert_eq!(given, Some(expected));
+        // The stored result says the same.
+        let stored = load_result(&home, &run.result.run_id).unwrap();
+        assert_eq!(stored.policies[0].threshold, Some(own));
+    }
+
+    #[tokio::test]
+    async fn a_result_stored_before_thresholds_were_recorded_still_loads() {
+        let dir = crate::scoring::tests::trained_home();
+        let home = Home::new(dir.path());
+        let run = predictive(&home, None).await;
+        let path = run.dir.join(millwright_twin::store::RESULT_FILE);
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for p in json["policies"].as_array_mut().unwrap() {
+            assert!(p.as_object_mut().unwrap().remove("threshold").is_some());
+        }
+        std::fs::write(&path, serde_json::to_string(&json).unwrap()).unwrap();
+        let old = load_result(&home, &run.result.run_id).unwrap();
+        assert_eq!(old.policies[0].threshold, None);
+        assert_eq!(old.policies[0].kpis, run.result.policies[0].kpis);
+    }
+
+    #[tokio::test]
+    async fn a_threshold_search_records_searched_values_and_edge_warnings() {
+        let dir = crate::scoring::tests::trained_home();
+        let home = Home::new(dir.path());
+        let req = OptimizeRequest {
+            sim: request(&home, None),
+            policy: "predictive".into(),
+            parameter: None,
+            values: vec!["0.2".into(), "0.5".into(), "0.8".into()],
+            range: None,
+            objective: "cost-per-good-part".into(),
+        };
+        let done = optimize(&home, &req, &Observer::silent()).await.unwrap();
+        let searched = done.run.result.policies[1].threshold.unwrap();
+        assert_eq!(
+            (searched.value, searched.source),
+            (0.5, ThresholdSource::Searched)
+        );
+        let opt = &done.optimization;
+        let on_edge = opt.best.value != 0.5;
+        let edge_warned = opt
+            .warnings
+            .iter()
+            .any(|w| matches!(w, OptimizationWarning::BestOnEdge { .. }));
+        assert_eq!(edge_warned, on_edge, "{:?}", opt.warnings);
+        let json = serde_json::to_value(&done.run.result).unwrap();
+        assert!(json["optimization"]["warnings"].is_array());
+    }
 }

@@ -45,6 +45,12 @@ pub enum LearnError {
         found: String,
         expected: String,
     },
+    /// A row given to the row path with more or fewer values than the model's input columns.
+    #[error("the row has {found} values; the model reads {expected} input columns")]
+    RowWidth { expected: usize, found: usize },
+    /// The row path cannot compute derived features (SQL over a batch).
+    #[error("this model derives features ({features}), which are computed on batches: score it with a batch")]
+    RowNeedsBatch { features: String },
     #[error("the input has no rows")]
     EmptyInput,
     /// Splitting `rows` rows with this test share left one side without any.
@@ -123,6 +129,9 @@ pub enum LearnError {
         #[source]
         source: forust_ml::errors::ForustError,
     },
+    /// A stored tree whose links could not be followed (a child outside the tree or before its parent).
+    #[error("gradient-boosted trees: tree {tree} is malformed at node {node}")]
+    GbdtTree { tree: usize, node: usize },
     #[error("invalid model name '{0}': use letters, digits, '-', '_' or '.' (no path separators)")]
     InvalidName(String),
     #[error("invalid model reference '{0}': expected NAME@VERSION or NAME@latest (or just NAME)")]

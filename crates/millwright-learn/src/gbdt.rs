@@ -1,4 +1,5 @@
-//! Gradient-boosted trees through `forust-ml` (pure Rust, histogram GBDT in the XGBoost style).
+//! Gradient-boosted trees through `forust-ml` (pure Rust, histogram GBDT in the XGBoost style), trained
+//! by forust and evaluated through a flattened copy of its trees ([`Forest`]).
 
 use forust_ml::gradientbooster::{GradientBooster, ImportanceMethod};
 use forust_ml::objective::ObjectiveType;
@@ -34,7 +35,9 @@ impl Default for GbdtConfig {
 }
 
 pub struct Gbdt {
-    pub booster: GradientBooster,
+    // Private: `forest` is built from it once and must stay its copy.
+    booster: GradientBooster,
+    forest: Forest,
     pub task: Task,
 }
 
@@ -95,16 +98,28 @@ impl Gbdt {
             }
         };
         booster.fit(&data, y, w, None).map_err(err("fitting"))?;
-        Ok(Gbdt { booster, task })
+        Gbdt::new(booster, task)
+    }
+
+    fn new(booster: GradientBooster, task: Task) -> Result<Gbdt> {
+        let forest = Forest::new(&booster)?;
+        Ok(Gbdt {
+            booster,
+            forest,
+            task,
+        })
     }
 
     /// Probabilities (binary) or values (regression).
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
-        let cols = x.to_column_major();
-        let data = forust_ml::data::Matrix::new(&cols, x.rows, x.cols);
-        let raw = self.booster.predict(&data, false);
+        (0..x.rows).map(|r| self.predict_row(x.row(r))).collect()
+    }
+
+    /// One row's probability (binary) or value (regression), with no allocation.
+    pub fn predict_row(&self, row: &[f64]) -> f64 {
+        let raw = self.forest.raw(row);
         match self.task {
-            Task::Binary => raw.into_iter().map(sigmoid).collect(),
+            Task::Binary => sigmoid(raw),
             _ => raw,
         }
     }
@@ -124,10 +139,121 @@ impl Gbdt {
     }
 
     pub fn from_json(json: &str, task: Task) -> Result<Gbdt> {
-        Ok(Gbdt {
-            booster: GradientBooster::from_json(json).map_err(err("loading the trees"))?,
-            task,
-        })
+        let booster = GradientBooster::from_json(json).map_err(err("loading the trees"))?;
+        Gbdt::new(booster, task)
+    }
+}
+
+/// forust's prediction trees as one flat node array. forust allocates a vector per tree per call and
+/// walks 80-byte nodes; scoring one row at a time (the twin) spent most of its time there.
+#[derive(Debug, Clone)]
+struct Forest {
+    base_score: f64,
+    /// forust's missing value: rows holding it take a node's missing branch.
+    missing: f64,
+    roots: Vec<u32>,
+    nodes: Vec<FlatNode>,
+}
+
+/// A split (`feature < LEAF`) or a leaf whose weight is `value`.
+#[derive(Debug, Clone, Copy)]
+struct FlatNode {
+    /// The split value, or the leaf's weight (forust's f32 weight widened, as forust widens it).
+    value: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+    missing: u32,
+}
+
+const LEAF: u32 = u32::MAX;
+
+impl Forest {
+    /// The trees forust predicts with (its `prediction_iteration` first ones), checked so that every
+    /// walk ends: children lie inside their tree and after their parent.
+    fn new(booster: &GradientBooster) -> Result<Forest> {
+        let used = booster.prediction_iteration.unwrap_or(booster.trees.len());
+        let trees = booster.trees.get(..used).unwrap_or(&booster.trees);
+        let mut forest = Forest {
+            base_score: booster.base_score,
+            missing: booster.missing,
+            roots: Vec::with_capacity(trees.len()),
+            nodes: Vec::new(),
+        };
+        for (t, tree) in trees.iter().enumerate() {
+            forest.push_tree(t, tree)?;
+        }
+        Ok(forest)
+    }
+
+    fn push_tree(&mut self, t: usize, tree: &forust_ml::tree::Tree) -> Result<()> {
+        let n = tree.nodes.len();
+        let offset = self.nodes.len();
+        let bad = |node: usize| LearnError::GbdtTree { tree: t, node };
+        if n == 0 {
+            return Err(bad(0));
+        }
+        let index = |i: usize| u32::try_from(offset + i).map_err(|_| bad(i));
+        self.roots.push(index(0)?);
+        for (i, node) in tree.nodes.iter().enumerate() {
+            if node.is_leaf {
+                self.nodes.push(FlatNode {
+                    value: f64::from(node.weight_value),
+                    feature: LEAF,
+                    left: 0,
+                    right: 0,
+                    missing: 0,
+                });
+                continue;
+            }
+            let children = [node.left_child, node.right_child, node.missing_node];
+            if children.iter().any(|&c| c <= i || c >= n) || node.split_feature >= LEAF as usize {
+                return Err(bad(i));
+            }
+            self.nodes.push(FlatNode {
+                value: node.split_value,
+                feature: node.split_feature as u32,
+                left: index(node.left_child)?,
+                right: index(node.right_child)?,
+                missing: index(node.missing_node)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The raw score: forust's sum, in its order (base score, then tree by tree), so it is bit-identical.
+    fn raw(&self, row: &[f64]) -> f64 {
+        let mut sum = self.base_score;
+        for &root in &self.roots {
+            sum += self.leaf(root, row);
+        }
+        sum
+    }
+
+    fn leaf(&self, root: u32, row: &[f64]) -> f64 {
+        let mut node = &self.nodes[root as usize];
+        while node.feature != LEAF {
+            let v = row[node.feature as usize];
+            let next = if self.is_missing(v) {
+                node.missing
+            } else if v < node.value {
+                node.left
+            } else {
+                node.right
+            };
+            node = &self.nodes[next as usize];
+        }
+        node.value
+    }
+
+    /// forust's rule; where forust panics (NaN with a non-NaN missing value) the row goes right. The
+    /// feature pipeline never passes NaN.
+    fn is_missing(&self, v: f64) -> bool {
+        if self.missing.is_nan() {
+            v.is_nan()
+        } else {
+            v == self.missing
+        }
     }
 }
 
@@ -162,5 +288,79 @@ mod tests {
         assert_eq!(back.predict(&x), p);
         let imp = m.importance(2);
         assert!(imp[0] > imp[1]);
+    }
+
+    /// forust's own prediction, the reference the flat forest must reproduce.
+    fn forust_predict(m: &Gbdt, x: &Matrix) -> Vec<f64> {
+        let cols = x.to_column_major();
+        let data = forust_ml::data::Matrix::new(&cols, x.rows, x.cols);
+        let raw = m.booster.predict(&data, false);
+        match m.task {
+            Task::Binary => raw.into_iter().map(sigmoid).collect(),
+            _ => raw,
+        }
+    }
+
+    /// Rows of 5 features from a fixed generator; every 17th cell is NaN (forust's missing value).
+    fn rows(n: usize, seed: u64) -> Matrix {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let data = (0..n * 5)
+            .map(|i| {
+                if i % 17 == 3 {
+                    f64::NAN
+                } else {
+                    rng.random_range(-3.0..3.0)
+                }
+            })
+            .collect();
+        Matrix::new(n, 5, data)
+    }
+
+    #[test]
+    fn the_flat_forest_predicts_exactly_what_forust_predicts() {
+        let x = rows(3000, 1);
+        let signal = |r: &[f64]| r[0] * r[1].max(0.0) + 0.5 * r[2].sin() - 0.3 * r[4];
+        let y_reg: Vec<f64> = (0..x.rows)
+            .map(|r| signal(x.row(r)).max(-9.0))
+            .map(|v| if v.is_nan() { 1.0 } else { v })
+            .collect();
+        let y_bin: Vec<f64> = y_reg
+            .iter()
+            .map(|&v| f64::from(u8::from(v > 0.4)))
+            .collect();
+        let cfg = GbdtConfig {
+            iterations: 120,
+            ..Default::default()
+        };
+        let fresh = rows(5000, 2);
+        for (task, y) in [(Task::Binary, &y_bin), (Task::Regression, &y_reg)] {
+            let m = Gbdt::fit(&x, y, None, task, &cfg, 3).unwrap();
+            for data in [&x, &fresh] {
+                let ours = m.predict(data);
+                let reference = forust_predict(&m, data);
+                for (r, (a, b)) in ours.iter().zip(&reference).enumerate() {
+                    assert!((a - b).abs() <= 1e-12, "{task:?} row {r}: {a} vs {b}");
+                    assert_eq!(a.to_bits(), b.to_bits(), "{task:?} row {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tree_linking_backwards_is_refused() {
+        let x = rows(200, 4);
+        let y: Vec<f64> = (0..x.rows)
+            .map(|r| f64::from(u8::from(x.row(r)[0] > 0.0)))
+            .collect();
+        let cfg = GbdtConfig {
+            iterations: 2,
+            ..Default::default()
+        };
+        let mut m = Gbdt::fit(&x, &y, None, Task::Binary, &cfg, 0).unwrap();
+        let split = m.booster.trees[1].nodes.iter().position(|n| !n.is_leaf);
+        m.booster.trees[1].nodes[split.unwrap()].left_child = 0;
+        let err = Forest::new(&m.booster).unwrap_err();
+        assert!(matches!(err, LearnError::GbdtTree { tree: 1, .. }), "{err}");
     }
 }

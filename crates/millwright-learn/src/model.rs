@@ -95,6 +95,16 @@ impl Estimator {
         }
     }
 
+    /// One row's predictions into `out` (`task.outputs()` values), equal to [`Estimator::predict`]'s for
+    /// that row, without building a matrix.
+    pub fn predict_row(&self, x: &[f64], out: &mut [f64]) {
+        match self {
+            Estimator::Mlp(m) => m.predict_row(x, out),
+            Estimator::Logistic(m) => out[0] = m.predict_row(x),
+            Estimator::Gbdt(m) => out[0] = m.predict_row(x),
+        }
+    }
+
     pub fn architecture(&self) -> Architecture {
         match self {
             Estimator::Mlp(m) => {

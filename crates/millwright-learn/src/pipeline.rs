@@ -549,6 +549,125 @@ impl Pipeline {
     }
 }
 
+/// One raw input cell of a row for [`RowEncoder`]: what the batch column would hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawValue<'a> {
+    Number(f64),
+    Text(&'a str),
+    Null,
+}
+
+/// The fitted transform for one row of raw values in [`Pipeline::input_columns`] order, the column
+/// mapping resolved once: scoring a row builds no arrow batch. Gives what [`Pipeline::transform`]
+/// gives for a one-row batch of float and text columns.
+#[derive(Debug, Clone)]
+pub struct RowEncoder {
+    inputs: Vec<InputColumn>,
+    /// Each fitted column with the index of the input it reads.
+    slots: Vec<(usize, FittedColumn)>,
+    width: usize,
+}
+
+impl Pipeline {
+    /// `None` when the pipeline derives features: they are SQL over a batch.
+    pub fn row_encoder(&self) -> Option<RowEncoder> {
+        if !self.derived.is_empty() {
+            return None;
+        }
+        let slots = self
+            .columns
+            .iter()
+            .map(|c| {
+                let name = match c {
+                    FittedColumn::Numeric { name, .. } | FittedColumn::OneHot { name, .. } => name,
+                };
+                let input = self.inputs.iter().position(|i| &i.name == name)?;
+                Some((input, c.clone()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(RowEncoder {
+            inputs: self.inputs.clone(),
+            slots,
+            width: self.width(),
+        })
+    }
+}
+
+impl RowEncoder {
+    /// Matrix columns written per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Writes the row's features into `out` (`width()` values); errors as `transform` would, row 0.
+    pub fn encode(&self, values: &[RawValue<'_>], out: &mut [f64]) -> Result<()> {
+        if values.len() != self.inputs.len() {
+            return Err(LearnError::RowWidth {
+                expected: self.inputs.len(),
+                found: values.len(),
+            });
+        }
+        let mut offset = 0;
+        for (input, column) in &self.slots {
+            let value = values[*input];
+            offset += match column {
+                FittedColumn::Numeric {
+                    fill, mean, std, ..
+                } => {
+                    out[offset] = (self.number(*input, value)?.unwrap_or(*fill) - mean) / std;
+                    1
+                }
+                FittedColumn::OneHot {
+                    categories,
+                    means,
+                    stds,
+                    ..
+                } => {
+                    let hit = self
+                        .text(*input, value)?
+                        .and_then(|s| categories.binary_search_by(|c| c.as_str().cmp(s)).ok());
+                    for k in 0..categories.len() {
+                        let indicator = f64::from(u8::from(hit == Some(k)));
+                        out[offset + k] = (indicator - means[k]) / stds[k];
+                    }
+                    categories.len()
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn number(&self, input: usize, value: RawValue<'_>) -> Result<Option<f64>> {
+        match value {
+            RawValue::Number(v) if v.is_finite() => Ok(Some(v)),
+            RawValue::Number(v) => Err(LearnError::NonFinite {
+                column: self.inputs[input].name.clone(),
+                row: 0,
+                value: v.to_string(),
+            }),
+            RawValue::Null => Ok(None),
+            RawValue::Text(_) => Err(self.mistyped(input, "Utf8")),
+        }
+    }
+
+    fn text<'v>(&self, input: usize, value: RawValue<'v>) -> Result<Option<&'v str>> {
+        match value {
+            RawValue::Text(s) => Ok(Some(s)),
+            RawValue::Null => Ok(None),
+            RawValue::Number(_) => Err(self.mistyped(input, "Float64")),
+        }
+    }
+
+    fn mistyped(&self, input: usize, found: &str) -> LearnError {
+        let i = &self.inputs[input];
+        LearnError::MistypedColumn {
+            column: i.name.clone(),
+            found: found.to_owned(),
+            expected: format!("{} ({})", i.kind.describe(), i.trained_type),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

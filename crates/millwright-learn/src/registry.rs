@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{LearnError, Result};
 use crate::matrix::Matrix;
 use crate::model::{Architecture, Estimator, ModelKind};
-use crate::pipeline::{FeatureDeriver, InputColumn, Pipeline};
+use crate::pipeline::{FeatureDeriver, InputColumn, Pipeline, RawValue, RowEncoder};
 use crate::task::Task;
 
 /// The manifest format this build writes and the newest it reads.
@@ -60,6 +60,8 @@ pub struct Model {
     pub manifest: Manifest,
     estimator: Estimator,
     deriver: Option<Arc<dyn FeatureDeriver>>,
+    /// The pipeline for single rows; `None` with derived features.
+    rows: Option<RowEncoder>,
     dir: PathBuf,
 }
 
@@ -283,6 +285,7 @@ impl Model {
         let estimator =
             Estimator::from_safetensors(&bytes, &manifest.architecture, manifest.task, &path)?;
         Ok(Model {
+            rows: manifest.pipeline.row_encoder(),
             manifest,
             estimator,
             deriver: None,
@@ -336,6 +339,49 @@ impl Model {
             .chunks(k)
             .map(|c| c.iter().copied().fold(0.0, f64::max))
             .collect())
+    }
+
+    /// Whether [`Model::predict_row`] can score this model (it cannot compute derived features).
+    pub fn predicts_rows(&self) -> bool {
+        self.rows.is_some()
+    }
+
+    /// One row of raw values in [`Model::input_columns`] order, scored without an arrow batch: what
+    /// [`Model::predict_batch`] gives for that row as a one-row batch of float and text columns.
+    pub fn predict_row(&self, values: &[RawValue<'_>]) -> Result<f64> {
+        let rows = self
+            .rows
+            .as_ref()
+            .ok_or_else(|| LearnError::RowNeedsBatch {
+                features: self.derived_names(),
+            })?;
+        // Stack buffers for the usual sizes: the twin calls this once per part.
+        const STACK: usize = 64;
+        let (width, k) = (rows.width(), self.manifest.task.outputs());
+        let (mut x, mut out) = ([0.0; STACK], [0.0; STACK]);
+        let mut heap;
+        let (x, out) = if width <= STACK && k <= STACK {
+            (&mut x[..width], &mut out[..k])
+        } else {
+            heap = (vec![0.0; width], vec![0.0; k]);
+            (&mut heap.0[..], &mut heap.1[..])
+        };
+        rows.encode(values, x)?;
+        self.estimator.predict_row(x, out);
+        // As predict_batch: the value itself, or the most likely class's probability.
+        Ok(match out {
+            [one] => *one,
+            _ => out.iter().copied().fold(0.0, f64::max),
+        })
+    }
+
+    fn derived_names(&self) -> String {
+        let derived = &self.manifest.pipeline.derived;
+        derived
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// `task.outputs()` values per row.
@@ -545,6 +591,116 @@ mod tests {
         std::fs::write(&path, &good[..10]).unwrap();
         assert_eq!(saved(home.path()).version, 2);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), good[..10]);
+    }
+
+    /// `n` rows: a text column with a category training never saw (`Z`), floats and a 0/1 label.
+    fn mixed(n: usize, seed: u64) -> RecordBatch {
+        use arrow::array::StringArray;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let kinds = ["L", "M", "H", "Z"];
+        let kind: Vec<&str> = (0..n)
+            .map(|i| kinds[i % if seed == 0 { 3 } else { 4 }])
+            .collect();
+        let a: Vec<f64> = (0..n).map(|_| rng.random_range(290.0..310.0)).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..250.0)).collect();
+        let y: Vec<i64> = (0..n)
+            .map(|i| {
+                i64::from((a[i] - 300.0) * b[i] / 100.0 + f64::from(u8::from(kind[i] == "H")) > 5.0)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("kind", DataType::Utf8, false),
+            Field::new("a", DataType::Float64, false),
+            Field::new("b", DataType::Float64, false),
+            Field::new("y", DataType::Int64, false),
+        ]));
+        let columns: Vec<arrow::array::ArrayRef> = vec![
+            Arc::new(StringArray::from(kind)),
+            Arc::new(Float64Array::from(a)),
+            Arc::new(Float64Array::from(b)),
+            Arc::new(Int64Array::from(y)),
+        ];
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    fn row_of(batch: &RecordBatch, r: usize) -> Vec<RawValue<'_>> {
+        use arrow::array::{Array, StringArray};
+        let kind = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let number = |c: usize| {
+            let col = batch
+                .column(c)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            RawValue::Number(col.value(r))
+        };
+        let text = if kind.is_null(r) {
+            RawValue::Null
+        } else {
+            RawValue::Text(kind.value(r))
+        };
+        vec![text, number(1), number(2)]
+    }
+
+    #[test]
+    fn the_row_path_scores_every_kind_as_the_batch_path() {
+        use crate::train::{train, KindChoice, NoObserver, TrainRequest};
+        let home = tempfile::tempdir().unwrap();
+        for kind in [ModelKind::Logistic, ModelKind::Gbdt, ModelKind::Mlp] {
+            let mut req = TrainRequest::new(kind.name(), "y");
+            req.kind = KindChoice::One(kind);
+            req.mlp.epochs = 3;
+            req.gbdt.iterations = 60;
+            train(
+                home.path(),
+                &req,
+                &mixed(600, 0),
+                None,
+                None,
+                &mut NoObserver,
+            )
+            .unwrap();
+            let m = Model::load(home.path(), kind.name()).unwrap();
+            assert!(m.predicts_rows());
+            let fresh = mixed(2000, 1);
+            let batch = m
+                .predict_batch(&fresh.project(&[0, 1, 2]).unwrap())
+                .unwrap();
+            for (r, b) in batch.iter().enumerate() {
+                let one = m.predict_row(&row_of(&fresh, r)).unwrap();
+                assert!((one - b).abs() <= 1e-12, "{kind} row {r}: {one} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_row_path_refuses_rows_the_batch_path_refuses() {
+        let home = tempfile::tempdir().unwrap();
+        saved(home.path());
+        let m = Model::load(home.path(), "failure").unwrap();
+        assert_eq!(m.predict_row(&[RawValue::Number(4.0)]).unwrap(), {
+            m.predict_batch(&batch().slice(3, 1)).unwrap()[0]
+        });
+        let err = m.predict_row(&[RawValue::Number(f64::NAN)]).unwrap_err();
+        assert!(matches!(err, LearnError::NonFinite { row: 0, .. }), "{err}");
+        let err = m.predict_row(&[RawValue::Text("4")]).unwrap_err();
+        assert!(matches!(err, LearnError::MistypedColumn { .. }), "{err}");
+        let err = m.predict_row(&[]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LearnError::RowWidth {
+                    expected: 1,
+                    found: 0
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

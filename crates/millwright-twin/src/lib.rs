@@ -28,13 +28,14 @@ pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
 pub use error::{Section, TwinError};
 pub use kpi::{AlarmKpis, ReplicationKpis, Summary};
 pub use line::{Costs, Line, LineFile, EXAMPLE_LINE};
-pub use optimize::{grid, optimize, Knob, Objective, Optimization};
+pub use optimize::{grid, optimize, Knob, Objective, Optimization, OptimizationWarning};
 pub use physics::{
     FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, HIDDEN_BIT, SENSOR_COLUMNS,
 };
 pub use policy::{
     default_preventive, policy_from_name, Policy, PolicyParams, PreventiveDefault,
-    PreventiveSetting, CURRENT_POLICY_NAMES, DEFAULT_WEAR_LIMIT, POLICY_NAMES,
+    PreventiveSetting, Threshold, ThresholdSource, CURRENT_POLICY_NAMES, DEFAULT_THRESHOLD,
+    DEFAULT_WEAR_LIMIT, POLICY_NAMES,
 };
 pub use run::{compare, PolicyResult, RunOptions, TwinResult, MAX_EVENTS};
 pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer, ScorerError};

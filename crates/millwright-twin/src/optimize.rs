@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TwinError;
 use crate::line::Line;
-use crate::policy::Policy;
+use crate::policy::{Policy, ThresholdSource};
 use crate::run::{compare, RunOptions, TwinResult};
 
 /// The parameter searched.
@@ -51,6 +51,7 @@ impl Knob {
             Knob::Threshold => {
                 if let Some(pred) = p.predictive.as_mut() {
                     pred.threshold = value;
+                    pred.threshold_source = ThresholdSource::Searched;
                 }
             }
         }
@@ -107,6 +108,94 @@ pub struct Optimization {
     pub best: Point,
     /// The policy without the searched parameter, for reference.
     pub base_policy: String,
+    /// Why the best point may not be the optimum (empty in results stored before warnings existed).
+    #[serde(default)]
+    pub warnings: Vec<OptimizationWarning>,
+}
+
+/// A reason to distrust a search's best point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum OptimizationWarning {
+    /// The best value is the lowest or highest searched: the optimum may lie beyond the range.
+    BestOnEdge { value: f64, edge: Edge },
+    /// The best point's 95 % CI on the objective overlaps the runner-up's: the replications do not
+    /// tell the two apart.
+    OverlapsRunnerUp { best: f64, runner_up: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Edge {
+    Lowest,
+    Highest,
+}
+
+impl OptimizationWarning {
+    /// One line for people, naming the parameter and the objective.
+    pub fn describe(&self, knob: Knob, objective: Objective) -> String {
+        let (name, kpi) = (knob.name(), objective.kpi());
+        match self {
+            OptimizationWarning::BestOnEdge { value, edge } => {
+                let edge = match edge {
+                    Edge::Lowest => "lowest",
+                    Edge::Highest => "highest",
+                };
+                format!(
+                    "the best {name} {value} is the {edge} value searched; the optimum may lie \
+                     beyond it (widen the range)"
+                )
+            }
+            OptimizationWarning::OverlapsRunnerUp { best, runner_up } => format!(
+                "the 95 % CIs of {kpi} at {name} {best} (best) and {runner_up} (runner-up) overlap; \
+                 more replications are needed to tell them apart"
+            ),
+        }
+    }
+}
+
+/// The warnings for `best` among `points` (each a finite or NaN mean).
+fn warnings(points: &[Point], best: &Point, objective: Objective) -> Vec<OptimizationWarning> {
+    let mut out = Vec::new();
+    let values = points.iter().map(|p| p.value);
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if lo < hi {
+        let edge = if best.value == lo {
+            Some(Edge::Lowest)
+        } else if best.value == hi {
+            Some(Edge::Highest)
+        } else {
+            None
+        };
+        if let Some(edge) = edge {
+            out.push(OptimizationWarning::BestOnEdge {
+                value: best.value,
+                edge,
+            });
+        }
+    }
+    let others = points
+        .iter()
+        .filter(|p| p.mean.is_finite() && p.value != best.value);
+    if let Some(runner_up) = best_of(others, objective) {
+        if best.ci_low <= runner_up.ci_high && runner_up.ci_low <= best.ci_high {
+            out.push(OptimizationWarning::OverlapsRunnerUp {
+                best: best.value,
+                runner_up: runner_up.value,
+            });
+        }
+    }
+    out
+}
+
+/// The point with the best mean (the first of equals).
+fn best_of<'p>(points: impl Iterator<Item = &'p Point>, objective: Objective) -> Option<&'p Point> {
+    points.fold(None, |acc, p| match acc {
+        Some(b) if !objective.better(p.mean, b.mean) => Some(b),
+        _ => Some(p),
+    })
 }
 
 /// Evaluates `base` with the parameter at each of `values` (common random numbers across points) and
@@ -150,13 +239,7 @@ pub fn optimize(
             ci_high: s.ci_high.unwrap_or(mean),
         });
     }
-    let best = points
-        .iter()
-        .filter(|p| p.mean.is_finite())
-        .fold(None::<&Point>, |acc, p| match acc {
-            Some(b) if !objective.better(p.mean, b.mean) => Some(b),
-            _ => Some(p),
-        })
+    let best = best_of(points.iter().filter(|p| p.mean.is_finite()), objective)
         .cloned()
         .ok_or(TwinError::NoFiniteObjective {
             objective: objective.kpi(),
@@ -164,6 +247,7 @@ pub fn optimize(
     let opt = Optimization {
         parameter: knob,
         objective,
+        warnings: warnings(&points, &best, objective),
         points,
         best,
         base_policy: base.describe(),
@@ -223,6 +307,102 @@ mod tests {
         fn note(&self, text: &str) {
             self.0.lock().unwrap().push(text.to_owned());
         }
+    }
+
+    fn point(value: f64, mean: f64, half_width: f64) -> Point {
+        Point {
+            value,
+            mean,
+            ci_low: mean - half_width,
+            ci_high: mean + half_width,
+        }
+    }
+
+    #[test]
+    fn a_best_value_on_the_edge_of_the_range_is_warned_of() {
+        let cost = Objective::CostPerGoodPart;
+        let curve = [
+            point(1.0, 3.0, 0.1),
+            point(2.0, 2.0, 0.1),
+            point(3.0, 1.0, 0.1),
+        ];
+        let w = warnings(&curve, &curve[2], cost);
+        let high = OptimizationWarning::BestOnEdge {
+            value: 3.0,
+            edge: Edge::Highest,
+        };
+        assert_eq!(w, std::slice::from_ref(&high));
+        // Throughput maximised: the best is the lowest value here.
+        let w = warnings(&curve, &curve[0], Objective::Throughput);
+        assert!(matches!(
+            w[..],
+            [OptimizationWarning::BestOnEdge {
+                edge: Edge::Lowest,
+                ..
+            }]
+        ));
+        // Interior optimum, CIs apart: nothing to warn of. Unsorted values are no edge.
+        let valley = [
+            point(3.0, 2.0, 0.1),
+            point(1.0, 3.0, 0.1),
+            point(2.0, 1.0, 0.1),
+        ];
+        assert!(warnings(&valley, &valley[2], cost).is_empty());
+        let text = high.describe(Knob::Threshold, cost);
+        assert!(
+            text.contains("threshold 3 is the highest value searched"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_best_value_whose_ci_overlaps_the_runner_ups_is_warned_of() {
+        let cost = Objective::CostPerGoodPart;
+        // The runner-up is the second best mean (2.2 at 4), not the neighbour.
+        let curve = [
+            point(1.0, 3.0, 0.5),
+            point(2.0, 2.0, 0.15),
+            point(3.0, 2.6, 0.5),
+            point(4.0, 2.2, 0.1),
+            point(5.0, 4.0, 0.1),
+        ];
+        let overlap = OptimizationWarning::OverlapsRunnerUp {
+            best: 2.0,
+            runner_up: 4.0,
+        };
+        assert_eq!(
+            warnings(&curve, &curve[1], cost),
+            std::slice::from_ref(&overlap)
+        );
+        let text = overlap.describe(Knob::WearLimit, cost);
+        assert!(
+            text.contains("cost_per_good_part at wear-limit 2 (best) and 4"),
+            "{text}"
+        );
+        let mut apart = curve.clone();
+        apart[3].ci_low = 2.16;
+        assert!(warnings(&apart, &apart[1], cost).is_empty());
+        // A NaN runner-up is no runner-up.
+        let lonely = [
+            point(1.0, f64::NAN, 0.0),
+            point(2.0, 1.0, 5.0),
+            point(3.0, 2.0, 9.0),
+        ];
+        assert_eq!(warnings(&lonely[..2], &lonely[1], cost).len(), 1);
+        // Warnings are stored, and results stored before them still load.
+        let opt = Optimization {
+            parameter: Knob::WearLimit,
+            objective: cost,
+            points: curve.to_vec(),
+            best: curve[1].clone(),
+            base_policy: "preventive".into(),
+            warnings: vec![overlap],
+        };
+        let mut json = serde_json::to_value(&opt).unwrap();
+        assert_eq!(json["warnings"][0]["kind"], "overlaps-runner-up");
+        json.as_object_mut().unwrap().remove("warnings");
+        let old: Optimization = serde_json::from_value(json).unwrap();
+        assert!(old.warnings.is_empty());
     }
 
     #[test]

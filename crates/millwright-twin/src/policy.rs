@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::TwinError;
 use crate::line::Line;
 use crate::scorer::{check_scorer_columns, FailureScorer};
@@ -25,9 +27,57 @@ pub struct Predictive {
     pub scorer: Arc<dyn FailureScorer>,
     /// Maintain when the predicted failure probability of the next part reaches this.
     pub threshold: f64,
+    pub threshold_source: ThresholdSource,
     /// Chance that an alarm is acted on (1: always); below 1 it shows what a model with that share of
     /// the measured recall would achieve. An ignored alarm counts as not raised.
     pub recall_scale: f64,
+}
+
+/// The threshold of a predictive policy when neither the request nor the scorer gives one.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// Where a predictive policy's threshold came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThresholdSource {
+    /// The registered model's own (manifest `threshold`, chosen on validation data by its rule).
+    Model,
+    /// The request's (`--threshold`).
+    Given,
+    /// A point of a threshold search (`twin optimize --parameter threshold`).
+    Searched,
+    /// [`DEFAULT_THRESHOLD`]: the scorer has none of its own (the AI4I rules).
+    Default,
+}
+
+impl ThresholdSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ThresholdSource::Model => "the model's registered threshold",
+            ThresholdSource::Given => "given",
+            ThresholdSource::Searched => "a searched value",
+            ThresholdSource::Default => "the default; the scorer has none of its own",
+        }
+    }
+}
+
+/// The threshold a predictive policy used, stored with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    pub value: f64,
+    pub source: ThresholdSource,
+}
+
+impl Threshold {
+    /// The request's threshold, else the scorer's own, else [`DEFAULT_THRESHOLD`].
+    pub fn choose(given: Option<f64>, scorer: &dyn FailureScorer) -> Threshold {
+        let (value, source) = match (given, scorer.default_threshold()) {
+            (Some(v), _) => (v, ThresholdSource::Given),
+            (None, Some(v)) => (v, ThresholdSource::Model),
+            (None, None) => (DEFAULT_THRESHOLD, ThresholdSource::Default),
+        };
+        Threshold { value, source }
+    }
 }
 
 /// The preventive wear limit for lines with AI4I tool wear and no `[preventive]` setting, in tool-wear
@@ -117,16 +167,34 @@ impl Policy {
         .with_backstop(interval, wear_limit)
     }
 
+    /// A predictive policy with a given threshold.
     pub fn predictive(scorer: Arc<dyn FailureScorer>, threshold: f64) -> Policy {
+        let given = Threshold {
+            value: threshold,
+            source: ThresholdSource::Given,
+        };
+        Policy::predictive_at(scorer, given)
+    }
+
+    pub fn predictive_at(scorer: Arc<dyn FailureScorer>, threshold: Threshold) -> Policy {
         Policy {
             name: "predictive".into(),
             predictive: Some(Predictive {
                 scorer,
-                threshold,
+                threshold: threshold.value,
+                threshold_source: threshold.source,
                 recall_scale: 1.0,
             }),
             ..Policy::run_to_failure()
         }
+    }
+
+    /// The predictive part's threshold and its source; `None` without a predictive part.
+    pub fn threshold(&self) -> Option<Threshold> {
+        self.predictive.as_ref().map(|p| Threshold {
+            value: p.threshold,
+            source: p.threshold_source,
+        })
     }
 
     /// Adds a preventive backstop (interval and/or wear limit) to this policy.
@@ -170,8 +238,9 @@ impl Policy {
                 String::new()
             };
             parts.push(format!(
-                "predictive (threshold {}, model {}{acted})",
+                "predictive (threshold {}: {}; model {}{acted})",
                 p.threshold,
+                p.threshold_source.describe(),
                 p.scorer.describe()
             ));
         }
@@ -259,6 +328,7 @@ impl Policy {
 pub struct PolicyParams {
     pub interval: Option<f64>,
     pub wear_limit: Option<f64>,
+    /// `None`: the scorer's own threshold, else [`DEFAULT_THRESHOLD`].
     pub threshold: Option<f64>,
     pub scorer: Option<Arc<dyn FailureScorer>>,
     /// The predictive policy acts on an alarm with this probability (default 1; see
@@ -278,7 +348,8 @@ pub const POLICY_NAMES: &[&str] = &[
 pub const CURRENT_POLICY_NAMES: &[&str] = &["run-to-failure", "preventive"];
 
 /// Builds `run-to-failure`, `preventive` (interval and/or wear limit), `predictive` (a scorer and a
-/// threshold, default 0.5) or `predictive+preventive` (both: the preventive part is the backstop).
+/// threshold: the given one, else the scorer's own, else [`DEFAULT_THRESHOLD`]) or
+/// `predictive+preventive` (both: the preventive part is the backstop).
 /// Without an interval or a wear limit the preventive part takes [`default_preventive`] for `line`.
 pub fn policy_from_name(name: &str, p: &PolicyParams, line: &Line) -> Result<Policy, TwinError> {
     let preventive = |policy: Policy| {
@@ -291,15 +362,16 @@ pub fn policy_from_name(name: &str, p: &PolicyParams, line: &Line) -> Result<Pol
             })?;
         Ok(policy.with_default_backstop(setting))
     };
-    let scorer = || {
-        p.scorer.clone().ok_or_else(|| TwinError::PolicyNeedsModel {
-            policy: name.to_owned(),
-        })
-    };
-    let threshold = p.threshold.unwrap_or(0.5);
-    let predictive = || -> Result<Policy, TwinError> {
-        let policy = Policy::predictive(scorer()?, threshold);
-        Ok(policy.with_recall_scale(p.recall_scale.unwrap_or(1.0)))
+    let predictive = || {
+        let scorer = p
+            .scorer
+            .clone()
+            .ok_or_else(|| TwinError::PolicyNeedsModel {
+                policy: name.to_owned(),
+            })?;
+        let threshold = Threshold::choose(p.threshold, scorer.as_ref());
+        Ok(Policy::predictive_at(scorer, threshold)
+            .with_recall_scale(p.recall_scale.unwrap_or(1.0)))
     };
     match name {
         "run-to-failure" => Ok(Policy::run_to_failure()),
@@ -354,6 +426,63 @@ mod tests {
             description,
             "preventive at tool wear 180 min (the line file's [preventive] setting)"
         );
+    }
+
+    /// The AI4I rules with a threshold of their own, as a registered model has.
+    struct OwnThreshold(PhysicsScorer);
+    impl FailureScorer for OwnThreshold {
+        fn input_columns(&self) -> Vec<String> {
+            self.0.input_columns()
+        }
+        fn score(
+            &self,
+            s: &[crate::SensorSnapshot],
+        ) -> Result<Vec<f64>, crate::scorer::ScorerError> {
+            self.0.score(s)
+        }
+        fn describe(&self) -> String {
+            "own@1".into()
+        }
+        fn model(&self) -> Option<millwright_core::ModelRef> {
+            None
+        }
+        fn default_threshold(&self) -> Option<f64> {
+            Some(0.0009)
+        }
+    }
+
+    #[test]
+    fn the_threshold_is_the_given_one_else_the_scorers_else_the_default() {
+        let l = line(EXAMPLE_LINE);
+        let with = |scorer: Arc<dyn FailureScorer>, threshold: Option<f64>| {
+            let params = PolicyParams {
+                scorer: Some(scorer),
+                threshold,
+                ..Default::default()
+            };
+            let p = policy_from_name("predictive+preventive", &params, &l).unwrap();
+            (p.threshold().unwrap(), p.describe())
+        };
+        let own = Arc::new(OwnThreshold(PhysicsScorer::default()));
+        let (t, text) = with(own.clone(), None);
+        assert_eq!((t.value, t.source), (0.0009, ThresholdSource::Model));
+        assert!(
+            text.starts_with(
+                "predictive (threshold 0.0009: the model's registered threshold; model own@1)"
+            ),
+            "{text}"
+        );
+        let (t, _) = with(own, Some(0.2));
+        assert_eq!((t.value, t.source), (0.2, ThresholdSource::Given));
+        let (t, text) = with(Arc::new(PhysicsScorer::default()), None);
+        assert_eq!(
+            (t.value, t.source),
+            (DEFAULT_THRESHOLD, ThresholdSource::Default)
+        );
+        assert!(text.contains("threshold 0.5: the default"), "{text}");
+        assert_eq!(Policy::preventive(Some(5.0), None).threshold(), None);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"value":0.5,"source":"default"}"#);
     }
 
     #[test]

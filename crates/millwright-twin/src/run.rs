@@ -11,7 +11,7 @@ use crate::error::TwinError;
 use crate::kpi::{summarise, ReplicationKpis, Summary};
 use crate::line::Line;
 use crate::optimize::Optimization;
-use crate::policy::Policy;
+use crate::policy::{Policy, Threshold};
 use crate::sim::{RepSpec, ReplicationOutput, Segment, Sim, STATE_NAMES};
 
 /// Most events one run may simulate, as estimated before it starts (horizon / the fastest mean
@@ -92,6 +92,10 @@ pub struct PolicyResult {
     pub model: Option<ModelRef>,
     /// The scorer as people read it (`failure@3 (mlp)`), `null` without a scorer.
     pub model_description: Option<String>,
+    /// The predictive threshold and where it came from; `null` without a predictive part (and in
+    /// results stored before it was recorded).
+    #[serde(default)]
+    pub threshold: Option<Threshold>,
     pub kpis: BTreeMap<String, Summary>,
     pub replications: Vec<ReplicationKpis>,
     /// Mean good parts per time unit in each of `series_bins` equal bins over [0, horizon].
@@ -206,6 +210,7 @@ fn summarise_policies(
                 description: policy.describe(),
                 model: scorer.and_then(|s| s.model()),
                 model_description: scorer.map(|s| s.describe()),
+                threshold: policy.threshold(),
                 kpis: summarise(&reps),
                 replications: reps,
                 throughput_series: series,

@@ -18,6 +18,11 @@ pub trait FailureScorer: Send + Sync {
     /// The registered model behind the scorer (the stored result's lineage); `None` for scorers that
     /// are not registered models, such as [`PhysicsScorer`].
     fn model(&self) -> Option<ModelRef>;
+    /// The scorer's own alarm threshold (a registered model's, chosen on validation data), used when a
+    /// request gives none; `None`: the twin's default (0.5, [`crate::policy::DEFAULT_THRESHOLD`]).
+    fn default_threshold(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Why a scorer could not score: the underlying error, kept whole.

@@ -70,7 +70,8 @@ pub struct SimArgs {
     /// `rules` for the AI4I rules themselves (a perfect-knowledge reference).
     #[arg(long)]
     pub model: Option<String>,
-    /// Predictive threshold: maintain when the failure probability reaches it.
+    /// Predictive threshold: maintain when the failure probability reaches it (default: the model's
+    /// registered threshold; 0.5 for `rules`).
     #[arg(long)]
     pub threshold: Option<f64>,
 }
@@ -231,6 +232,10 @@ async fn optimize(global: &Global, a: OptimizeArgs) -> Result<()> {
         return print_json(&done.run.result);
     }
     print!("{}", text::optimization(&done, &a.policy));
+    let opt = &done.optimization;
+    for w in &opt.warnings {
+        println!("warning: {}", w.describe(opt.parameter, opt.objective));
+    }
     Ok(())
 }
 
