@@ -85,8 +85,6 @@ struct Sizes {
     horizon: f64,
     warmup: f64,
     threshold_replications: usize,
-    /// Replications of each variant the sensitivity analysis simulates.
-    sensitivity_replications: usize,
     resamples: usize,
 }
 
@@ -103,7 +101,6 @@ impl Sizes {
                 horizon: 4.0 * day,
                 warmup: 0.5 * day,
                 threshold_replications: 2,
-                sensitivity_replications: 2,
                 resamples: 300,
             }
         } else {
@@ -117,7 +114,6 @@ impl Sizes {
                 horizon: 30.0 * day,
                 warmup: day,
                 threshold_replications: 5,
-                sensitivity_replications: 10,
                 resamples: 2_000,
             }
         };
@@ -325,9 +321,10 @@ struct Simulated {
     sensitivity: Vec<SensitivityRow>,
 }
 
-/// Seeds the threshold search apart from the comparison: a decision tuned on the streams that then judge
-/// it would grade its own exam.
+/// Seeds the threshold search and the comparison apart from each other and from the emitted training
+/// records: a model or a threshold judged on the streams it was fitted on would grade its own exam.
 const SEARCH_SEED_OFFSET: u64 = 0x5eed;
+const COMPARE_SEED_OFFSET: u64 = 0xc0de;
 
 /// Optimises the predictive threshold on streams of its own, compares the three policies on fresh ones,
 /// and varies the inputs the result depends on.
@@ -362,9 +359,19 @@ async fn simulate(
     } else {
         THRESHOLDS.to_vec()
     };
-    let search_options = options(sizes.threshold_replications, req.seed + SEARCH_SEED_OFFSET);
-    let compare_options = options(sizes.replications, req.seed);
-    let sensitivity_options = options(sizes.sensitivity_replications, req.seed);
+    let search_options = options(
+        sizes.threshold_replications,
+        req.seed.wrapping_add(SEARCH_SEED_OFFSET),
+    );
+    let compare_options = options(
+        sizes.replications,
+        req.seed.wrapping_add(COMPARE_SEED_OFFSET),
+    );
+    // The variants run on the comparison's own streams, so a variant differs from it only by its change.
+    let sensitivity_options = options(
+        sizes.replications,
+        req.seed.wrapping_add(COMPARE_SEED_OFFSET),
+    );
     let (root, line) = (home.root().to_owned(), line.clone());
     let (model, assumptions) = impact.resolve()?;
     let comparison = impact.comparison.clone();

@@ -32,42 +32,47 @@ fn demo_quick_writes_a_consistent_summary_and_a_report_that_renders() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
 
-    // f_AI is the product of the path factors, each 1 + Σα; P1 = P0·f_AI; V1 = V0·f_AI; uplift = f_AI − 1.
+    // The headline is measured against the line's current practice, and the α recompose it exactly.
     let impact = &summary["impact"];
-    let paths = impact["paths"].as_array().unwrap();
-    let mut product = 1.0;
-    for path in paths {
-        let factor = num(&path["factor"]["mean"]);
-        let alphas: f64 = path["terms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| num(&t["alpha"]["mean"]))
-            .sum();
-        assert!((factor - (1.0 + alphas)).abs() < 1e-9, "{}", path["name"]);
-        product *= factor;
-    }
-    let f_ai = num(&impact["f_ai"]["mean"]);
-    assert!(
-        (f_ai - product).abs() < 1e-9,
-        "f_AI {f_ai} vs Π f_p {product}"
+    assert_eq!(impact["twin"]["baseline_policy"], "preventive");
+    assert_eq!(
+        impact["twin"]["baseline_from"],
+        "line file (current_policy)"
     );
-    assert!((num(&impact["p1"]["mean"]) - num(&impact["p0"]["mean"]) * f_ai).abs() < 1e-6);
-    assert!((num(&impact["v1"]["mean"]) - num(&impact["v0"]["mean"]) * f_ai).abs() < 1e-6);
-    assert!((num(&impact["uplift"]["mean"]) - (f_ai - 1.0)).abs() < 1e-9);
-    for figure in ["f_ai", "p1", "v1", "uplift"] {
-        let e = &impact[figure];
-        assert!(num(&e["ci_low"]) <= num(&e["mean"]) && num(&e["mean"]) <= num(&e["ci_high"]));
+    assert_eq!(printed["baseline"], "preventive");
+    assert!(num(&impact["twin"]["recomposition_error"]) < 1e-9);
+    let p_ratio = num(&impact["productivity"]["ratio"]["mean"]);
+    assert!((num(&impact["f_productivity"]["mean"]) - p_ratio).abs() < 1e-9);
+    let formula = &impact["formula"];
+    let product: f64 = formula["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| num(&p["factor"]["mean"]))
+        .product();
+    assert!((num(&formula["f_ai"]["mean"]) - product).abs() < 1e-9);
+    for figure in [
+        &impact["productivity"]["ratio"],
+        &impact["value"]["difference"],
+        &impact["business"]["npv"],
+    ] {
+        assert!(
+            num(&figure["ci_low"]) <= num(&figure["mean"])
+                && num(&figure["mean"]) <= num(&figure["ci_high"])
+        );
     }
-    // α are measured from the twin run the report names.
     let run = summary["twin"]["run_id"].as_str().unwrap();
     assert_eq!(impact["twin"]["run_id"], run);
-    let measured = paths
-        .iter()
-        .flat_map(|p| p["terms"].as_array().unwrap())
-        .filter(|t| t["source"] == "measured")
-        .count();
-    assert_eq!(measured, 4);
+    let drivers = impact["drivers"].as_array().unwrap();
+    assert!(drivers.len() >= 3, "{drivers:?}");
+    // Price rows and the three simulated rows (failure rates, maintenance, recall).
+    let rows = impact["sensitivity"].as_array().unwrap();
+    let simulated = rows.iter().filter(|r| r["kind"] == "simulated").count();
+    assert_eq!(simulated, 3, "{rows:?}");
+    // The model's exam: offline at the threshold the twin used, and inside the twin.
+    let exam = &summary["model_exam"];
+    assert!(num(&exam["twin"]["recall"]["trials"]) > 0.0, "{exam}");
+    assert!(exam["offline"]["recall"]["value"].is_number(), "{exam}");
 
     // The chosen model's metrics are those of the registered model's own manifest and of its candidate row.
     let model = &summary["model"];
@@ -144,6 +149,9 @@ fn demo_quick_writes_a_consistent_summary_and_a_report_that_renders() {
         check.sections,
         [
             "summary",
+            "business",
+            "sensitivity",
+            "model-exam",
             "data-quality",
             "model",
             "policies",

@@ -164,8 +164,9 @@ fn bad_input_is_refused_with_a_clear_error() {
     }
 }
 
-fn replication(throughput: f64, scrap: f64, downtime: f64, cost: f64) -> common::Kpis {
-    [throughput, scrap, downtime, cost]
+/// good parts, scrapped, availability, downtime (min), failures, maintenance actions.
+fn replication(good: f64, scrapped: f64, availability: f64, downtime: f64) -> common::Kpis {
+    [good, scrapped, availability, downtime, downtime / 20.0, 3.0]
 }
 
 fn write_twin_run(home: &Path, run: &str, policies: &[(&str, Vec<common::Kpis>)]) {
@@ -173,57 +174,107 @@ fn write_twin_run(home: &Path, run: &str, policies: &[(&str, Vec<common::Kpis>)]
 }
 
 #[test]
-fn from_twin_measures_alpha_with_intervals() {
+fn from_twin_measures_the_business_case_with_intervals() {
     let home = tempfile::tempdir().unwrap();
     let baseline: Vec<_> = (0..6)
-        .map(|i| replication(100.0 + i as f64, 0.04, 60.0 + 3.0 * i as f64, 10.0))
+        .map(|i| replication(400.0 + f64::from(i), 8.0, 0.88, 60.0 + 3.0 * f64::from(i)))
         .collect();
     let predictive: Vec<_> = (0..6)
-        .map(|i| replication(108.0 + 2.0 * i as f64, 0.03, 30.0 + i as f64, 9.0))
+        .map(|i| replication(420.0 + 2.0 * f64::from(i), 6.0, 0.93, 30.0 + f64::from(i)))
         .collect();
     write_twin_run(
         home.path(),
         "twin-cli",
-        &[("run-to-failure", baseline), ("predictive", predictive)],
+        &[("preventive", baseline), ("predictive", predictive)],
     );
     let args = [
         "impact",
         "--from-twin",
         "twin-cli",
-        "--p0",
-        "10",
-        "--v0",
-        "5",
+        "--investment",
+        "120000",
+        "--running-cost",
+        "24000/year",
+        "--horizon",
+        "3y",
         "--json",
     ];
     let json: serde_json::Value =
         serde_json::from_str(&stdout(&millwright(home.path(), &args))).unwrap();
-    for figure in ["f_ai", "p0", "p1", "v0", "v1", "uplift"] {
-        let e = &json[figure];
+    // The baseline is the example line's current practice; good parts 2415 → 2550 in the same planned time.
+    assert_eq!(json["twin"]["baseline_policy"], "preventive");
+    assert!(
+        close(&json["productivity"]["ratio"]["mean"], 2550.0 / 2415.0),
+        "{}",
+        json["productivity"]
+    );
+    assert!(close(&json["f_productivity"]["mean"], 2550.0 / 2415.0));
+    assert!(json["twin"]["recomposition_error"].as_f64().unwrap() < 1e-9);
+    for figure in [
+        &json["productivity"]["ratio"],
+        &json["value"]["difference"],
+        &json["business"]["npv"],
+    ] {
         let (mean, lo, hi) = (
-            e["mean"].as_f64().unwrap(),
-            e["ci_low"].as_f64().unwrap(),
-            e["ci_high"].as_f64().unwrap(),
+            figure["mean"].as_f64().unwrap(),
+            figure["ci_low"].as_f64().unwrap(),
+            figure["ci_high"].as_f64().unwrap(),
         );
-        assert!(lo <= mean && mean <= hi, "{figure}: {e}");
+        assert!(lo <= mean && mean <= hi && lo < hi, "{figure}");
     }
-    // Means: throughput 102.5 → 113, scrap 0.04 → 0.03, downtime 67.5 → 32.5, cost 10 → 9.
-    let f_manufacturing = 1.0 + (113.0 / 102.5 - 1.0) + 0.25;
-    let f_twin = 1.0 + (1.0 - 32.5 / 67.5) + 0.1;
-    let f_ai = f_manufacturing * f_twin;
-    assert!(close(&json["f_ai"]["mean"], f_ai), "{}", json["f_ai"]);
-    assert!(close(&json["p1"]["mean"], 10.0 * f_ai));
-    assert!(close(&json["v1"]["mean"], 5.0 * f_ai));
-    assert!(json["f_ai"]["ci_low"].as_f64().unwrap() < json["f_ai"]["ci_high"].as_f64().unwrap());
-    let term = &json["paths"][0]["terms"][0];
-    assert_eq!(term["source"], "measured");
-    assert_eq!(term["measurement"]["kpi"], "throughput");
-    assert_eq!(json["paths"][0]["terms"][2]["source"], "user");
-    assert_eq!(json["twin"]["run_id"], "twin-cli");
+    let business = &json["business"];
+    assert!(close(
+        &business["investment"]["running_cost_per_month"],
+        2000.0
+    ));
+    assert_eq!(business["investment"]["horizon_months"], 36);
+    let drivers: Vec<&str> = json["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["term"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        drivers,
+        [
+            "digital_twin.system_stability",
+            "smart_manufacturing.production_efficiency",
+            "smart_manufacturing.scrap_rate",
+            "smart_services.operating_cost"
+        ]
+    );
 
-    let text = stdout(&millwright(home.path(), &args[..7]));
-    assert!(text.contains("measured: throughput 102.5 → 113"), "{text}");
-    assert!(text.contains("95 % CI"), "{text}");
+    let text = stdout(&millwright(home.path(), &args[..args.len() - 1]));
+    for expected in [
+        "productivity",
+        "against `preventive`",
+        "payback",
+        "NPV",
+        "sensitivity",
+        "95 % CI",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    // P0 and V0 are measured with a twin run; giving them is refused.
+    let err = stderr_of_failure(&millwright(
+        home.path(),
+        &["impact", "--from-twin", "twin-cli", "--p0", "10"],
+    ));
+    assert!(
+        err.contains("P0 (--p0) cannot be given with a twin run"),
+        "{err}"
+    );
+    let err = stderr_of_failure(&millwright(
+        home.path(),
+        &[
+            "impact",
+            "--from-twin",
+            "twin-cli",
+            "--running-cost",
+            "2000",
+        ],
+    ));
+    assert!(err.contains("AMOUNT/PERIOD"), "{err}");
 }
 
 #[test]
@@ -232,18 +283,14 @@ fn from_twin_without_a_baseline_or_run_is_refused() {
     write_twin_run(
         home.path(),
         "only-ai",
-        &[("predictive", vec![replication(1.0, 0.0, 1.0, 1.0)])],
+        &[("predictive", vec![replication(100.0, 1.0, 0.9, 10.0)])],
     );
-    let base = ["--p0", "10", "--v0", "5"];
-    let run = |id: &str| {
-        let mut args = vec!["impact", "--from-twin", id];
-        args.extend(base);
-        stderr_of_failure(&millwright(home.path(), &args))
-    };
+    let run =
+        |id: &str| stderr_of_failure(&millwright(home.path(), &["impact", "--from-twin", id]));
     let err = run("only-ai");
     assert!(
         err.contains(
-            "twin run `only-ai` has no baseline policy `run-to-failure`; its policies: predictive"
+            "twin run `only-ai` has no baseline policy `preventive`; its policies: predictive"
         ),
         "{err}"
     );

@@ -28,10 +28,12 @@ fn write_twin(home: &Path, run: &str, model: Option<&str>) {
                 .map(|i| {
                     let i = f64::from(i);
                     [
-                        20.0 + p + 0.2 * i,
-                        0.03 - 0.005 * p,
-                        300.0 - 80.0 * p + 10.0 * i,
-                        5.0 - 0.3 * p + 0.05 * i,
+                        200.0 + 10.0 * p + i,
+                        6.0 - p,
+                        0.85 + 0.03 * p + 0.002 * i,
+                        60.0 - 15.0 * p + i,
+                        6.0 - 2.0 * p + (i % 2.0),
+                        2.0 * p,
                     ]
                 })
                 .collect();
@@ -78,12 +80,16 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
         home.path(),
         &["report", "twin-a", "--resamples", "400"],
     ));
-    assert!(text.contains("Productivity uplift"), "{text}");
+    assert!(text.contains("Productivity vs current practice"), "{text}");
+    assert!(text.contains("相对现行做法的生产率"), "{text}");
     let html_path = home.path().join("reports/twin-a/report.html");
     assert!(text.contains(&html_path.display().to_string()), "{text}");
     let html = std::fs::read_to_string(&html_path).unwrap();
     for id in [
         "summary",
+        "business",
+        "sensitivity",
+        "model-exam",
         "data-quality",
         "model",
         "policies",
@@ -113,10 +119,6 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
             "impact",
             "--from-twin",
             "twin-a",
-            "--p0",
-            "100",
-            "--v0",
-            "100",
             "--resamples",
             "400",
             "--json",
@@ -124,13 +126,11 @@ fn report_for_a_twin_run_carries_the_impact_object_and_every_section() {
     )))
     .unwrap();
     assert_eq!(summary["impact"], impact);
-    let f_ai: f64 = impact["paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["factor"]["mean"].as_f64().unwrap())
-        .product();
-    assert!((impact["f_ai"]["mean"].as_f64().unwrap() - f_ai).abs() < 1e-12);
+    assert_eq!(impact["twin"]["baseline_policy"], "preventive");
+    let good = |p: f64| (0..8).map(|i| 200.0 + 10.0 * p + f64::from(i)).sum::<f64>();
+    let ratio = impact["productivity"]["ratio"]["mean"].as_f64().unwrap();
+    assert!((ratio - good(2.0) / good(1.0)).abs() < 1e-12, "{ratio}");
+    assert!((impact["f_productivity"]["mean"].as_f64().unwrap() - ratio).abs() < 1e-12);
     let manifest = &common::command(home.path(), &["--json", "models", "show", "failure"])
         .output()
         .unwrap()

@@ -75,7 +75,9 @@ impl Home {
 
 /// KPIs of one replication that the impact model reads: throughput, scrap rate, unplanned downtime and
 /// cost per good part.
-pub type Kpis = [f64; 4];
+/// One replication's counts: good parts, scrapped parts, availability, unplanned downtime (base units),
+/// failures, maintenance actions.
+pub type Kpis = [f64; 6];
 
 /// Stores a twin run with the twin's own writer. A short real simulation of the example line gives every
 /// field its real shape; each policy's replications then get the KPIs given, so a test knows what the
@@ -120,14 +122,19 @@ pub fn store_twin_run(
             p.model = described.and_then(|d| d.split(" (").next()?.parse().ok());
             p.replications = reps
                 .iter()
-                .map(|&[throughput, scrap, downtime, cost]| {
-                    let mut r = template.replications[0].clone();
-                    r.throughput = throughput;
-                    r.scrap_rate = scrap;
-                    r.unplanned_downtime = downtime;
-                    r.cost_per_good_part = cost;
-                    r
-                })
+                .map(
+                    |&[good, scrapped, availability, downtime, failures, actions]| {
+                        let mut r = template.replications[0].clone();
+                        r.good_parts = good as u64;
+                        r.scrapped_parts = scrapped as u64;
+                        r.availability = availability;
+                        r.unplanned_downtime = downtime;
+                        r.failures = failures as u64;
+                        r.maintenance_actions = actions as u64;
+                        r.planned_stop_time = 0.0;
+                        r
+                    },
+                )
                 .collect();
             p
         })
