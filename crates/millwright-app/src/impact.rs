@@ -35,7 +35,7 @@ pub struct ImpactRequest {
 #[serde(untagged)]
 pub enum ImpactOutcome {
     Given(PointImpact),
-    Measured(MeasuredImpact),
+    Measured(Box<MeasuredImpact>),
 }
 
 impl ImpactRequest {
@@ -68,13 +68,13 @@ pub fn impact(home: &Home, req: &ImpactRequest) -> Result<ImpactOutcome> {
     let (model, assumptions) = req.resolve()?;
     Ok(match &req.from_twin {
         None => ImpactOutcome::Given(evaluate(&model, &assumptions)?),
-        Some(run_id) => ImpactOutcome::Measured(measure(
+        Some(run_id) => ImpactOutcome::Measured(Box::new(measure(
             home,
             run_id,
             &model,
             &assumptions,
             &req.comparison,
-        )?),
+        )?)),
     })
 }
 
