@@ -103,3 +103,66 @@ fn row(input: &str, low: (&str, Outcome), high: (&str, Outcome)) -> SensitivityR
         high: setting(high),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use millwright_twin::{PhysicsScorer, EXAMPLE_LINE};
+
+    fn setup() -> (Line, PolicyParams, RunOptions) {
+        let line = Line::parse(EXAMPLE_LINE, Path::new("line.toml")).unwrap();
+        let params = PolicyParams {
+            interval: None,
+            wear_limit: None,
+            threshold: None,
+            scorer: Some(Arc::new(PhysicsScorer::default())),
+            recall_scale: None,
+        };
+        let options = RunOptions {
+            replications: 2,
+            horizon: Some(1440.0),
+            warmup: Some(120.0),
+            seed: 11,
+            ..RunOptions::default()
+        };
+        (line, params, options)
+    }
+
+    #[test]
+    fn a_variant_that_changes_nothing_reproduces_the_comparison_and_rows_move_the_result() {
+        let (line, params, options) = setup();
+        let (model, assumptions) = (ImpactModel::standard(), Assumptions::default());
+        let comparison = TwinComparison {
+            resamples: 50,
+            ..TwinComparison::default()
+        };
+        let v = Variation {
+            line: &line,
+            params: &params,
+            baseline: "preventive",
+            ai: "predictive",
+            options: &options,
+            model: &model,
+            assumptions: &assumptions,
+            comparison: &comparison,
+        };
+        let base = v.measure(&line, &params).unwrap();
+        let mut file = line.file.clone();
+        file.scale_failure_rates(1.0);
+        let same = v.measure(&rebuilt(&line, file).unwrap(), &params).unwrap();
+        assert_eq!(
+            base, same,
+            "common random numbers: an unchanged line gives the same outcome"
+        );
+        let rows = simulated_rows(&v).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.kind == "simulated"));
+        let recall = rows.iter().find(|r| r.input == "model recall").unwrap();
+        assert_ne!(
+            recall.low.outcome, base,
+            "acting on fewer alarms changes the result"
+        );
+    }
+}
