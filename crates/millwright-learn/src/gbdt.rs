@@ -1,11 +1,12 @@
 //! Gradient-boosted trees through `forust-ml` (pure Rust, histogram GBDT in the XGBoost style), trained
-//! by forust and evaluated through a flattened copy of its trees ([`Forest`]).
+//! by forust and evaluated through flattened copies of its trees (`crate::forest`).
 
 use forust_ml::gradientbooster::{GradientBooster, ImportanceMethod};
 use forust_ml::objective::ObjectiveType;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LearnError, Result};
+use crate::forest::{Forest, Ranked};
 use crate::matrix::Matrix;
 use crate::task::Task;
 
@@ -35,9 +36,10 @@ impl Default for GbdtConfig {
 }
 
 pub struct Gbdt {
-    // Private: `forest` is built from it once and must stay its copy.
+    // Private: the forests are built from it once and must stay its copies.
     booster: GradientBooster,
     forest: Forest,
+    ranked: Option<Ranked>,
     pub task: Task,
 }
 
@@ -104,6 +106,7 @@ impl Gbdt {
     fn new(booster: GradientBooster, task: Task) -> Result<Gbdt> {
         let forest = Forest::new(&booster)?;
         Ok(Gbdt {
+            ranked: Ranked::new(&booster),
             booster,
             forest,
             task,
@@ -117,7 +120,8 @@ impl Gbdt {
 
     /// One row's probability (binary) or value (regression), with no allocation.
     pub fn predict_row(&self, row: &[f64]) -> f64 {
-        let raw = self.forest.raw(row);
+        let ranked = self.ranked.as_ref().and_then(|r| r.raw(row));
+        let raw = ranked.unwrap_or_else(|| self.forest.raw(row));
         match self.task {
             Task::Binary => sigmoid(raw),
             _ => raw,
@@ -141,119 +145,6 @@ impl Gbdt {
     pub fn from_json(json: &str, task: Task) -> Result<Gbdt> {
         let booster = GradientBooster::from_json(json).map_err(err("loading the trees"))?;
         Gbdt::new(booster, task)
-    }
-}
-
-/// forust's prediction trees as one flat node array. forust allocates a vector per tree per call and
-/// walks 80-byte nodes; scoring one row at a time (the twin) spent most of its time there.
-#[derive(Debug, Clone)]
-struct Forest {
-    base_score: f64,
-    /// forust's missing value: rows holding it take a node's missing branch.
-    missing: f64,
-    roots: Vec<u32>,
-    nodes: Vec<FlatNode>,
-}
-
-/// A split (`feature < LEAF`) or a leaf whose weight is `value`.
-#[derive(Debug, Clone, Copy)]
-struct FlatNode {
-    /// The split value, or the leaf's weight (forust's f32 weight widened, as forust widens it).
-    value: f64,
-    feature: u32,
-    left: u32,
-    right: u32,
-    missing: u32,
-}
-
-const LEAF: u32 = u32::MAX;
-
-impl Forest {
-    /// The trees forust predicts with (its `prediction_iteration` first ones), checked so that every
-    /// walk ends: children lie inside their tree and after their parent.
-    fn new(booster: &GradientBooster) -> Result<Forest> {
-        let used = booster.prediction_iteration.unwrap_or(booster.trees.len());
-        let trees = booster.trees.get(..used).unwrap_or(&booster.trees);
-        let mut forest = Forest {
-            base_score: booster.base_score,
-            missing: booster.missing,
-            roots: Vec::with_capacity(trees.len()),
-            nodes: Vec::new(),
-        };
-        for (t, tree) in trees.iter().enumerate() {
-            forest.push_tree(t, tree)?;
-        }
-        Ok(forest)
-    }
-
-    fn push_tree(&mut self, t: usize, tree: &forust_ml::tree::Tree) -> Result<()> {
-        let n = tree.nodes.len();
-        let offset = self.nodes.len();
-        let bad = |node: usize| LearnError::GbdtTree { tree: t, node };
-        if n == 0 {
-            return Err(bad(0));
-        }
-        let index = |i: usize| u32::try_from(offset + i).map_err(|_| bad(i));
-        self.roots.push(index(0)?);
-        for (i, node) in tree.nodes.iter().enumerate() {
-            if node.is_leaf {
-                self.nodes.push(FlatNode {
-                    value: f64::from(node.weight_value),
-                    feature: LEAF,
-                    left: 0,
-                    right: 0,
-                    missing: 0,
-                });
-                continue;
-            }
-            let children = [node.left_child, node.right_child, node.missing_node];
-            if children.iter().any(|&c| c <= i || c >= n) || node.split_feature >= LEAF as usize {
-                return Err(bad(i));
-            }
-            self.nodes.push(FlatNode {
-                value: node.split_value,
-                feature: node.split_feature as u32,
-                left: index(node.left_child)?,
-                right: index(node.right_child)?,
-                missing: index(node.missing_node)?,
-            });
-        }
-        Ok(())
-    }
-
-    /// The raw score: forust's sum, in its order (base score, then tree by tree), so it is bit-identical.
-    fn raw(&self, row: &[f64]) -> f64 {
-        let mut sum = self.base_score;
-        for &root in &self.roots {
-            sum += self.leaf(root, row);
-        }
-        sum
-    }
-
-    fn leaf(&self, root: u32, row: &[f64]) -> f64 {
-        let mut node = &self.nodes[root as usize];
-        while node.feature != LEAF {
-            let v = row[node.feature as usize];
-            let next = if self.is_missing(v) {
-                node.missing
-            } else if v < node.value {
-                node.left
-            } else {
-                node.right
-            };
-            node = &self.nodes[next as usize];
-        }
-        node.value
-    }
-
-    /// forust's rule; where forust panics (NaN with a non-NaN missing value) the row goes right. The
-    /// feature pipeline never passes NaN.
-    fn is_missing(&self, v: f64) -> bool {
-        if self.missing.is_nan() {
-            v.is_nan()
-        } else {
-            v == self.missing
-        }
     }
 }
 
@@ -336,6 +227,10 @@ mod tests {
         let fresh = rows(5000, 2);
         for (task, y) in [(Task::Binary, &y_bin), (Task::Regression, &y_reg)] {
             let m = Gbdt::fit(&x, y, None, task, &cfg, 3).unwrap();
+            // Rows without NaN take the ranked form, the others the general one: both are checked.
+            let ranked = m.ranked.as_ref().unwrap();
+            let clean = (0..fresh.rows).filter(|&r| ranked.raw(fresh.row(r)).is_some());
+            assert!(clean.count() > fresh.rows / 2);
             for data in [&x, &fresh] {
                 let ours = m.predict(data);
                 let reference = forust_predict(&m, data);

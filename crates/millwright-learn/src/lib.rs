@@ -5,6 +5,7 @@
 pub mod candle_mlp;
 pub mod error;
 pub mod evaluate;
+mod forest;
 pub mod gbdt;
 pub mod logistic;
 pub mod matrix;
