@@ -56,7 +56,7 @@ pub use measure::{
 pub use model::{validate_name, ImpactModel, PathSpec, TermSpec};
 pub use model_file::{load_model_file, parse_model_file};
 pub use plan::{evaluate, MeasuredTerm, Plan};
-pub use render::{format_number, render_table, Figure};
+pub use render::{format_money, format_number, format_signed, render_table, Figure};
 pub use render_measured::render_measured;
 pub use report::{
     Better, Estimate, FactorSource, Impact, Measurement, PathResult, PointImpact, TermResult,

@@ -49,12 +49,33 @@ pub fn format_number(x: f64) -> String {
     }
 }
 
-fn signed(x: f64) -> String {
+/// A number with its sign: `+0.05`, `-3`, `0`.
+pub fn format_signed(x: f64) -> String {
     let text = format_number(x);
     if x > 0.0 && text != "0" {
         format!("+{text}")
     } else {
         text
+    }
+}
+
+/// Money rounded to whole units with thousands grouped: `-120,000`; `—` when not finite.
+pub fn format_money(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_owned();
+    }
+    let digits = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if x < 0.0 && digits != "0" {
+        format!("-{grouped}")
+    } else {
+        grouped
     }
 }
 
@@ -105,8 +126,8 @@ pub fn render_table<F: Figure>(impact: &Impact<F>) -> String {
             };
             rows.push([
                 format!("  {}", term.name),
-                format!("α = {}", signed(term.alpha.point())),
-                interval_text(&term.alpha, signed),
+                format!("α = {}", format_signed(term.alpha.point())),
+                interval_text(&term.alpha, format_signed),
                 source,
             ]);
         }
@@ -213,7 +234,7 @@ mod tests {
         assert_eq!(format_number(1_250_000.0), "1250000");
         assert_eq!(format_number(-0.000_000_1), "0");
         assert_eq!(format_number(0.0), "0");
-        assert_eq!(signed(0.05), "+0.05");
+        assert_eq!(format_signed(0.05), "+0.05");
         assert_eq!(percent(1.2 * 1.3 * 1.4 - 1.0), "+118.4 %");
         assert_eq!(percent(-0.031), "-3.1 %");
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::measure::{Change, MeasuredImpact};
-use crate::render::{format_number, render_table};
+use crate::render::{format_money as money, format_number, render_table};
 use crate::report::Estimate;
 
 fn ci(e: &Estimate, show: impl Fn(f64) -> String) -> String {
@@ -13,22 +13,6 @@ fn ci(e: &Estimate, show: impl Fn(f64) -> String) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:+.1} %", x * 100.0)
-}
-
-fn money(x: f64) -> String {
-    let rounded = format!("{:.0}", x.abs());
-    let mut grouped = String::new();
-    for (i, c) in rounded.chars().enumerate() {
-        if i > 0 && (rounded.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if x < 0.0 && rounded != "0" {
-        format!("-{grouped}")
-    } else {
-        grouped
-    }
 }
 
 fn change_line(out: &mut String, name: &str, c: &Change) {

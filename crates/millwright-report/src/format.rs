@@ -50,25 +50,8 @@ pub fn percent_estimate(e: &Estimate) -> String {
     }
 }
 
-/// Money rounded to whole units with thousands grouped: `-120,000`.
-pub fn money(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".to_owned();
-    }
-    let digits = format!("{:.0}", x.abs());
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if x < 0.0 && digits != "0" {
-        format!("-{grouped}")
-    } else {
-        grouped
-    }
-}
+/// Money rounded to whole units with thousands grouped: `-120,000` (the impact crate's format).
+pub use millwright_impact::format_money as money;
 
 /// Money with its interval, without the currency: `512,000 [401,000, 630,000]`.
 pub fn money_ci(e: &Estimate) -> String {

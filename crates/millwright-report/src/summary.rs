@@ -116,15 +116,6 @@ fn interval_text(e: &Estimate, show: impl Fn(f64) -> String) -> String {
     }
 }
 
-fn signed(x: f64) -> String {
-    let text = format_number(x);
-    if x > 0.0 && text != "0" {
-        format!("+{text}")
-    } else {
-        text
-    }
-}
-
 /// The relative change AI / baseline − 1, or the difference where the baseline is not above 0.
 fn change_card(
     key: &str,
@@ -157,8 +148,12 @@ fn change_card(
         None => (
             c.difference,
             c.unit.clone(),
-            format!("{} {}", signed(c.difference.mean), c.unit),
-            interval_text(&c.difference, signed),
+            format!(
+                "{} {}",
+                millwright_impact::format_signed(c.difference.mean),
+                c.unit
+            ),
+            interval_text(&c.difference, millwright_impact::format_signed),
             format!(
                 "{levels}; the baseline is not above 0, so the change is a difference, not a ratio"
             ),
