@@ -191,7 +191,12 @@ fn emit_train_and_compare_with_the_registered_model() {
         .as_f64()
         .unwrap();
     assert!(acted > 0.0, "the model never triggered maintenance");
-    // Optimising the threshold stores the curve.
+    assert_eq!(
+        v["policies"][2]["threshold"],
+        serde_json::json!({"value": 0.4, "source": "given"})
+    );
+    assert!(v["policies"][1]["threshold"].is_null());
+    // Optimising the threshold stores the curve; two values put the best on an edge, which is warned of.
     let o = json_of(&millwright(
         &home,
         &[
@@ -216,6 +221,59 @@ fn emit_train_and_compare_with_the_registered_model() {
     assert_eq!(o["optimization"]["points"].as_array().unwrap().len(), 2);
     let dir = home.join("twin").join(o["run_id"].as_str().unwrap());
     assert!(dir.join("optimization.png").is_file() && dir.join("optimization.svg").is_file());
+    assert_eq!(o["optimization"]["warnings"][0]["kind"], "best-on-edge");
+    assert_eq!(o["policies"][0]["threshold"]["source"], "searched");
+    let text = millwright(
+        &home,
+        &[
+            "twin",
+            "optimize",
+            &line,
+            "--policy",
+            "predictive",
+            "--model",
+            "failure@latest",
+            "--values",
+            "0.2,0.6",
+            "--replications",
+            "2",
+            "--horizon",
+            "1d",
+            "--warmup",
+            "2h",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("\nwarning: the best threshold"), "{stdout}");
+    // Without --threshold the model's registered threshold is used and said.
+    let own = json_of(&millwright(
+        &home,
+        &[
+            "--json",
+            "twin",
+            "compare",
+            &line,
+            "--policies",
+            "predictive",
+            "--model",
+            "failure@latest",
+            "--replications",
+            "1",
+            "--horizon",
+            "1d",
+            "--warmup",
+            "2h",
+        ],
+    ));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("models/failure/1/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        own["policies"][0]["threshold"]["value"],
+        manifest["threshold"]
+    );
+    assert_eq!(own["policies"][0]["threshold"]["source"], "model");
 }
 
 #[test]
