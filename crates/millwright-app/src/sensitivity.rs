@@ -28,16 +28,13 @@ pub struct Variation<'a> {
 /// Failure rates ×0.75 and ×1.25, maintenance duration ×0.5 and ×1.5, recall at 60 % and 80 % of
 /// what the model achieved. CPU-bound: call from a blocking thread.
 pub fn simulated_rows(v: &Variation) -> Result<Vec<SensitivityRow>> {
-    let rates = |k: f64| -> Result<Outcome> {
+    let scaled = |scale: fn(&mut LineFile, f64), k: f64| -> Result<Outcome> {
         let mut file = v.line.file.clone();
-        file.scale_failure_rates(k);
+        scale(&mut file, k);
         v.measure(&rebuilt(v.line, file)?, v.params)
     };
-    let maintenance = |k: f64| -> Result<Outcome> {
-        let mut file = v.line.file.clone();
-        file.scale_maintenance_duration(k);
-        v.measure(&rebuilt(v.line, file)?, v.params)
-    };
+    let rates = |k| scaled(LineFile::scale_failure_rates, k);
+    let maintenance = |k| scaled(LineFile::scale_maintenance_duration, k);
     let recall = |k: f64| -> Result<Outcome> {
         let params = PolicyParams {
             recall_scale: Some(k),

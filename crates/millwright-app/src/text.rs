@@ -177,6 +177,27 @@ pub fn optimization(done: &crate::twin::Optimized, policy: &str) -> String {
         done.run.result.run_id,
         done.run.dir.display()
     );
+    for w in &opt.warnings {
+        out!("warning: {}", w.describe(opt.parameter, opt.objective));
+    }
+    out
+}
+
+/// The figures a manager reads first, one per line, in English and Chinese.
+pub fn headline(headline: &[millwright_report::Headline]) -> String {
+    let mut out = String::new();
+    for h in headline {
+        let interval = if h.interval.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", h.interval)
+        };
+        let _ = writeln!(
+            out,
+            "{} / {}: {}{interval} — {}",
+            h.label, h.label_zh, h.text, h.detail
+        );
+    }
     out
 }
 

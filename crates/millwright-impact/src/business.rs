@@ -55,6 +55,25 @@ impl Investment {
         })
     }
 
+    /// The business case when either cost is given: the other counts as 0. `None` when neither is.
+    pub fn from_costs(
+        investment: Option<f64>,
+        running_cost_per_month: Option<f64>,
+        horizon_months: u32,
+        discount_rate: f64,
+    ) -> Result<Option<Investment>> {
+        if investment.is_none() && running_cost_per_month.is_none() {
+            return Ok(None);
+        }
+        Investment::new(
+            investment.unwrap_or(0.0),
+            running_cost_per_month.unwrap_or(0.0),
+            horizon_months,
+            discount_rate,
+        )
+        .map(Some)
+    }
+
     /// The cash flows for a measured gain of `monthly_benefit` (change in margin per month).
     pub fn evaluate(&self, monthly_benefit: f64) -> CashFlow {
         let net = monthly_benefit - self.running_cost_per_month;

@@ -380,6 +380,7 @@ fn setup<'a>(
     check_pairs(twin, base, ai)?;
     let all: Vec<usize> = (0..base.replications.len()).collect();
     let base_totals = Totals::pooled(&base.replications, &all, &twin.prices);
+    let ai_totals = Totals::pooled(&ai.replications, &all, &twin.prices);
     // Without a positive baseline margin the value ratio (and its α) is undefined: measure P only.
     let drivers: Vec<Driver> = Driver::ALL
         .into_iter()
@@ -387,7 +388,7 @@ fn setup<'a>(
         .collect();
     let measured: Vec<MeasuredTerm> = drivers
         .iter()
-        .map(|d| measured_term(*d, twin, base, ai))
+        .map(|d| measured_term(*d, &twin.run_id, &base_totals, &ai_totals))
         .collect();
     let mut index = assumptions.clone();
     index.p0 = Some(Given::new(1.0, "index"));
@@ -423,23 +424,17 @@ fn check_pairs(twin: &TwinRuns, base: &PolicyRuns, ai: &PolicyRuns) -> Result<()
     Ok(())
 }
 
-fn measured_term(
-    driver: Driver,
-    twin: &TwinRuns,
-    base: &PolicyRuns,
-    ai: &PolicyRuns,
-) -> MeasuredTerm {
-    let all: Vec<usize> = (0..base.replications.len()).collect();
+fn measured_term(driver: Driver, run: &str, base: &Totals, ai: &Totals) -> MeasuredTerm {
     let (path, term) = driver.term();
     MeasuredTerm {
         path: path.to_owned(),
         term: term.to_owned(),
         measurement: Measurement {
-            twin_run: twin.run_id.clone(),
+            twin_run: run.to_owned(),
             kpi: driver.name().to_owned(),
             better: Better::Higher,
-            baseline_mean: driver.of(&Totals::pooled(&base.replications, &all, &twin.prices)),
-            ai_mean: driver.of(&Totals::pooled(&ai.replications, &all, &twin.prices)),
+            baseline_mean: driver.of(base),
+            ai_mean: driver.of(ai),
         },
     }
 }

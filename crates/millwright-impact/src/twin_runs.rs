@@ -82,6 +82,11 @@ impl Prices {
         out
     }
 
+    fn get(&self, price: Price) -> f64 {
+        let mut copy = *self;
+        *copy.get_mut(price)
+    }
+
     fn get_mut(&mut self, price: Price) -> &mut f64 {
         match price {
             Price::PartValue => &mut self.part_value,
@@ -187,9 +192,8 @@ impl TwinRuns {
 
     /// Checks the prices once: each finite and ≥ 0.
     pub fn check_prices(&self) -> Result<()> {
-        let mut prices = self.prices;
         for price in Price::ALL {
-            let value = *prices.get_mut(price);
+            let value = self.prices.get(price);
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ImpactError::InvalidPrice {
                     run: self.run_id.clone(),

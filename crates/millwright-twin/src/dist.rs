@@ -335,9 +335,9 @@ mod tests {
         (0..n).map(|_| s.sample(&mut rng)).sum::<f64>() / n as f64
     }
 
-    #[test]
-    fn sample_means_match_the_stated_means() {
-        let specs = [
+    /// One distribution of each family but `fixed`, with a known mean.
+    fn one_of_each() -> Vec<DistSpec> {
+        vec![
             DistSpec::Exponential { mean: 2.0 },
             DistSpec::Lognormal { mean: 3.0, sd: 1.0 },
             DistSpec::Triangular {
@@ -352,8 +352,12 @@ mod tests {
             },
             DistSpec::empirical(vec![1.0, 2.0, 6.0]),
             DistSpec::Normal { mean: 5.0, sd: 1.0 },
-        ];
-        for spec in &specs {
+        ]
+    }
+
+    #[test]
+    fn sample_means_match_the_stated_means() {
+        for spec in &one_of_each() {
             spec.validate().unwrap();
             let m = sample_mean(spec, 200_000);
             assert!(
@@ -389,23 +393,8 @@ mod tests {
 
     #[test]
     fn scaled_distributions_have_scaled_means_and_keep_their_shape() {
-        let specs = [
-            DistSpec::Fixed { value: 2.0 },
-            DistSpec::Exponential { mean: 2.0 },
-            DistSpec::Normal { mean: 5.0, sd: 1.0 },
-            DistSpec::Lognormal { mean: 3.0, sd: 1.0 },
-            DistSpec::Triangular {
-                min: 1.0,
-                mode: 2.0,
-                max: 6.0,
-            },
-            DistSpec::Uniform { min: 1.0, max: 3.0 },
-            DistSpec::Weibull {
-                shape: 2.0,
-                scale: 10.0,
-            },
-            DistSpec::empirical(vec![1.0, 2.0, 6.0]),
-        ];
+        let mut specs = one_of_each();
+        specs.push(DistSpec::Fixed { value: 2.0 });
         for spec in &specs {
             let double = spec.scaled(2.0);
             double.validate().unwrap();
@@ -416,7 +405,11 @@ mod tests {
             let m = sample_mean(&double, 200_000);
             assert!((m / double.mean() - 1.0).abs() < 0.02, "{double:?}: {m}");
         }
-        let DistSpec::Weibull { shape, .. } = specs[6].scaled(3.0) else {
+        let weibull = specs
+            .iter()
+            .find(|d| matches!(d, DistSpec::Weibull { .. }))
+            .unwrap();
+        let DistSpec::Weibull { shape, .. } = weibull.scaled(3.0) else {
             panic!()
         };
         assert_eq!(shape, 2.0);

@@ -6,7 +6,6 @@ use clap::Args;
 use millwright_app::demo::{self, DemoRequest};
 use millwright_impact::{Investment, Months, PerMonth, DEFAULT_DISCOUNT_RATE};
 
-use crate::cmd::report::headline_text;
 use crate::output::{observer, print_json};
 use crate::Global;
 
@@ -54,7 +53,7 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
          demo took {:.1} s):",
         outcome.baseline, outcome.seconds
     );
-    print!("{}", headline_text(&outcome.headline));
+    print!("{}", millwright_app::text::headline(&outcome.headline));
     if !outcome.earlier_versions.is_empty() {
         println!(
             "model: {} (a new version; this home already had earlier versions)",

@@ -111,15 +111,12 @@ pub struct ComparisonArgs {
 
 impl ComparisonArgs {
     pub fn comparison(&self) -> Result<TwinComparison> {
-        let investment = match (self.investment, self.running_cost) {
-            (None, None) => None,
-            (investment, running) => Some(Investment::new(
-                investment.unwrap_or(0.0),
-                running.map_or(0.0, |r| r.0),
-                self.horizon.0,
-                self.discount_rate,
-            )?),
-        };
+        let investment = Investment::from_costs(
+            self.investment,
+            self.running_cost.map(|r| r.0),
+            self.horizon.0,
+            self.discount_rate,
+        )?;
         Ok(TwinComparison {
             baseline_policy: self.baseline.clone(),
             ai_policy: self.ai_policy.clone(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use millwright_app::report::{self, ReportRequest};
-use millwright_report::Headline;
+use millwright_app::text;
 
 use crate::cmd::impact::{ComparisonArgs, GivenArgs};
 use crate::output::print_json;
@@ -36,25 +36,8 @@ pub fn report(global: &Global, args: ReportArgs) -> Result<()> {
     if global.json {
         return print_json(&reported);
     }
-    print!("{}", headline_text(&reported.headline));
+    print!("{}", text::headline(&reported.headline));
     println!("report: {}", reported.html.display());
     println!("summary: {}", reported.summary.display());
     Ok(())
-}
-
-/// The figures a manager reads first, one per line, in English and Chinese.
-pub fn headline_text(headline: &[Headline]) -> String {
-    let mut out = String::new();
-    for h in headline {
-        let interval = if h.interval.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", h.interval)
-        };
-        out.push_str(&format!(
-            "{} / {}: {}{interval} — {}\n",
-            h.label, h.label_zh, h.text, h.detail
-        ));
-    }
-    out
 }

@@ -232,10 +232,6 @@ async fn optimize(global: &Global, a: OptimizeArgs) -> Result<()> {
         return print_json(&done.run.result);
     }
     print!("{}", text::optimization(&done, &a.policy));
-    let opt = &done.optimization;
-    for w in &opt.warnings {
-        println!("warning: {}", w.describe(opt.parameter, opt.objective));
-    }
     Ok(())
 }
 
