@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use millwright_impact::{
-    format_number, Investment, SensitivityRow, TwinComparison, DEFAULT_BOOTSTRAP_SEED,
-    DEFAULT_DISCOUNT_RATE,
+    format_number, BusinessInputs, SensitivityRow, TwinComparison, DEFAULT_BOOTSTRAP_SEED,
 };
 use millwright_learn::metrics::ThresholdRule;
 use millwright_learn::model::ModelKind;
@@ -36,8 +35,8 @@ pub struct DemoRequest {
     pub quick: bool,
     /// Records the twin emits (default 525 600, a year of one part a minute; 3 000 when quick).
     pub records: Option<u64>,
-    /// What the AI system costs, for the business case.
-    pub investment: Investment,
+    /// What the AI system costs, over the example line's `[business]` table (these win).
+    pub business: BusinessInputs,
     /// Seed of every random choice (emission, split, training, simulation).
     pub seed: u64,
 }
@@ -47,8 +46,7 @@ impl Default for DemoRequest {
         DemoRequest {
             quick: false,
             records: None,
-            investment: Investment::new(120_000.0, 2_000.0, 36, DEFAULT_DISCOUNT_RATE)
-                .expect("the default investment is valid"),
+            business: BusinessInputs::default(),
             seed: 7,
         }
     }
@@ -233,7 +231,7 @@ fn impact_request(req: &DemoRequest, sizes: &Sizes) -> ImpactRequest {
         comparison: TwinComparison {
             resamples: sizes.resamples,
             seed: DEFAULT_BOOTSTRAP_SEED,
-            investment: Some(req.investment),
+            business: req.business.clone(),
             ..TwinComparison::default()
         },
         ..ImpactRequest::default()

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use millwright_impact::{
-    evaluate, impact_from_twin, load_model_file, Assumptions, Given, ImpactModel, MeasuredImpact,
-    PointImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
+    evaluate, impact_from_twin, load_model_file, Assumptions, BusinessInputs, Given, ImpactModel,
+    MeasuredImpact, PointImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
-use millwright_twin::{Costs, Line, LineFile, TwinResult};
+use millwright_report::Headline;
+use millwright_twin::{BusinessFile, Costs, Line, LineFile, TwinResult};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
@@ -92,6 +93,40 @@ pub fn measure(
         .with_context(|| format!("measuring the impact from twin run `{run_id}`"))
 }
 
+/// What a comparison shows against the plant's current practice: the headline and the whole measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentPracticeCase {
+    pub headline: Vec<Headline>,
+    pub impact: MeasuredImpact,
+}
+
+/// The business case of a fresh comparison, when it simulated both the line's current practice and the
+/// AI policy (`predictive`); the costs come from the line file's `[business]` table.
+pub fn against_current_practice(
+    home: &Home,
+    result: &TwinResult,
+) -> Result<Option<CurrentPracticeCase>> {
+    let comparison = TwinComparison::default();
+    let has = |name: &str| result.policies.iter().any(|p| p.policy == name);
+    let Some(current) = result.line.current_policy.as_deref() else {
+        return Ok(None);
+    };
+    if current == comparison.ai_policy || !has(current) || !has(&comparison.ai_policy) {
+        return Ok(None);
+    }
+    let impact = measure(
+        home,
+        &result.run_id,
+        &ImpactModel::standard(),
+        &Assumptions::default(),
+        &comparison,
+    )?;
+    Ok(Some(CurrentPracticeCase {
+        headline: millwright_report::headline_of(&impact),
+        impact,
+    }))
+}
+
 /// The line file a twin run was simulated with (stored beside its result).
 pub fn stored_line(home: &Home, run_id: &str) -> Result<LineFile> {
     let path = millwright_twin::run_dir(home.root(), run_id)?.join("line.toml");
@@ -112,6 +147,18 @@ pub fn prices(costs: &Costs) -> Prices {
     }
 }
 
+/// The line's `[business]` table as the impact model's inputs.
+pub fn business(file: Option<&BusinessFile>) -> BusinessInputs {
+    file.map(|b| BusinessInputs {
+        investment: b.investment,
+        running_cost: b.running_cost,
+        horizon: b.horizon,
+        discount_rate: b.discount_rate,
+        currency: b.currency.clone(),
+    })
+    .unwrap_or_default()
+}
+
 /// The twin's stored replications as the impact model reads them: times in hours, counts as numbers.
 pub fn twin_runs(result: &TwinResult, line: &LineFile) -> TwinRuns {
     let hours = |units: f64| units / line.time_unit.units_per_hour();
@@ -121,6 +168,7 @@ pub fn twin_runs(result: &TwinResult, line: &LineFile) -> TwinRuns {
         seed: Some(result.seed),
         current_policy: result.line.current_policy.clone(),
         prices: prices(&line.costs),
+        business: business(line.business.as_ref()),
         policies: result
             .policies
             .iter()

@@ -1,9 +1,9 @@
 //! The business case: what the measured change in value is worth per month, against the investment and
 //! the running cost of the AI system — payback, net present value and return on investment.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
+
+pub use millwright_core::{Months, PerMonth};
 
 use crate::error::{ImpactError, Result};
 
@@ -11,6 +11,10 @@ use crate::error::{ImpactError, Result};
 pub const HOURS_PER_MONTH: f64 = 365.25 * 24.0 / 12.0;
 /// The discount rate when none is given: a common hurdle rate for plant investments.
 pub const DEFAULT_DISCOUNT_RATE: f64 = 0.08;
+/// The horizon when none is given.
+pub const DEFAULT_HORIZON_MONTHS: u32 = 36;
+/// The currency label when none is given.
+pub const DEFAULT_CURRENCY: &str = "EUR";
 
 /// What the AI system costs and over how long it is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -106,59 +110,43 @@ pub struct CashFlow {
     pub roi: Option<f64>,
 }
 
-/// A money amount per period: `2000/month`, `24000/year`, `500/week`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PerMonth(pub f64);
-
-impl FromStr for PerMonth {
-    type Err = ImpactError;
-
-    fn from_str(text: &str) -> Result<PerMonth> {
-        let bad = || ImpactError::BadSpec {
-            spec: text.to_owned(),
-            origin: "running cost".to_owned(),
-            expected: "AMOUNT/PERIOD with PERIOD month, year or week, e.g. 2000/month",
-        };
-        let (amount, period) = text.split_once('/').ok_or_else(bad)?;
-        let amount: f64 = amount.trim().parse().map_err(|_| bad())?;
-        let months_per_period = match period.trim() {
-            "month" | "mo" => 1.0,
-            "year" | "yr" | "y" => 12.0,
-            "week" | "wk" | "w" => 12.0 / 52.1775,
-            _ => return Err(bad()),
-        };
-        Ok(PerMonth(amount / months_per_period))
-    }
+/// The business-case figures as given, each optional: the line file's `[business]` table and the flags
+/// over it. [`BusinessInputs::investment`] turns them into an [`Investment`] with the defaults filled in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BusinessInputs {
+    pub investment: Option<f64>,
+    pub running_cost: Option<PerMonth>,
+    pub horizon: Option<Months>,
+    pub discount_rate: Option<f64>,
+    pub currency: Option<String>,
 }
 
-/// A horizon in whole months: `3y`, `36mo`, `18 months`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Months(pub u32);
-
-impl FromStr for Months {
-    type Err = ImpactError;
-
-    fn from_str(text: &str) -> Result<Months> {
-        let bad = || ImpactError::BadSpec {
-            spec: text.to_owned(),
-            origin: "horizon".to_owned(),
-            expected: "a whole number of months or years, e.g. 3y, 36mo or 18months",
-        };
-        let t = text.trim();
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let (number, unit) = t.split_at(split);
-        let number: f64 = number.parse().map_err(|_| bad())?;
-        let months = match unit.trim() {
-            "y" | "yr" | "year" | "years" => number * 12.0,
-            "mo" | "month" | "months" => number,
-            _ => return Err(bad()),
-        };
-        if months.fract() != 0.0 || !(1.0..=1200.0).contains(&months) {
-            return Err(bad());
+impl BusinessInputs {
+    /// These figures where given, `base`'s elsewhere (the flags over the line file).
+    pub fn over(&self, base: &BusinessInputs) -> BusinessInputs {
+        BusinessInputs {
+            investment: self.investment.or(base.investment),
+            running_cost: self.running_cost.or(base.running_cost),
+            horizon: self.horizon.or(base.horizon),
+            discount_rate: self.discount_rate.or(base.discount_rate),
+            currency: self.currency.clone().or_else(|| base.currency.clone()),
         }
-        Ok(Months(months as u32))
+    }
+
+    /// The business case when either cost is given (horizon 3 years and an 8 % discount rate unless
+    /// given); `None` when neither is.
+    pub fn investment(&self) -> Result<Option<Investment>> {
+        Investment::from_costs(
+            self.investment,
+            self.running_cost.map(|r| r.0),
+            self.horizon.map_or(DEFAULT_HORIZON_MONTHS, |h| h.0),
+            self.discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE),
+        )
+    }
+
+    /// The currency money is shown in (a label; the line file's costs are in it).
+    pub fn currency(&self) -> &str {
+        self.currency.as_deref().unwrap_or(DEFAULT_CURRENCY)
     }
 }
 
@@ -167,18 +155,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn periods_and_horizons_parse() {
-        assert_eq!("2000/month".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
-        assert_eq!("24000/year".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
-        assert_eq!("3y".parse::<Months>().unwrap(), Months(36));
-        assert_eq!("18months".parse::<Months>().unwrap(), Months(18));
-        assert_eq!("2.5y".parse::<Months>().unwrap(), Months(30));
-        for bad in ["2000", "2000/day", "x/month", "/month"] {
-            assert!(bad.parse::<PerMonth>().is_err(), "{bad}");
-        }
-        for bad in ["3", "0y", "1.3mo", "3d", "y", "-1y"] {
-            assert!(bad.parse::<Months>().is_err(), "{bad}");
-        }
+    fn flags_over_the_line_file_and_defaults_under_both() {
+        let line = BusinessInputs {
+            investment: Some(50_000.0),
+            running_cost: Some(PerMonth(1_000.0)),
+            currency: Some("CNY".to_owned()),
+            ..BusinessInputs::default()
+        };
+        let flags = BusinessInputs {
+            investment: Some(80_000.0),
+            horizon: Some(Months(24)),
+            ..BusinessInputs::default()
+        };
+        let both = flags.over(&line);
+        assert_eq!(
+            both.investment().unwrap(),
+            Some(Investment::new(80_000.0, 1_000.0, 24, DEFAULT_DISCOUNT_RATE).unwrap())
+        );
+        assert_eq!(both.currency(), "CNY");
+        assert_eq!(BusinessInputs::default().investment().unwrap(), None);
+        assert_eq!(BusinessInputs::default().currency(), DEFAULT_CURRENCY);
+        let negative = BusinessInputs {
+            investment: Some(-1.0),
+            ..BusinessInputs::default()
+        };
+        assert!(negative.investment().is_err());
     }
 
     #[test]

@@ -46,7 +46,8 @@ mod twin_runs;
 
 pub use assumptions::{Assumptions, Given};
 pub use business::{
-    CashFlow, Investment, Months, PerMonth, DEFAULT_DISCOUNT_RATE, HOURS_PER_MONTH,
+    BusinessInputs, CashFlow, Investment, Months, PerMonth, DEFAULT_CURRENCY,
+    DEFAULT_DISCOUNT_RATE, DEFAULT_HORIZON_MONTHS, HOURS_PER_MONTH,
 };
 pub use error::{ImpactError, Result};
 pub use measure::{

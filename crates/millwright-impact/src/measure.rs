@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::assumptions::{Assumptions, Given};
-use crate::business::{CashFlow, Investment, HOURS_PER_MONTH};
+use crate::business::{BusinessInputs, CashFlow, Investment, HOURS_PER_MONTH};
 use crate::error::{ImpactError, Result};
 use crate::model::ImpactModel;
 use crate::plan::{MeasuredTerm, Plan};
@@ -34,9 +34,8 @@ pub struct TwinComparison {
     pub ai_policy: String,
     pub resamples: usize,
     pub seed: u64,
-    pub investment: Option<Investment>,
-    /// Currency name shown with money (the line file does not name one).
-    pub currency: String,
+    /// What the AI system costs, over the line file's `[business]` table (these win).
+    pub business: BusinessInputs,
     pub price_range: f64,
 }
 
@@ -47,8 +46,7 @@ impl Default for TwinComparison {
             ai_policy: DEFAULT_AI_POLICY.to_owned(),
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_BOOTSTRAP_SEED,
-            investment: None,
-            currency: "EUR".to_owned(),
+            business: BusinessInputs::default(),
             price_range: DEFAULT_PRICE_RANGE,
         }
     }
@@ -166,6 +164,7 @@ pub(crate) struct Setup<'a> {
     pub ai: &'a PolicyRuns,
     pub prices: Prices,
     pub investment: Option<Investment>,
+    pub currency: String,
 }
 
 impl Setup<'_> {
@@ -300,10 +299,10 @@ pub fn impact_from_twin(
         },
         productivity: figures.change("good parts per planned hour", |t| t.productivity),
         value: figures.change(
-            &format!("{} margin per planned hour", comparison.currency),
+            &format!("{} margin per planned hour", setup.currency),
             |t| t.value,
         ),
-        drivers: figures.drivers(&setup.drivers, &comparison.currency),
+        drivers: figures.drivers(&setup.drivers, &setup.currency),
         f_productivity: figures.estimate(|s| s.f_productivity),
         f_value: point
             .f_value
@@ -313,7 +312,7 @@ pub fn impact_from_twin(
         }),
         business: setup
             .investment
-            .map(|i| figures.business(i, &comparison.currency)),
+            .map(|i| figures.business(i, &setup.currency)),
         sensitivity: sorted(price_rows(&setup, &all, comparison.price_range)?),
         outcome: Outcome::of(&point),
     })
@@ -390,6 +389,7 @@ fn setup<'a>(
         .iter()
         .map(|d| measured_term(*d, &twin.run_id, &base_totals, &ai_totals))
         .collect();
+    let business = comparison.business.over(&twin.business);
     let mut index = assumptions.clone();
     index.p0 = Some(Given::new(1.0, "index"));
     index.v0 = Some(Given::new(1.0, "index"));
@@ -399,7 +399,8 @@ fn setup<'a>(
         base,
         ai,
         prices: twin.prices,
-        investment: comparison.investment,
+        investment: business.investment()?,
+        currency: business.currency().to_owned(),
     })
 }
 

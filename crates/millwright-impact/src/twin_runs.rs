@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::business::BusinessInputs;
 use crate::error::{ImpactError, Result};
 
 /// A twin run comparing maintenance policies on one line.
@@ -16,6 +17,8 @@ pub struct TwinRuns {
     pub current_policy: Option<String>,
     /// The line's prices, which turn the counts of each replication into money.
     pub prices: Prices,
+    /// The line file's business-case figures (what the AI system costs), if it declares them.
+    pub business: BusinessInputs,
     pub policies: Vec<PolicyRuns>,
 }
 

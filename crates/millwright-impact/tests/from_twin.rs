@@ -2,8 +2,9 @@
 //! intervals, money, sensitivity and the refusals.
 
 use millwright_impact::{
-    impact_from_twin, Assumptions, Driver, Given, ImpactError, ImpactModel, Investment,
-    MeasuredImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
+    impact_from_twin, Assumptions, BusinessInputs, Driver, Given, ImpactError, ImpactModel,
+    Investment, MeasuredImpact, PerMonth, PolicyRuns, Prices, ReplicationKpis, TwinComparison,
+    TwinRuns,
 };
 
 const PRICES: Prices = Prices {
@@ -41,6 +42,7 @@ fn twin_runs(policies: Vec<(&str, Vec<ReplicationKpis>)>) -> TwinRuns {
         seed: Some(42),
         current_policy: Some("preventive".into()),
         prices: PRICES,
+        business: BusinessInputs::default(),
         policies: policies
             .into_iter()
             .map(|(name, replications)| PolicyRuns {
@@ -160,7 +162,7 @@ fn a_policy_that_changes_only_scrap_moves_only_the_yield_term() {
 fn the_business_case_turns_the_monthly_gain_into_payback_and_npv() {
     let investment = Investment::new(120_000.0, 2_000.0, 36, 0.08).unwrap();
     let comparison = TwinComparison {
-        investment: Some(investment),
+        business: business(120_000.0, 2_000.0),
         ..TwinComparison::default()
     };
     let r = measure(&standard_run(), &comparison).unwrap();
@@ -175,7 +177,7 @@ fn the_business_case_turns_the_monthly_gain_into_payback_and_npv() {
     assert_eq!(b.never_pays_back_share, 0.0);
     // An AI system whose running cost eats the gain never pays back.
     let dear = TwinComparison {
-        investment: Some(Investment::new(120_000.0, 1e9, 36, 0.08).unwrap()),
+        business: business(120_000.0, 1e9),
         ..TwinComparison::default()
     };
     let r = measure(&standard_run(), &dear).unwrap();
@@ -342,4 +344,48 @@ fn a_line_that_loses_money_has_no_value_ratio_but_a_difference() {
         .iter()
         .all(|d| d.driver != Driver::MarginPerGoodPart));
     assert!(r.value.difference.mean > 0.0);
+}
+
+fn business(investment: f64, running_cost_per_month: f64) -> BusinessInputs {
+    BusinessInputs {
+        investment: Some(investment),
+        running_cost: Some(PerMonth(running_cost_per_month)),
+        ..BusinessInputs::default()
+    }
+}
+
+#[test]
+fn the_line_files_business_figures_apply_unless_the_request_gives_its_own() {
+    let mut run = standard_run();
+    run.business = BusinessInputs {
+        currency: Some("CNY".into()),
+        ..business(50_000.0, 1_000.0)
+    };
+    let from_line = measure(&run, &TwinComparison::default()).unwrap();
+    let b = from_line
+        .business
+        .as_ref()
+        .expect("the line declares an investment");
+    assert_eq!(
+        b.investment,
+        Investment::new(50_000.0, 1_000.0, 36, 0.08).unwrap()
+    );
+    assert_eq!(b.currency, "CNY");
+    let flags = TwinComparison {
+        business: BusinessInputs {
+            investment: Some(90_000.0),
+            ..BusinessInputs::default()
+        },
+        ..TwinComparison::default()
+    };
+    let b = measure(&run, &flags).unwrap().business.unwrap();
+    assert_eq!(
+        b.investment,
+        Investment::new(90_000.0, 1_000.0, 36, 0.08).unwrap()
+    );
+    // Without figures anywhere there is no business case, only the measured change.
+    assert!(measure(&standard_run(), &TwinComparison::default())
+        .unwrap()
+        .business
+        .is_none());
 }

@@ -1,8 +1,8 @@
 //! The worked example of docs/impact.md: every figure the page prints is pinned here.
 
 use millwright_impact::{
-    impact_from_twin, Assumptions, ImpactModel, Investment, PolicyRuns, Prices, ReplicationKpis,
-    TwinComparison, TwinRuns,
+    impact_from_twin, Assumptions, BusinessInputs, ImpactModel, Months, PerMonth, PolicyRuns,
+    Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
 
 fn month(
@@ -39,6 +39,13 @@ pub fn example() -> TwinRuns {
             preventive_maintenance: 60.0,
             scrap: 25.0,
         },
+        // The line file's `[business]`: the documented example takes its costs from there.
+        business: BusinessInputs {
+            investment: Some(120_000.0),
+            running_cost: Some(PerMonth(2_000.0)),
+            horizon: Some(Months(36)),
+            ..BusinessInputs::default()
+        },
         policies: vec![
             PolicyRuns {
                 policy: "preventive".into(),
@@ -66,7 +73,6 @@ fn round(x: f64, digits: i32) -> f64 {
 #[test]
 fn the_documented_worked_example() {
     let comparison = TwinComparison {
-        investment: Some(Investment::new(120_000.0, 2_000.0, 36, 0.08).unwrap()),
         resamples: 200,
         ..TwinComparison::default()
     };

@@ -24,7 +24,7 @@ pub use input::{
     ModelSummary, PolicyKpis, Rate, Rates, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
     TwinSummary,
 };
-pub use summary::{Headline, Summary, FRACTION};
+pub use summary::{headline_of, Headline, Summary, FRACTION};
 
 /// The files a report consists of.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,7 +78,11 @@ pub fn currency(m: &MeasuredImpact) -> String {
 
 /// Productivity and value change, payback and NPV: the four cards, always in this order.
 pub fn headline(input: &ReportInput) -> Vec<Headline> {
-    let m = &input.impact;
+    headline_of(&input.impact)
+}
+
+/// The four headline cards of one measured impact.
+pub fn headline_of(m: &MeasuredImpact) -> Vec<Headline> {
     let current = is_current_practice(&m.twin);
     let against = |en: &str, zh: &str| {
         if current {

@@ -20,6 +20,7 @@ pub enum Section {
     PlannedStops,
     Preventive,
     Costs,
+    Business,
 }
 
 impl fmt::Display for Section {
@@ -33,6 +34,7 @@ impl fmt::Display for Section {
             Section::PlannedStops => "planned_stops",
             Section::Preventive => "preventive",
             Section::Costs => "costs",
+            Section::Business => "business",
         })
     }
 }

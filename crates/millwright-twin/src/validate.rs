@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{Section, TwinError};
 use crate::line::{
-    Ai4iFile, Ai4iModel, Costs, HiddenFile, Line, LineFile, Mix, PlannedStop, PlannedStopFile,
-    PreventiveFile, SensorsFile, StationFile, StationModel, TimeFailures, WearPerPart,
+    Ai4iFile, Ai4iModel, BusinessFile, Costs, HiddenFile, Line, LineFile, Mix, PlannedStop,
+    PlannedStopFile, PreventiveFile, SensorsFile, StationFile, StationModel, TimeFailures,
+    WearPerPart,
 };
 use crate::measure::{HiddenModel, SensorModel, DRIFT_PERIOD_HOURS, READINGS};
 use crate::physics::FailureRules;
@@ -39,6 +40,7 @@ pub(crate) fn line_from_file(file: LineFile, text: &str, path: &Path) -> Result<
     let planned_stops = v.planned_stops(&file.planned_stops)?;
     let preventive = v.preventive(file.preventive.as_ref(), &stations)?;
     v.costs(&file.costs)?;
+    v.business(file.business.as_ref())?;
     Ok(Line {
         source: text.to_string(),
         source_sha256: format!("{:x}", Sha256::digest(text.as_bytes())),
@@ -482,6 +484,31 @@ impl Validator<'_> {
             if !v.is_finite() || v < 0.0 {
                 let message = format!("must be >= 0, got {v}");
                 return Err(self.invalid(Section::Costs, format!("costs.{name}"), message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Amounts finite and not negative, a discount rate below 100 %, a currency label of a few letters.
+    fn business(&self, b: Option<&BusinessFile>) -> Result<(), TwinError> {
+        let Some(b) = b else { return Ok(()) };
+        let bad = |field: &str, message: String| {
+            Err(self.invalid(Section::Business, format!("business.{field}"), message))
+        };
+        if let Some(v) = b.investment.filter(|v| !v.is_finite() || *v < 0.0) {
+            return bad("investment", format!("must be >= 0, got {v}"));
+        }
+        if let Some(v) = b.discount_rate.filter(|v| !(0.0..1.0).contains(v)) {
+            return bad("discount_rate", format!("must be in [0, 1), got {v}"));
+        }
+        if let Some(c) = b.currency.as_deref() {
+            let label =
+                !c.is_empty() && c.chars().count() <= 8 && c.chars().all(char::is_alphabetic);
+            if !label {
+                return bad(
+                    "currency",
+                    format!("must be a short label such as EUR or CNY, got {c:?}"),
+                );
             }
         }
         Ok(())

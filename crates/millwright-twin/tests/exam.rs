@@ -580,3 +580,34 @@ fn results_stored_before_the_exam_fields_existed_still_load() {
     assert_eq!((rep.planned_time, rep.alarms), (0.0, None));
     assert!(r.policies[0].replications[0].planned_time > 0.0);
 }
+
+#[test]
+fn the_business_table_is_read_and_checked() {
+    let l = line(&format!(
+        "{}\n[business]\ninvestment = 5e4\nrunning_cost = \"12000/year\"\nhorizon = \"2y\"\ncurrency = \"人民币\"\n",
+        ai4i_line("")
+    ));
+    let b = l.file.business.as_ref().unwrap();
+    assert_eq!(b.investment, Some(5e4));
+    assert_eq!(b.running_cost.unwrap().0, 1000.0);
+    assert_eq!(b.horizon.unwrap().0, 24);
+    let example = line(EXAMPLE_LINE);
+    assert_eq!(
+        example.file.business.as_ref().unwrap().investment,
+        Some(120_000.0)
+    );
+    for (bad, field) in [
+        ("investment = -1.0", "business.investment"),
+        ("discount_rate = 1.5", "business.discount_rate"),
+        ("currency = \"../x\"", "business.currency"),
+        ("running_cost = \"2000\"", "is not a running cost"),
+        ("horizon = \"3 days\"", "is not a horizon"),
+        ("payback = 3", "payback"),
+    ] {
+        let err = refusal(&format!("{}\n[business]\n{bad}\n", ai4i_line("")));
+        assert!(
+            err.contains("exam.toml") && err.contains(field),
+            "{bad}: {err}"
+        );
+    }
+}

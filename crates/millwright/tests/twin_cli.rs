@@ -415,3 +415,44 @@ fn empirical_distributions_read_lake_columns() {
     ));
     assert!(e.contains("hours"), "{e}");
 }
+
+#[test]
+fn a_comparison_with_current_practice_prints_its_business_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let line = init(dir.path());
+    let compare = |policies: &str| {
+        let out = millwright(
+            &home,
+            &[
+                "twin",
+                "compare",
+                &line,
+                "--policies",
+                policies,
+                "--model",
+                "rules",
+                "--replications",
+                "2",
+                "--horizon",
+                "2d",
+            ],
+        );
+        assert!(out.status.success(), "{}", failure(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The example line declares preventive as current practice and a [business] table.
+    let text = compare("preventive,predictive");
+    for expected in [
+        "Productivity vs current practice / 相对现行做法的生产率",
+        "(predictive vs preventive, the plant's current practice)",
+        "Payback / 投资回收期",
+        "investment 120,000 EUR",
+        "millwright impact --from-twin twin-",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in\n{text}");
+    }
+    // Without current practice in the run there is nothing to compare with.
+    let text = compare("run-to-failure,predictive");
+    assert!(!text.contains("Payback"), "{text}");
+}

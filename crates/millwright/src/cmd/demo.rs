@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 use millwright_app::demo::{self, DemoRequest};
-use millwright_impact::{Investment, Months, PerMonth, DEFAULT_DISCOUNT_RATE};
 
+use crate::cmd::impact::BusinessArgs;
 use crate::output::{observer, print_json};
 use crate::Global;
 
@@ -18,15 +18,9 @@ pub struct DemoArgs {
     /// minute; 3 000 with --quick).
     #[arg(long)]
     pub records: Option<u64>,
-    /// One-off cost of the AI system in the business case (an illustration; use your quote).
-    #[arg(long, default_value_t = 120_000.0)]
-    pub investment: f64,
-    /// Cost of running it, `AMOUNT/month` (or `/year`).
-    #[arg(long, value_name = "AMOUNT/PERIOD", default_value = "2000/month")]
-    pub running_cost: PerMonth,
-    /// Horizon of the business case: `3y`, `36mo`.
-    #[arg(long, value_name = "DURATION", default_value = "3y")]
-    pub horizon: Months,
+    /// What the AI system costs (default: the example line's `[business]` table, an illustration).
+    #[command(flatten)]
+    pub business: BusinessArgs,
     /// Seed of every random choice (emission, split, training, simulation).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -36,12 +30,7 @@ pub async fn demo(global: &Global, args: DemoArgs) -> Result<()> {
     let request = DemoRequest {
         quick: args.quick,
         records: args.records,
-        investment: Investment::new(
-            args.investment,
-            args.running_cost.0,
-            args.horizon.0,
-            DEFAULT_DISCOUNT_RATE,
-        )?,
+        business: args.business.inputs(),
         seed: args.seed,
     };
     let outcome = demo::demo(&global.home(), &request, &observer(global)).await?;

@@ -6,9 +6,8 @@ use anyhow::Result;
 use clap::Args;
 use millwright_app::impact::{self, ImpactOutcome, ImpactRequest};
 use millwright_impact::{
-    render_measured, render_table, Given, Investment, Months, PerMonth, TwinComparison,
-    DEFAULT_AI_POLICY, DEFAULT_BOOTSTRAP_SEED, DEFAULT_DISCOUNT_RATE, DEFAULT_PRICE_RANGE,
-    DEFAULT_RESAMPLES,
+    render_measured, render_table, BusinessInputs, Given, Months, PerMonth, TwinComparison,
+    DEFAULT_AI_POLICY, DEFAULT_BOOTSTRAP_SEED, DEFAULT_PRICE_RANGE, DEFAULT_RESAMPLES,
 };
 
 use crate::output::print_json;
@@ -89,21 +88,8 @@ pub struct ComparisonArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = DEFAULT_BOOTSTRAP_SEED)]
     pub bootstrap_seed: u64,
-    /// One-off cost of the AI system (sensors, software, integration), in the line's currency.
-    #[arg(long)]
-    pub investment: Option<f64>,
-    /// Cost of running it, `AMOUNT/month` (or `/year`, `/week`); 0 when only --investment is given.
-    #[arg(long, value_name = "AMOUNT/PERIOD")]
-    pub running_cost: Option<PerMonth>,
-    /// Horizon of the business case: `3y`, `36mo`.
-    #[arg(long, value_name = "DURATION", default_value = "3y")]
-    pub horizon: Months,
-    /// Annual discount rate of the net present value.
-    #[arg(long, default_value_t = DEFAULT_DISCOUNT_RATE)]
-    pub discount_rate: f64,
-    /// Currency the line file's costs are in (a label).
-    #[arg(long, default_value = "EUR")]
-    pub currency: String,
+    #[command(flatten)]
+    pub business: BusinessArgs,
     /// How far each price is moved in the sensitivity analysis (± this share).
     #[arg(long, default_value_t = DEFAULT_PRICE_RANGE)]
     pub price_range: f64,
@@ -111,21 +97,47 @@ pub struct ComparisonArgs {
 
 impl ComparisonArgs {
     pub fn comparison(&self) -> Result<TwinComparison> {
-        let investment = Investment::from_costs(
-            self.investment,
-            self.running_cost.map(|r| r.0),
-            self.horizon.0,
-            self.discount_rate,
-        )?;
         Ok(TwinComparison {
             baseline_policy: self.baseline.clone(),
             ai_policy: self.ai_policy.clone(),
             resamples: self.resamples,
             seed: self.bootstrap_seed,
-            investment,
-            currency: self.currency.clone(),
+            business: self.business.inputs(),
             price_range: self.price_range,
         })
+    }
+}
+
+/// What the AI system costs; each figure the line file's `[business]` table does not give is optional.
+#[derive(Debug, Clone, Args)]
+pub struct BusinessArgs {
+    /// One-off cost of the AI system (sensors, software, integration), in the line's currency
+    /// (default: the line file's `[business] investment`).
+    #[arg(long)]
+    pub investment: Option<f64>,
+    /// Cost of running it, `AMOUNT/month` (or `/year`, `/week`); 0 when only an investment is given.
+    #[arg(long, value_name = "AMOUNT/PERIOD")]
+    pub running_cost: Option<PerMonth>,
+    /// Horizon of the business case: `3y`, `36mo` (default: the line file's, else 3y).
+    #[arg(long, value_name = "DURATION")]
+    pub horizon: Option<Months>,
+    /// Annual discount rate of the net present value (default: the line file's, else 0.08).
+    #[arg(long)]
+    pub discount_rate: Option<f64>,
+    /// Currency the line file's costs are in, a label (default: the line file's, else EUR).
+    #[arg(long)]
+    pub currency: Option<String>,
+}
+
+impl BusinessArgs {
+    pub fn inputs(&self) -> BusinessInputs {
+        BusinessInputs {
+            investment: self.investment,
+            running_cost: self.running_cost,
+            horizon: self.horizon,
+            discount_rate: self.discount_rate,
+            currency: self.currency.clone(),
+        }
     }
 }
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use millwright_app::text;
 use millwright_app::twin::{self, EmitRequest, OptimizeRequest, SimRequest};
+use millwright_app::{impact, text};
 use millwright_data::lake::WriteMode;
 
 use crate::output::{observer, print_json};
@@ -210,6 +210,14 @@ async fn simulate(global: &Global, sim: &SimArgs, policies: &[String]) -> Result
         return print_json(&run.result);
     }
     print!("{}", text::twin_kpis(&run.result));
+    if let Some(case) = impact::against_current_practice(&global.home(), &run.result)? {
+        println!();
+        print!("{}", text::headline(&case.headline));
+        println!(
+            "(the whole business case: millwright impact --from-twin {})",
+            run.result.run_id
+        );
+    }
     println!(
         "\nrun {} stored in {}",
         run.result.run_id,

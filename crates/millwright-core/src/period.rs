@@ -1,0 +1,148 @@
+//! Money per period and whole-month horizons, as a business case states them (`2000/month`, `3y`). Shared
+//! because the line file (twin) declares them and the business case (impact) computes with them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// Weeks in a mean month (365.25 days / 12 / 7 ≈ 4.348, i.e. 52.1775 weeks a year).
+const WEEKS_PER_YEAR: f64 = 52.1775;
+
+/// Text that is not a period or a horizon, with what was expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{text:?} is not {what}: expected {expected}")]
+pub struct PeriodError {
+    pub text: String,
+    pub what: &'static str,
+    pub expected: &'static str,
+}
+
+/// A money amount per month, written per period: `2000/month`, `24000/year`, `500/week`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerMonth(pub f64);
+
+impl FromStr for PerMonth {
+    type Err = PeriodError;
+
+    fn from_str(text: &str) -> Result<PerMonth, PeriodError> {
+        let bad = || PeriodError {
+            text: text.to_owned(),
+            what: "a running cost",
+            expected: "AMOUNT/PERIOD with PERIOD month, year or week, e.g. 2000/month",
+        };
+        let (amount, period) = text.split_once('/').ok_or_else(bad)?;
+        let amount: f64 = amount.trim().parse().map_err(|_| bad())?;
+        if !amount.is_finite() || amount < 0.0 {
+            return Err(bad());
+        }
+        let months_per_period = match period.trim() {
+            "month" | "mo" => 1.0,
+            "year" | "yr" | "y" => 12.0,
+            "week" | "wk" | "w" => 12.0 / WEEKS_PER_YEAR,
+            _ => return Err(bad()),
+        };
+        Ok(PerMonth(amount / months_per_period))
+    }
+}
+
+impl fmt::Display for PerMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/month", self.0)
+    }
+}
+
+/// A horizon in whole months: `3y`, `36mo`, `18 months`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Months(pub u32);
+
+impl FromStr for Months {
+    type Err = PeriodError;
+
+    fn from_str(text: &str) -> Result<Months, PeriodError> {
+        let bad = || PeriodError {
+            text: text.to_owned(),
+            what: "a horizon",
+            expected: "a whole number of months or years, e.g. 3y, 36mo or 18months",
+        };
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let months = match unit.trim() {
+            "y" | "yr" | "year" | "years" => number * 12.0,
+            "mo" | "month" | "months" => number,
+            _ => return Err(bad()),
+        };
+        if months.fract() != 0.0 || !(1.0..=1200.0).contains(&months) {
+            return Err(bad());
+        }
+        Ok(Months(months as u32))
+    }
+}
+
+impl fmt::Display for Months {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}mo", self.0)
+    }
+}
+
+/// Both are written as their text in files (`running_cost = "2000/month"`), so a file reads as it is typed.
+macro_rules! text_serde {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
+text_serde!(PerMonth);
+text_serde!(Months);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_and_horizons_parse() {
+        assert_eq!("2000/month".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
+        assert_eq!("24000/year".parse::<PerMonth>().unwrap(), PerMonth(2000.0));
+        assert_eq!("3y".parse::<Months>().unwrap(), Months(36));
+        assert_eq!("18months".parse::<Months>().unwrap(), Months(18));
+        assert_eq!("2.5y".parse::<Months>().unwrap(), Months(30));
+        for bad in [
+            "2000",
+            "2000/day",
+            "x/month",
+            "/month",
+            "-5/month",
+            "inf/month",
+        ] {
+            assert!(bad.parse::<PerMonth>().is_err(), "{bad}");
+        }
+        for bad in ["3", "0y", "1.3mo", "3d", "y", "-1y"] {
+            assert!(bad.parse::<Months>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn written_as_text_and_read_back() {
+        let json = serde_json::to_string(&(PerMonth(2000.0), Months(36))).unwrap();
+        assert_eq!(json, r#"["2000/month","36mo"]"#);
+        let back: (PerMonth, Months) = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, (PerMonth(2000.0), Months(36)));
+        let err = serde_json::from_str::<Months>(r#""3 days""#).unwrap_err();
+        assert!(err.to_string().contains("a horizon"), "{err}");
+    }
+}
