@@ -114,7 +114,14 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
         Some(r) => registered_model(home, r, req, &mut unavailable)?,
         None => (None, None),
     };
-    let exam = model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref());
+    let units_per_hour = crate::impact::stored_line(home, &req.run_id)?
+        .time_unit
+        .units_per_hour();
+    let exam = model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref())
+        .map(|exam| ModelExam {
+            shadow: crate::exam::shadow_exam(&stored, units_per_hour),
+            ..exam
+        });
     if exam.is_none() {
         unavailable.insert(
             "model-exam".to_owned(),
@@ -197,10 +204,15 @@ fn model_exam(
         threshold_source: source,
         offline,
         twin,
+        shadow: None,
         note: "Offline: each record of the test split is a part, the label whether it failed. In the twin: \
-               each part the predictive policy scored, whether the failure rules on its true state would \
-               have failed it; the model sees only the noisy measured sensors, and failures from causes \
-               the sensors do not show count as missed."
+               each part the model scored, whether the failure rules on its true state would have failed \
+               it; the model sees only the noisy measured sensors, and failures from causes the sensors do \
+               not show count as missed. In shadow the model is scored on fresh streams of a policy that \
+               never acts on it (run-to-failure: how its training year was recorded), so these are the \
+               figures to hold against the offline ones; the lead time is the mean time from its first \
+               alarm since the last repair or maintenance to the failure. Acting, each alarm maintains the \
+               station, which changes the parts it is judged on (fewer worn tools, fewer failures)."
             .to_owned(),
     })
 }

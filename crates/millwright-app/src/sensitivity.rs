@@ -8,7 +8,9 @@ use std::path::Path;
 use millwright_impact::{
     outcome, Assumptions, ImpactModel, Outcome, SensitivityRow, Setting, TwinComparison,
 };
-use millwright_twin::{compare, policy_from_name, Line, LineFile, PolicyParams, RunOptions};
+use millwright_twin::{
+    compare, policy_from_name, Line, LineFile, Policy, PolicyParams, RunOptions,
+};
 
 use crate::error::Result;
 use crate::impact::twin_runs;
@@ -63,9 +65,10 @@ pub fn simulated_rows(v: &Variation) -> Result<Vec<SensitivityRow>> {
 
 impl Variation<'_> {
     fn measure(&self, line: &Line, params: &PolicyParams) -> Result<Outcome> {
+        // The variants measure outcomes only: no model is examined in shadow there.
         let policies = [self.baseline, self.ai]
             .iter()
-            .map(|name| policy_from_name(name, params, line))
+            .map(|name| policy_from_name(name, params, line).map(Policy::without_shadow))
             .collect::<Result<Vec<_>, _>>()?;
         let result = compare(line, &policies, self.options)?;
         let runs = twin_runs(&result, &line.file);

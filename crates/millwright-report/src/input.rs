@@ -218,8 +218,24 @@ pub struct ModelExam {
     pub offline: Option<Rates>,
     /// Recall and precision per part inside the twin (pooled over the AI policy's replications).
     pub twin: Rates,
+    /// The same model scored in shadow (never acted on) on another policy's fresh streams: the
+    /// like-for-like check of the offline figures, and the only place its lead time shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowExam>,
     /// What the figures mean and how they differ, in plain words.
     pub note: String,
+}
+
+/// A model's exam in shadow: scored on every part of a policy that does not act on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowExam {
+    /// The policy whose streams it was scored on (run-to-failure: how its training year was recorded).
+    pub policy: String,
+    pub rates: Rates,
+    /// Failures with an alarm raised since the station's last repair or maintenance, of all failures.
+    pub warned: Option<Rate>,
+    /// Mean time from the first such alarm to the failure, in hours.
+    pub mean_lead_time_hours: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -303,16 +303,16 @@ fn rate_cell(rate: &Rate) -> String {
     )
 }
 
-/// Whether two intervals share a point: the in-twin figure agrees with the offline one.
-fn overlap(a: &Rate, b: &Rate) -> &'static str {
-    if a.ci_low <= b.ci_high && b.ci_low <= a.ci_high {
+/// Whether the in-twin figure lies inside the offline interval: the twin's exam agrees with the test split.
+fn within(offline: &Rate, twin: &Rate) -> &'static str {
+    if (offline.ci_low..=offline.ci_high).contains(&twin.value) {
         "yes"
     } else {
         "no"
     }
 }
 
-/// Offline recall and precision beside the in-twin ones.
+/// Offline recall and precision beside the in-twin ones: in shadow (like for like) and acting.
 pub fn model_exam_section(input: &ReportInput) -> String {
     let Some(e) = &input.model_exam else {
         return unavailable_or(
@@ -321,32 +321,51 @@ pub fn model_exam_section(input: &ReportInput) -> String {
             "the AI policy's model was not examined in this twin run",
         );
     };
+    let shadow = e.shadow.as_ref();
     let mut out = format!(
         "<p>Alarm threshold <b id=\"exam-threshold\">{}</b> ({}).</p>\n\
          <table id=\"model-exam-table\"><tr><th class=\"l\">measure</th><th>offline: test split</th>\
-         <th>inside the twin, per part</th><th>intervals overlap</th></tr>\n",
+         <th>in the twin, in shadow on {}</th><th>in the twin, acting (per part)</th>\
+         <th>in-twin figure inside the offline interval</th></tr>\n",
         format_number(e.threshold),
-        escape(&e.threshold_source)
+        escape(&e.threshold_source),
+        shadow.map_or_else(|| "—".to_owned(), |s| escape(&s.policy))
     );
     let rows = [
         (
             "recall (failures caught)",
             e.offline.as_ref().map(|o| &o.recall),
+            shadow.map(|s| &s.rates.recall),
             &e.twin.recall,
         ),
         (
             "precision (alarms that were right)",
             e.offline.as_ref().map(|o| &o.precision),
+            shadow.map(|s| &s.rates.precision),
             &e.twin.precision,
         ),
     ];
-    for (name, offline, twin) in rows {
+    for (name, offline, in_shadow, acting) in rows {
+        // Like for like: the shadow figure when there is one, else the acting one.
+        let compared = in_shadow.unwrap_or(acting);
         let _ = writeln!(
             out,
-            "<tr><td class=\"l\">{name}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"l\">{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             offline.map_or_else(|| "unknown".to_owned(), rate_cell),
-            rate_cell(twin),
-            offline.map_or("—", |o| overlap(o, twin))
+            in_shadow.map_or_else(|| "—".to_owned(), rate_cell),
+            rate_cell(acting),
+            offline.map_or("—", |o| within(o, compared))
+        );
+    }
+    if let Some(s) = shadow {
+        let lead = s
+            .mean_lead_time_hours
+            .map_or_else(|| "—".to_owned(), |h| format!("{} h", format_number(h)));
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"l\">warned before failing (lead time: mean {lead})</td><td>—</td>\
+             <td id=\"exam-lead-time\">{}</td><td>— (an alarm acted on prevents the failure)</td><td>—</td></tr>",
+            s.warned.as_ref().map_or_else(|| "—".to_owned(), rate_cell)
         );
     }
     let _ = writeln!(

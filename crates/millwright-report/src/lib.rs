@@ -21,8 +21,8 @@ pub use error::{ReportError, Result};
 pub use html::SECTIONS;
 pub use input::{
     Candidate, ColumnQuality, ColumnStats, Curve, DataQuality, ImageRef, LineageEntry, ModelExam,
-    ModelSummary, PolicyKpis, Rate, Rates, ReportInput, SourceRef, ThresholdPoint, ThresholdSearch,
-    TwinSummary,
+    ModelSummary, PolicyKpis, Rate, Rates, ReportInput, ShadowExam, SourceRef, ThresholdPoint,
+    ThresholdSearch, TwinSummary,
 };
 pub use summary::{headline_of, Headline, Summary, FRACTION};
 

@@ -301,11 +301,18 @@ pub fn lineage(input: &ReportInput) -> Vec<LineageEntry> {
         out.push(entry("Sensitivity", sensitivity_lineage(m)));
     }
     if let Some(exam) = &input.model_exam {
+        let shadow = exam.shadow.as_ref().map_or(String::new(), |s| {
+            format!(
+                "; in shadow: per part, pooled over the `{}` replications, scored and never acted on",
+                s.policy
+            )
+        });
         out.push(entry(
             "Model exam",
             format!(
                 "threshold {} ({}); offline: the test split of the training data at that threshold; in the \
-                 twin: per part, pooled over the `{}` replications of twin run {}; Wilson 95 % intervals",
+                 twin: per part, pooled over the `{}` replications of twin run {}{shadow}; Wilson 95 % \
+                 intervals",
                 format_number(exam.threshold),
                 exam.threshold_source,
                 m.twin.ai_policy,

@@ -11,13 +11,13 @@ use std::path::Path;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use millwright_impact::{
-    impact_from_twin, Assumptions, Estimate, ImpactModel, Investment, MeasuredImpact, PolicyRuns,
-    Prices, ReplicationKpis, TwinComparison, TwinRuns,
+    impact_from_twin, Assumptions, BusinessInputs, Estimate, ImpactModel, MeasuredImpact, PerMonth,
+    PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
 use millwright_plot::plotters::prelude::*;
 use millwright_report::{
     build, render_html, summarise, Candidate, ColumnQuality, ColumnStats, Curve, DataQuality,
-    ImageRef, ModelExam, ModelSummary, PolicyKpis, Rate, Rates, ReportInput, Summary,
+    ImageRef, ModelExam, ModelSummary, PolicyKpis, Rate, Rates, ReportInput, ShadowExam, Summary,
     ThresholdPoint, ThresholdSearch, TwinSummary, SECTIONS,
 };
 
@@ -57,6 +57,7 @@ fn twin_runs() -> TwinRuns {
         seed: Some(11),
         current_policy: Some("preventive".into()),
         prices: PRICES,
+        business: BusinessInputs::default(),
         policies: POLICIES
             .iter()
             .enumerate()
@@ -70,14 +71,18 @@ fn twin_runs() -> TwinRuns {
 
 /// The measured impact of predictive against the current practice, with `running_cost` per month.
 fn measured(running_cost: Option<f64>) -> MeasuredImpact {
-    let investment = running_cost.map(|cost| Investment::new(250_000.0, cost, 36, 0.08).unwrap());
+    let business = BusinessInputs {
+        investment: running_cost.map(|_| 250_000.0),
+        running_cost: running_cost.map(PerMonth),
+        ..BusinessInputs::default()
+    };
     impact_from_twin(
         &ImpactModel::standard(),
         &Assumptions::default(),
         &twin_runs(),
         &TwinComparison {
             resamples: 300,
-            investment,
+            business,
             ..TwinComparison::default()
         },
     )
@@ -126,6 +131,15 @@ fn model_exam() -> ModelExam {
             recall: Rate::wilson(201, 260).unwrap(),
             precision: Rate::wilson(201, 330).unwrap(),
         },
+        shadow: Some(ShadowExam {
+            policy: "run-to-failure".into(),
+            rates: Rates {
+                recall: Rate::wilson(240, 290).unwrap(),
+                precision: Rate::wilson(240, 380).unwrap(),
+            },
+            warned: Rate::wilson(250, 290),
+            mean_lead_time_hours: Some(0.42),
+        }),
         note: "Inside the twin the model sees noisy sensors and failures it cannot see.".into(),
     }
 }
@@ -489,8 +503,22 @@ fn the_model_exam_sets_the_twin_beside_the_test_split() {
         "{exam}"
     );
     assert!(exam.contains("(201 of 260)") && exam.contains("(201 of 330)"));
+    assert!(exam.contains("in shadow on run-to-failure") && exam.contains("(240 of 290)"));
+    assert!(exam.contains("lead time: mean 0.42 h") && exam.contains("(250 of 290)"));
     assert!(exam.contains("noisy sensors"));
+    // The shadow figures (like for like) are compared with the offline interval.
     assert_eq!(exam.matches("<td>yes</td>").count(), 2, "{exam}");
+    let mut far = fixture(dir.path());
+    let shadow = far.model_exam.as_mut().unwrap().shadow.as_mut().unwrap();
+    shadow.rates.recall = Rate::wilson(100, 290).unwrap();
+    let (html, _) = page(far);
+    let exam = &html[html.find("<section id=\"model-exam\">").unwrap()..];
+    assert_eq!(
+        exam[..exam.find("</section>").unwrap()]
+            .matches("<td>no</td>")
+            .count(),
+        1
+    );
 
     let mut input = fixture(dir.path());
     input.model_exam = None;

@@ -55,20 +55,30 @@ pub struct ReplicationKpis {
     pub alarms: Option<AlarmKpis>,
 }
 
-/// Per part scored by the predictive policy: the same counts as the offline test of a per-record
-/// failure classifier. A part "fails" by the failure rules on its true state, whatever the cause
-/// (its random and hidden draws are made before the policy acts, so this is known for alarmed
-/// parts too).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Per part scored by the predictive policy (or by a model in shadow, scored and never acted on): the same
+/// counts as the offline test of a per-record failure classifier. A part "fails" by the failure rules on
+/// its true state, whatever the cause (its random and hidden draws are made before the policy acts, so
+/// this is known for alarmed parts too).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct AlarmKpis {
     /// Snapshots scored.
     pub scored_parts: u64,
-    /// Scores at or above the threshold that were acted on (maintenance instead of the part).
+    /// Scores at or above the threshold that were acted on (maintenance instead of the part); in
+    /// shadow, every score at or above the threshold.
     pub alarms: u64,
     /// Alarms on parts that would have failed.
     pub true_alarms: u64,
     /// Scored parts that failed without an alarm.
     pub missed_failures: u64,
+    /// The model was scored in shadow: its alarms changed nothing, so failures it warned of happened.
+    #[serde(default)]
+    pub shadow: bool,
+    /// Failures (in shadow) with an alarm raised since the station's last repair or maintenance.
+    #[serde(default)]
+    pub warned_failures: u64,
+    /// Sum over those failures of the time from the first such alarm to the failure (base units).
+    #[serde(default)]
+    pub lead_time_total: f64,
 }
 
 impl AlarmKpis {
@@ -81,6 +91,23 @@ impl AlarmKpis {
     /// true alarms / alarms; `None` without alarms.
     pub fn precision(&self) -> Option<f64> {
         (self.alarms > 0).then(|| self.true_alarms as f64 / self.alarms as f64)
+    }
+
+    /// Counts one scored part: whether it raised an alarm (acted on, or in shadow) and whether it fails.
+    pub(crate) fn count(&mut self, alarm: bool, fails: bool) {
+        self.scored_parts += 1;
+        if alarm {
+            self.alarms += 1;
+            self.true_alarms += u64::from(fails);
+        } else {
+            self.missed_failures += u64::from(fails);
+        }
+    }
+
+    /// Mean warning before a failure (base units); `None` without warned failures. Only a shadow
+    /// exam sees it: an acted-on alarm prevents the failure it warns of.
+    pub fn mean_lead_time(&self) -> Option<f64> {
+        (self.warned_failures > 0).then(|| self.lead_time_total / self.warned_failures as f64)
     }
 }
 
@@ -179,6 +206,9 @@ pub const SUMMARISED: &[(&str, Getter)] = &[
     }),
     ("model_precision", |r| {
         r.alarms.as_ref().and_then(AlarmKpis::precision)
+    }),
+    ("model_lead_time", |r| {
+        r.alarms.as_ref().and_then(AlarmKpis::mean_lead_time)
     }),
 ];
 

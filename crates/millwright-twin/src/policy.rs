@@ -18,6 +18,9 @@ pub struct Policy {
     /// Maintain an AI4I station before a part when its tool wear has reached this many minutes.
     pub wear_limit: Option<f64>,
     pub predictive: Option<Predictive>,
+    /// A model scored on every part and never acted on: its exam under this policy's conditions, the
+    /// way a plant runs a model in shadow before it may act.
+    pub shadow: Option<Predictive>,
     /// Where the preventive setting came from when the request gave none (said in the description).
     pub preventive_default: Option<PreventiveDefault>,
 }
@@ -155,6 +158,7 @@ impl Policy {
             interval: None,
             wear_limit: None,
             predictive: None,
+            shadow: None,
             preventive_default: None,
         }
     }
@@ -211,6 +215,30 @@ impl Policy {
         p
     }
 
+    /// Scores `model` in shadow on every part of a policy without a predictive part (no effect on one
+    /// with a predictive part: its own exam counts there).
+    pub fn with_shadow(mut self, scorer: Arc<dyn FailureScorer>, threshold: Threshold) -> Policy {
+        if self.predictive.is_none() {
+            self.shadow = Some(Predictive {
+                scorer,
+                threshold: threshold.value,
+                threshold_source: threshold.source,
+                recall_scale: 1.0,
+            });
+        }
+        self
+    }
+
+    pub fn without_shadow(mut self) -> Policy {
+        self.shadow = None;
+        self
+    }
+
+    /// The model this policy scores, acting or in shadow.
+    pub fn scored(&self) -> Option<&Predictive> {
+        self.predictive.as_ref().or(self.shadow.as_ref())
+    }
+
     /// Acts on a predictive alarm with probability `k` (no effect without a predictive part).
     pub fn with_recall_scale(mut self, k: f64) -> Policy {
         if let Some(p) = self.predictive.as_mut() {
@@ -250,13 +278,20 @@ impl Policy {
         if let Some(w) = self.wear_limit {
             parts.push(format!("preventive at tool wear {w} min"));
         }
+        let shadow = self.shadow.as_ref().map_or(String::new(), |p| {
+            format!(
+                "; model {} scored in shadow at threshold {} (never acted on)",
+                p.scorer.describe(),
+                p.threshold
+            )
+        });
         if parts.is_empty() {
-            return "run to failure (repair only when broken)".into();
+            return format!("run to failure (repair only when broken){shadow}");
         }
         let text = parts.join(" + ");
         match self.preventive_default {
-            Some(d) => format!("{text} ({})", d.describe()),
-            None => text,
+            Some(d) => format!("{text} ({}){shadow}", d.describe()),
+            None => format!("{text}{shadow}"),
         }
     }
 
@@ -304,6 +339,9 @@ impl Policy {
                     "the predictive policy, which scores AI4I sensors,",
                 ));
             }
+        }
+        if let Some(p) = &self.shadow {
+            check_scorer_columns(p.scorer.as_ref())?;
         }
         self.check_maintenance_durations(line)
     }
@@ -373,9 +411,17 @@ pub fn policy_from_name(name: &str, p: &PolicyParams, line: &Line) -> Result<Pol
         Ok(Policy::predictive_at(scorer, threshold)
             .with_recall_scale(p.recall_scale.unwrap_or(1.0)))
     };
+    // With a model given, the policies without one score it in shadow: its exam on their streams.
+    let shadowed = |policy: Policy| match &p.scorer {
+        Some(scorer) => {
+            let threshold = Threshold::choose(p.threshold, scorer.as_ref());
+            policy.with_shadow(scorer.clone(), threshold)
+        }
+        None => policy,
+    };
     match name {
-        "run-to-failure" => Ok(Policy::run_to_failure()),
-        "preventive" => preventive(Policy::preventive(None, None)),
+        "run-to-failure" => Ok(shadowed(Policy::run_to_failure())),
+        "preventive" => preventive(Policy::preventive(None, None)).map(shadowed),
         "predictive" => predictive(),
         "predictive+preventive" => preventive(predictive()?.named("predictive+preventive")),
         other => Err(TwinError::UnknownPolicy {
@@ -422,10 +468,22 @@ mod tests {
         };
         let r = crate::run::compare(&l, &policies, &options).unwrap();
         let description = &r.policies[1].description;
-        assert_eq!(
-            description,
-            "preventive at tool wear 180 min (the line file's [preventive] setting)"
+        assert!(
+            description.starts_with(
+                "preventive at tool wear 180 min (the line file's [preventive] setting); model physics rules"
+            ) && description.ends_with("scored in shadow at threshold 0.5 (never acted on)"),
+            "{description}"
         );
+        // The model is examined in shadow on the policies without it, acting on the predictive one.
+        let shadow: Vec<bool> = r
+            .policies
+            .iter()
+            .map(|p| p.replications[0].alarms.unwrap().shadow)
+            .collect();
+        assert_eq!(shadow, [true, true, false]);
+        let without = PolicyParams::default();
+        let plain = policy_from_name("preventive", &without, &l).unwrap();
+        assert!(plain.shadow.is_none() && !plain.describe().contains("shadow"));
     }
 
     /// The AI4I rules with a threshold of their own, as a registered model has.

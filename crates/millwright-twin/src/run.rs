@@ -204,7 +204,7 @@ fn summarise_policies(
                 }
                 reps.push(out.kpis);
             }
-            let scorer = policy.predictive.as_ref().map(|p| &p.scorer);
+            let scorer = policy.scored().map(|p| &p.scorer);
             PolicyResult {
                 policy: policy.name.clone(),
                 description: policy.describe(),

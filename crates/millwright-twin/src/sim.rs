@@ -139,6 +139,8 @@ struct StationRt {
     pm_token: u32,
     pm_due: bool,
     skip_score: bool,
+    /// When a shadow model first raised an alarm since the last repair or maintenance.
+    first_alarm: Option<f64>,
     wear: f64,
     life: f64,
     tool_broken: bool,
@@ -192,6 +194,7 @@ impl StationRt {
             pm_token: 0,
             pm_due: false,
             skip_score: false,
+            first_alarm: None,
             wear: 0.0,
             life,
             tool_broken: false,
@@ -649,11 +652,11 @@ impl<'a> Sim<'a> {
     }
 
     /// Scores what the sensors measure of `truth`; whether an alarm is raised and acted on (then the
-    /// station is maintained instead of machining the part). Counts the model's exam: `fails` says
-    /// whether the part would fail.
+    /// station is maintained instead of machining the part). A shadow model is scored the same way and
+    /// never acted on. Counts the model's exam: `fails` says whether the part would fail.
     fn predictive_alarm(&mut self, i: usize, truth: &SensorSnapshot, fails: bool) -> bool {
         let policy = self.policy;
-        let Some(p) = &policy.predictive else {
+        let Some(p) = policy.scored() else {
             return false;
         };
         if self.st[i].skip_score {
@@ -667,17 +670,19 @@ impl<'a> Sim<'a> {
         let Some(score) = self.score(p) else {
             return false;
         };
-        // The recall draw has its own stream, so other streams stay common to every policy.
-        let acted = score >= p.threshold
-            && (p.recall_scale >= 1.0 || self.st[i].rng_recall.random::<f64>() < p.recall_scale);
-        let exam = &mut self.exam;
-        exam.scored_parts += 1;
-        if acted {
-            exam.alarms += 1;
-            exam.true_alarms += u64::from(fails);
-        } else {
-            exam.missed_failures += u64::from(fails);
+        let raised = score >= p.threshold;
+        if policy.predictive.is_none() {
+            let s = &mut self.st[i];
+            if raised && s.first_alarm.is_none() {
+                s.first_alarm = Some(now);
+            }
+            self.exam.count(raised, fails);
+            return false;
         }
+        // The recall draw has its own stream, so other streams stay common to every policy.
+        let acted = raised
+            && (p.recall_scale >= 1.0 || self.st[i].rng_recall.random::<f64>() < p.recall_scale);
+        self.exam.count(acted, fails);
         acted
     }
 
@@ -778,8 +783,13 @@ impl<'a> Sim<'a> {
     /// Takes the station down for failure cause `cause` (index into CAUSES).
     fn fail(&mut self, i: usize, cause: u8) {
         self.halt_work(i);
+        let now = self.now();
         let model = &self.line.stations[i];
         let s = &mut self.st[i];
+        if let Some(first) = s.first_alarm.take() {
+            self.exam.warned_failures += 1;
+            self.exam.lead_time_total += now - first;
+        }
         s.down = Down::Failure(cause);
         s.fail_token = s.fail_token.wrapping_add(1);
         s.pm_token = s.pm_token.wrapping_add(1);
@@ -819,6 +829,7 @@ impl<'a> Sim<'a> {
         let model = &self.line.stations[i];
         let s = &mut self.st[i];
         s.down = Down::Maintenance;
+        s.first_alarm = None;
         s.fail_token = s.fail_token.wrapping_add(1);
         s.pm_token = s.pm_token.wrapping_add(1);
         s.pm_due = false;
@@ -1040,7 +1051,10 @@ impl<'a> Sim<'a> {
             downtime_by_cause,
             stations,
             events: self.cal.events(),
-            alarms: self.policy.predictive.as_ref().map(|_| self.exam),
+            alarms: self.policy.scored().map(|_| AlarmKpis {
+                shadow: self.policy.predictive.is_none(),
+                ..self.exam
+            }),
         };
         ReplicationOutput {
             kpis,

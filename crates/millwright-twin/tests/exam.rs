@@ -611,3 +611,45 @@ fn the_business_table_is_read_and_checked() {
         );
     }
 }
+
+#[test]
+fn a_model_in_shadow_is_examined_without_changing_the_run_and_sees_its_lead_time() {
+    let l = line(&ai4i_line(""));
+    let scorer: Arc<dyn FailureScorer> = Arc::new(PhysicsScorer::default());
+    let at = Threshold {
+        value: 0.5,
+        source: ThresholdSource::Given,
+    };
+    let plain = compare(&l, &[Policy::run_to_failure()], &options(3, 4000.0)).unwrap();
+    let shadowed = Policy::run_to_failure().with_shadow(scorer.clone(), at);
+    let watched = compare(&l, &[shadowed], &options(3, 4000.0)).unwrap();
+    for (a, b) in plain.policies[0]
+        .replications
+        .iter()
+        .zip(&watched.policies[0].replications)
+    {
+        // Scoring in shadow acts on nothing: every outcome is the same part for part.
+        assert_eq!(a.good_parts, b.good_parts);
+        assert_eq!(a.failures, b.failures);
+        assert_eq!(a.failures_by_mode, b.failures_by_mode);
+        assert!(a.alarms.is_none());
+        let e = b.alarms.unwrap();
+        assert!(e.shadow && e.scored_parts > 0, "{e:?}");
+        // The rules warn of every rule failure from the part it fails on, so each warned failure
+        // has a lead time of at least that part's processing (1 min), and some fail unwarned (RNF, TWF).
+        assert!(
+            e.warned_failures > 0 && e.warned_failures <= b.failures,
+            "{e:?}"
+        );
+        assert!(e.mean_lead_time().unwrap() >= 1.0 - 1e-9, "{e:?}");
+        assert_eq!(e.true_alarms + e.missed_failures, b.failures, "{e:?}");
+    }
+    assert!(watched.policies[0].kpis.contains_key("model_lead_time"));
+    assert_eq!(
+        watched.policies[0].model_description.as_deref(),
+        Some(scorer.describe().as_str())
+    );
+    // A predictive policy keeps its own exam: a shadow is not added to it.
+    let acting = physics(0.5).with_shadow(scorer, at);
+    assert!(acting.shadow.is_none());
+}
