@@ -121,8 +121,8 @@ impl<'a> Machine<'a> {
 
     /// The next part: its variant, what its sensors measure rounded as the AI4I file rounds them, and
     /// the failure flags the rules give on the rounded TRUE values (the measurement without noise or
-    /// drift). The tool wears per part and is changed only at the end of its life (swapped, or
-    /// broken: TWF), as in AI4I.
+    /// drift). The tool wears per part and is changed at the end of its life (swapped, or broken: TWF),
+    /// as in AI4I, and when an overstrain failure (OSF) is repaired, as in the twin.
     fn next_part(&mut self) -> (Variant, SensorSnapshot, u8) {
         let ai = &self.ai;
         let variant = self.line.variant_of(self.rng_mix.random());
@@ -163,7 +163,9 @@ impl<'a> Machine<'a> {
             self.hidden_parts + 1
         };
         self.wear += ai.wear_for(variant);
-        if flags & FailureMode::Twf.bit() != 0 {
+        // The repair of a broken or overstrained tool puts in a new one, as the twin's repair does, so
+        // the records follow the process the model is later judged on.
+        if flags & (FailureMode::Twf.bit() | FailureMode::Osf.bit()) != 0 {
             self.wear = 0.0;
             self.life = self.rng_tool.random_range(ai.life_min..=ai.life_max);
         }
@@ -173,7 +175,7 @@ impl<'a> Machine<'a> {
 
 /// A snapshot rounded as the AI4I file writes it: temperatures and torque to 0.1, speed and tool
 /// wear to whole numbers.
-fn rounded(raw: &SensorSnapshot) -> SensorSnapshot {
+pub(crate) fn rounded(raw: &SensorSnapshot) -> SensorSnapshot {
     SensorSnapshot {
         product_type: raw.product_type,
         air_temperature_k: one_decimal(raw.air_temperature_k),

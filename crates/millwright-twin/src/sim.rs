@@ -663,8 +663,9 @@ impl<'a> Sim<'a> {
             return false;
         }
         let now = self.now();
+        // Measured readings arrive at the resolution the historian records (and `twin emit` writes) them.
         self.snapshot[0] = match self.st[i].meter.as_mut() {
-            Some(m) => m.measure(truth, now),
+            Some(m) => crate::emit::rounded(&m.measure(truth, now)),
             None => *truth,
         };
         let Some(score) = self.score(p) else {

@@ -145,8 +145,9 @@ fn a_line_without_sensor_noise_or_hidden_cause_gives_exactly_the_results_made_be
     assert_eq!(format!("{:x}", Sha256::digest(&buf)), EMITTED_BEFORE);
 }
 
-/// sha256 of 5,000 records emitted from noise_free_line.toml with seed 3 before this change.
-const EMITTED_BEFORE: &str = "3645e39dbb3ad0aa41cd302504a251279431021d7e06995b3960ea26a3c47542";
+/// sha256 of 5,000 records emitted from noise_free_line.toml with seed 3, made when an overstrain
+/// repair began to change the tool in the emission as in the twin (the sensor streams are unchanged).
+const EMITTED_BEFORE: &str = "9e9bbd34b8b02c642593c73e2cd3bc56e2628a44485448888066b476a3bc8764";
 
 #[test]
 fn emitted_values_are_measured_with_the_configured_noise_and_labelled_from_the_truth() {
