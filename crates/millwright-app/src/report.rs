@@ -117,8 +117,8 @@ fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
     let units_per_hour = crate::impact::stored_line(home, &req.run_id)?
         .time_unit
         .units_per_hour();
-    let exam = model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref())
-        .map(|exam| ModelExam {
+    let exam =
+        model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref()).map(|exam| ModelExam {
             shadow: crate::exam::shadow_exam(&stored, units_per_hour),
             ..exam
         });

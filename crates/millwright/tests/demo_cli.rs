@@ -75,7 +75,10 @@ fn demo_quick_writes_a_consistent_summary_and_a_report_that_renders() {
     assert!(exam["offline"]["recall"]["value"].is_number(), "{exam}");
     // Like for like: the model scored in shadow on run-to-failure's fresh streams, with its lead time.
     assert_eq!(exam["shadow"]["policy"], "run-to-failure", "{exam}");
-    assert!(num(&exam["shadow"]["rates"]["recall"]["trials"]) > 0.0, "{exam}");
+    assert!(
+        num(&exam["shadow"]["rates"]["recall"]["trials"]) > 0.0,
+        "{exam}"
+    );
     assert!(num(&exam["shadow"]["warned"]["trials"]) > 0.0, "{exam}");
 
     // The chosen model's metrics are those of the registered model's own manifest and of its candidate row.
