@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use millwright_impact::{
-    evaluate, impact_from_twin, load_model_file, Assumptions, BusinessInputs, Given, ImpactModel,
-    MeasuredImpact, PointImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
+    evaluate, impact_from_twin, load_model_file, Assumptions, Given, ImpactModel, MeasuredImpact,
+    PointImpact, PolicyRuns, Prices, ReplicationKpis, TwinComparison, TwinRuns,
 };
 use millwright_report::Headline;
-use millwright_twin::{BusinessFile, Costs, Line, LineFile, TwinResult};
+use millwright_twin::{Costs, Line, LineFile, TwinResult};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
@@ -147,18 +147,6 @@ pub fn prices(costs: &Costs) -> Prices {
     }
 }
 
-/// The line's `[business]` table as the impact model's inputs.
-pub fn business(file: Option<&BusinessFile>) -> BusinessInputs {
-    file.map(|b| BusinessInputs {
-        investment: b.investment,
-        running_cost: b.running_cost,
-        horizon: b.horizon,
-        discount_rate: b.discount_rate,
-        currency: b.currency.clone(),
-    })
-    .unwrap_or_default()
-}
-
 /// The twin's stored replications as the impact model reads them: times in hours, counts as numbers.
 pub fn twin_runs(result: &TwinResult, line: &LineFile) -> TwinRuns {
     let hours = |units: f64| units / line.time_unit.units_per_hour();
@@ -168,7 +156,7 @@ pub fn twin_runs(result: &TwinResult, line: &LineFile) -> TwinRuns {
         seed: Some(result.seed),
         current_policy: result.line.current_policy.clone(),
         prices: prices(&line.costs),
-        business: business(line.business.as_ref()),
+        business: line.business.clone().unwrap_or_default(),
         policies: result
             .policies
             .iter()

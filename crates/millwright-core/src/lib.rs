@@ -9,5 +9,5 @@ mod period;
 mod progress;
 
 pub use model_ref::{ModelRef, ModelRefError};
-pub use period::{Months, PerMonth, PeriodError};
+pub use period::{BusinessInputs, Months, PerMonth, PeriodError, DEFAULT_CURRENCY};
 pub use progress::{Progress, ProgressHandle, Silent, Unit};

@@ -89,6 +89,45 @@ impl fmt::Display for Months {
     }
 }
 
+/// What an AI system costs and how long its case is judged, each figure optional: a line file's
+/// `[business]` table, or the flags of a front door laid over it ([`BusinessInputs::over`]). The impact
+/// crate turns them into payback and NPV.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessInputs {
+    /// One-off cost (sensors, software, integration, training).
+    pub investment: Option<f64>,
+    /// `2000/month`, `24000/year`, `500/week`.
+    pub running_cost: Option<PerMonth>,
+    /// `3y`, `36mo`.
+    pub horizon: Option<Months>,
+    /// Annual discount rate of the net present value (0.08 = 8 %).
+    pub discount_rate: Option<f64>,
+    /// The label money is shown with (`EUR`, `CNY`).
+    pub currency: Option<String>,
+}
+
+/// The currency label when none is given.
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+impl BusinessInputs {
+    /// These figures where given, `base`'s elsewhere (the flags over the line file).
+    pub fn over(&self, base: &BusinessInputs) -> BusinessInputs {
+        BusinessInputs {
+            investment: self.investment.or(base.investment),
+            running_cost: self.running_cost.or(base.running_cost),
+            horizon: self.horizon.or(base.horizon),
+            discount_rate: self.discount_rate.or(base.discount_rate),
+            currency: self.currency.clone().or_else(|| base.currency.clone()),
+        }
+    }
+
+    /// The currency money is shown in.
+    pub fn currency(&self) -> &str {
+        self.currency.as_deref().unwrap_or(DEFAULT_CURRENCY)
+    }
+}
+
 /// Both are written as their text in files (`running_cost = "2000/month"`), so a file reads as it is typed.
 macro_rules! text_serde {
     ($ty:ty) => {

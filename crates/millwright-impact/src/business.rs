@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use millwright_core::{Months, PerMonth};
+pub use millwright_core::{BusinessInputs, Months, PerMonth, DEFAULT_CURRENCY};
 
 use crate::error::{ImpactError, Result};
 
@@ -13,8 +13,6 @@ pub const HOURS_PER_MONTH: f64 = 365.25 * 24.0 / 12.0;
 pub const DEFAULT_DISCOUNT_RATE: f64 = 0.08;
 /// The horizon when none is given.
 pub const DEFAULT_HORIZON_MONTHS: u32 = 36;
-/// The currency label when none is given.
-pub const DEFAULT_CURRENCY: &str = "EUR";
 
 /// What the AI system costs and over how long it is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -78,6 +76,17 @@ impl Investment {
         .map(Some)
     }
 
+    /// The business case of `inputs` when either cost is given (horizon 3 years and an 8 % discount
+    /// rate unless given); `None` when neither is.
+    pub fn from_inputs(inputs: &BusinessInputs) -> Result<Option<Investment>> {
+        Investment::from_costs(
+            inputs.investment,
+            inputs.running_cost.map(|r| r.0),
+            inputs.horizon.map_or(DEFAULT_HORIZON_MONTHS, |h| h.0),
+            inputs.discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE),
+        )
+    }
+
     /// The cash flows for a measured gain of `monthly_benefit` (change in margin per month).
     pub fn evaluate(&self, monthly_benefit: f64) -> CashFlow {
         let net = monthly_benefit - self.running_cost_per_month;
@@ -110,46 +119,6 @@ pub struct CashFlow {
     pub roi: Option<f64>,
 }
 
-/// The business-case figures as given, each optional: the line file's `[business]` table and the flags
-/// over it. [`BusinessInputs::investment`] turns them into an [`Investment`] with the defaults filled in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BusinessInputs {
-    pub investment: Option<f64>,
-    pub running_cost: Option<PerMonth>,
-    pub horizon: Option<Months>,
-    pub discount_rate: Option<f64>,
-    pub currency: Option<String>,
-}
-
-impl BusinessInputs {
-    /// These figures where given, `base`'s elsewhere (the flags over the line file).
-    pub fn over(&self, base: &BusinessInputs) -> BusinessInputs {
-        BusinessInputs {
-            investment: self.investment.or(base.investment),
-            running_cost: self.running_cost.or(base.running_cost),
-            horizon: self.horizon.or(base.horizon),
-            discount_rate: self.discount_rate.or(base.discount_rate),
-            currency: self.currency.clone().or_else(|| base.currency.clone()),
-        }
-    }
-
-    /// The business case when either cost is given (horizon 3 years and an 8 % discount rate unless
-    /// given); `None` when neither is.
-    pub fn investment(&self) -> Result<Option<Investment>> {
-        Investment::from_costs(
-            self.investment,
-            self.running_cost.map(|r| r.0),
-            self.horizon.map_or(DEFAULT_HORIZON_MONTHS, |h| h.0),
-            self.discount_rate.unwrap_or(DEFAULT_DISCOUNT_RATE),
-        )
-    }
-
-    /// The currency money is shown in (a label; the line file's costs are in it).
-    pub fn currency(&self) -> &str {
-        self.currency.as_deref().unwrap_or(DEFAULT_CURRENCY)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,17 +138,20 @@ mod tests {
         };
         let both = flags.over(&line);
         assert_eq!(
-            both.investment().unwrap(),
+            Investment::from_inputs(&both).unwrap(),
             Some(Investment::new(80_000.0, 1_000.0, 24, DEFAULT_DISCOUNT_RATE).unwrap())
         );
         assert_eq!(both.currency(), "CNY");
-        assert_eq!(BusinessInputs::default().investment().unwrap(), None);
+        assert_eq!(
+            Investment::from_inputs(&BusinessInputs::default()).unwrap(),
+            None
+        );
         assert_eq!(BusinessInputs::default().currency(), DEFAULT_CURRENCY);
         let negative = BusinessInputs {
             investment: Some(-1.0),
             ..BusinessInputs::default()
         };
-        assert!(negative.investment().is_err());
+        assert!(Investment::from_inputs(&negative).is_err());
     }
 
     #[test]

@@ -399,7 +399,7 @@ fn setup<'a>(
         base,
         ai,
         prices: twin.prices,
-        investment: business.investment()?,
+        investment: Investment::from_inputs(&business)?,
         currency: business.currency().to_owned(),
     })
 }

@@ -27,7 +27,7 @@ pub use dist::{DistError, DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
 pub use error::{Section, TwinError};
 pub use kpi::{AlarmKpis, ReplicationKpis, Summary};
-pub use line::{BusinessFile, Costs, Line, LineFile, EXAMPLE_LINE};
+pub use line::{Costs, Line, LineFile, EXAMPLE_LINE};
 pub use optimize::{grid, optimize, Knob, Objective, Optimization, OptimizationWarning};
 pub use physics::{
     FailureMode, SensorSnapshot, Variant, EMITTED_COLUMNS, HIDDEN_BIT, SENSOR_COLUMNS,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use millwright_core::{Months, PerMonth};
+use millwright_core::BusinessInputs;
 use serde::{Deserialize, Serialize};
 
 use crate::dist::{DistSpec, LakeColumn, Sampler};
@@ -44,7 +44,7 @@ pub struct LineFile {
     pub current_policy: Option<String>,
     /// What the AI system would cost: the business case's figures (the twin does not use them; an impact
     /// study of a run reads them from the stored line file).
-    pub business: Option<BusinessFile>,
+    pub business: Option<BusinessInputs>,
 }
 
 impl LineFile {
@@ -303,22 +303,6 @@ pub struct PreventiveFile {
     pub interval: Option<DurationSpec>,
     /// Before a part, once an AI4I station's tool wear has reached this many minutes.
     pub wear_limit: Option<f64>,
-}
-
-/// The `[business]` table: the AI system's costs and how long the case is judged, in the costs' currency.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BusinessFile {
-    /// One-off cost (sensors, software, integration, training).
-    pub investment: Option<f64>,
-    /// `2000/month`, `24000/year`, `500/week`.
-    pub running_cost: Option<PerMonth>,
-    /// `3y`, `36mo`.
-    pub horizon: Option<Months>,
-    /// Annual discount rate of the net present value (0.08 = 8 %).
-    pub discount_rate: Option<f64>,
-    /// The label money is shown with (`EUR`, `CNY`); the `[costs]` are in it.
-    pub currency: Option<String>,
 }
 
 /// Money, in one currency; hourly rates are per hour of real time (per base unit for `unit` lines).

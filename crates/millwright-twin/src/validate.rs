@@ -5,14 +5,14 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use millwright_core::BusinessInputs;
 use sha2::{Digest, Sha256};
 
 use crate::dist::{DistSpec, Sampler};
 use crate::error::{Section, TwinError};
 use crate::line::{
-    Ai4iFile, Ai4iModel, BusinessFile, Costs, HiddenFile, Line, LineFile, Mix, PlannedStop,
-    PlannedStopFile, PreventiveFile, SensorsFile, StationFile, StationModel, TimeFailures,
-    WearPerPart,
+    Ai4iFile, Ai4iModel, Costs, HiddenFile, Line, LineFile, Mix, PlannedStop, PlannedStopFile,
+    PreventiveFile, SensorsFile, StationFile, StationModel, TimeFailures, WearPerPart,
 };
 use crate::measure::{HiddenModel, SensorModel, DRIFT_PERIOD_HOURS, READINGS};
 use crate::physics::FailureRules;
@@ -490,7 +490,7 @@ impl Validator<'_> {
     }
 
     /// Amounts finite and not negative, a discount rate below 100 %, a currency label of a few letters.
-    fn business(&self, b: Option<&BusinessFile>) -> Result<(), TwinError> {
+    fn business(&self, b: Option<&BusinessInputs>) -> Result<(), TwinError> {
         let Some(b) = b else { return Ok(()) };
         let bad = |field: &str, message: String| {
             Err(self.invalid(Section::Business, format!("business.{field}"), message))
