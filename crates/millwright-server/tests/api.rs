@@ -718,3 +718,221 @@ async fn a_public_address_needs_an_admin_token() {
         .unwrap();
     assert!(Server::new(config).is_ok());
 }
+
+async fn post_job(server: &TestServer, token: &str, path: &str, body: &Value) -> i64 {
+    let resp = client()
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(status, 202, "{path}: {job}");
+    job["id"].as_i64().unwrap()
+}
+
+async fn get_json(server: &TestServer, token: &str, path: &str) -> Value {
+    let resp = client()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn train_then_list_models_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let mut csv = String::from("id,temperature,speed,label\n");
+    for i in 0..200 {
+        let label = u8::from(i % 5 == 0);
+        csv.push_str(&format!(
+            "{i},{},{},{label}\n",
+            20.0 + f64::from(label) * 3.0 + f64::from(i % 7) * 0.1,
+            1500 + i % 11
+        ));
+    }
+    let resp = client()
+        .post(server.url("/api/v1/datasets/parts/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(
+        watch(&server, &token, job["id"].as_i64().unwrap()).await.0,
+        "succeeded"
+    );
+    let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": "logistic", "name": "failure"});
+    let id = post_job(&server, &token, "/api/v1/train", &body).await;
+    let (state, _, last) = watch(&server, &token, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let models = get_json(&server, &token, "/api/v1/models").await;
+    assert_eq!(models[0]["name"], "failure", "{models}");
+    get_json(&server, &token, "/api/v1/models/failure").await;
+    let resp = client()
+        .get(server.url("/api/v1/models/nothing"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 404);
+    let runs = get_json(&server, &token, "/api/v1/runs?limit=5").await;
+    assert_eq!(runs["total"], 1, "{runs}");
+    let run_id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let run = get_json(&server, &token, &format!("/api/v1/runs/{run_id}")).await;
+    assert!(run.get("dir").is_none(), "server paths leak: {run}");
+    get_json(&server, &token, &format!("/api/v1/runs/{run_id}/metrics")).await;
+    let resp = client()
+        .get(server.url("/api/v1/runs?status=sideways"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 422);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn twin_compare_impact_and_report_as_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let line = millwright_twin::EXAMPLE_LINE;
+    let body = serde_json::json!({
+        "line_toml": line, "policies": ["preventive", "predictive"], "model": "rules",
+        "replications": 3, "horizon": "3d",
+    });
+    let id = post_job(&server, &token, "/api/v1/twin/compare", &body).await;
+    let (state, _, last) = watch(&server, &token, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let job = get_json(&server, &token, &format!("/api/v1/jobs/{id}")).await;
+    let run_id = job["result"]["run_id"].as_str().unwrap().to_owned();
+    let runs = get_json(&server, &token, "/api/v1/twin/runs").await;
+    assert_eq!(runs[0]["run_id"], run_id.as_str(), "{runs}");
+    get_json(&server, &token, &format!("/api/v1/twin/runs/{run_id}")).await;
+    let impact = get_json(
+        &server,
+        &token,
+        &format!("/api/v1/twin/runs/{run_id}/impact"),
+    )
+    .await;
+    assert!(impact.is_object(), "{impact}");
+    let report = post_job(
+        &server,
+        &token,
+        "/api/v1/reports",
+        &serde_json::json!({"run_id": run_id}),
+    )
+    .await;
+    let (state, _, last) = watch(&server, &token, report).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let resp = client()
+        .get(server.url(&format!("/api/v1/reports/{run_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("<html"));
+    // The scratch line file went with its job.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_twin_job_and_a_queued_one_never_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.job_slots = 1;
+    let server = {
+        let server = Server::new(config).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tell, listening) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let task = tokio::spawn(server.run(
+            async move {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tell.send(addr);
+            },
+        ));
+        let addr = listening.await.unwrap();
+        TestServer {
+            base: format!("http://{addr}"),
+            addr,
+            home: dir.path().to_owned(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    };
+    let token = server.token("ops", Role::Operator);
+    let long = serde_json::json!({
+        "line_toml": millwright_twin::EXAMPLE_LINE, "policies": ["preventive", "run-to-failure"],
+        "replications": 1000, "horizon": "60d",
+    });
+    let running = post_job(&server, &token, "/api/v1/twin/compare", &long).await;
+    let queued = post_job(&server, &token, "/api/v1/twin/compare", &long).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = get_json(&server, &token, &format!("/api/v1/jobs/{running}")).await;
+        if job["state"] == "running" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && job["state"] == "queued",
+            "the job never started: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        get_json(&server, &token, &format!("/api/v1/jobs/{queued}")).await["state"],
+        "queued"
+    );
+    for id in [queued, running] {
+        let resp = client()
+            .post(server.url(&format!("/api/v1/jobs/{id}/cancel")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let started = Instant::now();
+    assert_eq!(watch(&server, &token, running).await.0, "cancelled");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancel took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(watch(&server, &token, queued).await.0, "cancelled");
+    assert_eq!(
+        get_json(&server, &token, "/api/v1/twin/runs").await,
+        serde_json::json!([]),
+        "a cancelled run was stored"
+    );
+    let resp = client()
+        .post(server.url(&format!("/api/v1/jobs/{running}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 409, "cancelling a finished job");
+    server.stop().await;
+}
