@@ -31,6 +31,7 @@ pub fn init_server_tracing(format: crate::cmd::serve::LogFormat) {
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         crate::cmd::serve::LogFormat::Json => builder.json().init(),

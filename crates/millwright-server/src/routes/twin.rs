@@ -170,8 +170,6 @@ pub async fn build_report(
 ) -> ApiResult<(StatusCode, Json<JobRecord>)> {
     let req = body.0;
     run_id(&state.home, &req.run_id)?;
-    millwright_data::names::validate_dataset_name(&req.run_id)
-        .map_err(|e| ApiError::from(millwright_app::AppError::from(e)))?;
     let mut request = ReportRequest::new(req.run_id.clone());
     request.title = req.title.clone();
     let home = state.home.clone();
