@@ -508,3 +508,87 @@ pub fn models(home: &Home, name: Option<&str>) -> Result<Vec<VersionSummary>> {
 pub fn models_dir(home: &Home) -> PathBuf {
     registry::models_dir(home.root())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Event, EventSink};
+
+    /// An observer whose caller has asked it to stop from the start.
+    struct Stopped;
+
+    impl EventSink for Stopped {
+        fn event(&self, _event: Event) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_training_registers_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("home"));
+        home.ensure().unwrap();
+        let mut csv = String::from("temperature,speed,label\n");
+        for i in 0u32..100 {
+            let label = u8::from(i % 4 == 0);
+            csv.push_str(&format!(
+                "{},{},{label}\n",
+                20 + i % 9 + 3 * u32::from(label),
+                1500 + i % 13
+            ));
+        }
+        let file = dir.path().join("rows.csv");
+        std::fs::write(&file, csv).unwrap();
+        let options = TrainOptions {
+            train: Some(file),
+            target: "label".into(),
+            model: Some("logistic".into()),
+            name: Some("stopped".into()),
+            ..TrainOptions::default()
+        };
+        let observer = Observer::new(Arc::new(Stopped));
+        let err = train(&home, options.job().unwrap(), &observer)
+            .await
+            .err()
+            .expect("a cancelled training succeeded");
+        assert!(
+            matches!(
+                err.root(),
+                AppError::Learn(millwright_learn::error::LearnError::Cancelled)
+            ),
+            "{err:?}"
+        );
+        assert!(models(&home, None).unwrap().is_empty());
+        // The same options, not cancelled, train and register.
+        train(&home, options.job().unwrap(), &Observer::silent())
+            .await
+            .unwrap();
+        assert_eq!(models(&home, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn train_options_need_one_source_of_rows() {
+        let none = TrainOptions {
+            target: "y".into(),
+            ..TrainOptions::default()
+        };
+        assert!(matches!(none.job(), Err(AppError::Invalid(_))));
+        let both = TrainOptions {
+            dataset: Some("d".into()),
+            train: Some("t.csv".into()),
+            target: "y".into(),
+            ..TrainOptions::default()
+        };
+        assert!(matches!(both.job(), Err(AppError::Invalid(_))));
+        let bad_kind = TrainOptions {
+            dataset: Some("d".into()),
+            target: "y".into(),
+            model: Some("forest".into()),
+            ..TrainOptions::default()
+        };
+        assert!(bad_kind.job().is_err());
+    }
+}

@@ -504,4 +504,35 @@ mod tests {
         let json = serde_json::to_value(&done.run.result).unwrap();
         assert!(json["optimization"]["warnings"].is_array());
     }
+
+    struct Stopped;
+
+    impl crate::EventSink for Stopped {
+        fn event(&self, _event: crate::Event) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_comparison_stores_no_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let mut sim = request(&home, None);
+        sim.model = None;
+        let policies = ["preventive".to_owned(), "run-to-failure".to_owned()];
+        let observer = Observer::new(std::sync::Arc::new(Stopped));
+        let err = compare(&home, &sim, &policies, &observer)
+            .await
+            .err()
+            .expect("a cancelled comparison succeeded");
+        assert!(
+            matches!(
+                err.root(),
+                AppError::Twin(millwright_twin::TwinError::Cancelled)
+            ),
+            "{err:?}"
+        );
+        assert!(runs(&home).unwrap().is_empty());
+    }
 }

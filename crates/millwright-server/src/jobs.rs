@@ -85,6 +85,12 @@ impl LiveJob {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }
+
+    fn is_finished(&self) -> bool {
+        self.events
+            .lock()
+            .map_or(true, |events| events.iter().any(JobEvent::is_final))
+    }
 }
 
 struct Sink(Arc<LiveJob>);
@@ -96,6 +102,26 @@ impl EventSink for Sink {
 
     fn cancelled(&self) -> bool {
         self.0.is_cancelled()
+    }
+}
+
+/// Finished jobs whose events stay in memory for replay; older ones answer their stored final state.
+const KEEP_FINISHED: usize = 256;
+
+/// Drops the events of the oldest finished jobs beyond [`KEEP_FINISHED`], so a long-running server's
+/// memory does not grow with every job it ever ran.
+fn forget_finished(live: &mut HashMap<i64, Arc<LiveJob>>) {
+    let mut finished: Vec<i64> = live
+        .iter()
+        .filter(|(_, job)| job.is_finished())
+        .map(|(id, _)| *id)
+        .collect();
+    if finished.len() <= KEEP_FINISHED {
+        return;
+    }
+    finished.sort_unstable();
+    for id in &finished[..finished.len() - KEEP_FINISHED] {
+        live.remove(id);
     }
 }
 
@@ -151,6 +177,7 @@ impl Jobs {
         });
         if let Ok(mut live) = self.live.lock() {
             live.insert(id, job.clone());
+            forget_finished(&mut live);
         }
         let store = self.store.clone();
         let slots = self.slots.clone();
