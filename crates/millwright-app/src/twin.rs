@@ -524,8 +524,7 @@ mod tests {
         let observer = Observer::new(std::sync::Arc::new(Stopped));
         let err = compare(&home, &sim, &policies, &observer)
             .await
-            .err()
-            .expect("a cancelled comparison succeeded");
+            .expect_err("a cancelled comparison succeeded");
         assert!(
             matches!(
                 err.root(),
