@@ -808,6 +808,13 @@ async fn twin_compare_impact_and_report_as_jobs() {
     let server = TestServer::start(dir.path()).await;
     let token = server.token("ops", Role::Operator);
     let line = millwright_twin::EXAMPLE_LINE;
+    std::fs::write(dir.path().join("line.toml"), line).unwrap();
+    std::fs::write(dir.path().join("clean.toml"), "[rename]\n\"a\" = \"b\"\n").unwrap();
+    let lines = get_json(&server, &token, "/api/v1/twin/lines").await;
+    assert_eq!(
+        lines,
+        serde_json::json!([{"file": "line.toml", "name": "milling-line", "stations": 5}])
+    );
     let body = serde_json::json!({
         "line_toml": line, "policies": ["preventive", "predictive"], "model": "rules",
         "replications": 3, "horizon": "3d",

@@ -57,6 +57,7 @@ pub fn v1(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(learn::run))
         .routes(routes!(learn::run_metrics))
         .routes(routes!(learn::train))
+        .routes(routes!(twin::lines))
         .routes(routes!(twin::runs))
         .routes(routes!(twin::run))
         .routes(routes!(twin::compare))

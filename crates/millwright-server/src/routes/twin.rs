@@ -22,6 +22,13 @@ fn run_id(home: &millwright_app::Home, id: &str) -> ApiResult<()> {
         .map_err(|e| ApiError::from(millwright_app::AppError::from(e)))
 }
 
+/// The line files at the top of the home (what `line` in a comparison names).
+#[utoipa::path(get, path = "/twin/lines", tag = "twin",
+    responses((status = 200, description = "File name, line name and station count of each", body = serde_json::Value)))]
+pub async fn lines(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(to_json(&twin::line_files(&state.home)?)?))
+}
+
 /// Every stored twin run (comparisons and optimisations), newest first.
 #[utoipa::path(get, path = "/twin/runs", tag = "twin",
     responses((status = 200, description = "The runs", body = serde_json::Value)))]
