@@ -14,7 +14,7 @@ use millwright_learn::task::Task;
 use millwright_learn::tracked;
 use millwright_learn::tracking::{CodeVersion, DatasetRef};
 use millwright_learn::train::{self, TestMetrics, TrainOutcome, TrainRequest};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::derive::SqlDeriver;
 use crate::error::{blocking, io, AppError, Context, Result};
@@ -44,6 +44,128 @@ pub enum TrainingData {
 pub struct TrainJob {
     pub data: TrainingData,
     pub request: TrainRequest,
+}
+
+/// A training described in words, as the CLI's flags and the server's JSON give it; [`TrainOptions::job`]
+/// turns it into a [`TrainJob`]. Omitted fields take the reference defaults (`docs/learning.md`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainOptions {
+    /// Lake dataset to train on (or `train`, a file).
+    pub dataset: Option<String>,
+    /// Version of the dataset (default: the latest).
+    pub version: Option<i64>,
+    /// Training file; with `test`, the test file, otherwise a split is made.
+    pub train: Option<PathBuf>,
+    pub test: Option<PathBuf>,
+    /// Column to predict.
+    pub target: String,
+    /// Columns to leave out.
+    pub drop: Vec<String>,
+    /// `mlp`, `logistic`, `gbdt`, a list such as `mlp,gbdt`, or `auto` (default `mlp`).
+    pub model: Option<String>,
+    /// Registry name (default: the dataset name, or `model`).
+    pub name: Option<String>,
+    /// Derived features `NAME=SQL_EXPRESSION`.
+    pub features: Vec<String>,
+    /// `binary` (default), `multiclass` or `regression`.
+    pub task: Option<String>,
+    pub cv: Option<usize>,
+    pub search: usize,
+    /// Default 42.
+    pub seed: Option<u64>,
+    /// Default 0.2.
+    pub test_fraction: Option<f64>,
+    pub time_column: Option<String>,
+    pub balanced: bool,
+    /// A number, `max-f1` or `cost:MISSED:FALSE_ALARM`.
+    pub threshold: Option<String>,
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub hidden: Vec<usize>,
+    pub activation: Option<String>,
+    pub learning_rate: Option<f32>,
+    pub dropout: Option<f32>,
+    pub l2: Option<f32>,
+    pub patience: Option<usize>,
+    pub device: Option<String>,
+    pub trees: Option<usize>,
+    pub max_depth: Option<usize>,
+}
+
+impl TrainOptions {
+    /// Checks and converts the options; every word is parsed by the learn layer's own parsers.
+    pub fn job(&self) -> Result<TrainJob> {
+        let data = match (&self.dataset, &self.train) {
+            (Some(name), None) => TrainingData::Dataset {
+                name: name.clone(),
+                version: self.version,
+            },
+            (None, Some(path)) => TrainingData::Files {
+                train: path.clone(),
+                test: self.test.clone(),
+            },
+            _ => {
+                return Err(AppError::invalid(
+                    "give the training data as either a dataset (`--dataset NAME`, JSON `dataset`) or a training file (`--train FILE [--test FILE]`, JSON `train`, `test`)",
+                ))
+            }
+        };
+        if self.test.is_some() && self.train.is_none() {
+            return Err(AppError::invalid("a test file needs a training file"));
+        }
+        let mut req = TrainRequest::new(self.name.as_deref().unwrap_or(""), &self.target);
+        req.kind = self
+            .model
+            .as_deref()
+            .unwrap_or("mlp")
+            .parse::<train::KindChoice>()?;
+        req.task = self
+            .task
+            .as_deref()
+            .unwrap_or("binary")
+            .parse::<train::TaskChoice>()?;
+        req.drop = self
+            .drop
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        req.features = self
+            .features
+            .iter()
+            .map(|f| millwright_learn::pipeline::DerivedFeature::parse(f))
+            .collect::<Result<_, _>>()?;
+        req.cv = self.cv;
+        req.search = self.search;
+        req.seed = self.seed.unwrap_or(req.seed);
+        req.test_fraction = self.test_fraction.unwrap_or(req.test_fraction);
+        req.time_column = self.time_column.clone();
+        req.balanced = self.balanced;
+        req.threshold = self
+            .threshold
+            .as_deref()
+            .map(train::parse_threshold)
+            .transpose()?;
+        let mlp = &mut req.mlp;
+        mlp.epochs = self.epochs.unwrap_or(mlp.epochs);
+        mlp.batch_size = self.batch_size.unwrap_or(mlp.batch_size);
+        if !self.hidden.is_empty() {
+            mlp.hidden = self.hidden.clone();
+        }
+        if let Some(a) = &self.activation {
+            mlp.activation = a.parse::<millwright_learn::mlp::Activation>()?;
+        }
+        mlp.learning_rate = self.learning_rate.unwrap_or(mlp.learning_rate);
+        mlp.dropout = self.dropout.unwrap_or(mlp.dropout);
+        mlp.l2 = self.l2.unwrap_or(mlp.l2);
+        mlp.patience = self.patience;
+        mlp.validate()?;
+        req.gbdt.iterations = self.trees.unwrap_or(req.gbdt.iterations);
+        req.gbdt.max_depth = self.max_depth.unwrap_or(req.gbdt.max_depth);
+        req.device = self.device.clone();
+        Ok(TrainJob { data, request: req })
+    }
 }
 
 /// A finished training: the learn layer's outcome, which serialises to its summary.
@@ -385,4 +507,88 @@ pub fn models(home: &Home, name: Option<&str>) -> Result<Vec<VersionSummary>> {
 /// Where the registry lives, for messages such as "no models in ...".
 pub fn models_dir(home: &Home) -> PathBuf {
     registry::models_dir(home.root())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Event, EventSink};
+
+    /// An observer whose caller has asked it to stop from the start.
+    struct Stopped;
+
+    impl EventSink for Stopped {
+        fn event(&self, _event: Event) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_training_registers_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path().join("home"));
+        home.ensure().unwrap();
+        let mut csv = String::from("temperature,speed,label\n");
+        for i in 0u32..100 {
+            let label = u8::from(i % 4 == 0);
+            csv.push_str(&format!(
+                "{},{},{label}\n",
+                20 + i % 9 + 3 * u32::from(label),
+                1500 + i % 13
+            ));
+        }
+        let file = dir.path().join("rows.csv");
+        std::fs::write(&file, csv).unwrap();
+        let options = TrainOptions {
+            train: Some(file),
+            target: "label".into(),
+            model: Some("logistic".into()),
+            name: Some("stopped".into()),
+            ..TrainOptions::default()
+        };
+        let observer = Observer::new(Arc::new(Stopped));
+        let err = train(&home, options.job().unwrap(), &observer)
+            .await
+            .err()
+            .expect("a cancelled training succeeded");
+        assert!(
+            matches!(
+                err.root(),
+                AppError::Learn(millwright_learn::error::LearnError::Cancelled)
+            ),
+            "{err:?}"
+        );
+        assert!(models(&home, None).unwrap().is_empty());
+        // The same options, not cancelled, train and register.
+        train(&home, options.job().unwrap(), &Observer::silent())
+            .await
+            .unwrap();
+        assert_eq!(models(&home, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn train_options_need_one_source_of_rows() {
+        let none = TrainOptions {
+            target: "y".into(),
+            ..TrainOptions::default()
+        };
+        assert!(matches!(none.job(), Err(AppError::Invalid(_))));
+        let both = TrainOptions {
+            dataset: Some("d".into()),
+            train: Some("t.csv".into()),
+            target: "y".into(),
+            ..TrainOptions::default()
+        };
+        assert!(matches!(both.job(), Err(AppError::Invalid(_))));
+        let bad_kind = TrainOptions {
+            dataset: Some("d".into()),
+            target: "y".into(),
+            model: Some("forest".into()),
+            ..TrainOptions::default()
+        };
+        assert!(bad_kind.job().is_err());
+    }
 }

@@ -38,6 +38,10 @@ pub enum Event {
 /// Receives the events of one use case. Called from worker threads; calls should return quickly.
 pub trait EventSink: Send + Sync {
     fn event(&self, event: Event);
+    /// Whether the use case should stop (a server's cancelled job); checked between stages.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// What a use case reports to. Cheap to clone; [`Observer::silent`] drops everything.
@@ -57,6 +61,11 @@ impl Observer {
         if let Some(sink) = &self.0 {
             sink.event(event);
         }
+    }
+
+    /// Whether the caller asked the use case to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.as_ref().is_some_and(|sink| sink.cancelled())
     }
 
     /// The handle stage crates report their progress through; their calls arrive here as events.
@@ -110,6 +119,10 @@ impl Progress for Forward {
         self.0.event(Event::Note {
             text: text.to_owned(),
         });
+    }
+
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
     }
 }
 

@@ -393,6 +393,49 @@ pub fn load_result(home: &Home, run_id: &str) -> Result<TwinResult> {
     Ok(millwright_twin::load_result(home.root(), run_id)?)
 }
 
+/// A line file found in the home.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineFileEntry {
+    /// The file's name, relative to the home (what a run request names).
+    pub file: String,
+    /// The line's `name`.
+    pub name: String,
+    pub stations: usize,
+}
+
+/// The line files at the top of the home: the `.toml` files that read as a line (others, such as a
+/// cleaning config, are left out), by file name.
+pub fn line_files(home: &Home) -> Result<Vec<LineFileEntry>> {
+    let root = home.root();
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io("cannot list", root)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io("cannot list", root))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") || !path.is_file() {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if let Ok(file) = Line::parse_file(&text, &path) {
+            out.push(LineFileEntry {
+                file: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                name: file.name,
+                stations: file.stations.len(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(out)
+}
+
 /// Every stored twin run, newest first.
 pub fn runs(home: &Home) -> Result<Vec<millwright_twin::RunSummary>> {
     Ok(millwright_twin::list_results(home.root())?)
@@ -503,5 +546,35 @@ mod tests {
         assert_eq!(edge_warned, on_edge, "{:?}", opt.warnings);
         let json = serde_json::to_value(&done.run.result).unwrap();
         assert!(json["optimization"]["warnings"].is_array());
+    }
+
+    struct Stopped;
+
+    impl crate::EventSink for Stopped {
+        fn event(&self, _event: crate::Event) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_comparison_stores_no_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let mut sim = request(&home, None);
+        sim.model = None;
+        let policies = ["preventive".to_owned(), "run-to-failure".to_owned()];
+        let observer = Observer::new(std::sync::Arc::new(Stopped));
+        let err = compare(&home, &sim, &policies, &observer)
+            .await
+            .expect_err("a cancelled comparison succeeded");
+        assert!(
+            matches!(
+                err.root(),
+                AppError::Twin(millwright_twin::TwinError::Cancelled)
+            ),
+            "{err:?}"
+        );
+        assert!(runs(&home).unwrap().is_empty());
     }
 }

@@ -43,6 +43,11 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _done: u64) {}
     /// A short line worth showing beside the count (`mlp pr_auc 0.7132`).
     fn note(&self, _text: &str) {}
+    /// Whoever started the job asked it to stop. Long work checks this between its stages (folds,
+    /// fits, replications) and ends with its crate's `Cancelled` error, having stored nothing.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nowhere.

@@ -178,6 +178,9 @@ pub enum LearnError {
     Plot(#[from] crate::plots::PlotError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The caller asked the training to stop (checked between folds and before the model is stored).
+    #[error("training cancelled; no model was registered")]
+    Cancelled,
 }
 
 impl LearnError {

@@ -681,6 +681,9 @@ pub fn train(
     let y_test = apply_labels(&test_batch, &req.target, &labels)?;
     let features = fit_pipeline(req, &labels, &train_batch, &test_batch, deriver)?;
     let selection = select_model(req, &labels, &features)?;
+    if req.progress.cancelled() {
+        return Err(LearnError::Cancelled);
+    }
     let fit_started = Instant::now();
     let (estimator, history) = fit_final(
         req,
@@ -702,6 +705,9 @@ pub fn train(
         req.seed,
     );
     let (train_rows, test_rows) = (features.x_train.rows, features.x_test.rows);
+    if req.progress.cancelled() {
+        return Err(LearnError::Cancelled);
+    }
     let manifest = register(
         home,
         req,
@@ -883,6 +889,9 @@ fn cross_validate(
         let mut fold_scores = Vec::with_capacity(k);
         let mut metric = String::new();
         for fold in &folds {
+            if progress.cancelled() {
+                return Err(LearnError::Cancelled);
+            }
             let est = fit_on_rows(cand, task, x, y, weights, &fold.train, req)?;
             let pred = est.predict(&x.select_rows(&fold.test));
             let (name, score) = selection_score(task, &select(y, &fold.test), &pred);

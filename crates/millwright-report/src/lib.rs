@@ -33,6 +33,9 @@ pub struct ReportFiles {
     pub summary: PathBuf,
 }
 
+/// The report's page in its folder.
+pub const HTML_FILE: &str = "report.html";
+
 /// The current UTC time as RFC 3339, for [`ReportInput::generated_at`].
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -63,7 +66,7 @@ pub fn build(input: ReportInput, out_dir: &Path) -> Result<(ReportFiles, Summary
         source,
     })?;
     let files = ReportFiles {
-        html: out_dir.join("report.html"),
+        html: out_dir.join(HTML_FILE),
         summary: out_dir.join("summary.json"),
     };
     write_atomic(&files.html, page.as_bytes())?;

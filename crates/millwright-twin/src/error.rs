@@ -97,6 +97,9 @@ pub enum TwinError {
     NoReplications,
     #[error("worker threads must be at least 1")]
     NoThreads,
+    /// The caller asked the simulation to stop (checked before each replication); nothing was stored.
+    #[error("simulation cancelled; no run was stored")]
+    Cancelled,
     #[error("cannot start {threads} worker threads: {source}")]
     ThreadPool {
         threads: usize,

@@ -153,6 +153,9 @@ fn simulate(
     // A lock rather than an atomic counter, so that running totals reach the observer in order.
     let done = Mutex::new(0u64);
     let run_job = |&(p, r): &(usize, usize)| {
+        if progress.cancelled() {
+            return Err(TwinError::Cancelled);
+        }
         let spec = RepSpec {
             seed: options.seed,
             replication: r as u64,

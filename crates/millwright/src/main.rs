@@ -80,6 +80,12 @@ enum Command {
     Runs(cmd::runs::RunsArgs),
     /// Digital twin of the line: simulate, compare maintenance policies, optimise, emit sensor records.
     Twin(cmd::twin::TwinArgs),
+    /// The HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs/): every use case, behind tokens.
+    Serve(cmd::serve::ServeArgs),
+    /// API tokens of `serve`: `token create --name NAME --role viewer|operator|admin`, `token list`, `token revoke NAME`.
+    Token(cmd::serve::TokenArgs),
+    /// The server's audit log: every mutating request, newest first.
+    Audit(cmd::serve::AuditArgs),
 }
 
 #[tokio::main]
@@ -89,7 +95,10 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return output::usage_error(err),
     };
-    output::init_tracing();
+    match &cli.command {
+        Command::Serve(args) => output::init_server_tracing(cmd::serve::log_format(args)),
+        _ => output::init_tracing(),
+    }
     let global = cli.global.clone();
     let result: anyhow::Result<()> = match cli.command {
         Command::Ingest(args) => cmd::data::ingest(&global, args).await,
@@ -107,6 +116,9 @@ async fn main() -> ExitCode {
         Command::Models(args) => cmd::learn::models_cmd(&global, args).await,
         Command::Runs(args) => cmd::runs::runs(&global, args),
         Command::Twin(args) => cmd::twin::twin(&global, args).await,
+        Command::Serve(args) => cmd::serve::serve(&global, args).await,
+        Command::Token(args) => cmd::serve::token(&global, args),
+        Command::Audit(args) => cmd::serve::audit(&global, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,6 +21,24 @@ pub fn init_tracing() {
         .init();
 }
 
+/// The server logs each request (id, method, path, status, latency) at info, as text or JSON lines.
+pub fn init_server_tracing(format: crate::cmd::serve::LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "info,buoyant_kernel=off,deltalake=warn,datafusion=warn",
+            )
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        crate::cmd::serve::LogFormat::Json => builder.json().init(),
+        crate::cmd::serve::LogFormat::Text => builder.init(),
+    }
+}
+
 /// Prints an error with its whole chain of causes and a hint naming the flag that fixes it, if one does;
 /// as one JSON object on stderr with `--json`.
 pub fn report_error(global: &Global, err: &anyhow::Error) {

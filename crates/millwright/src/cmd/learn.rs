@@ -4,11 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use millwright_app::learn::{self, EvaluateRequest, PredictRequest, Rows, TrainJob, TrainingData};
+use millwright_app::learn::{self, EvaluateRequest, PredictRequest, Rows, TrainOptions};
 use millwright_app::text;
-use millwright_learn::mlp::Activation;
-use millwright_learn::pipeline::DerivedFeature;
-use millwright_learn::train::{self, KindChoice, TaskChoice, TrainRequest};
 
 use crate::output::{observer, print_json};
 use crate::Global;
@@ -162,73 +159,44 @@ impl DataArgs {
     }
 }
 
-fn build_request(args: &TrainArgs) -> Result<TrainRequest> {
-    let mut req = TrainRequest::new(args.name.as_deref().unwrap_or(""), &args.target);
-    req.kind = args.model.parse::<KindChoice>()?;
-    req.task = args.task.parse::<TaskChoice>()?;
-    req.drop = args
-        .drop
-        .iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    req.features = args
-        .features
-        .iter()
-        .map(|f| DerivedFeature::parse(f))
-        .collect::<Result<_, _>>()?;
-    req.cv = args.cv;
-    req.search = args.search;
-    req.seed = args.seed;
-    req.test_fraction = args.test_fraction;
-    req.time_column = args.time_column.clone();
-    req.balanced = args.balanced;
-    req.threshold = args
-        .threshold
-        .as_deref()
-        .map(train::parse_threshold)
-        .transpose()?;
-    set_model_options(args, &mut req)?;
-    req.device = args.device.clone();
-    Ok(req)
-}
-
-fn set_model_options(args: &TrainArgs, req: &mut TrainRequest) -> Result<()> {
-    let mlp = &mut req.mlp;
-    mlp.epochs = args.epochs.unwrap_or(mlp.epochs);
-    mlp.batch_size = args.batch_size.unwrap_or(mlp.batch_size);
-    if !args.hidden.is_empty() {
-        mlp.hidden = args.hidden.clone();
+impl TrainArgs {
+    /// The flags in the application layer's words (the server takes the same options as JSON).
+    fn options(&self) -> TrainOptions {
+        TrainOptions {
+            dataset: self.data.dataset.clone(),
+            version: self.data.version,
+            train: self.train.clone(),
+            test: self.test.clone(),
+            target: self.target.clone(),
+            drop: self.drop.clone(),
+            model: Some(self.model.clone()),
+            name: self.name.clone(),
+            features: self.features.clone(),
+            task: Some(self.task.clone()),
+            cv: self.cv,
+            search: self.search,
+            seed: Some(self.seed),
+            test_fraction: Some(self.test_fraction),
+            time_column: self.time_column.clone(),
+            balanced: self.balanced,
+            threshold: self.threshold.clone(),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            hidden: self.hidden.clone(),
+            activation: self.activation.clone(),
+            learning_rate: self.learning_rate,
+            dropout: self.dropout,
+            l2: self.l2,
+            patience: self.patience,
+            device: self.device.clone(),
+            trees: self.trees,
+            max_depth: self.max_depth,
+        }
     }
-    if let Some(a) = &args.activation {
-        mlp.activation = a.parse::<Activation>()?;
-    }
-    mlp.learning_rate = args.learning_rate.unwrap_or(mlp.learning_rate);
-    mlp.dropout = args.dropout.unwrap_or(mlp.dropout);
-    mlp.l2 = args.l2.unwrap_or(mlp.l2);
-    mlp.patience = args.patience;
-    mlp.validate()?;
-    req.gbdt.iterations = args.trees.unwrap_or(req.gbdt.iterations);
-    req.gbdt.max_depth = args.max_depth.unwrap_or(req.gbdt.max_depth);
-    Ok(())
 }
 
 pub async fn train_cmd(global: &Global, args: TrainArgs) -> Result<()> {
-    let data = match (&args.data.dataset, &args.train) {
-        (Some(name), None) => TrainingData::Dataset {
-            name: name.clone(),
-            version: args.data.version,
-        },
-        (None, Some(path)) => TrainingData::Files {
-            train: path.clone(),
-            test: args.test.clone(),
-        },
-        _ => bail!("give the training data as either --dataset NAME (a lake table) or --train FILE [--test FILE]"),
-    };
-    let job = TrainJob {
-        data,
-        request: build_request(&args)?,
-    };
+    let job = args.options().job()?;
     let trained = learn::train(&global.home(), job, &observer(global)).await?;
     if global.json {
         return print_json(&trained);

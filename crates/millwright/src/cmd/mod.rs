@@ -5,4 +5,5 @@ pub mod impact;
 pub mod learn;
 pub mod report;
 pub mod runs;
+pub mod serve;
 pub mod twin;

@@ -1,0 +1,133 @@
+//! Who may do what: a bearer token names a stored token and its role; reads need viewer, `POST`/`PUT`/
+//! `PATCH` operator, `DELETE` and the audit log admin. Every mutating request is written to the audit log
+//! with its outcome, refused ones included. Secrets are never logged.
+
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::Modify;
+
+use crate::error::ApiError;
+use crate::store::{AuditRecord, Role, TokenInfo};
+use crate::AppState;
+
+/// The token a request was authenticated with, for handlers (`Extension<Caller>`).
+#[derive(Debug, Clone)]
+pub struct Caller(pub TokenInfo);
+
+/// Adds the bearer scheme to the OpenAPI document.
+pub struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from `millwright token create` (mw_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn is_mutating(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+/// The least role a request needs.
+fn required_role(method: &Method, path: &str) -> Role {
+    if *method == Method::DELETE || path.starts_with("/api/v1/audit") {
+        Role::Admin
+    } else if is_mutating(method) {
+        Role::Operator
+    } else {
+        Role::Viewer
+    }
+}
+
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn check(state: &AppState, headers: &axum::http::HeaderMap) -> Result<TokenInfo, ApiError> {
+    let Some(secret) = bearer(headers) else {
+        return Err(ApiError::unauthorized(
+            "this route needs an API token: Authorization: Bearer <token>",
+        ));
+    };
+    let store = state.store.clone();
+    let secret = secret.to_owned();
+    let found = tokio::task::spawn_blocking(move || store.authenticate(&secret))
+        .await
+        .map_err(|e| ApiError::internal(format!("token check stopped: {e}")))??;
+    let Some(token) = found else {
+        return Err(ApiError::unauthorized("the token is unknown or revoked"));
+    };
+    Ok(token)
+}
+
+fn permit(token: &TokenInfo, method: &Method, path: &str) -> Result<(), ApiError> {
+    let needed = required_role(method, path);
+    if token.role < needed {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} has role {}; this request needs {needed}",
+            token.name, token.role
+        )));
+    }
+    Ok(())
+}
+
+/// Authenticates, authorises and audits each request below `/api/v1`.
+pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    // Below `nest` the URI has lost its `/api/v1` prefix; the original one has it.
+    let target = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| target.clone(), |m| m.as_str().to_owned());
+    let checked = check(&state, req.headers()).await;
+    let (token, response) = match checked {
+        Ok(token) => match permit(&token, &method, &target) {
+            Ok(()) => {
+                req.extensions_mut().insert(Caller(token.clone()));
+                (Some(token), next.run(req).await)
+            }
+            Err(err) => (Some(token), err.into_response()),
+        },
+        Err(err) => (None, err.into_response()),
+    };
+    if is_mutating(&method) {
+        let record = AuditRecord {
+            token: token
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |t| t.name.clone()),
+            role: token.as_ref().map(|t| t.role),
+            method: method.to_string(),
+            route,
+            target,
+            status: response.status().as_u16(),
+        };
+        let store = state.store.clone();
+        let written = tokio::task::spawn_blocking(move || store.audit(&record)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
+            Err(e) => tracing::error!(error = %e, "the audit writer stopped"),
+        }
+    }
+    response
+}

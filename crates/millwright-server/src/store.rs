@@ -1,0 +1,713 @@
+//! The server's tables in `<home>/millwright.db`: API tokens (hashed), the audit log and the jobs. The
+//! server crate writes them and owns them; the CLI's `token` and `audit` commands call this module.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rand::TryRngCore;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+/// The database file below a home.
+pub const DB_FILE: &str = "millwright.db";
+
+/// Prefix of every API token, so a leaked one is recognisable in logs and secret scanners.
+pub const TOKEN_PREFIX: &str = "mw_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {what} failed")]
+    Sql {
+        what: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Exists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the system's random source failed: {0}")]
+    Random(String),
+    #[error("the database lock was poisoned by a panic")]
+    Poisoned,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn sql(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { what, source }
+}
+
+/// What a token may do: each role can do everything the ones below it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read everything.
+    Viewer,
+    /// Also start jobs (ingest, train, twin, report) and run queries.
+    Operator,
+    /// Also delete, read the audit log.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Role> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "operator" => Ok(Role::Operator),
+            "admin" => Ok(Role::Admin),
+            other => Err(StoreError::Invalid(format!(
+                "unknown role {other:?} (viewer, operator or admin)"
+            ))),
+        }
+    }
+}
+
+/// A token as listed: never its secret, never its hash.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: Role,
+    pub created: DateTime<Utc>,
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+/// A token just made: the secret is shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub token: String,
+}
+
+/// One audited request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub time: DateTime<Utc>,
+    /// The token's name (`-` when the request carried no valid token).
+    pub token: String,
+    pub role: Option<Role>,
+    pub method: String,
+    /// The route pattern (`/api/v1/datasets/{name}/ingest`).
+    pub route: String,
+    /// The path actually requested.
+    pub target: String,
+    /// The HTTP status of the answer.
+    pub status: u16,
+}
+
+/// A new audit row.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub token: String,
+    pub role: Option<Role>,
+    pub method: String,
+    pub route: String,
+    pub target: String,
+    pub status: u16,
+}
+
+/// The state of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
+    }
+
+    fn parse(s: &str) -> Result<JobState> {
+        JobState::ALL
+            .into_iter()
+            .find(|j| j.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown job state {s:?} in the database")))
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobRecord {
+    pub id: i64,
+    /// `ingest`, `train`, `twin-compare`, `report`.
+    pub kind: String,
+    pub state: JobState,
+    /// The request the job was started with.
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    /// The use case's result, once it succeeded.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    /// The token that started it.
+    pub token: String,
+    pub created: DateTime<Utc>,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+}
+
+/// The reason given to jobs a stopped server left unfinished.
+pub const INTERRUPTED: &str = "server stopped while the job was running";
+
+/// The database of one home. Cheap to share behind an `Arc`; calls are short and serialised.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    name    TEXT PRIMARY KEY,
+    role    TEXT NOT NULL,
+    hash    TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    revoked TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time    TEXT NOT NULL,
+    token   TEXT NOT NULL,
+    role    TEXT,
+    method  TEXT NOT NULL,
+    route   TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    status  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind     TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    request  TEXT NOT NULL,
+    result   TEXT,
+    error    TEXT,
+    token    TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    started  TEXT,
+    finished TEXT
+);
+";
+
+fn hash_token(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    hex(&digest)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn parse_time(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Token names follow the dataset rule: letters, digits, `_` and `-`.
+fn validate_token_name(name: &str) -> Result<()> {
+    millwright_data::names::validate_dataset_name(name)
+        .map_err(|e| StoreError::Invalid(format!("token name: {e}")))
+}
+
+impl Store {
+    /// Opens (creating if needed) `<home>/millwright.db` and its server tables.
+    pub fn open(home: &Path) -> Result<Store> {
+        std::fs::create_dir_all(home).map_err(|e| StoreError::Open {
+            path: home.to_owned(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })?;
+        let path = home.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        // CLI and server share the file: wait for each other's short writes instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql("setting the busy timeout"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql("switching to WAL"))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(sql("creating the tables"))?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Makes a token of 32 random bytes; only its SHA-256 is stored, the secret is returned once.
+    pub fn create_token(&self, name: &str, role: Role) -> Result<NewToken> {
+        validate_token_name(name)?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| StoreError::Random(e.to_string()))?;
+        let token = format!("{TOKEN_PREFIX}{}", hex(&bytes));
+        let conn = self.conn()?;
+        let existing: Option<Option<String>> = conn
+            .query_row(
+                "SELECT revoked FROM tokens WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("reading tokens"))?;
+        match existing {
+            Some(None) => {
+                return Err(StoreError::Exists(format!(
+                    "a token named {name:?} exists; revoke it first or choose another name"
+                )))
+            }
+            Some(Some(_)) => {
+                conn.execute("DELETE FROM tokens WHERE name = ?1", params![name])
+                    .map_err(sql("replacing a revoked token"))?;
+            }
+            None => {}
+        }
+        conn.execute(
+            "INSERT INTO tokens (name, role, hash, created) VALUES (?1, ?2, ?3, ?4)",
+            params![name, role.as_str(), hash_token(&token), now()],
+        )
+        .map_err(sql("storing the token"))?;
+        Ok(NewToken {
+            name: name.to_owned(),
+            role,
+            token,
+        })
+    }
+
+    pub fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT name, role, created, revoked FROM tokens ORDER BY name")
+            .map_err(sql("listing tokens"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let role: String = r.get(1)?;
+                let created: String = r.get(2)?;
+                let revoked: Option<String> = r.get(3)?;
+                Ok((r.get::<_, String>(0)?, role, created, revoked))
+            })
+            .map_err(sql("listing tokens"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, role, created, revoked) = row.map_err(sql("listing tokens"))?;
+            out.push(TokenInfo {
+                name,
+                role: role.parse()?,
+                created: parse_time(&created).map_err(sql("reading a token's time"))?,
+                revoked: revoked
+                    .as_deref()
+                    .map(parse_time)
+                    .transpose()
+                    .map_err(sql("reading a token's time"))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revokes a token; the next request carrying it is refused.
+    pub fn revoke_token(&self, name: &str) -> Result<()> {
+        let changed = self
+            .conn()?
+            .execute(
+                "UPDATE tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL",
+                params![name, now()],
+            )
+            .map_err(sql("revoking the token"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no active token named {name:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether at least one admin token is active (the server's condition for a non-loopback address).
+    pub fn has_admin(&self) -> Result<bool> {
+        let n: i64 = self
+            .conn()?
+            .query_row(
+                "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("counting admin tokens"))?;
+        Ok(n > 0)
+    }
+
+    /// The active token whose secret this is, compared by hash in constant time.
+    pub fn authenticate(&self, secret: &str) -> Result<Option<TokenInfo>> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let hash = hash_token(secret);
+        let conn = self.conn()?;
+        let row: Option<(String, String, String, String)> = conn
+            .query_row(
+                "SELECT name, role, hash, created FROM tokens WHERE hash = ?1 AND revoked IS NULL",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(sql("checking a token"))?;
+        let Some((name, role, stored, created)) = row else {
+            return Ok(None);
+        };
+        if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+            return Ok(None);
+        }
+        Ok(Some(TokenInfo {
+            name,
+            role: role.parse()?,
+            created: parse_time(&created).map_err(sql("reading a token's time"))?,
+            revoked: None,
+        }))
+    }
+
+    pub fn audit(&self, record: &AuditRecord) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO audit (time, token, role, method, route, target, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    now(),
+                    record.token,
+                    record.role.map(Role::as_str),
+                    record.method,
+                    record.route,
+                    record.target,
+                    record.status
+                ],
+            )
+            .map_err(sql("writing the audit log"))?;
+        Ok(())
+    }
+
+    /// Audit entries, newest first: at most `limit`, with ids below `before` when given.
+    pub fn audit_list(&self, limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, time, token, role, method, route, target, status FROM audit
+                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(sql("reading the audit log"))?;
+        let rows = stmt
+            .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+                let time: String = r.get(1)?;
+                let role: Option<String> = r.get(3)?;
+                Ok((
+                    AuditEntry {
+                        id: r.get(0)?,
+                        time: parse_time(&time)?,
+                        token: r.get(2)?,
+                        role: None,
+                        method: r.get(4)?,
+                        route: r.get(5)?,
+                        target: r.get(6)?,
+                        status: r.get(7)?,
+                    },
+                    role,
+                ))
+            })
+            .map_err(sql("reading the audit log"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut entry, role) = row.map_err(sql("reading the audit log"))?;
+            entry.role = role.as_deref().map(str::parse).transpose()?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    pub fn job_insert(&self, kind: &str, request: &serde_json::Value, token: &str) -> Result<i64> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO jobs (kind, state, request, token, created) VALUES (?1, 'queued', ?2, ?3, ?4)",
+            params![kind, request.to_string(), token, now()],
+        )
+        .map_err(sql("recording a job"))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    pub fn job_started(&self, id: i64) -> Result<()> {
+        self.conn()?
+            .execute(
+                "UPDATE jobs SET state = 'running', started = ?2 WHERE id = ?1 AND state = 'queued'",
+                params![id, now()],
+            )
+            .map_err(sql("updating a job"))?;
+        Ok(())
+    }
+
+    pub fn job_finished(
+        &self,
+        id: i64,
+        state: JobState,
+        result: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn()?
+            .execute(
+                "UPDATE jobs SET state = ?2, result = ?3, error = ?4, finished = ?5 WHERE id = ?1",
+                params![
+                    id,
+                    state.as_str(),
+                    result.map(ToString::to_string),
+                    error,
+                    now()
+                ],
+            )
+            .map_err(sql("updating a job"))?;
+        Ok(())
+    }
+
+    /// Marks every job left queued or running (by a server that stopped) failed; returns how many.
+    pub fn fail_unfinished_jobs(&self) -> Result<usize> {
+        self.conn()?
+            .execute(
+                "UPDATE jobs SET state = 'failed', error = ?1, finished = ?2
+                 WHERE state IN ('queued', 'running')",
+                params![INTERRUPTED, now()],
+            )
+            .map_err(sql("closing unfinished jobs"))
+    }
+
+    fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRecord, String)> {
+        let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+            let text: Option<String> = r.get(i)?;
+            text.map(|t| {
+                serde_json::from_str(&t).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+            })
+            .transpose()
+        };
+        let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+            let text: Option<String> = r.get(i)?;
+            text.as_deref().map(parse_time).transpose()
+        };
+        let state: String = r.get(2)?;
+        Ok((
+            JobRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                state: JobState::Queued,
+                request: json(3)?.unwrap_or(serde_json::Value::Null),
+                result: json(4)?,
+                error: r.get(5)?,
+                token: r.get(6)?,
+                created: time(7)?.unwrap_or_default(),
+                started: time(8)?,
+                finished: time(9)?,
+            },
+            state,
+        ))
+    }
+
+    const JOB_COLUMNS: &'static str =
+        "id, kind, state, request, result, error, token, created, started, finished";
+
+    pub fn job_get(&self, id: i64) -> Result<JobRecord> {
+        let conn = self.conn()?;
+        let row = conn
+            .query_row(
+                &format!("SELECT {} FROM jobs WHERE id = ?1", Self::JOB_COLUMNS),
+                params![id],
+                Self::job_from_row,
+            )
+            .optional()
+            .map_err(sql("reading a job"))?;
+        let Some((mut job, state)) = row else {
+            return Err(StoreError::NotFound(format!("no job {id}")));
+        };
+        job.state = JobState::parse(&state)?;
+        Ok(job)
+    }
+
+    /// Jobs newest first, at most `limit`, with ids below `before` when given.
+    pub fn job_list(&self, limit: u32, before: Option<i64>) -> Result<Vec<JobRecord>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM jobs WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+                Self::JOB_COLUMNS
+            ))
+            .map_err(sql("listing jobs"))?;
+        let rows = stmt
+            .query_map(
+                params![before.unwrap_or(i64::MAX), limit],
+                Self::job_from_row,
+            )
+            .map_err(sql("listing jobs"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut job, state) = row.map_err(sql("listing jobs"))?;
+            job.state = JobState::parse(&state)?;
+            out.push(job);
+        }
+        Ok(out)
+    }
+
+    /// How many jobs are in each state (for /metrics).
+    pub fn job_counts(&self) -> Result<Vec<(JobState, i64)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .map_err(sql("counting jobs"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(sql("counting jobs"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (state, n) = row.map_err(sql("counting jobs"))?;
+            out.push((JobState::parse(&state)?, n));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_revocable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let made = store.create_token("mes", Role::Operator).unwrap();
+        assert!(made.token.starts_with(TOKEN_PREFIX));
+        assert_eq!(made.token.len(), TOKEN_PREFIX.len() + 64);
+        let raw = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+        let needle = made.token.as_bytes();
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "secret stored in clear"
+        );
+        let who = store.authenticate(&made.token).unwrap().unwrap();
+        assert_eq!((who.name.as_str(), who.role), ("mes", Role::Operator));
+        assert!(store.authenticate("mw_0000").unwrap().is_none());
+        assert!(!store.has_admin().unwrap());
+        store.revoke_token("mes").unwrap();
+        assert!(store.authenticate(&made.token).unwrap().is_none());
+        assert!(matches!(
+            store.revoke_token("mes"),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.create_token("../x", Role::Admin),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn unfinished_jobs_are_failed_on_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = store
+            .job_insert("train", &serde_json::json!({"x": 1}), "t")
+            .unwrap();
+        let b = store
+            .job_insert("train", &serde_json::json!({}), "t")
+            .unwrap();
+        store.job_started(a).unwrap();
+        store
+            .job_finished(b, JobState::Succeeded, Some(&serde_json::json!(3)), None)
+            .unwrap();
+        assert_eq!(store.fail_unfinished_jobs().unwrap(), 1);
+        let job = store.job_get(a).unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert_eq!(job.error.as_deref(), Some(INTERRUPTED));
+        assert_eq!(store.job_get(b).unwrap().result, Some(serde_json::json!(3)));
+        let page = store.job_list(1, None).unwrap();
+        assert_eq!(page[0].id, b);
+        assert_eq!(store.job_list(10, Some(b)).unwrap()[0].id, a);
+    }
+}

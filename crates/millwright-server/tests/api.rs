@@ -1,0 +1,945 @@
+//! The API over real sockets: a server on 127.0.0.1:0 per test, called with a real HTTP client. The
+//! security checks walk the routes the server's own OpenAPI document lists.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use millwright_server::store::{JobState, Role, Store};
+use millwright_server::{ServeConfig, ServeError, Server};
+use serde_json::Value;
+
+struct TestServer {
+    base: String,
+    addr: SocketAddr,
+    home: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl TestServer {
+    async fn start(home: &Path) -> TestServer {
+        let mut config = ServeConfig::new(home, "127.0.0.1:0".parse().unwrap());
+        config.json_limit = 64 << 10;
+        config.upload_limit = 1 << 20;
+        config.header_timeout = Duration::from_secs(1);
+        let server = Server::new(config).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tell, listening) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let task = tokio::spawn(server.run(
+            async move {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tell.send(addr);
+            },
+        ));
+        let addr = tokio::time::timeout(Duration::from_secs(10), listening)
+            .await
+            .expect("server did not start")
+            .unwrap();
+        TestServer {
+            base: format!("http://{addr}"),
+            addr,
+            home: home.to_owned(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn token(&self, name: &str, role: Role) -> String {
+        Store::open(&self.home)
+            .unwrap()
+            .create_token(name, role)
+            .unwrap()
+            .token
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(35), task)
+                .await
+                .expect("server did not stop")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// Every operation in the document: method, path with sample parameters, and whether it is public.
+async fn operations(server: &TestServer) -> Vec<(reqwest::Method, String, bool)> {
+    let doc: Value = client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() else {
+                continue;
+            };
+            let public = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .all(|r| r.as_object().is_some_and(serde_json::Map::is_empty))
+            });
+            let concrete = path.replace("{id}", "1").replace("{name}", "milling");
+            out.push((method, concrete, public));
+        }
+    }
+    assert!(
+        out.len() > 20,
+        "too few operations in the document: {out:?}"
+    );
+    out
+}
+
+async fn error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+    assert!(
+        body["error"]["message"].is_string() && body["error"]["details"].is_array(),
+        "status {status}: not the error envelope: {body}"
+    );
+    (status, code)
+}
+
+#[tokio::test]
+async fn every_route_needs_a_token_and_mutations_need_a_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let viewer = server.token("viewer", Role::Viewer);
+    let operator = server.token("ops", Role::Operator);
+    let http = client();
+    let ops = operations(&server).await;
+    let public: Vec<&str> = ops.iter().filter(|o| o.2).map(|o| o.1.as_str()).collect();
+    assert_eq!(public, ["/healthz", "/metrics", "/readyz"], "public routes");
+    for (method, path, is_public) in &ops {
+        let resp = http
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        if *is_public {
+            assert_eq!(resp.status(), 200, "{method} {path} is public");
+            continue;
+        }
+        assert!(path.starts_with("/api/v1/"), "{path} outside /api/v1");
+        assert_eq!(
+            error_code(resp).await,
+            (401, "unauthorized".into()),
+            "{method} {path} without token"
+        );
+        let resp = http
+            .request(method.clone(), server.url(path))
+            .bearer_auth("mw_0000000000000000000000000000000000000000000000000000000000000000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path} with an unknown token");
+        let mutating = *method != reqwest::Method::GET;
+        let resp = http
+            .request(method.clone(), server.url(path))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap();
+        if mutating || path.starts_with("/api/v1/audit") {
+            assert_eq!(
+                error_code(resp).await,
+                (403, "forbidden".into()),
+                "{method} {path} as viewer"
+            );
+        } else {
+            assert_ne!(resp.status(), 401, "{method} {path} as viewer");
+            assert_ne!(resp.status(), 403, "{method} {path} as viewer");
+        }
+    }
+    // The audit log is the admin's.
+    let resp = http
+        .get(server.url("/api/v1/audit"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let admin = server.token("root", Role::Admin);
+    let page: Value = http
+        .get(server.url("/api/v1/audit?limit=500"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = page["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["token"] == "viewer" && e["status"] == 403),
+        "refusals are audited"
+    );
+    assert!(
+        entries.iter().all(|e| e["method"] != "GET"),
+        "reads are not audited"
+    );
+
+    // A revoked token is refused at once.
+    let resp = http
+        .get(server.url("/api/v1/datasets"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    Store::open(dir.path())
+        .unwrap()
+        .revoke_token("viewer")
+        .unwrap();
+    let resp = http
+        .get(server.url("/api/v1/datasets"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn names_and_paths_cannot_leave_the_home() {
+    let outer = tempfile::tempdir().unwrap();
+    let home = outer.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(outer.path().join("secret.csv"), "a,b\n1,2\n").unwrap();
+    let server = TestServer::start(&home).await;
+    let token = server.token("ops", Role::Admin);
+    let http = client();
+    let before: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    for path in [
+        "/api/v1/datasets/..%2F..%2Fetc/schema",
+        "/api/v1/datasets/..%2Fsecret/rows",
+        "/api/v1/datasets/a%5Cb/history",
+        "/api/v1/datasets/a%00b/quality",
+        "/api/v1/models/..%2F..%2Fetc",
+        "/api/v1/models/%2E%2E",
+        "/api/v1/runs/..%2F..%2Fetc/metrics",
+        "/api/v1/twin/runs/..%2F..%2Fetc",
+        "/api/v1/twin/runs/..%2Fx/impact",
+        "/api/v1/reports/..%2F..%2Fetc",
+    ] {
+        let resp = http
+            .get(server.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = error_code(resp).await;
+        assert!(status == 400 || status == 404, "{path}: {status}");
+    }
+    let upload = http
+        .post(server.url("/api/v1/datasets/..%2Fescape/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body("a,b\n1,2\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(upload).await.0, 400);
+    for body in [
+        serde_json::json!({"train": "../secret.csv", "target": "b"}),
+        serde_json::json!({"train": outer.path().join("secret.csv"), "target": "b"}),
+        serde_json::json!({"dataset": "../x", "target": "b"}),
+        serde_json::json!({"dataset": "x", "target": "b", "name": "../../m"}),
+    ] {
+        let resp = http
+            .post(server.url("/api/v1/train"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = error_code(resp).await;
+        assert!(status == 400 || status == 404, "train {body}: {status}");
+    }
+    let resp = http
+        .post(server.url("/api/v1/twin/compare"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"line": "/etc/passwd", "policies": ["preventive"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 400);
+    let after: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "something was written beside the home");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_over_the_limits_are_413_and_bad_json_is_the_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let http = client();
+    let big = format!("{{\"target\": \"{}\"}}", "x".repeat(100 << 10));
+    let resp = http
+        .post(server.url("/api/v1/train"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 413, "JSON over the JSON limit");
+    // An upload over the upload limit, with a length...
+    let resp = http
+        .post(server.url("/api/v1/datasets/big/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(vec![b'1'; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        413,
+        "upload with Content-Length over the limit"
+    );
+    // ...and streamed without one: the limit stops the stream.
+    let chunks =
+        futures::stream::iter((0..40).map(|_| Ok::<_, std::io::Error>(vec![b'1'; 64 << 10])));
+    let resp = http
+        .post(server.url("/api/v1/datasets/big/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(resp).await.0,
+        413,
+        "chunked upload over the limit"
+    );
+    let tmp = dir.path().join("tmp");
+    let left = std::fs::read_dir(&tmp).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "a refused upload left its scratch file");
+
+    let resp = http
+        .post(server.url("/api/v1/train"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"target\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await, (400, "malformed_json".into()));
+    let resp = http
+        .post(server.url("/api/v1/twin/compare"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"policies": "preventive"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await, (422, "invalid_input".into()));
+    let resp = http
+        .post(server.url("/api/v1/train"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"target": "y", "no_such_option": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 422);
+    server.stop().await;
+}
+
+const CSV: &str = "id,temperature,speed,label\n\
+1,20.5,1500,0\n2,21.0,1510,0\n3,22.5,1490,1\n4,19.8,1505,0\n5,23.1,1520,1\n\
+6,20.9,1499,0\n7,21.7,1501,0\n8,24.0,1530,1\n9,20.2,1495,0\n10,22.2,1512,0\n";
+
+/// Reads a job's event stream to its end; returns the final state and how many events came.
+async fn watch(server: &TestServer, token: &str, job: i64) -> (String, usize, Value) {
+    let resp = client()
+        .get(server.url(&format!("/api/v1/jobs/{job}/events")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut stream = resp.bytes_stream();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while let Some(chunk) = tokio::time::timeout_at(deadline.into(), stream.next())
+        .await
+        .expect("stream stalled")
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                events.push(serde_json::from_str::<Value>(data).unwrap());
+            }
+        }
+    }
+    let last = events.last().cloned().expect("no events");
+    assert_eq!(
+        last["type"], "state",
+        "the stream ends with the final state: {last}"
+    );
+    (
+        last["state"].as_str().unwrap().to_owned(),
+        events.len(),
+        last,
+    )
+}
+
+#[tokio::test]
+async fn an_uploaded_csv_is_ingested_as_a_job_watched_and_queried() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("mes", Role::Operator);
+    let http = client();
+    let resp = http
+        .post(server.url("/api/v1/datasets/milling/ingest"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let job: Value = resp.json().await.unwrap();
+    let id = job["id"].as_i64().unwrap();
+    assert_eq!(job["kind"], "ingest");
+    let (state, count, _) = watch(&server, &token, id).await;
+    assert_eq!(state, "succeeded");
+    assert!(
+        count >= 3,
+        "queued, running, progress..., succeeded: {count}"
+    );
+    // Watching a finished job replays it.
+    let (again, replayed, _) = watch(&server, &token, id).await;
+    assert_eq!((again.as_str(), replayed), ("succeeded", count));
+    let job: Value = http
+        .get(server.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["state"], "succeeded");
+    assert_eq!(job["result"]["rows_written"], 10);
+    assert_eq!(job["token"], "mes");
+
+    let sql: Value = http
+        .get(server.url("/api/v1/sql"))
+        .query(&[(
+            "q",
+            "SELECT COUNT(*) AS n, SUM(label) AS failures FROM milling",
+        )])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sql["rows"][0]["n"], 10, "{sql}");
+    assert_eq!(sql["rows"][0]["failures"], 3, "{sql}");
+    let rows: Value = http
+        .get(server.url("/api/v1/datasets/milling/rows?limit=3&offset=2"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows["shown"], 3);
+    assert_eq!(rows["rows"][0]["id"], 3, "{rows}");
+    let list: Value = http
+        .get(server.url("/api/v1/datasets"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["name"], "milling", "{list}");
+    for sub in ["schema", "quality", "history"] {
+        let resp = http
+            .get(server.url(&format!("/api/v1/datasets/milling/{sub}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{sub}");
+    }
+    // Creating it again conflicts: the job fails with the lake's reason, the table is unchanged.
+    let job: Value = http
+        .post(server.url("/api/v1/datasets/milling/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(CSV)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (state, _, last) = watch(&server, &token, job["id"].as_i64().unwrap()).await;
+    assert_eq!(state, "failed");
+    assert!(
+        last["error"].as_str().unwrap().contains("already exists"),
+        "{last}"
+    );
+    let page: Value = http
+        .get(server.url("/api/v1/jobs?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["jobs"].as_array().unwrap().len(), 1);
+    let next = page["next"].as_i64().unwrap();
+    let older: Value = http
+        .get(server.url(&format!("/api/v1/jobs?before={next}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(older["jobs"][0]["id"], id);
+
+    let metrics = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("millwright_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("millwright_rows_ingested_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("millwright_jobs{state=\"succeeded\"}"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sql_that_writes_attaches_or_reads_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("viewer", Role::Viewer);
+    let http = client();
+    for q in [
+        "INSERT INTO milling VALUES (1)",
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'",
+        "ATTACH DATABASE '/tmp/x.db' AS x",
+        "COPY (SELECT 1) TO '/tmp/millwright-copy.csv'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM \"file:///etc/passwd\"",
+        "DROP TABLE milling",
+        "SELECT 1; DELETE FROM milling",
+        "SET datafusion.catalog.information_schema = true",
+    ] {
+        let resp = http
+            .get(server.url("/api/v1/sql"))
+            .query(&[("q", q)])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (status, code) = error_code(resp).await;
+        assert!(status == 400 || status == 422, "{q}: {status} {code}");
+    }
+    assert!(!Path::new("/tmp/millwright-copy.csv").exists());
+    let ok: Value = http
+        .get(server.url("/api/v1/sql"))
+        .query(&[("q", "SELECT 1 AS one")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["rows"][0]["one"], 1, "{ok}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_loris_client_does_not_starve_others_and_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let addr = server.addr;
+    let slow = tokio::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(addr).unwrap();
+        socket
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 512];
+        // The server closes the connection (or answers 408) once the header timeout passes.
+        let n = socket.read(&mut buf).unwrap_or(0);
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+        )
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    for _ in 0..5 {
+        let resp = client().get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "others waited {:?}",
+        started.elapsed()
+    );
+    let (held, answer) = slow.await.unwrap();
+    assert!(
+        held < Duration::from_secs(5),
+        "the slow client held its socket {held:?}"
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn jobs_a_stopped_server_left_running_are_failed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let store = Store::open(dir.path()).unwrap();
+        let id = store
+            .job_insert("train", &serde_json::json!({"target": "y"}), "mes")
+            .unwrap();
+        store.job_started(id).unwrap();
+        id
+    };
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("v", Role::Viewer);
+    let job: Value = client()
+        .get(server.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["state"], "failed");
+    assert_eq!(job["error"], millwright_server::store::INTERRUPTED);
+    let (state, _, _) = watch(&server, &token, id).await;
+    assert_eq!(state, "failed");
+    assert_eq!(
+        Store::open(dir.path()).unwrap().job_get(id).unwrap().state,
+        JobState::Failed
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_public_address_needs_an_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServeConfig::new(dir.path(), "0.0.0.0:0".parse().unwrap());
+    let Err(err) = Server::new(config.clone()) else {
+        panic!("started on 0.0.0.0 without an admin token");
+    };
+    assert!(matches!(err, ServeError::NoAdminToken { .. }), "{err}");
+    Store::open(dir.path())
+        .unwrap()
+        .create_token("ops", Role::Operator)
+        .unwrap();
+    assert!(
+        Server::new(config.clone()).is_err(),
+        "an operator token is not enough"
+    );
+    Store::open(dir.path())
+        .unwrap()
+        .create_token("root", Role::Admin)
+        .unwrap();
+    assert!(Server::new(config).is_ok());
+}
+
+async fn post_job(server: &TestServer, token: &str, path: &str, body: &Value) -> i64 {
+    let resp = client()
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(status, 202, "{path}: {job}");
+    job["id"].as_i64().unwrap()
+}
+
+async fn get_json(server: &TestServer, token: &str, path: &str) -> Value {
+    let resp = client()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn train_then_list_models_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let mut csv = String::from("id,temperature,speed,label\n");
+    for i in 0..200 {
+        let label = u8::from(i % 5 == 0);
+        csv.push_str(&format!(
+            "{i},{},{},{label}\n",
+            20.0 + f64::from(label) * 3.0 + f64::from(i % 7) * 0.1,
+            1500 + i % 11
+        ));
+    }
+    let resp = client()
+        .post(server.url("/api/v1/datasets/parts/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(
+        watch(&server, &token, job["id"].as_i64().unwrap()).await.0,
+        "succeeded"
+    );
+    let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": "logistic", "name": "failure"});
+    let id = post_job(&server, &token, "/api/v1/train", &body).await;
+    let (state, _, last) = watch(&server, &token, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let models = get_json(&server, &token, "/api/v1/models").await;
+    assert_eq!(models[0]["name"], "failure", "{models}");
+    get_json(&server, &token, "/api/v1/models/failure").await;
+    let resp = client()
+        .get(server.url("/api/v1/models/nothing"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 404);
+    let runs = get_json(&server, &token, "/api/v1/runs?limit=5").await;
+    assert_eq!(runs["total"], 1, "{runs}");
+    let run_id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let run = get_json(&server, &token, &format!("/api/v1/runs/{run_id}")).await;
+    assert!(run.get("dir").is_none(), "server paths leak: {run}");
+    get_json(&server, &token, &format!("/api/v1/runs/{run_id}/metrics")).await;
+    let resp = client()
+        .get(server.url("/api/v1/runs?status=sideways"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 422);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn twin_compare_impact_and_report_as_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let line = millwright_twin::EXAMPLE_LINE;
+    std::fs::write(dir.path().join("line.toml"), line).unwrap();
+    std::fs::write(dir.path().join("clean.toml"), "[rename]\n\"a\" = \"b\"\n").unwrap();
+    let lines = get_json(&server, &token, "/api/v1/twin/lines").await;
+    assert_eq!(
+        lines,
+        serde_json::json!([{"file": "line.toml", "name": "milling-line", "stations": 5}])
+    );
+    let body = serde_json::json!({
+        "line_toml": line, "policies": ["preventive", "predictive"], "model": "rules",
+        "replications": 3, "horizon": "3d",
+    });
+    let id = post_job(&server, &token, "/api/v1/twin/compare", &body).await;
+    let (state, _, last) = watch(&server, &token, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let job = get_json(&server, &token, &format!("/api/v1/jobs/{id}")).await;
+    let run_id = job["result"]["run_id"].as_str().unwrap().to_owned();
+    let runs = get_json(&server, &token, "/api/v1/twin/runs").await;
+    assert_eq!(runs[0]["run_id"], run_id.as_str(), "{runs}");
+    get_json(&server, &token, &format!("/api/v1/twin/runs/{run_id}")).await;
+    let impact = get_json(
+        &server,
+        &token,
+        &format!("/api/v1/twin/runs/{run_id}/impact"),
+    )
+    .await;
+    assert!(impact.is_object(), "{impact}");
+    let report = post_job(
+        &server,
+        &token,
+        "/api/v1/reports",
+        &serde_json::json!({"run_id": run_id}),
+    )
+    .await;
+    let (state, _, last) = watch(&server, &token, report).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let resp = client()
+        .get(server.url(&format!("/api/v1/reports/{run_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("<html"));
+    // The scratch line file went with its job.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_twin_job_and_a_queued_one_never_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServeConfig::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    config.job_slots = 1;
+    let server = {
+        let server = Server::new(config).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tell, listening) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let task = tokio::spawn(server.run(
+            async move {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tell.send(addr);
+            },
+        ));
+        let addr = listening.await.unwrap();
+        TestServer {
+            base: format!("http://{addr}"),
+            addr,
+            home: dir.path().to_owned(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    };
+    let token = server.token("ops", Role::Operator);
+    let long = serde_json::json!({
+        "line_toml": millwright_twin::EXAMPLE_LINE, "policies": ["preventive", "run-to-failure"],
+        "replications": 1000, "horizon": "60d",
+    });
+    let running = post_job(&server, &token, "/api/v1/twin/compare", &long).await;
+    let queued = post_job(&server, &token, "/api/v1/twin/compare", &long).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = get_json(&server, &token, &format!("/api/v1/jobs/{running}")).await;
+        if job["state"] == "running" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && job["state"] == "queued",
+            "the job never started: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        get_json(&server, &token, &format!("/api/v1/jobs/{queued}")).await["state"],
+        "queued"
+    );
+    for id in [queued, running] {
+        let resp = client()
+            .post(server.url(&format!("/api/v1/jobs/{id}/cancel")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let started = Instant::now();
+    assert_eq!(watch(&server, &token, running).await.0, "cancelled");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancel took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(watch(&server, &token, queued).await.0, "cancelled");
+    assert_eq!(
+        get_json(&server, &token, "/api/v1/twin/runs").await,
+        serde_json::json!([]),
+        "a cancelled run was stored"
+    );
+    let resp = client()
+        .post(server.url(&format!("/api/v1/jobs/{running}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 409, "cancelling a finished job");
+    server.stop().await;
+}

@@ -1,0 +1,179 @@
+//! `serve`, `token`, `audit`: the HTTP API and its tokens and audit log (millwright-server does the work).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use millwright_server::store::{Role, Store};
+use millwright_server::{ServeConfig, Server};
+
+use crate::output::print_json;
+use crate::Global;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; a non-loopback address needs an admin token in the home first.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Request logs as text lines or JSON objects (on stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Allow browser calls from this origin (repeatable); without it no CORS headers are sent.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
+    /// Jobs (ingest, train, twin, report) running at once.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Largest upload in MiB.
+    #[arg(long, default_value_t = 4096)]
+    pub max_upload_mib: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// viewer (read), operator (also start jobs), admin (also delete, read the audit log).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
+    /// Every token: name, role, created, revoked.
+    List,
+    /// Revoke a token; requests carrying it are refused from now on.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Entries to show, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+pub fn log_format(args: &ServeArgs) -> LogFormat {
+    args.log_format
+}
+
+pub async fn serve(global: &Global, args: ServeArgs) -> Result<()> {
+    let mut config = ServeConfig::new(&global.home, args.bind);
+    config.tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => bail!("HTTPS needs both --tls-cert and --tls-key"),
+    };
+    config.cors_origins = args.cors_origins;
+    config.job_slots = args.jobs;
+    config.upload_limit = args.max_upload_mib.saturating_mul(1 << 20);
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let server = Server::new(config)?;
+    let json = global.json;
+    server
+        .run(millwright_server::shutdown_signal(), move |addr| {
+            if json {
+                println!("{}", serde_json::json!({ "listening": format!("{scheme}://{addr}") }));
+            } else {
+                println!("millwright serve: listening on {scheme}://{addr} (API docs at {scheme}://{addr}/api/docs/)");
+            }
+        })
+        .await?;
+    Ok(())
+}
+
+pub fn token(global: &Global, args: TokenArgs) -> Result<()> {
+    let store = Store::open(&global.home)?;
+    match args.command {
+        TokenCommand::Create { name, role } => {
+            let made = store.create_token(&name, role.parse::<Role>()?)?;
+            if global.json {
+                return print_json(&made);
+            }
+            println!("{}", made.token);
+            eprintln!(
+                "token {:?} ({}) created; it is shown only now: keep it somewhere safe",
+                made.name, made.role
+            );
+        }
+        TokenCommand::List => {
+            let tokens = store.list_tokens()?;
+            if global.json {
+                return print_json(&tokens);
+            }
+            if tokens.is_empty() {
+                println!(
+                    "no tokens (make one with `millwright token create --name NAME --role ROLE`)"
+                );
+                return Ok(());
+            }
+            println!("{:<24} {:<9} {:<26} revoked", "name", "role", "created");
+            for t in tokens {
+                println!(
+                    "{:<24} {:<9} {:<26} {}",
+                    t.name,
+                    t.role.as_str(),
+                    t.created.format("%Y-%m-%d %H:%M:%S UTC"),
+                    t.revoked.map_or_else(
+                        || "-".to_owned(),
+                        |r| r.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                    )
+                );
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            store.revoke_token(&name)?;
+            if global.json {
+                return print_json(&serde_json::json!({ "revoked": name }));
+            }
+            println!("token {name:?} revoked");
+        }
+    }
+    Ok(())
+}
+
+pub fn audit(global: &Global, args: AuditArgs) -> Result<()> {
+    let store = Store::open(&global.home)?;
+    let entries = store.audit_list(args.limit, None)?;
+    if global.json {
+        return print_json(&entries);
+    }
+    if entries.is_empty() {
+        println!("the audit log is empty");
+        return Ok(());
+    }
+    for e in entries {
+        println!(
+            "{}  {:<16} {:<8} {:<6} {} -> {}",
+            e.time.format("%Y-%m-%d %H:%M:%S"),
+            e.token,
+            e.role.map_or("-", Role::as_str),
+            e.method,
+            e.target,
+            e.status
+        );
+    }
+    Ok(())
+}
