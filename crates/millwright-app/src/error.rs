@@ -27,6 +27,9 @@ pub enum AppError {
     Impact(#[from] ImpactError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// Rows to score that do not fit the model (the caller's input, not a failure of the model).
+    #[error(transparent)]
+    Predict(#[from] crate::predict::PredictError),
     #[error("{what}: {source}")]
     Arrow {
         what: String,

@@ -9,7 +9,7 @@ use millwright_data::arrow::compute::concat_batches;
 use millwright_data::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use millwright_data::lake::Lake;
 use millwright_learn::plots::PlotFiles;
-use millwright_learn::registry::{self, Lineage, Model, VersionSummary};
+use millwright_learn::registry::{self, AliasUpdate, Aliases, Lineage, Model, VersionSummary};
 use millwright_learn::task::Task;
 use millwright_learn::tracked;
 use millwright_learn::tracking::{CodeVersion, DatasetRef};
@@ -415,15 +415,7 @@ pub fn score_slice(model: &Model, part: &RecordBatch) -> Result<RecordBatch> {
         }
     }
     let outputs = model.predict_outputs(part)?;
-    let k = task.outputs();
-    let score: Vec<f64> = if k == 1 {
-        outputs.clone()
-    } else {
-        outputs
-            .chunks(k)
-            .map(|c| c.iter().copied().fold(0.0, f64::max))
-            .collect()
-    };
+    let (score, decided) = crate::predict::scores_of(model, &outputs);
     let mut fields: Vec<Field> = part
         .schema()
         .fields()
@@ -435,7 +427,7 @@ pub fn score_slice(model: &Model, part: &RecordBatch) -> Result<RecordBatch> {
     cols.push(Arc::new(Float64Array::from(score)));
     if task != Task::Regression {
         fields.push(Field::new("predicted", DataType::Utf8, false));
-        cols.push(Arc::new(StringArray::from(model.decide(&outputs))));
+        cols.push(Arc::new(StringArray::from(decided)));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|source| AppError::Arrow {
         what: "adding the model's outputs".to_owned(),
@@ -502,6 +494,29 @@ fn write_scored(path: &Path, batches: &[RecordBatch]) -> Result<()> {
 /// Every registered model's versions, or one model's.
 pub fn models(home: &Home, name: Option<&str>) -> Result<Vec<VersionSummary>> {
     Ok(registry::list(home.root(), name)?)
+}
+
+/// Points `alias` at the version `spec` names, recorded with `actor` in the model's alias history.
+pub fn promote(home: &Home, spec: &str, alias: &str, actor: &str) -> Result<AliasUpdate> {
+    Ok(registry::promote(home.root(), spec, alias, actor)?)
+}
+
+/// Moves `alias` back to the version it named before its last promote.
+pub fn rollback(home: &Home, name: &str, alias: &str, actor: &str) -> Result<AliasUpdate> {
+    Ok(registry::rollback(home.root(), name, alias, actor)?)
+}
+
+/// A registered model's aliases and their history.
+pub fn aliases(home: &Home, name: &str) -> Result<Aliases> {
+    registry::validate_name(name)?;
+    if registry::versions(home.root(), name)?.is_empty() {
+        return Err(millwright_learn::error::LearnError::ModelNotFound(
+            name.to_owned(),
+            models_dir(home),
+        )
+        .into());
+    }
+    Ok(registry::aliases(home.root(), name)?)
 }
 
 /// Where the registry lives, for messages such as "no models in ...".

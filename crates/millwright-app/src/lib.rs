@@ -18,6 +18,7 @@ mod home;
 pub mod impact;
 pub mod learn;
 pub mod observer;
+pub mod predict;
 pub mod report;
 pub mod runs;
 mod scoring;

@@ -11,7 +11,7 @@ use millwright_learn::train::{TestMetrics, TrainOutcome};
 use crate::data::Schema;
 use crate::runs::{RunDetails, RunPage};
 use millwright_data::lake::{DatasetSummary, VersionInfo};
-use millwright_learn::registry::VersionSummary;
+use millwright_learn::registry::{AliasAction, AliasUpdate, Aliases, VersionSummary};
 use millwright_twin::TwinResult;
 
 /// A finished training: model, rows, CV scores, test metrics, importance and time.
@@ -308,7 +308,7 @@ pub fn models(list: &[VersionSummary], detailed: bool) -> String {
         }};
     }
     out!(
-        "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} dataset",
+        "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} {:<16} dataset",
         "name",
         "version",
         "kind",
@@ -316,7 +316,8 @@ pub fn models(list: &[VersionSummary], detailed: bool) -> String {
         "accuracy",
         "f1",
         "roc_auc",
-        "created"
+        "created",
+        "aliases"
     );
     for v in list {
         let get = |k: &str| {
@@ -326,7 +327,7 @@ pub fn models(list: &[VersionSummary], detailed: bool) -> String {
                 .map_or("-".to_string(), |x| format!("{x:.4}"))
         };
         out!(
-            "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} {}",
+            "{:<20} {:>7} {:<9} {:<10} {:>9} {:>9} {:>9} {:<20} {:<16} {}",
             v.name,
             v.version,
             v.kind.name(),
@@ -335,6 +336,11 @@ pub fn models(list: &[VersionSummary], detailed: bool) -> String {
             get("f1"),
             get("roc_auc"),
             v.created,
+            if v.aliases.is_empty() {
+                "-".to_owned()
+            } else {
+                v.aliases.join(",")
+            },
             v.dataset
         );
         if detailed {
@@ -346,6 +352,95 @@ pub fn models(list: &[VersionSummary], detailed: bool) -> String {
                 v.run.as_deref().unwrap_or("-")
             );
         }
+    }
+    out
+}
+
+/// A model's aliases (alias → version) and every move of them, oldest first.
+pub fn aliases(name: &str, table: &Aliases) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    if table.aliases.is_empty() {
+        out!("model {name} has no aliases (set one with `millwright models promote {name}@VERSION --alias production`)");
+    } else {
+        out!("{:<16} version", "alias");
+        for (alias, version) in &table.aliases {
+            out!("{alias:<16} {version}");
+        }
+    }
+    if !table.history.is_empty() {
+        out!("\nhistory:");
+        out!(
+            "{:<25} {:<9} {:<16} {:>5}    {:<5} actor",
+            "when (UTC)",
+            "action",
+            "alias",
+            "from",
+            "to"
+        );
+        for c in &table.history {
+            out!(
+                "{:<25} {:<9} {:<16} {:>5} -> {:<5} {}",
+                c.at,
+                alias_action(c.action),
+                c.alias,
+                c.from.map_or("-".to_owned(), |v| v.to_string()),
+                c.to,
+                c.actor
+            );
+        }
+    }
+    out
+}
+
+fn alias_action(action: AliasAction) -> &'static str {
+    match action {
+        AliasAction::Promote => "promote",
+        AliasAction::Rollback => "rollback",
+    }
+}
+
+/// One alias move: `production: failure@2 -> failure@3 (promote by alice)`.
+pub fn alias_update(update: &AliasUpdate) -> String {
+    let c = &update.change;
+    if !update.changed {
+        return format!(
+            "{}: already {}@{}; nothing changed\n",
+            c.alias, update.name, c.to
+        );
+    }
+    let from = c
+        .from
+        .map_or("(new)".to_owned(), |v| format!("{}@{v}", update.name));
+    format!(
+        "{}: {from} -> {}@{} ({} by {})\n",
+        c.alias,
+        update.name,
+        c.to,
+        alias_action(c.action),
+        c.actor
+    )
+}
+
+/// Scores, one row a line: row, score, decision.
+pub fn predictions(p: &crate::predict::Predictions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "model {}@{} ({}, threshold {:.4}), {} rows",
+        p.model,
+        p.version,
+        p.task,
+        p.threshold,
+        p.predictions.len()
+    );
+    let _ = writeln!(out, "{:>7} {:>12}  decision", "row", "score");
+    for (i, s) in p.predictions.iter().enumerate() {
+        let _ = writeln!(out, "{i:>7} {:>12.6}  {}", s.score, s.decision);
     }
     out
 }

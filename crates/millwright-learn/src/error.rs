@@ -100,9 +100,7 @@ pub enum LearnError {
     #[cfg(feature = "candle")]
     #[error("candle trainer")]
     Candle(#[from] candle_core::Error),
-    #[error(
-        "model '{name}': version {version} appeared while saving; saving again takes the next one"
-    )]
+    #[error("model '{name}': other writers kept taking the next version number (last tried {version}); save again")]
     VersionRace { name: String, version: u32 },
     #[error("model '{name}': no free version number")]
     NoFreeVersion { name: String },
@@ -134,8 +132,25 @@ pub enum LearnError {
     GbdtTree { tree: usize, node: usize },
     #[error("invalid model name '{0}': use letters, digits, '-', '_' or '.' (no path separators)")]
     InvalidName(String),
-    #[error("invalid model reference '{0}': expected NAME@VERSION or NAME@latest (or just NAME)")]
+    #[error("invalid model reference '{0}': expected NAME@VERSION, NAME@latest, NAME@ALIAS (or just NAME)")]
     InvalidSpec(String),
+    #[error("invalid alias '{0}': use lowercase letters, digits, '-' or '_' (not a number, not 'latest')")]
+    InvalidAlias(String),
+    #[error("model '{name}' has no alias '{alias}' (aliases: {available})")]
+    AliasNotFound {
+        name: String,
+        alias: String,
+        available: String,
+    },
+    #[error("model '{name}': alias '{alias}' has no earlier version to roll back to")]
+    NothingToRollBack { name: String, alias: String },
+    #[error("alias file {path} is unreadable or corrupted: {reason}")]
+    CorruptAliases {
+        path: PathBuf,
+        reason: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     #[error("model '{0}' is not in the registry at {1}")]
     ModelNotFound(String, PathBuf),
     #[error("model '{name}' has no version {version} (versions: {available})")]

@@ -90,21 +90,40 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-/// `name@3`, `name@latest` or `name` (latest).
-pub fn parse_spec(spec: &str) -> Result<(String, Option<u32>)> {
-    let (name, version) = match spec.split_once('@') {
-        None => (spec, None),
-        Some((n, "latest")) => (n, None),
-        Some((n, v)) => (
+mod aliases;
+mod resolver;
+
+pub use aliases::{
+    aliases, aliases_path, promote, read_aliases, rollback, validate_alias, AliasAction,
+    AliasChange, AliasUpdate, Aliases, ALIASES_VERSION,
+};
+pub use resolver::Resolver;
+
+/// Which version a spec names: the newest, a number, or an alias.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    Latest,
+    Version(u32),
+    Alias(String),
+}
+
+/// `name@3`, `name@latest`, `name@production` (an alias) or `name` (latest).
+pub fn parse_spec(spec: &str) -> Result<(String, Selector)> {
+    let invalid = || LearnError::InvalidSpec(spec.to_string());
+    let (name, selector) = match spec.split_once('@') {
+        None => (spec, Selector::Latest),
+        Some((n, "latest")) => (n, Selector::Latest),
+        Some((n, v)) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => (
             n,
-            Some(
-                v.parse::<u32>()
-                    .map_err(|_| LearnError::InvalidSpec(spec.to_string()))?,
-            ),
+            Selector::Version(v.parse::<u32>().map_err(|_| invalid())?),
         ),
+        Some((n, a)) => {
+            validate_alias(a).map_err(|_| invalid())?;
+            (n, Selector::Alias(a.to_owned()))
+        }
     };
-    validate_name(name).map_err(|_| LearnError::InvalidSpec(spec.to_string()))?;
-    Ok((name.to_string(), version))
+    validate_name(name).map_err(|_| invalid())?;
+    Ok((name.to_string(), selector))
 }
 
 pub fn models_dir(home: &Path) -> PathBuf {
@@ -148,28 +167,51 @@ pub fn names(home: &Path) -> Result<Vec<String>> {
 
 /// Resolves a spec to `(name, version)` and the version folder.
 pub fn resolve(home: &Path, spec: &str) -> Result<(String, u32, PathBuf)> {
-    let (name, version) = parse_spec(spec)?;
+    let (name, selector) = parse_spec(spec)?;
     let available = versions(home, &name)?;
-    if available.is_empty() {
-        return Err(LearnError::ModelNotFound(name, models_dir(home)));
-    }
-    let version = match version {
-        None => *available.last().expect("non-empty"),
-        Some(v) if available.contains(&v) => v,
-        Some(v) => {
-            return Err(LearnError::VersionNotFound {
-                name,
-                version: v,
-                available: available
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-        }
-    };
+    let version = pick(home, &name, &selector, &available, || {
+        aliases(home, &name).map(Box::new)
+    })?;
     let dir = models_dir(home).join(&name).join(version.to_string());
     Ok((name, version, dir))
+}
+
+/// The version `selector` names among the complete versions `available`; `table` gives the aliases.
+fn pick<A: std::ops::Deref<Target = Aliases>>(
+    home: &Path,
+    name: &str,
+    selector: &Selector,
+    available: &[u32],
+    table: impl FnOnce() -> Result<A>,
+) -> Result<u32> {
+    if available.is_empty() {
+        return Err(LearnError::ModelNotFound(name.to_owned(), models_dir(home)));
+    }
+    let version = match selector {
+        Selector::Latest => return Ok(*available.last().expect("non-empty")),
+        Selector::Version(v) => *v,
+        Selector::Alias(alias) => {
+            let table = table()?;
+            table.get(alias).ok_or_else(|| LearnError::AliasNotFound {
+                name: name.to_owned(),
+                alias: alias.clone(),
+                available: table.aliases.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?
+        }
+    };
+    if available.contains(&version) {
+        Ok(version)
+    } else {
+        Err(LearnError::VersionNotFound {
+            name: name.to_owned(),
+            version,
+            available: available
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
 }
 
 /// The manifest of a registered version (`name@3`, `name@latest`), with the version folder it is in.
@@ -224,41 +266,47 @@ pub fn save(home: &Path, mut manifest: Manifest, estimator: &Estimator) -> Resul
             e,
         )
     })?;
-    // Another writer may take a version number first: try the next one (rename never replaces a non-empty folder).
+    // Another writer may take a version number first: the rename then fails (a folder is never renamed
+    // over a non-empty one) and the next number is tried, so concurrent saves get distinct versions.
+    let staged = staging.keep();
+    let mut last = None;
     for _ in 0..100 {
         let next = versions(home, &manifest.name)?.last().map_or(1, |v| v + 1);
         manifest.version = next;
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        std::fs::write(staging.path().join(MANIFEST), json).map_err(|e| {
-            LearnError::io(
-                format!("writing {}", staging.path().join(MANIFEST).display()),
+        if let Err(e) = std::fs::write(staged.join(MANIFEST), json) {
+            std::fs::remove_dir_all(&staged).ok();
+            return Err(LearnError::io(
+                format!("writing {}", staged.join(MANIFEST).display()),
                 e,
-            )
-        })?;
+            ));
+        }
         let target = dir.join(next.to_string());
         if target.exists() {
+            last = Some(next);
             continue;
         }
-        let staged = staging.keep();
         match std::fs::rename(&staged, &target) {
             Ok(()) => return Ok(manifest),
-            Err(_) if target.exists() => {
-                std::fs::remove_dir_all(&staged).ok();
-                return Err(LearnError::VersionRace {
-                    name: manifest.name.clone(),
-                    version: next,
-                });
-            }
+            Err(_) if target.exists() => last = Some(next),
             Err(e) => {
+                std::fs::remove_dir_all(&staged).ok();
                 return Err(LearnError::io(
                     format!("moving the model into {}", target.display()),
                     e,
-                ))
+                ));
             }
         }
     }
-    Err(LearnError::NoFreeVersion {
-        name: manifest.name.clone(),
+    std::fs::remove_dir_all(&staged).ok();
+    Err(match last {
+        Some(version) => LearnError::VersionRace {
+            name: manifest.name.clone(),
+            version,
+        },
+        None => LearnError::NoFreeVersion {
+            name: manifest.name.clone(),
+        },
     })
 }
 
@@ -429,6 +477,8 @@ pub struct VersionSummary {
     pub dataset: String,
     pub run: Option<String>,
     pub metrics: serde_json::Value,
+    /// The aliases naming this version (`production`, ...).
+    pub aliases: Vec<String>,
 }
 
 impl From<&Manifest> for VersionSummary {
@@ -444,6 +494,7 @@ impl From<&Manifest> for VersionSummary {
             dataset: m.lineage.dataset.clone(),
             run: m.lineage.run.clone(),
             metrics: m.metrics.to_json(),
+            aliases: Vec::new(),
         }
     }
 }
@@ -462,9 +513,12 @@ pub fn list(home: &Path, name: Option<&str>) -> Result<Vec<VersionSummary>> {
     };
     let mut out = Vec::new();
     for n in names {
+        let table = aliases(home, &n)?;
         for v in versions(home, &n)? {
             let m = read_manifest(&models_dir(home).join(&n).join(v.to_string()).join(MANIFEST))?;
-            out.push(VersionSummary::from(&m));
+            let mut summary = VersionSummary::from(&m);
+            summary.aliases = table.of_version(v);
+            out.push(summary);
         }
     }
     Ok(out)
@@ -556,6 +610,246 @@ mod tests {
             parse_spec("../x@1"),
             Err(LearnError::InvalidSpec(_))
         ));
+    }
+
+    #[test]
+    fn specs_name_a_version_the_newest_or_an_alias() {
+        assert_eq!(
+            parse_spec("failure").unwrap(),
+            ("failure".into(), Selector::Latest)
+        );
+        assert_eq!(
+            parse_spec("failure@latest").unwrap(),
+            ("failure".into(), Selector::Latest)
+        );
+        assert_eq!(
+            parse_spec("failure@3").unwrap(),
+            ("failure".into(), Selector::Version(3))
+        );
+        assert_eq!(
+            parse_spec("failure@production").unwrap(),
+            ("failure".into(), Selector::Alias("production".into()))
+        );
+        for hostile in [
+            "../x",
+            "../x@production",
+            "failure@production/../../etc",
+            "failure@../1",
+            "failure@",
+            "failure@99999999999",
+            "failure@Prod",
+            "/etc/passwd@1",
+            "a/b",
+            "",
+            "@1",
+        ] {
+            assert!(
+                matches!(parse_spec(hostile), Err(LearnError::InvalidSpec(_))),
+                "{hostile}"
+            );
+        }
+    }
+
+    #[test]
+    fn promote_resolve_and_roll_back_with_a_history() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        for _ in 0..3 {
+            saved(h);
+        }
+        assert!(matches!(
+            resolve(h, "failure@production"),
+            Err(LearnError::AliasNotFound { .. })
+        ));
+        let up = promote(h, "failure@1", "production", "alice").unwrap();
+        assert!(up.changed);
+        assert_eq!((up.change.from, up.change.to), (None, 1));
+        assert_eq!(resolve(h, "failure@production").unwrap().1, 1);
+        promote(h, "failure@2", "production", "bob").unwrap();
+        promote(h, "failure@latest", "staging", "ci").unwrap();
+        // An alias can name the version to promote.
+        let up = promote(h, "failure@staging", "production", "bob").unwrap();
+        assert_eq!((up.change.from, up.change.to), (Some(2), 3));
+        assert_eq!(
+            Model::load(h, "failure@production").unwrap().spec(),
+            "failure@3"
+        );
+        // Promoting to the version it already names changes and records nothing.
+        assert!(
+            !promote(h, "failure@3", "production", "bob")
+                .unwrap()
+                .changed
+        );
+        let listed = list(h, Some("failure")).unwrap();
+        assert_eq!(listed[2].aliases, vec!["production", "staging"]);
+        assert!(listed[0].aliases.is_empty());
+
+        let back = rollback(h, "failure", "production", "carol").unwrap();
+        assert_eq!((back.change.from, back.change.to), (Some(3), 2));
+        assert_eq!(resolve(h, "failure@production").unwrap().1, 2);
+        assert_eq!(
+            rollback(h, "failure", "production", "carol")
+                .unwrap()
+                .change
+                .to,
+            1
+        );
+        assert!(matches!(
+            rollback(h, "failure", "production", "carol"),
+            Err(LearnError::NothingToRollBack { .. })
+        ));
+        assert!(matches!(
+            rollback(h, "failure", "canary", "carol"),
+            Err(LearnError::AliasNotFound { .. })
+        ));
+        assert!(matches!(
+            promote(h, "failure@9", "production", "x"),
+            Err(LearnError::VersionNotFound { .. })
+        ));
+        assert!(matches!(
+            promote(h, "failure@1", "latest", "x"),
+            Err(LearnError::InvalidAlias(_))
+        ));
+        assert!(matches!(
+            rollback(h, "../failure", "production", "x"),
+            Err(LearnError::InvalidName(_))
+        ));
+
+        let table = aliases(h, "failure").unwrap();
+        let moves: Vec<_> = table
+            .history
+            .iter()
+            .map(|c| (c.actor.as_str(), c.alias.as_str(), c.action, c.from, c.to))
+            .collect();
+        use AliasAction::{Promote, Rollback};
+        assert_eq!(
+            moves,
+            vec![
+                ("alice", "production", Promote, None, 1),
+                ("bob", "production", Promote, Some(1), 2),
+                ("ci", "staging", Promote, None, 3),
+                ("bob", "production", Promote, Some(2), 3),
+                ("carol", "production", Rollback, Some(3), 2),
+                ("carol", "production", Rollback, Some(2), 1),
+            ]
+        );
+        assert!(table.history.iter().all(|c| c.at.ends_with('Z')));
+        // A torn or foreign file is refused, not read as empty.
+        std::fs::write(aliases_path(h, "failure"), "{\"format_version\": 1, \"alia").unwrap();
+        assert!(matches!(
+            resolve(h, "failure@production"),
+            Err(LearnError::CorruptAliases { .. })
+        ));
+    }
+
+    #[test]
+    fn concurrent_promotes_take_turns_and_lose_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        for _ in 0..4 {
+            saved(h);
+        }
+        const THREADS: u32 = 8;
+        const EACH: u32 = 10;
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        let v = (t + i) % 4 + 1;
+                        promote(h, &format!("failure@{v}"), "production", &format!("t{t}"))
+                            .unwrap();
+                        // Readers never see a torn file.
+                        resolve(h, "failure@production").unwrap();
+                    }
+                });
+            }
+        });
+        let table = aliases(h, "failure").unwrap();
+        // Each recorded move starts where the one before ended: no change was lost or interleaved.
+        let mut at = None;
+        for c in &table.history {
+            assert_eq!(c.from, at, "{c:?}");
+            assert_ne!(c.from, Some(c.to));
+            at = Some(c.to);
+        }
+        assert_eq!(table.get("production"), at);
+        assert!(table.history.len() as u32 <= THREADS * EACH);
+        assert!(table.history.len() > 1);
+        // Only the lock file and the aliases file are left, no temporary files.
+        let mut extra: Vec<String> = std::fs::read_dir(h.join("models/failure"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.parse::<u32>().is_err())
+            .collect();
+        extra.sort();
+        assert_eq!(extra, vec![".aliases.lock", "aliases.json"]);
+    }
+
+    #[test]
+    fn concurrent_saves_get_distinct_versions() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        const THREADS: usize = 16;
+        const EACH: usize = 8;
+        let got: Vec<u32> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| s.spawn(move || (0..EACH).map(|_| saved(h).version).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|j| j.join().unwrap())
+                .collect()
+        });
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let n = (THREADS * EACH) as u32;
+        assert_eq!(sorted.len() as u32, n, "{got:?}");
+        assert_eq!(
+            versions(h, "failure").unwrap(),
+            (1..=n).collect::<Vec<u32>>()
+        );
+        for v in 1..=n {
+            let m = Model::load(h, &format!("failure@{v}")).unwrap();
+            assert_eq!(m.manifest.version, v);
+        }
+        // No staging folder is left behind.
+        let entries = std::fs::read_dir(h.join("models/failure")).unwrap().count();
+        assert_eq!(entries as u32, n);
+    }
+
+    #[test]
+    fn the_resolver_follows_promotes_and_new_versions() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        let r = Resolver::new(h);
+        assert!(matches!(
+            r.resolve("failure"),
+            Err(LearnError::ModelNotFound(..))
+        ));
+        saved(h);
+        assert_eq!(r.resolve("failure").unwrap().to_string(), "failure@1");
+        saved(h);
+        assert_eq!(r.resolve("failure@latest").unwrap().version, 2);
+        promote(h, "failure@1", "production", "t").unwrap();
+        assert_eq!(r.resolve("failure@production").unwrap().version, 1);
+        promote(h, "failure@2", "production", "t").unwrap();
+        assert_eq!(r.resolve("failure@production").unwrap().version, 2);
+        assert!(matches!(
+            r.resolve("failure@7"),
+            Err(LearnError::VersionNotFound { .. })
+        ));
+        assert!(matches!(
+            r.resolve("failure@production/../../etc"),
+            Err(LearnError::InvalidSpec(_))
+        ));
+        for spec in ["failure", "failure@1", "failure@production"] {
+            assert_eq!(
+                r.resolve(spec).unwrap().version,
+                resolve(h, spec).unwrap().1,
+                "{spec}"
+            );
+        }
     }
 
     #[test]

@@ -145,6 +145,132 @@ fn train_predict_evaluate_models_on_files() {
 }
 
 #[test]
+fn aliases_promote_roll_back_and_printed_predictions() {
+    let h = Home::new();
+    let train = h.file("train.csv", machines_csv(600, 5));
+    let test = h.file("test.csv", machines_csv(40, 6));
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+    for kind in ["logistic", "gbdt"] {
+        h.ok(&[
+            "train",
+            "--train",
+            train,
+            "--target",
+            "label",
+            "--drop",
+            "id,timestamp",
+            "--model",
+            kind,
+            "--name",
+            "failure",
+        ]);
+    }
+    let up = h.json(&["models", "promote", "failure@1", "--alias", "production"]);
+    assert_eq!(
+        (up["alias"].clone(), up["to"].clone()),
+        ("production".into(), 1.into())
+    );
+    assert!(up["from"].is_null() && up["changed"] == true, "{up}");
+    assert!(!up["actor"].as_str().unwrap().is_empty());
+    let text = h.ok(&["models", "promote", "failure@latest", "--alias", "staging"]);
+    assert!(text.contains("staging: (new) -> failure@2"), "{text}");
+    // Listings show the aliases.
+    let list = h.json(&["models", "show", "failure"]);
+    assert_eq!(list[0]["aliases"], serde_json::json!(["production"]));
+    assert_eq!(list[1]["aliases"], serde_json::json!(["staging"]));
+    assert!(h.ok(&["models"]).contains("production"));
+
+    // Printed predictions by alias, the same for CSV and JSON lines.
+    let p = h.json(&["predict", "failure@production", "--input", test]);
+    assert_eq!(
+        (p["model"].clone(), p["version"].clone()),
+        ("failure".into(), 1.into())
+    );
+    let rows = p["predictions"].as_array().unwrap();
+    assert_eq!(rows.len(), 40);
+    assert!(rows
+        .iter()
+        .all(|r| r["score"].is_f64() && r["decision"].is_string()));
+    let csv = std::fs::read_to_string(test).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let jsonl: String = lines
+        .map(|l| {
+            let obj: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .zip(l.split(','))
+                .map(|(k, v)| {
+                    let value = v
+                        .parse::<f64>()
+                        .map_or_else(|_| serde_json::json!(v), |x| serde_json::json!(x));
+                    ((*k).to_owned(), value)
+                })
+                .collect();
+            format!("{}\n", serde_json::Value::Object(obj))
+        })
+        .collect();
+    let jsonl = h.file("rows.jsonl", jsonl);
+    let q = h.json(&[
+        "predict",
+        "failure@production",
+        "--input",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert_eq!(q["predictions"], p["predictions"]);
+    let printed = h.ok(&["predict", "failure@production", "--input", test]);
+    assert!(
+        printed.starts_with("model failure@1 (binary, threshold"),
+        "{printed}"
+    );
+    assert_eq!(printed.lines().count(), 42, "{printed}");
+
+    // Promote, then the alias names the new version; roll back returns it.
+    h.ok(&[
+        "models",
+        "promote",
+        "failure@staging",
+        "--alias",
+        "production",
+    ]);
+    let p2 = h.json(&["predict", "failure@production", "--input", test]);
+    assert_eq!(p2["version"], 2);
+    assert_ne!(p2["predictions"], p["predictions"]);
+    let back = h.json(&["models", "rollback", "failure", "--alias", "production"]);
+    assert_eq!(
+        (back["from"].clone(), back["to"].clone()),
+        (2.into(), 1.into())
+    );
+    let table = h.json(&["models", "aliases", "failure"]);
+    assert_eq!(
+        table["aliases"],
+        serde_json::json!({"production": 1, "staging": 2})
+    );
+    let actions: Vec<&str> = table["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["promote", "promote", "promote", "rollback"]);
+    let shown = h.ok(&["models", "aliases", "failure"]);
+    assert!(
+        shown.contains("rollback") && shown.contains("production"),
+        "{shown}"
+    );
+
+    // Refusals name what is wrong.
+    let err = h.fails(&["models", "rollback", "failure", "--alias", "staging"]);
+    assert!(err.contains("no earlier version"), "{err}");
+    let err = h.fails(&["predict", "failure@production/../../etc", "--input", test]);
+    assert!(err.contains("invalid model reference"), "{err}");
+    let err = h.fails(&["models", "promote", "failure@1", "--alias", "latest"]);
+    assert!(err.contains("invalid alias"), "{err}");
+    let bad = h.file("bad.csv", csv.replace("torque_nm", "torque"));
+    let err = h.fails(&["predict", "failure@1", "--input", bad.to_str().unwrap()]);
+    assert!(err.contains("missing column 'torque_nm'"), "{err}");
+}
+
+#[test]
 fn auto_with_derived_sql_features() {
     let h = Home::new();
     let train = h.file("train.csv", machines_csv(900, 3));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use millwright_app::learn::{self, EvaluateRequest, PredictRequest, Rows, TrainOptions};
-use millwright_app::text;
+use millwright_app::{predict, text};
 
 use crate::output::{observer, print_json};
 use crate::Global;
@@ -122,16 +122,17 @@ pub struct EvaluateArgs {
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// NAME@VERSION, NAME@latest or NAME.
+    /// NAME@VERSION, NAME@ALIAS (e.g. failure@production), NAME@latest or NAME.
     pub model: String,
     #[command(flatten)]
     pub data: DataArgs,
-    /// File to score (CSV, Parquet or JSON lines).
+    /// File to score: CSV, JSON lines or Arrow IPC (with --output also Parquet).
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Output file (.csv or .parquet): the input columns plus `probability` and `predicted`.
+    /// Without it, each row's score and decision are printed.
     #[arg(long)]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,8 +143,31 @@ pub struct ModelsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// Every version of one model with its metrics and lineage.
+    /// Every version of one model with its metrics, lineage and aliases.
     Show { name: String },
+    /// Point an alias (production, staging, ...) at a version: `models promote failure@3 --alias production`.
+    Promote {
+        /// NAME@VERSION (or NAME@latest, NAME@ALIAS).
+        spec: String,
+        #[arg(long)]
+        alias: String,
+    },
+    /// Move an alias back to the version it named before its last promote.
+    Rollback {
+        name: String,
+        #[arg(long)]
+        alias: String,
+    },
+    /// A model's aliases and the history of their moves (who, when, from, to).
+    Aliases { name: String },
+}
+
+/// Who the alias history names for a change from the command line: the OS user, or `cli`.
+fn actor() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "cli".to_owned())
 }
 
 impl DataArgs {
@@ -227,12 +251,28 @@ pub async fn evaluate_cmd(global: &Global, args: EvaluateArgs) -> Result<()> {
 }
 
 pub async fn predict_cmd(global: &Global, args: PredictArgs) -> Result<()> {
+    let home = global.home();
+    let Some(output) = args.output else {
+        let cache = predict::ModelCache::new(&home);
+        let p = match args.data.rows(&args.input)? {
+            Rows::File(path) => predict::predict_file(&cache, &args.model, &path)?,
+            rows @ Rows::Dataset { .. } => {
+                let (batch, _) = learn::read_rows(&home, &rows).await?;
+                predict::predict(&cache, &args.model, predict::PredictInput::Batch(&batch))?
+            }
+        };
+        if global.json {
+            return print_json(&p);
+        }
+        print!("{}", text::predictions(&p));
+        return Ok(());
+    };
     let request = PredictRequest {
         model: args.model,
         rows: args.data.rows(&args.input)?,
-        output: args.output,
+        output,
     };
-    let p = learn::predict(&global.home(), &request).await?;
+    let p = learn::predict(&home, &request).await?;
     if global.json {
         return print_json(&p);
     }
@@ -249,10 +289,37 @@ pub async fn predict_cmd(global: &Global, args: PredictArgs) -> Result<()> {
 
 pub async fn models_cmd(global: &Global, args: ModelsArgs) -> Result<()> {
     let home = global.home();
-    let name = args
-        .command
-        .as_ref()
-        .map(|ModelsCommand::Show { name }| name.as_str());
+    let name = match &args.command {
+        None => None,
+        Some(ModelsCommand::Show { name }) => Some(name.as_str()),
+        Some(ModelsCommand::Promote { spec, alias }) => {
+            let up = learn::promote(&home, spec, alias, &actor())?;
+            return if global.json {
+                print_json(&up)
+            } else {
+                print!("{}", text::alias_update(&up));
+                Ok(())
+            };
+        }
+        Some(ModelsCommand::Rollback { name, alias }) => {
+            let up = learn::rollback(&home, name, alias, &actor())?;
+            return if global.json {
+                print_json(&up)
+            } else {
+                print!("{}", text::alias_update(&up));
+                Ok(())
+            };
+        }
+        Some(ModelsCommand::Aliases { name }) => {
+            let table = learn::aliases(&home, name)?;
+            return if global.json {
+                print_json(&table)
+            } else {
+                print!("{}", text::aliases(name, &table));
+                Ok(())
+            };
+        }
+    };
     let list = learn::models(&home, name)?;
     if global.json {
         return print_json(&list);
