@@ -42,6 +42,11 @@ pub fn is_mutating(method: &Method) -> bool {
     )
 }
 
+/// Mutating requests are audited; a prediction changes nothing stored (it is counted in `/metrics`).
+fn is_audited(method: &Method, route: &str) -> bool {
+    is_mutating(method) && !route.ends_with("/predict")
+}
+
 /// The least role a request needs.
 fn required_role(method: &Method, path: &str) -> Role {
     if *method == Method::DELETE || path.starts_with("/api/v1/audit") {
@@ -110,7 +115,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         },
         Err(err) => (None, err.into_response()),
     };
-    if is_mutating(&method) {
+    if is_audited(&method, &route) {
         let record = AuditRecord {
             token: token
                 .as_ref()

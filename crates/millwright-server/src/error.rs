@@ -179,7 +179,7 @@ pub fn app_kind(err: &AppError) -> (StatusCode, &'static str) {
         AppError::Learn(l) => learn_kind(l),
         AppError::Tracking(t) => tracking_kind(t),
         AppError::Twin(t) => twin_kind(t),
-        AppError::Impact(_) | AppError::Invalid(_) => {
+        AppError::Impact(_) | AppError::Invalid(_) | AppError::Predict(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
         }
         AppError::FileExists { .. } => (StatusCode::CONFLICT, "conflict"),

@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     pub home: Home,
     pub store: Arc<Store>,
     pub jobs: jobs::Jobs,
+    /// Models loaded once per version and shared by every predict request.
+    pub models: Arc<millwright_app::predict::ModelCache>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub config: ServeConfig,
 }
@@ -183,6 +185,7 @@ impl Server {
         let metrics = observe::recorder()?;
         let state = Arc::new(Shared {
             jobs: jobs::Jobs::new(store.clone(), config.job_slots),
+            models: Arc::new(millwright_app::predict::ModelCache::new(&home)),
             home,
             store,
             metrics,

@@ -4,6 +4,7 @@
 pub mod data;
 pub mod jobs;
 pub mod learn;
+pub mod predict;
 pub mod system;
 pub mod twin;
 
@@ -53,6 +54,10 @@ pub fn v1(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(data::sql))
         .routes(routes!(learn::models))
         .routes(routes!(learn::model))
+        .routes(routes!(predict::predict))
+        .routes(routes!(predict::aliases))
+        .routes(routes!(predict::promote))
+        .routes(routes!(predict::rollback))
         .routes(routes!(learn::runs))
         .routes(routes!(learn::run))
         .routes(routes!(learn::run_metrics))
