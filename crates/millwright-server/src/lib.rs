@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 mod observe;
 mod routes;
+pub mod scratch;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -31,6 +32,9 @@ use utoipa_axum::routes;
 use auth::BearerScheme;
 pub use error::{ApiError, ErrorBody};
 pub use store::{Role, Store, StoreError};
+
+/// The reason given to tracked runs a stopped server (or CLI) left running.
+pub const RUN_INTERRUPTED: &str = "interrupted: the process that ran it stopped";
 
 /// How a server runs; [`ServeConfig::new`] gives the defaults `millwright serve` uses.
 #[derive(Debug, Clone)]
@@ -178,6 +182,20 @@ impl Server {
             tracing::warn!(
                 jobs = failed,
                 "jobs left unfinished by a stopped server marked failed"
+            );
+        }
+        let runs = millwright_app::runs::fail_interrupted(&home, RUN_INTERRUPTED)?;
+        if runs > 0 {
+            tracing::warn!(
+                runs,
+                "tracked runs left running by a stopped process marked failed"
+            );
+        }
+        let removed = scratch::remove_dead(&home)?;
+        if removed > 0 {
+            tracing::info!(
+                files = removed,
+                "scratch files of stopped servers removed from the home's tmp folder"
             );
         }
         let metrics = observe::recorder()?;

@@ -284,6 +284,33 @@ fn validate_token_name(name: &str) -> Result<()> {
         .map_err(|e| StoreError::Invalid(format!("token name: {e}")))
 }
 
+/// Switches the database to WAL (readers never wait for the writer) once. Switching takes an exclusive
+/// lock, and SQLite answers "busy" without calling the busy handler when another process holds the file
+/// at that moment (a CLI `token create` while the server opens it): retry briefly.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut attempt = 0;
+    loop {
+        let result = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                }
+            });
+        match result {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 200 =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) `<home>/millwright.db` and its server tables.
     pub fn open(home: &Path) -> Result<Store> {
@@ -299,9 +326,10 @@ impl Store {
         // CLI and server share the file: wait for each other's short writes instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql("setting the busy timeout"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql("switching to WAL"))?;
-        conn.execute_batch(SCHEMA)
+        enable_wal(&conn).map_err(sql("switching to WAL"))?;
+        // IMMEDIATE: two processes creating the tables at once wait for each other (a deferred
+        // transaction that turns into a write answers "database is locked" without waiting).
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;"))
             .map_err(sql("creating the tables"))?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -325,7 +353,12 @@ impl Store {
             .try_fill_bytes(&mut bytes)
             .map_err(|e| StoreError::Random(e.to_string()))?;
         let token = format!("{TOKEN_PREFIX}{}", hex(&bytes));
-        let conn = self.conn()?;
+        let mut guard = self.conn()?;
+        // One write transaction, taken first: the check and the insert see the same table even when
+        // another process creates a token at the same moment.
+        let conn = guard
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("starting a token write"))?;
         let existing: Option<Option<String>> = conn
             .query_row(
                 "SELECT revoked FROM tokens WHERE name = ?1",
@@ -351,6 +384,7 @@ impl Store {
             params![name, role.as_str(), hash_token(&token), now()],
         )
         .map_err(sql("storing the token"))?;
+        conn.commit().map_err(sql("storing the token"))?;
         Ok(NewToken {
             name: name.to_owned(),
             role,
