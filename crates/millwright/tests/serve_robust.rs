@@ -167,7 +167,7 @@ fn operator(h: &Home) -> String {
 fn training_csv(rows: u32, seed: u32) -> String {
     let mut csv = String::from("id,temperature,speed,label\n");
     for i in 0..rows {
-        let label = u8::from((i * 7 + seed) % 5 == 0);
+        let label = u8::from((i * 7 + seed).is_multiple_of(5));
         csv.push_str(&format!(
             "{i},{:.2},{},{label}\n",
             20.0 + f64::from(label) * 3.0 + f64::from((i + seed) % 7) * 0.4,
@@ -267,7 +267,9 @@ fn kill_9_during_a_training_job_fails_the_job_and_leaves_the_registry_unchanged(
         let logged = runs["runs"].as_array().unwrap().iter().find_map(|r| {
             let id = r["id"].as_str().unwrap();
             let shown = h.json(&["runs", "show", id]);
-            let epochs = shown["last_epoch"].as_object().map_or(0, serde_json::Map::len);
+            let epochs = shown["last_epoch"]
+                .as_object()
+                .map_or(0, serde_json::Map::len);
             (epochs > 0).then(|| id.to_owned())
         });
         if let Some(id) = logged {
@@ -321,13 +323,12 @@ fn kill_9_during_a_training_job_fails_the_job_and_leaves_the_registry_unchanged(
     assert_eq!(job["result"]["model"], "failure@2", "{job}");
 }
 
-fn big_csv(h: &Home, rows: u64) -> Vec<u8> {
+fn big_csv(rows: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(rows as usize * 12);
     writeln!(out, "i,x").unwrap();
     for i in 0..rows {
         writeln!(out, "{i},{}", (i % 997) as f64 / 7.0).unwrap();
     }
-    let _ = h;
     out
 }
 
@@ -337,7 +338,7 @@ fn kill_9_during_an_ingest_job_leaves_the_previous_version_and_no_scratch_file()
     let token = operator(&h);
     let small = h.file("small.csv", "i,x\n1,0.5\n2,0.25\n");
     h.ok(&["ingest", small.to_str().unwrap(), "--dataset", "k"]);
-    let big = big_csv(&h, 3_000_000);
+    let big = big_csv(3_000_000);
 
     let server = Serve::start(&h);
     let dead = server.pid();
@@ -417,8 +418,8 @@ fn an_api_ingest_and_a_cli_ingest_into_one_dataset_at_once_lose_nothing() {
     h.ok(&["ingest", seed.to_str().unwrap(), "--dataset", "d"]);
     let server = Serve::start(&h);
     let rounds = 4u64;
-    let rows = 20_000u64;
-    let (mut api_ok, mut cli_ok) = (0i64, 0i64);
+    let rows = 100_000u64;
+    let (mut api_ok, mut cli_ok, mut overlapped) = (0i64, 0i64, 0u32);
     for round in 0..rounds {
         let file = |src: &str| {
             let mut csv = String::from("src,i\n");
@@ -447,12 +448,30 @@ fn an_api_ingest_and_a_cli_ingest_into_one_dataset_at_once_lose_nothing() {
             "text/csv",
             file("api").as_bytes(),
         );
-        let cli = {
-            let mut err = String::new();
-            cli.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            (cli.wait().unwrap(), err)
+        // Watch both: the round counts as concurrent when the job ran while the CLI process was alive.
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let (status, job) = loop {
+            let job = server.job(id, &token);
+            let cli_done = cli.try_wait().unwrap();
+            if job["state"] == "running" && cli_done.is_none() {
+                overlapped += 1;
+            }
+            let final_job = matches!(
+                job["state"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            );
+            if let (Some(status), true) = (cli_done, final_job) {
+                break (status, job);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round} never ended: {job}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         };
-        let job = server.wait_final(id, &token);
+        let mut err = String::new();
+        cli.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let cli = (status, err);
         // Each one succeeds or says why it did not; a failure is a clean one (checked by the counts below).
         match job["state"].as_str().unwrap() {
             "succeeded" => api_ok += 1,
@@ -489,6 +508,7 @@ fn an_api_ingest_and_a_cli_ingest_into_one_dataset_at_once_lose_nothing() {
         1 + api_ok + cli_ok,
         "{history}"
     );
+    assert!(overlapped > 0, "the two ingests never ran at the same time");
     // Concurrent appends do not conflict: all of them go in.
     assert_eq!((api_ok, cli_ok), (rounds as i64, rounds as i64));
 }
@@ -497,39 +517,81 @@ fn an_api_ingest_and_a_cli_ingest_into_one_dataset_at_once_lose_nothing() {
 fn an_api_training_and_a_cli_training_of_one_name_at_once_get_distinct_versions() {
     let h = Home::new();
     let token = operator(&h);
-    std::fs::write(h.home().join("rows.csv"), training_csv(300, 3)).unwrap();
+    std::fs::write(h.home().join("rows.csv"), training_csv(1500, 3)).unwrap();
     let rows = h.home().join("rows.csv");
     let server = Serve::start(&h);
     let rounds = 3;
     let mut registered = Vec::new();
-    for _ in 0..rounds {
+    let mut overlapped = 0u32;
+    for round in 0..rounds {
         let body = serde_json::json!({
-            "train": "rows.csv", "target": "label", "drop": ["id"], "model": "logistic", "name": "failure",
+            "train": "rows.csv", "target": "label", "drop": ["id"], "model": "mlp", "name": "failure",
+            "epochs": 15, "threshold": "0.5",
         });
+        let mut cli = h
+            .command(&[
+                "--json",
+                "train",
+                "--train",
+                rows.to_str().unwrap(),
+                "--target",
+                "label",
+                "--drop",
+                "id",
+                "--model",
+                "mlp",
+                "--epochs",
+                "15",
+                "--threshold",
+                "0.5",
+                "--name",
+                "failure",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let id = server.post_job(
             "/api/v1/train",
             &token,
             "application/json",
             body.to_string().as_bytes(),
         );
-        let cli = h.json(&[
-            "train",
-            "--train",
-            rows.to_str().unwrap(),
-            "--target",
-            "label",
-            "--drop",
-            "id",
-            "--model",
-            "logistic",
-            "--name",
-            "failure",
-        ]);
-        registered.push(cli["model"].as_str().unwrap().to_owned());
-        let job = server.wait_final(id, &token);
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let job = loop {
+            let job = server.job(id, &token);
+            let cli_done = cli.try_wait().unwrap().is_some();
+            if job["state"] == "running" && !cli_done {
+                overlapped += 1;
+            }
+            let final_job = matches!(
+                job["state"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            );
+            if cli_done && final_job {
+                break job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round} never ended: {job}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let out = cli.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "round {round}: CLI train failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        registered.push(printed["model"].as_str().unwrap().to_owned());
         assert_eq!(job["state"], "succeeded", "{job}");
         registered.push(job["result"]["model"].as_str().unwrap().to_owned());
     }
+    assert!(
+        overlapped > 0,
+        "the two trainings never ran at the same time"
+    );
     let mut sorted = registered.clone();
     sorted.sort();
     sorted.dedup();
