@@ -31,14 +31,6 @@ fn owner(name: &str) -> Option<u32> {
     rest.split_once('-')?.0.parse().ok()
 }
 
-/// Whether process `pid` is alive; `None` where that cannot be told (no Linux `/proc`).
-fn alive(pid: u32) -> Option<bool> {
-    if !Path::new("/proc/self").exists() {
-        return None;
-    }
-    Some(Path::new(&format!("/proc/{pid}")).exists())
-}
-
 /// Removes the scratch files in `<home>/tmp` whose server process is gone; returns how many.
 pub fn remove_dead(home: &millwright_app::Home) -> Result<usize, millwright_app::AppError> {
     let dir = home.root().join("tmp");
@@ -59,7 +51,7 @@ pub fn remove_dead(home: &millwright_app::Home) -> Result<usize, millwright_app:
         let Some(pid) = name.to_str().and_then(owner) else {
             continue;
         };
-        if pid == std::process::id() || alive(pid) != Some(false) {
+        if pid == std::process::id() || crate::store::process_alive(pid) != Some(false) {
             continue;
         }
         match std::fs::remove_file(entry.path()) {
@@ -80,7 +72,7 @@ mod tests {
 
     #[test]
     fn only_the_files_of_gone_processes_are_removed() {
-        if alive(1).is_none() {
+        if crate::store::process_alive(1).is_none() {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

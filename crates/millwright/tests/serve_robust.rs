@@ -684,3 +684,49 @@ fn the_cli_writes_tokens_while_the_server_audits_requests_without_locking_errors
     let logs = server.logs();
     assert!(!logs.contains("locked"), "{logs}");
 }
+
+#[test]
+fn a_second_server_on_the_home_leaves_the_first_ones_running_job_alone() {
+    let h = Home::new();
+    let token = operator(&h);
+    std::fs::write(h.home().join("rows.csv"), training_csv(2000, 4)).unwrap();
+    let first = Serve::start(&h);
+    let body = serde_json::json!({
+        "train": "rows.csv", "target": "label", "drop": ["id"], "model": "mlp", "name": "failure",
+        "epochs": 1_000_000, "threshold": "0.5",
+    });
+    let id = first.post_job(
+        "/api/v1/train",
+        &token,
+        "application/json",
+        body.to_string().as_bytes(),
+    );
+    first.wait_job(id, &token, "ran", |j| j["state"] == "running");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.json(&["runs", "--status", "running"])["total"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the training's run never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A second server starts on the same home while the first one trains: the job and its run are the
+    // first one's, still running; the second refuses to cancel what it does not run.
+    let second = Serve::start(&h);
+    assert_eq!(second.job(id, &token)["state"], "running");
+    assert_eq!(first.job(id, &token)["state"], "running");
+    assert_eq!(h.json(&["runs", "--status", "running"])["total"], 1);
+    let (status, body) = second.request("POST", &format!("/api/v1/jobs/{id}/cancel"), &token, None);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("another server"), "{body}");
+
+    // Once the first one is gone, a server starting fails the job and its run.
+    drop(second);
+    first.kill9();
+    let third = Serve::start(&h);
+    let job = third.job(id, &token);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(h.json(&["runs", "--status", "running"])["total"], 0);
+    assert_eq!(h.json(&["runs", "--status", "failed"])["total"], 1);
+}
