@@ -549,6 +549,11 @@ mod tests {
     }
 
     fn saved(home: &Path) -> Manifest {
+        saved_after(home, || {})
+    }
+
+    /// Saves a model, calling `ready` just before the save itself.
+    fn saved_after(home: &Path, ready: impl FnOnce()) -> Manifest {
         let spec = PipelineSpec {
             target: "y".into(),
             ..Default::default()
@@ -558,7 +563,9 @@ mod tests {
             coef: vec![3.0],
             intercept: 0.0,
         });
-        save(home, manifest(p, &est), &est).unwrap()
+        let manifest = manifest(p, &est);
+        ready();
+        save(home, manifest, &est).unwrap()
     }
 
     #[test]
@@ -594,17 +601,28 @@ mod tests {
     #[test]
     fn concurrent_saves_of_one_name_get_distinct_versions() {
         let home = tempfile::tempdir().unwrap();
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let home = home.path().to_owned();
-                std::thread::spawn(move || saved(&home).version)
-            })
-            .collect();
-        let mut got: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        // Rounds of 8 writers let go at once: each round races for the same next number.
+        let mut got: Vec<u32> = Vec::new();
+        for _ in 0..5 {
+            let start = Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let home = home.path().to_owned();
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        saved_after(&home, || {
+                            start.wait();
+                        })
+                        .version
+                    })
+                })
+                .collect();
+            got.extend(threads.into_iter().map(|t| t.join().unwrap()));
+        }
         got.sort_unstable();
-        assert_eq!(got, (1..=8).collect::<Vec<_>>());
+        assert_eq!(got, (1..=40).collect::<Vec<_>>());
         assert_eq!(versions(home.path(), "failure").unwrap(), got);
-        assert_eq!(list(home.path(), None).unwrap().len(), 8);
+        assert_eq!(list(home.path(), None).unwrap().len(), 40);
         // No staging folder is left behind.
         let left: Vec<_> = std::fs::read_dir(home.path().join("models/failure"))
             .unwrap()
