@@ -184,19 +184,26 @@ impl Server {
                 "jobs left unfinished by a stopped server marked failed"
             );
         }
-        let runs = millwright_app::runs::fail_interrupted(&home, RUN_INTERRUPTED)?;
-        if runs > 0 {
-            tracing::warn!(
-                runs,
-                "tracked runs left running by a stopped process marked failed"
-            );
+        // Housekeeping: a problem here is logged, it does not keep the server from starting.
+        match millwright_app::runs::fail_interrupted(&home, RUN_INTERRUPTED) {
+            Ok(0) => {}
+            Ok(runs) => {
+                tracing::warn!(
+                    runs,
+                    "tracked runs left running by a stopped process marked failed"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot close the runs of stopped processes"),
         }
-        let removed = scratch::remove_dead(&home)?;
-        if removed > 0 {
-            tracing::info!(
-                files = removed,
+        match scratch::remove_dead(&home) {
+            Ok(0) => {}
+            Ok(files) => tracing::info!(
+                files,
                 "scratch files of stopped servers removed from the home's tmp folder"
-            );
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot clear the scratch files of stopped servers");
+            }
         }
         let metrics = observe::recorder()?;
         let state = Arc::new(Shared {
