@@ -100,6 +100,10 @@ pub enum LearnError {
     #[cfg(feature = "candle")]
     #[error("candle trainer")]
     Candle(#[from] candle_core::Error),
+    #[error(
+        "model '{name}': version {version} appeared while saving; saving again takes the next one"
+    )]
+    VersionRace { name: String, version: u32 },
     #[error("model '{name}': no free version number")]
     NoFreeVersion { name: String },
     #[error("fold {fold} of the {k}-fold split has {problem}; use fewer folds or more data")]
