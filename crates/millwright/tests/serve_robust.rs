@@ -24,18 +24,12 @@ struct Serve {
 
 impl Serve {
     fn start(h: &Home) -> Serve {
-        Serve::start_with(h, &[])
-    }
-
-    fn start_with(h: &Home, extra: &[&str]) -> Serve {
         static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let out = h.dir.path().join(format!("serve-{n}.out"));
         let log = h.dir.path().join(format!("serve-{n}.log"));
-        let mut args = vec!["--json", "serve", "--bind", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
         let mut child = h
-            .command(&args)
+            .command(&["--json", "serve", "--bind", "127.0.0.1:0"])
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
