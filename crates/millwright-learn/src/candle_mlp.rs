@@ -297,7 +297,10 @@ mod tests {
             y: &y,
             weights: None,
         };
-        let (fused, fh) = crate::mlp::train(&d, Task::Binary, &cfg, 3, None, &mut |_| {}).unwrap();
+        let (fused, fh) = crate::mlp::train(&d, Task::Binary, &cfg, 3, None, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
         let (cand, ch) = train(&d, Task::Binary, &cfg, 3, &Device::Cpu, None, &mut |_| {}).unwrap();
         for (a, b) in fused.layers.iter().zip(&cand.layers) {
             for (p, q) in a.w.iter().zip(&b.w) {

@@ -724,3 +724,42 @@ fn a_second_server_on_the_home_leaves_the_first_ones_running_job_alone() {
     assert_eq!(h.json(&["runs", "--status", "running"])["total"], 0);
     assert_eq!(h.json(&["runs", "--status", "failed"])["total"], 1);
 }
+
+#[test]
+fn cancelling_a_running_mlp_training_stops_it_between_epochs_and_registers_nothing() {
+    let h = Home::new();
+    let token = operator(&h);
+    std::fs::write(h.home().join("rows.csv"), training_csv(2000, 5)).unwrap();
+    let server = Serve::start(&h);
+    // Once during the threshold's inner fit (no epoch is logged there), once during the final fit.
+    for threshold in [None, Some("0.5")] {
+        let mut body = serde_json::json!({
+            "train": "rows.csv", "target": "label", "drop": ["id"], "model": "mlp", "name": "failure",
+            "epochs": 1_000_000,
+        });
+        if let Some(t) = threshold {
+            body["threshold"] = t.into();
+        }
+        let id = server.post_job(
+            "/api/v1/train",
+            &token,
+            "application/json",
+            body.to_string().as_bytes(),
+        );
+        server.wait_job(id, &token, "ran", |j| j["state"] == "running");
+        std::thread::sleep(Duration::from_millis(500));
+        let (status, text) =
+            server.request("POST", &format!("/api/v1/jobs/{id}/cancel"), &token, None);
+        assert_eq!(status, 200, "{text}");
+        let asked = Instant::now();
+        let job = server.wait_final(id, &token);
+        assert_eq!(job["state"], "cancelled", "{job}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(20),
+            "the cancel took {:?}",
+            asked.elapsed()
+        );
+    }
+    assert_eq!(h.json(&["models"]), serde_json::json!([]));
+    assert_eq!(h.json(&["runs", "--status", "running"])["total"], 0);
+}
