@@ -55,6 +55,12 @@ pub fn list(home: &Home, filter: &RunFilter, limit: u64, offset: u64) -> Result<
     })
 }
 
+/// Marks runs left "running" by a process that is gone (a killed server or CLI) as failed with `reason`;
+/// returns how many.
+pub fn fail_interrupted(home: &Home, reason: &str) -> Result<usize> {
+    Ok(store(home)?.fail_interrupted(reason)?.len())
+}
+
 /// One run with where its files are and its per-epoch history.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDetails {

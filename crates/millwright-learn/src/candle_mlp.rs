@@ -194,7 +194,7 @@ pub fn train(
             let (b1, b2) = (cfg.beta1 as f64, cfg.beta2 as f64);
             let alpha =
                 cfg.learning_rate as f64 * (1.0 - b2.powi(step)).sqrt() / (1.0 - b1.powi(step));
-            for layer in layers.iter_mut() {
+            for layer in &mut layers {
                 for (var, m, v) in [
                     (&layer.w, &mut layer.m.0, &mut layer.v.0),
                     (&layer.b, &mut layer.m.1, &mut layer.v.1),
@@ -297,7 +297,10 @@ mod tests {
             y: &y,
             weights: None,
         };
-        let (fused, fh) = crate::mlp::train(&d, Task::Binary, &cfg, 3, None, &mut |_| {}).unwrap();
+        let (fused, fh) = crate::mlp::train(&d, Task::Binary, &cfg, 3, None, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
         let (cand, ch) = train(&d, Task::Binary, &cfg, 3, &Device::Cpu, None, &mut |_| {}).unwrap();
         for (a, b) in fused.layers.iter().zip(&cand.layers) {
             for (p, q) in a.w.iter().zip(&b.w) {

@@ -100,8 +100,6 @@ pub enum LearnError {
     #[cfg(feature = "candle")]
     #[error("candle trainer")]
     Candle(#[from] candle_core::Error),
-    #[error("model '{name}': other writers kept taking the next version number (last tried {version}); save again")]
-    VersionRace { name: String, version: u32 },
     #[error("model '{name}': no free version number")]
     NoFreeVersion { name: String },
     #[error("fold {fold} of the {k}-fold split has {problem}; use fewer folds or more data")]

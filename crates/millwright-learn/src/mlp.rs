@@ -11,6 +11,8 @@
 // The SIMD kernels are called through `unsafe` after checking the CPU supports them.
 #![allow(unsafe_code)]
 
+use std::ops::ControlFlow;
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -446,14 +448,15 @@ struct Workspace {
 }
 
 /// Trains from the config's initialisation. `validation` is scored after every epoch (as Keras'
-/// `validation_data`); `on_epoch` sees each epoch's figures. Returns the network and the history.
+/// `validation_data`); `on_epoch` sees each epoch's figures and answers whether to go on: `Break` stops
+/// the training with [`LearnError::Cancelled`] (a cancelled job). Returns the network and the history.
 pub fn train(
     data: &TrainData<'_>,
     task: Task,
     cfg: &MlpConfig,
     seed: u64,
     validation: Option<(&Matrix, &[f64])>,
-    on_epoch: &mut dyn FnMut(&EpochReport),
+    on_epoch: &mut dyn FnMut(&EpochReport) -> ControlFlow<()>,
 ) -> Result<(Mlp, Vec<EpochReport>)> {
     cfg.validate()?;
     if data.x.rows == 0 {
@@ -557,7 +560,9 @@ pub fn train(
             report.val_loss = Some(loss);
             report.val_metric = Some(metric);
         }
-        on_epoch(&report);
+        if on_epoch(&report).is_break() {
+            return Err(LearnError::Cancelled);
+        }
         history.push(report);
         if let (Some(patience), Some(val_loss)) =
             (cfg.patience, history.last().and_then(|r| r.val_loss))
@@ -962,11 +967,17 @@ mod tests {
             y: &y,
             weights: None,
         };
-        let (net, hist) = train(&data, Task::Binary, &cfg, 7, Some((&x, &y)), &mut |_| {}).unwrap();
+        let (net, hist) = train(&data, Task::Binary, &cfg, 7, Some((&x, &y)), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         let acc = hist.last().unwrap().val_metric.unwrap();
         assert!(acc > 0.93, "accuracy {acc}");
         assert!(hist.last().unwrap().train_loss < hist[0].train_loss);
-        let (again, _) = train(&data, Task::Binary, &cfg, 7, None, &mut |_| {}).unwrap();
+        let (again, _) = train(&data, Task::Binary, &cfg, 7, None, &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         assert_eq!(net, again, "same seed, same weights");
         // The batch and the single-row paths agree.
         let batch = net.predict(&x);
@@ -1026,7 +1037,38 @@ mod tests {
             y: &y,
             weights: None,
         };
-        let (_, hist) = train(&data, Task::Binary, &cfg, 1, Some((&vx, &vy)), &mut |_| {}).unwrap();
+        let (_, hist) = train(&data, Task::Binary, &cfg, 1, Some((&vx, &vy)), &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
         assert!(hist.len() < 500, "ran all epochs");
+    }
+
+    #[test]
+    fn a_break_from_the_epoch_callback_stops_the_training() {
+        let (x, y) = xor_like(200, 9);
+        let cfg = MlpConfig {
+            epochs: 1_000_000,
+            ..MlpConfig::default()
+        };
+        let data = TrainData {
+            x: &x,
+            y: &y,
+            weights: None,
+        };
+        let mut seen = 0;
+        let started = std::time::Instant::now();
+        let err = train(&data, Task::Binary, &cfg, 1, None, &mut |r| {
+            seen = r.epoch;
+            if r.epoch == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap_err();
+        assert!(matches!(err, LearnError::Cancelled), "{err}");
+        assert_eq!(seen, 3);
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }

@@ -254,60 +254,87 @@ pub fn save(home: &Path, mut manifest: Manifest, estimator: &Estimator) -> Resul
     let weights = estimator.to_safetensors()?;
     manifest.weights_sha256 = format!("{:x}", Sha256::digest(&weights));
     manifest.format_version = MANIFEST_VERSION;
-    let staging = tempfile::Builder::new()
-        .prefix(".staging-")
+    remove_stale_staging(&dir);
+    // The staging folder carries this process's id, so a later save can tell a killed writer's leftovers
+    // from a live writer's work in progress.
+    let staged = tempfile::Builder::new()
+        .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
         .tempdir_in(&dir)
-        .map_err(|e| {
-            LearnError::io(format!("creating a staging folder in {}", dir.display()), e)
-        })?;
-    std::fs::write(staging.path().join(WEIGHTS), &weights).map_err(|e| {
-        LearnError::io(
-            format!("writing {}", staging.path().join(WEIGHTS).display()),
-            e,
-        )
-    })?;
-    // Another writer may take a version number first: the rename then fails (a folder is never renamed
-    // over a non-empty one) and the next number is tried, so concurrent saves get distinct versions.
-    let staged = staging.keep();
-    let mut last = None;
+        .map_err(|e| LearnError::io(format!("creating a staging folder in {}", dir.display()), e))?
+        .keep();
+    let placed = place_staged(home, &mut manifest, &weights, &staged, &dir);
+    if placed.is_err() {
+        std::fs::remove_dir_all(&staged).ok();
+    }
+    placed.map(|()| manifest)
+}
+
+/// Staging folders (`.staging-<pid>-…`) start with this.
+const STAGING_PREFIX: &str = ".staging-";
+
+/// Writes the weights and the manifest into `staged` and renames it to the next free version number.
+/// Another writer (a server job, a second CLI) may take that number first: the rename then fails
+/// (rename never replaces a non-empty folder) and the next number is tried.
+fn place_staged(
+    home: &Path,
+    manifest: &mut Manifest,
+    weights: &[u8],
+    staged: &Path,
+    dir: &Path,
+) -> Result<()> {
+    std::fs::write(staged.join(WEIGHTS), weights)
+        .map_err(|e| LearnError::io(format!("writing {}", staged.join(WEIGHTS).display()), e))?;
+    let mut next = versions(home, &manifest.name)?.last().map_or(1, |v| v + 1);
     for _ in 0..100 {
-        let next = versions(home, &manifest.name)?.last().map_or(1, |v| v + 1);
-        manifest.version = next;
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        if let Err(e) = std::fs::write(staged.join(MANIFEST), json) {
-            std::fs::remove_dir_all(&staged).ok();
-            return Err(LearnError::io(
-                format!("writing {}", staged.join(MANIFEST).display()),
-                e,
-            ));
-        }
         let target = dir.join(next.to_string());
         if target.exists() {
-            last = Some(next);
+            next += 1;
             continue;
         }
-        match std::fs::rename(&staged, &target) {
-            Ok(()) => return Ok(manifest),
-            Err(_) if target.exists() => last = Some(next),
+        manifest.version = next;
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        std::fs::write(staged.join(MANIFEST), json).map_err(|e| {
+            LearnError::io(format!("writing {}", staged.join(MANIFEST).display()), e)
+        })?;
+        match std::fs::rename(staged, &target) {
+            Ok(()) => return Ok(()),
+            Err(_) if target.exists() => next += 1,
             Err(e) => {
-                std::fs::remove_dir_all(&staged).ok();
                 return Err(LearnError::io(
                     format!("moving the model into {}", target.display()),
                     e,
-                ));
+                ))
             }
         }
     }
-    std::fs::remove_dir_all(&staged).ok();
-    Err(match last {
-        Some(version) => LearnError::VersionRace {
-            name: manifest.name.clone(),
-            version,
-        },
-        None => LearnError::NoFreeVersion {
-            name: manifest.name.clone(),
-        },
+    Err(LearnError::NoFreeVersion {
+        name: manifest.name.clone(),
     })
+}
+
+/// Removes staging folders in `dir` whose writer is gone (killed in the middle of a save). Decidable
+/// where the process table is readable (Linux `/proc`); elsewhere nothing is removed.
+fn remove_stale_staging(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            std::fs::remove_dir_all(entry.path()).ok();
+        }
+    }
 }
 
 impl Model {
@@ -570,6 +597,11 @@ mod tests {
     }
 
     fn saved(home: &Path) -> Manifest {
+        saved_after(home, || {})
+    }
+
+    /// Saves a model, calling `ready` just before the save itself.
+    fn saved_after(home: &Path, ready: impl FnOnce()) -> Manifest {
         let spec = PipelineSpec {
             target: "y".into(),
             ..Default::default()
@@ -579,7 +611,9 @@ mod tests {
             coef: vec![3.0],
             intercept: 0.0,
         });
-        save(home, manifest(p, &est), &est).unwrap()
+        let manifest = manifest(p, &est);
+        ready();
+        save(home, manifest, &est).unwrap()
     }
 
     #[test]
@@ -786,39 +820,6 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_saves_get_distinct_versions() {
-        let home = tempfile::tempdir().unwrap();
-        let h = home.path();
-        const THREADS: usize = 16;
-        const EACH: usize = 8;
-        let got: Vec<u32> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..THREADS)
-                .map(|_| s.spawn(move || (0..EACH).map(|_| saved(h).version).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|j| j.join().unwrap())
-                .collect()
-        });
-        let mut sorted = got.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let n = (THREADS * EACH) as u32;
-        assert_eq!(sorted.len() as u32, n, "{got:?}");
-        assert_eq!(
-            versions(h, "failure").unwrap(),
-            (1..=n).collect::<Vec<u32>>()
-        );
-        for v in 1..=n {
-            let m = Model::load(h, &format!("failure@{v}")).unwrap();
-            assert_eq!(m.manifest.version, v);
-        }
-        // No staging folder is left behind.
-        let entries = std::fs::read_dir(h.join("models/failure")).unwrap().count();
-        assert_eq!(entries as u32, n);
-    }
-
-    #[test]
     fn the_resolver_follows_promotes_and_new_versions() {
         let home = tempfile::tempdir().unwrap();
         let h = home.path();
@@ -850,6 +851,69 @@ mod tests {
                 "{spec}"
             );
         }
+    }
+
+    #[test]
+    fn concurrent_saves_of_one_name_get_distinct_versions() {
+        let home = tempfile::tempdir().unwrap();
+        // Rounds of 8 writers let go at once: each round races for the same next number.
+        let mut got: Vec<u32> = Vec::new();
+        for _ in 0..5 {
+            let start = Arc::new(std::sync::Barrier::new(8));
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let home = home.path().to_owned();
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        saved_after(&home, || {
+                            start.wait();
+                        })
+                        .version
+                    })
+                })
+                .collect();
+            got.extend(threads.into_iter().map(|t| t.join().unwrap()));
+        }
+        got.sort_unstable();
+        assert_eq!(got, (1..=40).collect::<Vec<_>>());
+        assert_eq!(versions(home.path(), "failure").unwrap(), got);
+        assert_eq!(list(home.path(), None).unwrap().len(), 40);
+        // No staging folder is left behind.
+        let left: Vec<_> = std::fs::read_dir(home.path().join("models/failure"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_killed_writers_staging_folder_is_never_listed_and_goes_at_the_next_save() {
+        let home = tempfile::tempdir().unwrap();
+        saved(home.path());
+        let dir = home.path().join("models/failure");
+        // A writer killed in the middle of a save: a dead pid (above the kernel's pid_max) and a
+        // version-looking folder without a manifest; and a live writer's folder (this process).
+        let dead = dir.join(format!("{STAGING_PREFIX}4999999-abc"));
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join(WEIGHTS), b"half").unwrap();
+        let live = dir.join(format!("{STAGING_PREFIX}{}-xyz", std::process::id()));
+        std::fs::create_dir(&live).unwrap();
+        std::fs::create_dir(dir.join("2")).unwrap();
+        std::fs::write(dir.join("2").join(WEIGHTS), b"half").unwrap();
+        assert_eq!(versions(home.path(), "failure").unwrap(), vec![1]);
+        assert_eq!(names(home.path()).unwrap(), vec!["failure".to_string()]);
+        assert_eq!(list(home.path(), None).unwrap().len(), 1);
+        assert_eq!(
+            saved(home.path()).version,
+            3,
+            "the torn 2 is skipped, not overwritten"
+        );
+        assert!(
+            !dead.exists(),
+            "the dead writer's staging folder is still there"
+        );
+        assert!(live.exists(), "a live writer's staging folder was removed");
     }
 
     #[test]

@@ -488,16 +488,19 @@ fn fit_candidate(
     seed: u64,
     device: Option<&str>,
     validation: Option<(&Matrix, &[f64])>,
-    on_epoch: &mut dyn FnMut(&EpochReport),
+    on_epoch: &mut dyn FnMut(&EpochReport) -> std::ops::ControlFlow<()>,
 ) -> Result<(Estimator, Vec<EpochReport>)> {
     match cand {
         Candidate::Mlp(cfg) => {
             let (net, hist) = match device {
                 None => mlp::train(data, task, cfg, seed, validation, on_epoch)?,
+                // The candle trainer is not stopped between epochs: a cancel takes effect after it.
                 #[cfg(feature = "candle")]
                 Some(name) => {
                     let dev = crate::candle_mlp::device(name)?;
-                    crate::candle_mlp::train(data, task, cfg, seed, &dev, validation, on_epoch)?
+                    crate::candle_mlp::train(data, task, cfg, seed, &dev, validation, &mut |r| {
+                        let _ = on_epoch(r);
+                    })?
                 }
                 #[cfg(not(feature = "candle"))]
                 Some(name) => {
@@ -557,7 +560,14 @@ fn fit_on_rows(
         req.seed,
         req.device.as_deref(),
         None,
-        &mut |_| {},
+        // CV folds and the threshold's inner fit stop at a cancel too.
+        &mut |_| {
+            if req.progress.cancelled() {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
     )?;
     Ok(est)
 }
@@ -976,6 +986,11 @@ fn fit_final(
             r.train_loss,
             r.val_loss.unwrap_or(f64::NAN)
         ));
+        if progress.cancelled() {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
     };
     let fitted = if matches!(chosen, Candidate::Mlp(c) if c.patience.is_some()) {
         let inner = if task.is_classification() {

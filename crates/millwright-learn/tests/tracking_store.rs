@@ -408,3 +408,51 @@ fn a_running_run_whose_process_died_is_told_apart() {
     );
     run.finish().unwrap();
 }
+
+#[test]
+fn runs_of_dead_processes_are_marked_failed_and_live_ones_are_left_running() {
+    if !std::path::Path::new("/proc/self").exists() {
+        eprintln!("SKIP: no /proc to tell a dead process from a live one");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut store = RunStore::open(home.path()).unwrap();
+    let live = store.start_run(spec("failure", "mlp")).unwrap();
+    let killed = store.start_run(spec("failure", "gbdt")).unwrap();
+    let killed_id = killed.id().clone();
+    // A process killed mid-run never gets to drop its recorder; its run.json names its pid.
+    std::mem::forget(killed);
+    let file = home
+        .path()
+        .join("runs")
+        .join(killed_id.as_str())
+        .join("run.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    record["pid"] = serde_json::json!(4_999_999); // above the kernel's pid_max: never alive
+    std::fs::write(&file, record.to_string()).unwrap();
+    store.rebuild_catalog().unwrap();
+    let running = RunFilter {
+        status: Some(RunStatus::Running),
+        ..RunFilter::default()
+    };
+    assert_eq!(store.list(&running, 10, 0).unwrap().total, 2);
+
+    let marked = store.fail_interrupted("the process stopped").unwrap();
+    assert_eq!(marked, vec![killed_id.clone()]);
+    let failed = store.get(killed_id.as_str()).unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("the process stopped (process 4999999 is gone)")
+    );
+    // run.json says the same as the catalog (a rebuild keeps it failed).
+    store.rebuild_catalog().unwrap();
+    assert_eq!(
+        store.get(killed_id.as_str()).unwrap().status,
+        RunStatus::Failed
+    );
+    assert_eq!(store.list(&running, 10, 0).unwrap().total, 1);
+    assert!(store.fail_interrupted("again").unwrap().is_empty());
+    live.finish().unwrap();
+}

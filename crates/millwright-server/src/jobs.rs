@@ -142,6 +142,8 @@ pub enum CancelError {
     Store(#[from] StoreError),
     #[error("job {0} has already finished ({1})")]
     Finished(i64, &'static str),
+    #[error("job {0} runs in another server on this home (process {1}); cancel it there")]
+    Elsewhere(i64, u32),
 }
 
 impl Jobs {
@@ -244,13 +246,18 @@ impl Jobs {
         }
         match self.live(id) {
             Some(job) => job.cancelled.store(true, Ordering::SeqCst),
-            // Not in this server's memory: left over from a stopped server.
-            None => self.store.job_finished(
-                id,
-                JobState::Cancelled,
-                None,
-                Some("cancelled (the server that ran it had stopped)"),
-            )?,
+            None => {
+                if let Some(pid) = self.store.job_elsewhere(id)? {
+                    return Err(CancelError::Elsewhere(id, pid));
+                }
+                // Not in this server's memory and no other server runs it: left over from a stopped one.
+                self.store.job_finished(
+                    id,
+                    JobState::Cancelled,
+                    None,
+                    Some("cancelled (the server that ran it had stopped)"),
+                )?;
+            }
         }
         Ok(self.store.job_get(id)?)
     }

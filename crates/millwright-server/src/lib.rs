@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 mod observe;
 mod routes;
+pub mod scratch;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -31,6 +32,9 @@ use utoipa_axum::routes;
 use auth::BearerScheme;
 pub use error::{ApiError, ErrorBody};
 pub use store::{Role, Store, StoreError};
+
+/// The reason given to tracked runs a stopped server (or CLI) left running.
+pub const RUN_INTERRUPTED: &str = "interrupted: the process that ran it stopped";
 
 /// How a server runs; [`ServeConfig::new`] gives the defaults `millwright serve` uses.
 #[derive(Debug, Clone)]
@@ -181,6 +185,27 @@ impl Server {
                 jobs = failed,
                 "jobs left unfinished by a stopped server marked failed"
             );
+        }
+        // Housekeeping: a problem here is logged, it does not keep the server from starting.
+        match millwright_app::runs::fail_interrupted(&home, RUN_INTERRUPTED) {
+            Ok(0) => {}
+            Ok(runs) => {
+                tracing::warn!(
+                    runs,
+                    "tracked runs left running by a stopped process marked failed"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot close the runs of stopped processes"),
+        }
+        match scratch::remove_dead(&home) {
+            Ok(0) => {}
+            Ok(files) => tracing::info!(
+                files,
+                "scratch files of stopped servers removed from the home's tmp folder"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot clear the scratch files of stopped servers");
+            }
         }
         let metrics = observe::recorder()?;
         let state = Arc::new(Shared {

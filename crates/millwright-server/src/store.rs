@@ -247,7 +247,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     token    TEXT NOT NULL,
     created  TEXT NOT NULL,
     started  TEXT,
-    finished TEXT
+    finished TEXT,
+    pid      INTEGER
 );
 ";
 
@@ -284,6 +285,63 @@ fn validate_token_name(name: &str) -> Result<()> {
         .map_err(|e| StoreError::Invalid(format!("token name: {e}")))
 }
 
+/// Databases made before jobs recorded the server that runs them get the `pid` column (NULL: unknown).
+fn add_jobs_pid(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'pid'")?
+        .exists([])?;
+    if has {
+        return Ok(());
+    }
+    match conn.execute_batch("ALTER TABLE jobs ADD COLUMN pid INTEGER") {
+        // Another process added it between the check and here.
+        Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("duplicate column") => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether process `pid` is alive; `None` where that cannot be told (no Linux `/proc`).
+pub fn process_alive(pid: u32) -> Option<bool> {
+    if !Path::new("/proc/self").exists() {
+        return None;
+    }
+    Some(Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Whether a job recorded by server process `pid` may still be running in another live server sharing
+/// the home. A job of this very process id found at start was left by an earlier process that had the
+/// same id; a job of unknown owner (an older database, or no `/proc`) is taken as abandoned.
+fn owned_by_another_live_server(pid: Option<u32>) -> bool {
+    pid.is_some_and(|pid| pid != std::process::id() && process_alive(pid) == Some(true))
+}
+
+/// Switches the database to WAL (readers never wait for the writer) once. Switching takes an exclusive
+/// lock, and SQLite answers "busy" without calling the busy handler when another process holds the file
+/// at that moment (a CLI `token create` while the server opens it): retry briefly.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut attempt = 0;
+    loop {
+        let result = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                }
+            });
+        match result {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 200 =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) `<home>/millwright.db` and its server tables.
     pub fn open(home: &Path) -> Result<Store> {
@@ -299,10 +357,12 @@ impl Store {
         // CLI and server share the file: wait for each other's short writes instead of failing.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql("setting the busy timeout"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql("switching to WAL"))?;
-        conn.execute_batch(SCHEMA)
+        enable_wal(&conn).map_err(sql("switching to WAL"))?;
+        // IMMEDIATE: two processes creating the tables at once wait for each other (a deferred
+        // transaction that turns into a write answers "database is locked" without waiting).
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;"))
             .map_err(sql("creating the tables"))?;
+        add_jobs_pid(&conn).map_err(sql("adding the jobs' pid column"))?;
         Ok(Store {
             conn: Mutex::new(conn),
             path,
@@ -325,7 +385,12 @@ impl Store {
             .try_fill_bytes(&mut bytes)
             .map_err(|e| StoreError::Random(e.to_string()))?;
         let token = format!("{TOKEN_PREFIX}{}", hex(&bytes));
-        let conn = self.conn()?;
+        let mut guard = self.conn()?;
+        // One write transaction, taken first: the check and the insert see the same table even when
+        // another process creates a token at the same moment.
+        let conn = guard
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("starting a token write"))?;
         let existing: Option<Option<String>> = conn
             .query_row(
                 "SELECT revoked FROM tokens WHERE name = ?1",
@@ -351,6 +416,7 @@ impl Store {
             params![name, role.as_str(), hash_token(&token), now()],
         )
         .map_err(sql("storing the token"))?;
+        conn.commit().map_err(sql("storing the token"))?;
         Ok(NewToken {
             name: name.to_owned(),
             role,
@@ -506,8 +572,8 @@ impl Store {
     pub fn job_insert(&self, kind: &str, request: &serde_json::Value, token: &str) -> Result<i64> {
         let conn = self.conn()?;
         conn.execute(
-            "INSERT INTO jobs (kind, state, request, token, created) VALUES (?1, 'queued', ?2, ?3, ?4)",
-            params![kind, request.to_string(), token, now()],
+            "INSERT INTO jobs (kind, state, request, token, created, pid) VALUES (?1, 'queued', ?2, ?3, ?4, ?5)",
+            params![kind, request.to_string(), token, now(), std::process::id()],
         )
         .map_err(sql("recording a job"))?;
         Ok(conn.last_insert_rowid())
@@ -545,15 +611,56 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every job left queued or running (by a server that stopped) failed; returns how many.
+    /// Marks every job left queued or running by a server that stopped (killed, crashed) failed; returns
+    /// how many. Jobs of another server that is running on the same home are left alone.
     pub fn fail_unfinished_jobs(&self) -> Result<usize> {
-        self.conn()?
-            .execute(
-                "UPDATE jobs SET state = 'failed', error = ?1, finished = ?2
-                 WHERE state IN ('queued', 'running')",
-                params![INTERRUPTED, now()],
+        let mut guard = self.conn()?;
+        let tx = guard
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("closing unfinished jobs"))?;
+        let abandoned: Vec<i64> = {
+            let mut stmt = tx
+                .prepare("SELECT id, pid FROM jobs WHERE state IN ('queued', 'running')")
+                .map_err(sql("closing unfinished jobs"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<u32>>(1)?))
+                })
+                .map_err(sql("closing unfinished jobs"))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, pid) = row.map_err(sql("closing unfinished jobs"))?;
+                if !owned_by_another_live_server(pid) {
+                    out.push(id);
+                }
+            }
+            out
+        };
+        let finished = now();
+        for id in &abandoned {
+            tx.execute(
+                "UPDATE jobs SET state = 'failed', error = ?2, finished = ?3
+                 WHERE id = ?1 AND state IN ('queued', 'running')",
+                params![id, INTERRUPTED, finished],
             )
-            .map_err(sql("closing unfinished jobs"))
+            .map_err(sql("closing unfinished jobs"))?;
+        }
+        tx.commit().map_err(sql("closing unfinished jobs"))?;
+        Ok(abandoned.len())
+    }
+
+    /// The live server process, other than this one, that runs job `id`, if any.
+    pub fn job_elsewhere(&self, id: i64) -> Result<Option<u32>> {
+        let pid: Option<Option<u32>> = self
+            .conn()?
+            .query_row("SELECT pid FROM jobs WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql("reading a job"))?;
+        Ok(pid
+            .flatten()
+            .filter(|&p| owned_by_another_live_server(Some(p))))
     }
 
     fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(JobRecord, String)> {
@@ -701,12 +808,31 @@ mod tests {
         store
             .job_finished(b, JobState::Succeeded, Some(&serde_json::json!(3)), None)
             .unwrap();
-        assert_eq!(store.fail_unfinished_jobs().unwrap(), 1);
+        // A job of another server that is running on the same home (pid 1 is always alive) is its own.
+        let c = store
+            .job_insert("ingest", &serde_json::json!({}), "t")
+            .unwrap();
+        store.job_started(c).unwrap();
+        store
+            .conn()
+            .unwrap()
+            .execute("UPDATE jobs SET pid = 1 WHERE id = ?1", params![c])
+            .unwrap();
+        let live_elsewhere = process_alive(1) == Some(true);
+        assert_eq!(
+            store.fail_unfinished_jobs().unwrap(),
+            if live_elsewhere { 1 } else { 2 }
+        );
+        if live_elsewhere {
+            assert_eq!(store.job_get(c).unwrap().state, JobState::Running);
+            assert_eq!(store.job_elsewhere(c).unwrap(), Some(1));
+            assert_eq!(store.job_elsewhere(a).unwrap(), None);
+        }
         let job = store.job_get(a).unwrap();
         assert_eq!(job.state, JobState::Failed);
         assert_eq!(job.error.as_deref(), Some(INTERRUPTED));
         assert_eq!(store.job_get(b).unwrap().result, Some(serde_json::json!(3)));
-        let page = store.job_list(1, None).unwrap();
+        let page = store.job_list(1, Some(c)).unwrap();
         assert_eq!(page[0].id, b);
         assert_eq!(store.job_list(10, Some(b)).unwrap()[0].id, a);
     }

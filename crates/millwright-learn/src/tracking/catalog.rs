@@ -324,6 +324,39 @@ impl RunStore {
         }
     }
 
+    /// Marks every run left "running" by a process that is gone ([`RunRecord::is_interrupted`]: killed,
+    /// crashed) as failed, with `reason` and the dead process's id, so it no longer lists as running.
+    /// A run whose process is alive, or on another machine, is left alone. Returns the ids marked.
+    pub fn fail_interrupted(&self, reason: &str) -> Result<Vec<RunId>> {
+        let running = RunFilter {
+            status: Some(RunStatus::Running),
+            ..RunFilter::default()
+        };
+        // Read every running run first, then mark: marking while paging would shift the pages.
+        let mut interrupted = Vec::new();
+        loop {
+            let page = self.list(&running, 1000, interrupted.len() as u64)?;
+            let done = page.runs.len() < 1000;
+            interrupted.extend(page.runs);
+            if done {
+                break;
+            }
+        }
+        interrupted.retain(RunRecord::is_interrupted);
+        let mut marked = Vec::new();
+        for mut record in interrupted {
+            record.status = RunStatus::Failed;
+            record.error = Some(match record.pid {
+                Some(pid) => format!("{reason} (process {pid} is gone)"),
+                None => reason.to_string(),
+            });
+            write_record_file(&self.run_dir(&record.id), &record)?;
+            upsert(&self.conn, &self.catalog_path, &record)?;
+            marked.push(record.id);
+        }
+        Ok(marked)
+    }
+
     /// Re-creates the catalog rows from the run folders (after the catalog was deleted or a process died
     /// between writing `run.json` and updating the catalog). Returns the number of runs indexed.
     pub fn rebuild_catalog(&mut self) -> Result<usize> {

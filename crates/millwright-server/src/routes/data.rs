@@ -342,13 +342,7 @@ pub async fn ingest(
                         (None, Some(n)) => extension(n.rsplit('.').next().unwrap_or(""))?,
                         (None, None) => extension("csv")?,
                     };
-                    let upload = tempfile::Builder::new()
-                        .prefix("upload-")
-                        .suffix(&format!(".{format}"))
-                        .tempfile_in(&tmp)
-                        .map_err(|e| {
-                            ApiError::internal(format!("cannot create a scratch file: {e}"))
-                        })?;
+                    let upload = crate::scratch::file(&tmp, "upload", &format!(".{format}"))?;
                     let bytes = spool(field, upload.path(), |e: &multer::Error| {
                         multipart_error(e, limit)
                     })
@@ -369,11 +363,7 @@ pub async fn ingest(
             }
             None => extension(content_type.split(';').next().unwrap_or("").trim())?,
         };
-        let upload = tempfile::Builder::new()
-            .prefix("upload-")
-            .suffix(&format!(".{format}"))
-            .tempfile_in(&tmp)
-            .map_err(|e| ApiError::internal(format!("cannot create a scratch file: {e}")))?;
+        let upload = crate::scratch::file(&tmp, "upload", &format!(".{format}"))?;
         let bytes = spool(body.into_data_stream(), upload.path(), |e: &axum::Error| {
             body_error(e, limit)
         })
@@ -383,11 +373,7 @@ pub async fn ingest(
     let clean = match clean_text {
         None => None,
         Some(text) => {
-            let file = tempfile::Builder::new()
-                .prefix("clean-")
-                .suffix(".toml")
-                .tempfile_in(&tmp)
-                .map_err(|e| ApiError::internal(format!("cannot create a scratch file: {e}")))?;
+            let file = crate::scratch::file(&tmp, "clean", ".toml")?;
             std::fs::write(file.path(), text).map_err(|e| {
                 ApiError::internal(format!("cannot write the cleaning config: {e}"))
             })?;

@@ -110,7 +110,7 @@ pub async fn events(
     params(("id" = i64, Path, description = "Job id")),
     responses((status = 200, description = "The job after the request", body = JobRecord),
               (status = 404, description = "No such job", body = crate::ErrorBody),
-              (status = 409, description = "The job has already finished", body = crate::ErrorBody)))]
+              (status = 409, description = "The job has already finished, or runs in another server on the home", body = crate::ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -118,7 +118,7 @@ pub async fn cancel(
     match state.jobs.cancel(id) {
         Ok(job) => Ok(Json(job)),
         Err(CancelError::Store(e)) => Err(e.into()),
-        Err(e @ CancelError::Finished(..)) => Err(ApiError::new(
+        Err(e @ (CancelError::Finished(..) | CancelError::Elsewhere(..))) => Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "conflict",
             e.to_string(),

@@ -61,7 +61,11 @@ pub async fn predict(
         match kind.as_str() {
             "application/json" => {
                 let rows: PredictRows = serde_json::from_slice(&body).map_err(|e| {
-                    let code = if e.is_data() { "invalid_input" } else { "malformed_json" };
+                    let code = if e.is_data() {
+                        "invalid_input"
+                    } else {
+                        "malformed_json"
+                    };
                     let status = if e.is_data() {
                         axum::http::StatusCode::UNPROCESSABLE_ENTITY
                     } else {
@@ -69,16 +73,24 @@ pub async fn predict(
                     };
                     ApiError::new(status, code, format!("the JSON body: {e}"))
                 })?;
-                Ok(predict::predict(&cache, &spec, PredictInput::Json(&rows.rows))?)
+                Ok(predict::predict(
+                    &cache,
+                    &spec,
+                    PredictInput::Json(&rows.rows),
+                )?)
             }
             "text/csv" => Ok(predict::predict(&cache, &spec, PredictInput::Csv(&body))?),
-            ARROW_STREAM | ARROW_FILE => {
-                Ok(predict::predict(&cache, &spec, PredictInput::ArrowIpc(&body))?)
-            }
+            ARROW_STREAM | ARROW_FILE => Ok(predict::predict(
+                &cache,
+                &spec,
+                PredictInput::ArrowIpc(&body),
+            )?),
             other => Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                format!("predict reads application/json, text/csv or {ARROW_STREAM}, not {other:?}"),
+                format!(
+                    "predict reads application/json, text/csv or {ARROW_STREAM}, not {other:?}"
+                ),
             )),
         }
     };
@@ -143,11 +155,10 @@ pub async fn promote(
         .map_err(|e| ApiError::from(millwright_app::AppError::from(e)))?;
     let spec = format!("{name}@{}", body.0.version);
     let home = state.home.clone();
-    let moved = tokio::task::spawn_blocking(move || {
-        learn::promote(&home, &spec, &alias, &caller.0.name)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the promote stopped: {e}")))??;
+    let moved =
+        tokio::task::spawn_blocking(move || learn::promote(&home, &spec, &alias, &caller.0.name))
+            .await
+            .map_err(|e| ApiError::internal(format!("the promote stopped: {e}")))??;
     Ok(Json(to_json(&moved)?))
 }
 
@@ -165,10 +176,9 @@ pub async fn rollback(
     Path((name, alias)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let home = state.home.clone();
-    let moved = tokio::task::spawn_blocking(move || {
-        learn::rollback(&home, &name, &alias, &caller.0.name)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the rollback stopped: {e}")))??;
+    let moved =
+        tokio::task::spawn_blocking(move || learn::rollback(&home, &name, &alias, &caller.0.name))
+            .await
+            .map_err(|e| ApiError::internal(format!("the rollback stopped: {e}")))??;
     Ok(Json(to_json(&moved)?))
 }

@@ -92,11 +92,7 @@ pub async fn compare(
             None,
         ),
         (None, Some(text)) => {
-            let file = tempfile::Builder::new()
-                .prefix("line-")
-                .suffix(".toml")
-                .tempfile_in(state.home.tmp_dir()?)
-                .map_err(|e| ApiError::internal(format!("cannot create a scratch file: {e}")))?;
+            let file = crate::scratch::file(&state.home.tmp_dir()?, "line", ".toml")?;
             std::fs::write(file.path(), text)
                 .map_err(|e| ApiError::internal(format!("cannot write the line file: {e}")))?;
             (file.path().to_owned(), Some(file))
