@@ -148,10 +148,14 @@ fn tracking_kind(err: &TrackingError) -> (StatusCode, &'static str) {
 fn learn_kind(err: &LearnError) -> (StatusCode, &'static str) {
     use LearnError as L;
     match err {
-        L::InvalidName(_) | L::InvalidSpec(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
-        L::ModelNotFound(..) | L::VersionNotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        L::InvalidName(_) | L::InvalidSpec(_) | L::InvalidAlias(_) => {
+            (StatusCode::BAD_REQUEST, "invalid_name")
+        }
+        L::ModelNotFound(..) | L::VersionNotFound { .. } | L::AliasNotFound { .. } => {
+            (StatusCode::NOT_FOUND, "not_found")
+        }
         L::Tracking(t) => tracking_kind(t),
-        L::CorruptManifest { .. } | L::FutureManifest { .. } => {
+        L::CorruptManifest { .. } | L::FutureManifest { .. } | L::CorruptAliases { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
         L::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -943,3 +943,215 @@ async fn cancel_stops_a_running_twin_job_and_a_queued_one_never_starts() {
     assert_eq!(error_code(resp).await.0, 409, "cancelling a finished job");
     server.stop().await;
 }
+
+/// An Arrow IPC stream of `rows` (temperature, speed) as the predict route reads one.
+fn arrow_ipc(rows: &[(f64, f64)]) -> Vec<u8> {
+    use millwright_data::arrow::array::{ArrayRef, Float64Array, RecordBatch};
+    use millwright_data::arrow::ipc::writer::StreamWriter;
+    let column = |f: fn(&(f64, f64)) -> f64| -> ArrayRef {
+        std::sync::Arc::new(Float64Array::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let batch =
+        RecordBatch::try_from_iter([("temperature", column(|r| r.0)), ("speed", column(|r| r.1))])
+            .unwrap();
+    let mut out = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut out, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    out
+}
+
+async fn predict(
+    server: &TestServer,
+    token: &str,
+    spec: &str,
+    kind: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let resp = client()
+        .post(server.url(&format!("/api/v1/models/{spec}/predict")))
+        .bearer_auth(token)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn predictions_by_alias_in_every_format_and_promotes_that_take_effect_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let token = server.token("ops", Role::Operator);
+    let mut csv = String::from("id,temperature,speed,label\n");
+    for i in 0..300 {
+        let label = u8::from(i % 5 == 0);
+        let temperature = 20.0 + f64::from(label) * 3.0 + f64::from(i % 7) * 0.1;
+        csv.push_str(&format!("{i},{temperature},{},{label}\n", 1500 + i % 11));
+    }
+    let resp = client()
+        .post(server.url("/api/v1/datasets/parts/ingest?format=csv"))
+        .bearer_auth(&token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(
+        watch(&server, &token, job["id"].as_i64().unwrap()).await.0,
+        "succeeded"
+    );
+    for model in ["logistic", "gbdt"] {
+        let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": model, "name": "failure"});
+        let id = post_job(&server, &token, "/api/v1/train", &body).await;
+        assert_eq!(watch(&server, &token, id).await.0, "succeeded");
+    }
+    let promote = |version: u32| {
+        client()
+            .post(server.url("/api/v1/models/failure/aliases/production"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "version": version }))
+            .send()
+    };
+    assert_eq!(promote(1).await.unwrap().status(), 200);
+
+    // The same rows as JSON, CSV and Arrow IPC score the same, with the alias's version.
+    let rows = [(20.1, 1501.0), (23.4, 1507.0), (20.6, 1510.0)];
+    let json: Vec<Value> = rows
+        .iter()
+        .map(|(t, s)| serde_json::json!({"temperature": t, "speed": s, "ignored": "x"}))
+        .collect();
+    let as_json = serde_json::to_vec(&serde_json::json!({ "rows": json })).unwrap();
+    let as_csv = rows
+        .iter()
+        .fold(String::from("speed,temperature\n"), |acc, (t, s)| {
+            acc + &format!("{s},{t}\n")
+        });
+    let mut answers = Vec::new();
+    for (kind, body) in [
+        ("application/json", as_json.clone()),
+        ("text/csv", as_csv.into_bytes()),
+        ("application/vnd.apache.arrow.stream", arrow_ipc(&rows)),
+    ] {
+        let (status, answer) = predict(&server, &token, "failure@production", kind, body).await;
+        assert_eq!(status, 200, "{kind}: {answer}");
+        assert_eq!(answer["version"], 1, "{answer}");
+        assert_eq!(
+            answer["predictions"].as_array().unwrap().len(),
+            3,
+            "{answer}"
+        );
+        answers.push(answer["predictions"].clone());
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0], answers[2]);
+    // One row takes the row path and gives the batch's score.
+    let one = serde_json::to_vec(&serde_json::json!({"rows": [json[1]]})).unwrap();
+    let (_, single) = predict(
+        &server,
+        &token,
+        "failure@production",
+        "application/json",
+        one,
+    )
+    .await;
+    assert_eq!(single["predictions"][0], answers[0][1]);
+
+    // A missing column and a string where a number belongs are 422s naming the column.
+    let missing = serde_json::to_vec(&serde_json::json!({"rows": [{"speed": 1500}]})).unwrap();
+    let (status, err) = predict(&server, &token, "failure@1", "application/json", missing).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("temperature"),
+        "{err}"
+    );
+    let wrong =
+        serde_json::to_vec(&serde_json::json!({"rows": [{"speed": 1500, "temperature": "hot"}]}))
+            .unwrap();
+    let (status, err) = predict(&server, &token, "failure@1", "application/json", wrong).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("temperature"),
+        "{err}"
+    );
+    let (status, _) = predict(
+        &server,
+        &token,
+        "failure@staging",
+        "application/json",
+        as_json.clone(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = predict(
+        &server,
+        &token,
+        "failure@1",
+        "application/xml",
+        b"<a/>".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 415);
+
+    // A promote takes effect on the next request; a rollback too.
+    assert_eq!(promote(2).await.unwrap().status(), 200);
+    let (_, answer) = predict(
+        &server,
+        &token,
+        "failure@production",
+        "application/json",
+        as_json.clone(),
+    )
+    .await;
+    assert_eq!(answer["version"], 2, "{answer}");
+    let resp = client()
+        .post(server.url("/api/v1/models/failure/aliases/production/rollback"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, answer) = predict(
+        &server,
+        &token,
+        "failure@production",
+        "application/json",
+        as_json,
+    )
+    .await;
+    assert_eq!(answer["version"], 1, "{answer}");
+    let aliases = get_json(&server, &token, "/api/v1/models/failure/aliases").await;
+    assert!(
+        aliases.to_string().contains("\"ops\""),
+        "the actor is the token: {aliases}"
+    );
+
+    // Moves are audited, predictions are counted instead.
+    let admin = server.token("root", Role::Admin);
+    let audit = get_json(&server, &admin, "/api/v1/audit?limit=100")
+        .await
+        .to_string();
+    assert!(audit.contains("/aliases/production"), "{audit}");
+    assert!(!audit.contains("/predict"), "{audit}");
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("millwright_predictions_total"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
