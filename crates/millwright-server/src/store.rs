@@ -208,9 +208,47 @@ pub struct JobRecord {
 pub const INTERRUPTED: &str = "server stopped while the job was running";
 
 /// The database of one home. Cheap to share behind an `Arc`; calls are short and serialised.
+/// Every token not revoked, by hash.
+fn active_tokens(conn: &Connection) -> Result<std::collections::HashMap<String, TokenInfo>> {
+    let mut q = conn
+        .prepare("SELECT name, role, hash, created FROM tokens WHERE revoked IS NULL")
+        .map_err(sql("reading the tokens"))?;
+    let rows = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql("reading the tokens"))?;
+    let mut by_hash = std::collections::HashMap::new();
+    for row in rows {
+        let (name, role, hash, created) = row.map_err(sql("reading a token"))?;
+        let token = TokenInfo {
+            name,
+            role: role.parse()?,
+            created: parse_time(&created).map_err(sql("reading a token's time"))?,
+            revoked: None,
+        };
+        by_hash.insert(hash, token);
+    }
+    Ok(by_hash)
+}
+
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// The active tokens by hash, read once per change of the database: every request is checked against
+    /// memory, and a token made or revoked by another process (the CLI) shows at the next request, because
+    /// SQLite's `data_version` moves when another connection commits.
+    tokens: Mutex<Option<TokenCache>>,
+}
+
+struct TokenCache {
+    data_version: i64,
+    by_hash: std::collections::HashMap<String, TokenInfo>,
 }
 
 impl std::fmt::Debug for Store {
@@ -366,6 +404,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path,
+            tokens: Mutex::new(None),
         })
     }
 
@@ -417,6 +456,7 @@ impl Store {
         )
         .map_err(sql("storing the token"))?;
         conn.commit().map_err(sql("storing the token"))?;
+        self.tokens_changed();
         Ok(NewToken {
             name: name.to_owned(),
             role,
@@ -463,6 +503,7 @@ impl Store {
                 params![name, now()],
             )
             .map_err(sql("revoking the token"))?;
+        self.tokens_changed();
         if changed == 0 {
             return Err(StoreError::NotFound(format!(
                 "no active token named {name:?}"
@@ -491,26 +532,28 @@ impl Store {
         }
         let hash = hash_token(secret);
         let conn = self.conn()?;
-        let row: Option<(String, String, String, String)> = conn
-            .query_row(
-                "SELECT name, role, hash, created FROM tokens WHERE hash = ?1 AND revoked IS NULL",
-                params![hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(sql("checking a token"))?;
-        let Some((name, role, stored, created)) = row else {
-            return Ok(None);
-        };
-        if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(None);
+        let data_version: i64 = conn
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut q| q.query_row([], |r| r.get(0)))
+            .map_err(sql("checking the database for changes"))?;
+        let mut tokens = self.tokens.lock().map_err(|_| StoreError::Poisoned)?;
+        if tokens.as_ref().map(|t| t.data_version) != Some(data_version) {
+            *tokens = Some(TokenCache {
+                data_version,
+                by_hash: active_tokens(&conn)?,
+            });
         }
-        Ok(Some(TokenInfo {
-            name,
-            role: role.parse()?,
-            created: parse_time(&created).map_err(sql("reading a token's time"))?,
-            revoked: None,
-        }))
+        let found = tokens.as_ref().and_then(|t| t.by_hash.get_key_value(&hash));
+        Ok(found
+            .filter(|(stored, _)| bool::from(stored.as_bytes().ct_eq(hash.as_bytes())))
+            .map(|(_, token)| token.clone()))
+    }
+
+    /// Forgets the token table read into memory (after this connection changed it).
+    fn tokens_changed(&self) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            *tokens = None;
+        }
     }
 
     pub fn audit(&self, record: &AuditRecord) -> Result<()> {
