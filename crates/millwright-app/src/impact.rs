@@ -88,9 +88,20 @@ pub fn measure(
     comparison: &TwinComparison,
 ) -> Result<MeasuredImpact> {
     let result = crate::twin::load_result(home, run_id)?;
-    let line = stored_line(home, run_id)?;
-    impact_from_twin(model, assumptions, &twin_runs(&result, &line), comparison)
-        .with_context(|| format!("measuring the impact from twin run `{run_id}`"))
+    measure_result(home, &result, model, assumptions, comparison)
+}
+
+/// The business case of a twin result already in hand (its line file is read from beside it).
+fn measure_result(
+    home: &Home,
+    result: &TwinResult,
+    model: &ImpactModel,
+    assumptions: &Assumptions,
+    comparison: &TwinComparison,
+) -> Result<MeasuredImpact> {
+    let line = stored_line(home, &result.run_id)?;
+    impact_from_twin(model, assumptions, &twin_runs(result, &line), comparison)
+        .with_context(|| format!("measuring the impact from twin run `{}`", result.run_id))
 }
 
 /// What a comparison shows against the plant's current practice: the headline and the whole measurement.
@@ -114,9 +125,9 @@ pub fn against_current_practice(
     if current == comparison.ai_policy || !has(current) || !has(&comparison.ai_policy) {
         return Ok(None);
     }
-    let impact = measure(
+    let impact = measure_result(
         home,
-        &result.run_id,
+        result,
         &ImpactModel::standard(),
         &Assumptions::default(),
         &comparison,
