@@ -167,6 +167,12 @@ impl ModelCache {
         Ok(self.resolver.resolve(spec)?)
     }
 
+    /// Forgets what is remembered of model `name`'s versions and aliases (not the loaded models): call
+    /// after changing them in this process, so the next call sees the change at once.
+    pub fn forget(&self, name: &str) {
+        self.resolver.forget(name);
+    }
+
     /// The model `spec` names now, loaded on first use of its version.
     pub fn get(&self, spec: &str) -> Result<Arc<Model>> {
         let at = self.resolve(spec)?;
