@@ -232,6 +232,45 @@ impl Predictions {
     pub fn model_ref(&self) -> ModelRef {
         ModelRef::new(self.model.clone(), self.version)
     }
+
+    /// The predictions as an Arrow IPC stream: one batch of `score` (Float64) and `decision` (Utf8), a
+    /// row per input row, with `model`, `version`, `task` and `threshold` in the schema's metadata. The
+    /// answer for batch clients that sent Arrow: no JSON to write or parse.
+    pub fn to_arrow_ipc(&self) -> Result<Vec<u8>> {
+        use millwright_data::arrow::ipc::writer::StreamWriter;
+        let metadata = HashMap::from([
+            ("model".to_owned(), self.model.clone()),
+            ("version".to_owned(), self.version.to_string()),
+            ("task".to_owned(), self.task.to_owned()),
+            ("threshold".to_owned(), self.threshold.to_string()),
+        ]);
+        let schema = Arc::new(
+            Schema::new(vec![
+                Field::new("score", DataType::Float64, false),
+                Field::new("decision", DataType::Utf8, false),
+            ])
+            .with_metadata(metadata),
+        );
+        let scores: Float64Array = self.predictions.iter().map(|p| Some(p.score)).collect();
+        let decisions: StringArray = self
+            .predictions
+            .iter()
+            .map(|p| Some(p.decision.as_str()))
+            .collect();
+        let arrow = |source| AppError::Arrow {
+            what: "writing the predictions as Arrow".to_owned(),
+            source,
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(scores) as ArrayRef, Arc::new(decisions)],
+        )
+        .map_err(arrow)?;
+        let mut writer = StreamWriter::try_new(Vec::new(), &schema).map_err(arrow)?;
+        writer.write(&batch).map_err(arrow)?;
+        writer.finish().map_err(arrow)?;
+        writer.into_inner().map_err(arrow)
+    }
 }
 
 /// Per row of the model's raw outputs: the score and the decision (shared with the file scorer).

@@ -1047,6 +1047,50 @@ async fn predictions_by_alias_in_every_format_and_promotes_that_take_effect_at_o
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0], answers[2]);
+    // Asked for Arrow, the answer is an Arrow IPC stream of the same scores and decisions.
+    let resp = client()
+        .post(server.url("/api/v1/models/failure@production/predict"))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.apache.arrow.stream")
+        .header(
+            "accept",
+            "application/json;q=0.5, application/vnd.apache.arrow.stream",
+        )
+        .body(arrow_ipc(&rows))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let bytes = resp.bytes().await.unwrap();
+    let mut reader =
+        millwright_data::arrow::ipc::reader::StreamReader::try_new(&bytes[..], None).unwrap();
+    assert_eq!(reader.schema().metadata()["version"], "1");
+    assert_eq!(reader.schema().metadata()["model"], "failure");
+    let batch = reader.next().unwrap().unwrap();
+    assert!(reader.next().is_none());
+    let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+    let scores = column("score");
+    let scores = scores
+        .as_any()
+        .downcast_ref::<millwright_data::arrow::array::Float64Array>()
+        .unwrap();
+    let decisions = column("decision");
+    let decisions = decisions
+        .as_any()
+        .downcast_ref::<millwright_data::arrow::array::StringArray>()
+        .unwrap();
+    for (r, expected) in answers[0].as_array().unwrap().iter().enumerate() {
+        assert_eq!(
+            scores.value(r),
+            expected["score"].as_f64().unwrap(),
+            "row {r}"
+        );
+        assert_eq!(decisions.value(r), expected["decision"], "row {r}");
+    }
     // One row takes the row path and gives the batch's score.
     let one = serde_json::to_vec(&serde_json::json!({"rows": [json[1]]})).unwrap();
     let (_, single) = predict(

@@ -5,6 +5,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use millwright_app::learn;
 use millwright_app::predict::{self, PredictInput, Predictions};
@@ -35,7 +36,7 @@ pub struct PredictRows {
 #[utoipa::path(post, path = "/models/{spec}/predict", tag = "models",
     params(("spec" = String, Path, description = "NAME@VERSION, NAME@latest or NAME@ALIAS")),
     request_body(content = PredictRows, description = "JSON rows; or text/csv; or an Arrow IPC stream"),
-    responses((status = 200, description = "Score and decision per row, with the model version and threshold", body = serde_json::Value),
+    responses((status = 200, description = "Score and decision per row, with the model version and threshold; as an Arrow IPC stream (columns score, decision; the rest in the schema metadata) when the request says Accept: application/vnd.apache.arrow.stream", body = serde_json::Value),
               (status = 400, description = "Invalid model spec or malformed body", body = crate::ErrorBody),
               (status = 404, description = "No such model, version or alias", body = crate::ErrorBody),
               (status = 415, description = "A body type predict does not read", body = crate::ErrorBody),
@@ -45,7 +46,7 @@ pub async fn predict(
     Path(spec): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(Extension<CountedNotLogged>, Json<Predictions>)> {
+) -> ApiResult<axum::response::Response> {
     let started = Instant::now();
     let kind = headers
         .get(header::CONTENT_TYPE)
@@ -107,7 +108,26 @@ pub async fn predict(
         .increment(predictions.predictions.len() as u64);
     metrics::histogram!("millwright_predict_duration_seconds", "model" => model)
         .record(started.elapsed().as_secs_f64());
-    Ok((Extension(CountedNotLogged), Json(predictions)))
+    let quiet = Extension(CountedNotLogged);
+    if wants_arrow(&headers) {
+        let body = predictions.to_arrow_ipc()?;
+        return Ok((quiet, [(header::CONTENT_TYPE, ARROW_STREAM)], body).into_response());
+    }
+    Ok((quiet, Json(predictions)).into_response())
+}
+
+/// `Accept: application/vnd.apache.arrow.stream` asks for the predictions as an Arrow IPC stream.
+fn wants_arrow(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|kind| {
+            kind.split(';')
+                .next()
+                .is_some_and(|k| k.trim().eq_ignore_ascii_case(ARROW_STREAM))
+        })
 }
 
 /// Bodies up to 64 KiB (a few hundred rows) are scored on the request's own task.
