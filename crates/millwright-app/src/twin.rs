@@ -393,6 +393,21 @@ pub fn load_result(home: &Home, run_id: &str) -> Result<TwinResult> {
     Ok(millwright_twin::load_result(home.root(), run_id)?)
 }
 
+/// The charts stored with a twin run, by name.
+pub fn plots(home: &Home, run_id: &str) -> Result<Vec<millwright_twin::PlotFile>> {
+    Ok(millwright_twin::list_plots(home.root(), run_id)?)
+}
+
+/// One chart of a twin run: its bytes and media type (`image/svg+xml`, `image/png`).
+pub fn plot(home: &Home, run_id: &str, file: &str) -> Result<(Vec<u8>, &'static str)> {
+    let (path, media_type) = millwright_twin::plot_path(home.root(), run_id, file)?;
+    let bytes = std::fs::read(&path).map_err(|source| millwright_twin::TwinError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((bytes, media_type))
+}
+
 /// A line file found in the home.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineFileEntry {

@@ -166,7 +166,9 @@ fn learn_kind(err: &LearnError) -> (StatusCode, &'static str) {
 
 fn twin_kind(err: &TwinError) -> (StatusCode, &'static str) {
     match err {
-        TwinError::RunMissing { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        TwinError::RunMissing { .. } | TwinError::PlotMissing { .. } => {
+            (StatusCode::NOT_FOUND, "not_found")
+        }
         TwinError::InvalidRunId { .. } => (StatusCode::BAD_REQUEST, "invalid_name"),
         TwinError::RunExists { .. } => (StatusCode::CONFLICT, "conflict"),
         TwinError::Io { .. } | TwinError::ResultMalformed { .. } => {

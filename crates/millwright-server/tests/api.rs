@@ -255,6 +255,7 @@ async fn names_and_paths_cannot_leave_the_home() {
         "/api/v1/runs/..%2F..%2Fetc/metrics",
         "/api/v1/twin/runs/..%2F..%2Fetc",
         "/api/v1/twin/runs/..%2Fx/impact",
+        "/api/v1/twin/runs/..%2Fx/plots",
         "/api/v1/reports/..%2F..%2Fetc",
     ] {
         let resp = http
@@ -834,6 +835,45 @@ async fn twin_compare_impact_and_report_as_jobs() {
     )
     .await;
     assert!(impact.is_object(), "{impact}");
+    // The run's charts: listed, served with their media type; only listed names are served.
+    let plots = get_json(
+        &server,
+        &token,
+        &format!("/api/v1/twin/runs/{run_id}/plots"),
+    )
+    .await;
+    let files: Vec<&str> = plots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"kpis.svg") && files.contains(&"gantt-predictive.png"),
+        "{plots}"
+    );
+    let chart = |file: &str| {
+        client()
+            .get(server.url(&format!("/api/v1/twin/runs/{run_id}/plots/{file}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    let svg = chart("kpis.svg").await.unwrap();
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = chart("throughput.png").await.unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    for other in [
+        "result.json",
+        "line.toml",
+        "..%2F..%2Fmillwright.db",
+        "nope.svg",
+    ] {
+        let (status, body) = error_code(chart(other).await.unwrap()).await;
+        assert_eq!(status, 404, "{other}: {body}");
+    }
     let report = post_job(
         &server,
         &token,

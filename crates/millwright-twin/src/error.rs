@@ -205,6 +205,12 @@ pub enum TwinError {
     RunExists { path: PathBuf },
     #[error("twin run `{id}` not found (no {path})")]
     RunMissing { id: String, path: PathBuf },
+    #[error("twin run `{id}` has no plot {file:?} (its plots: {available})")]
+    PlotMissing {
+        id: String,
+        file: String,
+        available: String,
+    },
     #[error("malformed twin result {path} at {at}: {source}")]
     ResultMalformed {
         path: PathBuf,

@@ -39,6 +39,8 @@ pub use policy::{
 };
 pub use run::{compare, PolicyResult, RunOptions, TwinResult, MAX_EVENTS};
 pub use scorer::{check_scorer_columns, FailureScorer, PhysicsScorer, ScorerError};
-pub use store::{list_results, load_result, run_dir, store_result, RunSummary};
+pub use store::{
+    list_plots, list_results, load_result, plot_path, run_dir, store_result, PlotFile, RunSummary,
+};
 pub use time::{parse_duration, TimeUnit};
 pub use validate::{MAX_PLANNED_STOPS, MAX_STATIONS};

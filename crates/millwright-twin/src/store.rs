@@ -118,6 +118,68 @@ pub fn load_result(home: &Path, run_id: &str) -> Result<TwinResult, TwinError> {
     parse(&text, &path)
 }
 
+/// A chart stored with a run: `kpis.svg`, `gantt-predictive.png`, `optimization.svg` …
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlotFile {
+    pub file: String,
+    /// `image/svg+xml` or `image/png`.
+    pub media_type: &'static str,
+}
+
+fn plot_media_type(file: &str) -> Option<&'static str> {
+    match Path::new(file).extension()?.to_str()? {
+        "svg" => Some("image/svg+xml"),
+        "png" => Some("image/png"),
+        _ => None,
+    }
+}
+
+/// The charts of run `run_id` (the SVG and PNG files [`store_result`] wrote beside its result), by name.
+pub fn list_plots(home: &Path, run_id: &str) -> Result<Vec<PlotFile>, TwinError> {
+    let dir = run_dir(home, run_id)?;
+    if !dir.join(RESULT_FILE).is_file() {
+        return Err(TwinError::RunMissing {
+            id: run_id.to_owned(),
+            path: dir.join(RESULT_FILE),
+        });
+    }
+    let entries = std::fs::read_dir(&dir).map_err(|e| TwinError::io(&dir, e))?;
+    let mut plots = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| TwinError::io(&dir, e))?;
+        let Ok(file) = entry.file_name().into_string() else {
+            continue;
+        };
+        if let Some(media_type) = plot_media_type(&file) {
+            plots.push(PlotFile { file, media_type });
+        }
+    }
+    plots.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(plots)
+}
+
+/// The path and media type of chart `file` of run `run_id`: only a name [`list_plots`] lists, so a
+/// request cannot reach another file of the folder, or outside it.
+pub fn plot_path(
+    home: &Path,
+    run_id: &str,
+    file: &str,
+) -> Result<(PathBuf, &'static str), TwinError> {
+    let plots = list_plots(home, run_id)?;
+    match plots.iter().find(|p| p.file == file) {
+        Some(plot) => Ok((run_dir(home, run_id)?.join(&plot.file), plot.media_type)),
+        None => Err(TwinError::PlotMissing {
+            id: run_id.to_owned(),
+            file: file.to_owned(),
+            available: plots
+                .iter()
+                .map(|p| p.file.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
 /// Parses stored JSON; a fault names the file and its JSON path (`policies[1].kpis.oee.mean`).
 fn parse<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, TwinError> {
     let mut de = serde_json::Deserializer::from_str(text);

@@ -4,6 +4,7 @@
 pub mod data;
 pub mod jobs;
 pub mod learn;
+pub mod plots;
 pub mod predict;
 pub mod system;
 pub mod twin;
@@ -65,6 +66,8 @@ pub fn v1(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(twin::lines))
         .routes(routes!(twin::runs))
         .routes(routes!(twin::run))
+        .routes(routes!(plots::plots))
+        .routes(routes!(plots::plot))
         .routes(routes!(twin::compare))
         .routes(routes!(twin::impact))
         .routes(routes!(twin::build_report))
