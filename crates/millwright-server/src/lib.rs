@@ -15,6 +15,7 @@ mod observe;
 mod routes;
 pub mod scratch;
 pub mod store;
+pub mod text;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -123,25 +123,7 @@ pub fn token(global: &Global, args: TokenArgs) -> Result<()> {
             if global.json {
                 return print_json(&tokens);
             }
-            if tokens.is_empty() {
-                println!(
-                    "no tokens (make one with `millwright token create --name NAME --role ROLE`)"
-                );
-                return Ok(());
-            }
-            println!("{:<24} {:<9} {:<26} revoked", "name", "role", "created");
-            for t in tokens {
-                println!(
-                    "{:<24} {:<9} {:<26} {}",
-                    t.name,
-                    t.role.as_str(),
-                    t.created.format("%Y-%m-%d %H:%M:%S UTC"),
-                    t.revoked.map_or_else(
-                        || "-".to_owned(),
-                        |r| r.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-                    )
-                );
-            }
+            print!("{}", millwright_server::text::tokens(&tokens));
         }
         TokenCommand::Revoke { name } => {
             store.revoke_token(&name)?;
@@ -160,20 +142,6 @@ pub fn audit(global: &Global, args: AuditArgs) -> Result<()> {
     if global.json {
         return print_json(&entries);
     }
-    if entries.is_empty() {
-        println!("the audit log is empty");
-        return Ok(());
-    }
-    for e in entries {
-        println!(
-            "{}  {:<16} {:<8} {:<6} {} -> {}",
-            e.time.format("%Y-%m-%d %H:%M:%S"),
-            e.token,
-            e.role.map_or("-", Role::as_str),
-            e.method,
-            e.target,
-            e.status
-        );
-    }
+    print!("{}", millwright_server::text::audit(&entries));
     Ok(())
 }
