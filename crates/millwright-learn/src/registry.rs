@@ -224,25 +224,48 @@ pub fn manifest(home: &Path, spec: &str) -> Result<(Manifest, PathBuf)> {
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LearnError::io(format!("reading {}", path.display()), e))?;
-    let corrupt = |reason: &str, source: Option<serde_json::Error>| LearnError::CorruptManifest {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-        source,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt("not JSON", Some(e)))?;
-    let found = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| corrupt("no format_version", None))? as u32;
-    if found > MANIFEST_VERSION {
-        return Err(LearnError::FutureManifest {
+    parse_versioned(&text, MANIFEST_VERSION, "a model manifest").map_err(|fault| match fault {
+        VersionedFault::Future(found) => LearnError::FutureManifest {
             path: path.to_path_buf(),
             found,
             supported: MANIFEST_VERSION,
-        });
+        },
+        VersionedFault::Corrupt(reason, source) => LearnError::CorruptManifest {
+            path: path.to_path_buf(),
+            reason,
+            source,
+        },
+    })
+}
+
+/// Why a versioned JSON file (a manifest, an alias file) cannot be read.
+pub(crate) enum VersionedFault {
+    /// Written by a newer millwright: its `format_version`.
+    Future(u32),
+    /// Not JSON, no `format_version`, or not of the expected shape.
+    Corrupt(String, Option<serde_json::Error>),
+}
+
+/// Parses a JSON file that carries a `format_version`, refusing versions above `supported` before
+/// looking at the rest (a newer file may have a shape this version cannot read).
+pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
+    text: &str,
+    supported: u32,
+    shape: &str,
+) -> std::result::Result<T, VersionedFault> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| VersionedFault::Corrupt("not JSON".to_owned(), Some(e)))?;
+    let found = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| VersionedFault::Corrupt("no format_version".to_owned(), None))?;
+    if found > u64::from(supported) {
+        return Err(VersionedFault::Future(
+            u32::try_from(found).unwrap_or(u32::MAX),
+        ));
     }
-    serde_json::from_value(value).map_err(|e| corrupt("not a model manifest", Some(e)))
+    serde_json::from_value(value)
+        .map_err(|e| VersionedFault::Corrupt(format!("not {shape}"), Some(e)))
 }
 
 /// Stores a new version of `manifest.name`; fills in `version` and `weights_sha256` and returns the manifest.

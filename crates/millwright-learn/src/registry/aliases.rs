@@ -130,24 +130,20 @@ pub fn read_aliases(path: &Path) -> Result<Aliases> {
         }
         Err(e) => return Err(LearnError::io(format!("reading {}", path.display()), e)),
     };
-    let corrupt = |reason: &str, source: Option<serde_json::Error>| LearnError::CorruptAliases {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-        source,
-    };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt("not JSON", Some(e)))?;
-    let found = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| corrupt("no format_version", None))?;
-    if found > u64::from(ALIASES_VERSION) {
-        return Err(corrupt(
-            &format!("format version {found}; this millwright reads up to {ALIASES_VERSION} (upgrade millwright)"),
-            None,
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| corrupt("not an alias file", Some(e)))
+    super::parse_versioned(&text, ALIASES_VERSION, "an alias file").map_err(|fault| {
+        let (reason, source) = match fault {
+            super::VersionedFault::Future(found) => (
+                format!("format version {found}; this millwright reads up to {ALIASES_VERSION} (upgrade millwright)"),
+                None,
+            ),
+            super::VersionedFault::Corrupt(reason, source) => (reason, source),
+        };
+        LearnError::CorruptAliases {
+            path: path.to_path_buf(),
+            reason,
+            source,
+        }
+    })
 }
 
 /// Holds the model's alias lock while it lives (released when the file closes).
