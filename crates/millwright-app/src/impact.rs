@@ -100,7 +100,18 @@ fn measure_result(
     comparison: &TwinComparison,
 ) -> Result<MeasuredImpact> {
     let line = stored_line(home, &result.run_id)?;
-    impact_from_twin(model, assumptions, &twin_runs(result, &line), comparison)
+    measure_with_line(result, &line, model, assumptions, comparison)
+}
+
+/// The business case of a twin result and the line it was simulated with, both in hand.
+pub(crate) fn measure_with_line(
+    result: &TwinResult,
+    line: &LineFile,
+    model: &ImpactModel,
+    assumptions: &Assumptions,
+    comparison: &TwinComparison,
+) -> Result<MeasuredImpact> {
+    impact_from_twin(model, assumptions, &twin_runs(result, line), comparison)
         .with_context(|| format!("measuring the impact from twin run `{}`", result.run_id))
 }
 

@@ -23,7 +23,7 @@ use millwright_twin::{Objective, Optimization, TwinResult};
 use serde::Serialize;
 
 use crate::error::{Context, Result};
-use crate::impact::{measure, ImpactRequest};
+use crate::impact::{measure_with_line, ImpactRequest};
 use crate::Home;
 
 /// Everything a report needs besides the twin run itself.
@@ -104,19 +104,19 @@ pub fn report(home: &Home, req: &ReportRequest) -> Result<Reported> {
 fn gather(home: &Home, req: &ReportRequest) -> Result<ReportInput> {
     let (model, assumptions) = req.impact.resolve()?;
     let comparison = &req.impact.comparison;
-    let mut impact = measure(home, &req.run_id, &model, &assumptions, comparison)?;
+    // The result and its line are read once: the impact, the exam and the summary all use them.
+    let stored = crate::twin::load_result(home, &req.run_id)?;
+    let line = crate::impact::stored_line(home, &req.run_id)?;
+    let mut impact = measure_with_line(&stored, &line, &model, &assumptions, comparison)?;
     impact.sensitivity.extend(req.sensitivity.iter().cloned());
     impact.sensitivity = sorted_sensitivity(std::mem::take(&mut impact.sensitivity));
-    let stored = crate::twin::load_result(home, &req.run_id)?;
     let mut unavailable = BTreeMap::new();
     let model_ref = ai_model(&stored, &comparison.ai_policy, &mut unavailable);
     let (model_summary, manifest) = match &model_ref {
         Some(r) => registered_model(home, r, req, &mut unavailable)?,
         None => (None, None),
     };
-    let units_per_hour = crate::impact::stored_line(home, &req.run_id)?
-        .time_unit
-        .units_per_hour();
+    let units_per_hour = line.time_unit.units_per_hour();
     let exam =
         model_exam(&stored, &comparison.ai_policy, req, manifest.as_ref()).map(|exam| ModelExam {
             shadow: crate::exam::shadow_exam(&stored, units_per_hour),
