@@ -159,6 +159,40 @@ struct HeadLine {
     name: String,
 }
 
+/// Deletes stored run `run_id` for good: the folder is renamed to a hidden name in one step (listings
+/// skip it; a reader sees the whole run or none), then removed. A run whose result no longer parses can
+/// be deleted too.
+pub fn delete_result(home: &Path, run_id: &str) -> Result<(), TwinError> {
+    if run_id.starts_with('.') {
+        return Err(TwinError::InvalidRunId {
+            id: run_id.to_owned(),
+            reason: "names starting with `.` are unfinished writes, not runs",
+        });
+    }
+    let dir = run_dir(home, run_id)?;
+    let result = dir.join(RESULT_FILE);
+    if !result.is_file() {
+        return Err(TwinError::RunMissing {
+            id: run_id.to_owned(),
+            path: result,
+        });
+    }
+    let doomed = home
+        .join("twin")
+        .join(format!(".deleting-{}-{run_id}", std::process::id()));
+    std::fs::rename(&dir, &doomed).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            TwinError::RunMissing {
+                id: run_id.to_owned(),
+                path: result.clone(),
+            }
+        } else {
+            TwinError::io(&dir, e)
+        }
+    })?;
+    std::fs::remove_dir_all(&doomed).map_err(|e| TwinError::io(&doomed, e))
+}
+
 #[derive(Deserialize)]
 struct HeadPolicy {
     policy: String,
@@ -246,5 +280,21 @@ mod tests {
         );
         assert!(list_results(home.path()).is_err());
         assert_eq!(list_results(&home.path().join("none")).unwrap(), []);
+        // A run that no longer reads can still be deleted, and then it is gone from the list.
+        delete_result(home.path(), "twin-bad").unwrap();
+        assert_eq!(list_results(home.path()).unwrap(), []);
+        assert!(matches!(
+            delete_result(home.path(), "twin-bad"),
+            Err(TwinError::RunMissing { .. })
+        ));
+        for bad in ["..", "../x", ".twin-1.tmp", "a/b"] {
+            assert!(
+                matches!(
+                    delete_result(home.path(), bad),
+                    Err(TwinError::InvalidRunId { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }
