@@ -440,6 +440,31 @@ pub fn line_files(home: &Home) -> Result<Vec<LineFileEntry>> {
     Ok(out)
 }
 
+/// The plot files of a stored twin run, by name.
+pub fn plots(home: &Home, run_id: &str) -> Result<Vec<String>> {
+    Ok(millwright_twin::store::plot_files(home.root(), run_id)?)
+}
+
+/// One plot of a stored twin run: its bytes and media type. `file` must be one [`plots`] lists, so no
+/// other file of the home can be named.
+pub fn plot(home: &Home, run_id: &str, file: &str) -> Result<(Vec<u8>, &'static str)> {
+    if !plots(home, run_id)?.iter().any(|p| p == file) {
+        return Err(AppError::Io {
+            what: "no plot",
+            path: PathBuf::from(run_id).join(file),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    let path = millwright_twin::run_dir(home.root(), run_id)?.join(file);
+    let bytes = std::fs::read(&path).map_err(io("cannot read", &path))?;
+    let kind = if file.ends_with(".svg") {
+        "image/svg+xml"
+    } else {
+        "image/png"
+    };
+    Ok((bytes, kind))
+}
+
 /// Deletes a stored twin run (its result, line file, models and plots) for good. A report built from it
 /// is a separate resource and stays.
 pub fn delete_run(home: &Home, run_id: &str) -> Result<()> {

@@ -1584,6 +1584,34 @@ async fn twin_run_optimize_and_emit_as_jobs_and_stored_runs_deleted() {
     let run_id = job["result"]["run_id"].as_str().unwrap().to_owned();
     let stored = get_json(&server, &ops, &format!("/api/v1/twin/runs/{run_id}")).await;
     assert_eq!(stored["policies"].as_array().unwrap().len(), 1, "{stored}");
+    let plots = get_json(&server, &ops, &format!("/api/v1/twin/runs/{run_id}/plots")).await;
+    assert!(
+        plots.as_array().unwrap().iter().any(|p| p == "kpis.svg"),
+        "{plots}"
+    );
+    let resp = client()
+        .get(server.url(&format!("/api/v1/twin/runs/{run_id}/plots/kpis.svg")))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    assert!(resp.text().await.unwrap().contains("<svg"));
+    for file in [
+        "result.json",
+        "line.toml",
+        "..%2F..%2Fmillwright.db",
+        "nope.svg",
+    ] {
+        let resp = client()
+            .get(server.url(&format!("/api/v1/twin/runs/{run_id}/plots/{file}")))
+            .bearer_auth(&ops)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(resp).await.0, 404, "{file}");
+    }
 
     let optimize = serde_json::json!({
         "line_toml": millwright_twin::EXAMPLE_LINE, "policy": "predictive", "model": "rules",

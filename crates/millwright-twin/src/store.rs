@@ -159,6 +159,30 @@ struct HeadLine {
     name: String,
 }
 
+/// The plot files of stored run `run_id` (`kpis.svg`, `throughput.png`, `gantt-<policy>.svg`,
+/// `optimization.svg` …), by name.
+pub fn plot_files(home: &Path, run_id: &str) -> Result<Vec<String>, TwinError> {
+    let dir = run_dir(home, run_id)?;
+    let result = dir.join(RESULT_FILE);
+    if run_id.starts_with('.') || !result.is_file() {
+        return Err(TwinError::RunMissing {
+            id: run_id.to_owned(),
+            path: result,
+        });
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| TwinError::io(&dir, e))? {
+        let entry = entry.map_err(|e| TwinError::io(&dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_plot = name.ends_with(".svg") || name.ends_with(".png");
+        if is_plot && !name.starts_with('.') && entry.file_type().is_ok_and(|t| t.is_file()) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Deletes stored run `run_id` for good: the folder is renamed to a hidden name in one step (listings
 /// skip it; a reader sees the whole run or none), then removed. A run whose result no longer parses can
 /// be deleted too.

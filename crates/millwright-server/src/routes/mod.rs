@@ -74,6 +74,8 @@ pub fn v1(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(twin::optimize))
         .routes(routes!(twin::emit))
         .routes(routes!(twin::impact))
+        .routes(routes!(twin::plots))
+        .routes(routes!(twin::plot))
         .routes(routes!(twin::build_report, admin::reports))
         .routes(routes!(twin::report_html, admin::delete_report))
         .routes(routes!(jobs::list))

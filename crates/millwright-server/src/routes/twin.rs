@@ -51,6 +51,45 @@ pub async fn run(
     Ok(Json(to_json(&twin::load_result(&state.home, &id)?)?))
 }
 
+/// The plots of a stored twin run: KPI bars, throughput, a Gantt chart per policy, an optimisation's curve.
+#[utoipa::path(get, path = "/twin/runs/{id}/plots", tag = "twin",
+    params(("id" = String, Path, description = "Twin run id")),
+    responses((status = 200, description = "File names (SVG and PNG)", body = Vec<String>),
+              (status = 400, description = "Invalid run id", body = crate::ErrorBody),
+              (status = 404, description = "No such run", body = crate::ErrorBody)))]
+pub async fn plots(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(twin::plots(&state.home, &id)?))
+}
+
+/// One plot of a stored twin run (`image/svg+xml` or `image/png`).
+#[utoipa::path(get, path = "/twin/runs/{id}/plots/{file}", tag = "twin",
+    params(("id" = String, Path, description = "Twin run id"),
+           ("file" = String, Path, description = "A file name the plot list gives, e.g. kpis.svg")),
+    responses((status = 200, description = "The image", content_type = "image/svg+xml", body = String),
+              (status = 400, description = "Invalid run id", body = crate::ErrorBody),
+              (status = 404, description = "No such run or plot", body = crate::ErrorBody)))]
+pub async fn plot(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let (bytes, kind) = twin::plot(&state.home, &id, &file)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind),
+            // Generated images only: nothing in them may run or load anything.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    ))
+}
+
 /// A policy comparison: a line file in the home (`line`) or the line's TOML itself (`line_toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
