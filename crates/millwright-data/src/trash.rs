@@ -33,6 +33,11 @@ const ENTRY_FILE: &str = "deleted.json";
 const TABLE: &str = "table";
 const QUARANTINE: &str = "quarantine";
 const STAMP: &str = "%Y%m%dT%H%M%S%3fZ";
+/// A delete fills `.incoming-<id>` and renames it to `<id>`; a restore renames `<id>` to `.restoring-<id>`
+/// and empties it.
+const INCOMING: &str = ".incoming-";
+const RESTORING: &str = ".restoring-";
+const PURGING: &str = ".purging-";
 
 /// A deleted dataset waiting in the trash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,8 +128,6 @@ impl Lake {
         let id = format!("{name}.{}", deleted_at.format(STAMP));
         let trash = self.trash_root();
         std::fs::create_dir_all(&trash).map_err(|e| DataError::io(&trash, e))?;
-        let entry_dir = trash.join(&id);
-        std::fs::create_dir(&entry_dir).map_err(|e| DataError::io(&entry_dir, e))?;
         let entry = TrashedDataset {
             id,
             name: name.to_owned(),
@@ -134,24 +137,116 @@ impl Lake {
             quarantine,
             size_bytes,
         };
+        // Filled under a hidden name and renamed into place: an entry is listed (and restorable) once
+        // everything is in it. A crash part way leaves the hidden folder, which `trash` finishes.
+        let incoming = trash.join(format!("{INCOMING}{}", entry.id));
+        std::fs::create_dir(&incoming).map_err(|e| DataError::io(&incoming, e))?;
+        write_entry(&incoming, &entry)?;
         // The table first: once it is in the trash the dataset is gone from the lake.
-        let table = entry_dir.join(TABLE);
-        if let Err(e) = std::fs::rename(self.table_path(name), &table) {
-            let _ = std::fs::remove_dir(&entry_dir);
+        if let Err(e) = std::fs::rename(self.table_path(name), incoming.join(TABLE)) {
+            let _ = std::fs::remove_dir_all(&incoming);
             return Err(DataError::io(self.table_path(name), e));
         }
-        if quarantine {
-            let to = entry_dir.join(QUARANTINE);
-            std::fs::rename(self.table_path(&quarantine_name), &to)
-                .map_err(|e| DataError::io(self.table_path(&quarantine_name), e))?;
-        }
-        // Written last: an entry is listed (and restorable) once everything is in it.
-        write_entry(&entry_dir, &entry)?;
+        self.finish_incoming(&incoming, &entry)?;
         Ok(entry)
+    }
+
+    /// Completes a delete whose table is in `incoming`: the quarantine table follows, then the entry is
+    /// renamed into place.
+    fn finish_incoming(&self, incoming: &Path, entry: &TrashedDataset) -> Result<()> {
+        let quarantine_name = Lake::quarantine_name(&entry.name);
+        if entry.quarantine
+            && !incoming.join(QUARANTINE).exists()
+            && self.table_path(&quarantine_name).exists()
+        {
+            let from = self.table_path(&quarantine_name);
+            std::fs::rename(&from, incoming.join(QUARANTINE))
+                .map_err(|e| DataError::io(&from, e))?;
+        }
+        let done = self.trash_root().join(&entry.id);
+        std::fs::rename(incoming, &done).map_err(|e| DataError::io(&done, e))
+    }
+
+    /// Finishes what a delete or restore killed part way left in the trash (hidden folders): a delete
+    /// whose table had moved is completed, one whose table had not is undone; a restore is completed,
+    /// or, when a new dataset took the name meanwhile, put back in the trash. Folders whose dataset is
+    /// locked (a delete or restore running now) are left alone.
+    fn recover(&self) -> Result<()> {
+        let trash = self.trash_root();
+        let Ok(entries) = std::fs::read_dir(&trash) else {
+            return Ok(());
+        };
+        for dir in entries.filter_map(std::result::Result::ok) {
+            let file_name = dir.file_name().to_string_lossy().into_owned();
+            let (restoring, id) = if let Some(id) = file_name.strip_prefix(INCOMING) {
+                (false, id.to_owned())
+            } else if let Some(id) = file_name.strip_prefix(RESTORING) {
+                (true, id.to_owned())
+            } else {
+                if file_name.starts_with(PURGING) {
+                    // A vacuum killed while removing: finish it (another one may be at it too).
+                    let _ = std::fs::remove_dir_all(dir.path());
+                }
+                continue;
+            };
+            let path = dir.path();
+            let entry = match read_entry(&path.join(ENTRY_FILE)) {
+                Ok(entry) => entry,
+                // A delete killed before it wrote the entry file: its table had not moved.
+                Err(_) if !restoring && !path.join(TABLE).exists() => {
+                    std::fs::remove_dir_all(&path).map_err(|e| DataError::io(&path, e))?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if entry.id != id {
+                continue;
+            }
+            let Ok(_lock) = self.lock_exclusive_now(&entry.name) else {
+                continue;
+            };
+            if !restoring {
+                if path.join(TABLE).exists() {
+                    self.finish_incoming(&path, &entry)?;
+                } else {
+                    std::fs::remove_dir_all(&path).map_err(|e| DataError::io(&path, e))?;
+                }
+                continue;
+            }
+            let quarantine_name = Lake::quarantine_name(&entry.name);
+            let taken = |part: &str, table: &str| {
+                path.join(part).exists() && self.table_path(table).exists()
+            };
+            if taken(TABLE, &entry.name) || taken(QUARANTINE, &quarantine_name) {
+                // A dataset of the name was made after the restore stopped: the entry goes back.
+                let back = trash.join(&entry.id);
+                std::fs::rename(&path, &back).map_err(|e| DataError::io(&back, e))?;
+            } else {
+                self.finish_restore(&path, &entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the tables of a restore (`dir`, the entry under its hidden name) back into the lake and
+    /// removes the entry.
+    fn finish_restore(&self, dir: &Path, entry: &TrashedDataset) -> Result<()> {
+        let quarantine_name = Lake::quarantine_name(&entry.name);
+        for (part, table) in [(TABLE, &entry.name), (QUARANTINE, &quarantine_name)] {
+            let from = dir.join(part);
+            if from.exists() {
+                std::fs::rename(&from, self.table_path(table))
+                    .map_err(|e| DataError::io(&from, e))?;
+            }
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| DataError::io(dir, e))
     }
 
     /// The deleted datasets, newest first.
     pub fn trash(&self) -> Result<Vec<TrashedDataset>> {
+        if let Err(e) = self.recover() {
+            tracing::warn!(error = %e, "cannot finish an interrupted delete or restore in the trash");
+        }
         let trash = self.trash_root();
         let entries = match std::fs::read_dir(&trash) {
             Ok(entries) => entries,
@@ -165,16 +260,7 @@ impl Lake {
             if file_name.starts_with('.') {
                 continue;
             }
-            let path = entry.path().join(ENTRY_FILE);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => out.push(
-                    serde_json::from_str(&text)
-                        .map_err(|source| DataError::TrashEntry { path, source })?,
-                ),
-                // Still being filled by a delete (or left by one that was killed): not an entry yet.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(DataError::io(&path, e)),
-            }
+            out.push(read_entry(&entry.path().join(ENTRY_FILE))?);
         }
         out.sort_by(|a: &TrashedDataset, b| b.deleted_at.cmp(&a.deleted_at).then(b.id.cmp(&a.id)));
         Ok(out)
@@ -223,9 +309,12 @@ impl Lake {
             }
         }
         let entry_dir = self.trash_root().join(&entry.id);
-        let gone = |e: std::io::Error| {
+        // Renamed to a hidden name first: the entry is no longer offered, and a restore killed part
+        // way is finished by `trash`.
+        let restoring = self.trash_root().join(format!("{RESTORING}{}", entry.id));
+        std::fs::rename(&entry_dir, &restoring).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                // A vacuum took it between the listing and the move.
+                // A vacuum or another restore took it between the listing and here.
                 DataError::NoSuchTrashEntry {
                     id: entry.id.clone(),
                     trash: self.trash_root(),
@@ -233,18 +322,8 @@ impl Lake {
             } else {
                 DataError::io(&entry_dir, e)
             }
-        };
-        // The entry file goes first, so a half-done restore is no longer offered as an entry.
-        std::fs::remove_file(entry_dir.join(ENTRY_FILE)).map_err(gone)?;
-        std::fs::rename(entry_dir.join(TABLE), self.table_path(&entry.name)).map_err(gone)?;
-        if entry.quarantine {
-            std::fs::rename(
-                entry_dir.join(QUARANTINE),
-                self.table_path(&quarantine_name),
-            )
-            .map_err(gone)?;
-        }
-        std::fs::remove_dir(&entry_dir).map_err(|e| DataError::io(&entry_dir, e))?;
+        })?;
+        self.finish_restore(&restoring, &entry)?;
         Ok(entry)
     }
 
@@ -268,7 +347,7 @@ impl Lake {
             }
             let _lock = self.lock_exclusive_now(&entry.name)?;
             let dir = self.trash_root().join(&entry.id);
-            let doomed = self.trash_root().join(format!(".purging-{}", entry.id));
+            let doomed = self.trash_root().join(format!("{PURGING}{}", entry.id));
             match std::fs::rename(&dir, &doomed) {
                 Ok(()) => {}
                 // Restored or vacuumed by someone else meanwhile.
@@ -280,6 +359,14 @@ impl Lake {
         }
         Ok(purged)
     }
+}
+
+fn read_entry(path: &Path) -> Result<TrashedDataset> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|source| DataError::TrashEntry {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write_entry(dir: &Path, entry: &TrashedDataset) -> Result<()> {
@@ -350,6 +437,66 @@ mod tests {
             lake.restore_dataset("milling"),
             Err(DataError::NoSuchTrashEntry { .. })
         ));
+    }
+
+    #[test]
+    fn a_delete_or_restore_killed_part_way_is_finished_by_the_next_look_at_the_trash() {
+        let home = tempfile::tempdir().unwrap();
+        let lake = Lake::open(home.path()).unwrap();
+        let trash = lake.root().join(TRASH_DIR);
+        let entry = |name: &str, id: &str, quarantine: bool| TrashedDataset {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            deleted_at: Utc::now(),
+            deleted_by: "x".into(),
+            latest_version: 0,
+            quarantine,
+            size_bytes: 1,
+        };
+        // A delete killed after the table moved, before the quarantine table did: completed.
+        table(&lake, "a", 1);
+        table(&lake, "a__quarantine", 1);
+        let a = entry("a", "a.20261201T000000000Z", true);
+        let incoming = trash.join(format!("{INCOMING}{}", a.id));
+        std::fs::create_dir_all(&incoming).unwrap();
+        write_entry(&incoming, &a).unwrap();
+        std::fs::rename(lake.table_path("a"), incoming.join(TABLE)).unwrap();
+        // A delete killed before its table moved: undone, the dataset stays.
+        table(&lake, "b", 1);
+        let b = entry("b", "b.20261201T000000000Z", false);
+        let incoming = trash.join(format!("{INCOMING}{}", b.id));
+        std::fs::create_dir_all(&incoming).unwrap();
+        write_entry(&incoming, &b).unwrap();
+        // A restore killed after its table moved back, before the quarantine table did: completed.
+        table(&lake, "c__quarantine", 1);
+        let c = entry("c", "c.20261201T000000000Z", true);
+        let restoring = trash.join(format!("{RESTORING}{}", c.id));
+        std::fs::create_dir_all(&restoring).unwrap();
+        write_entry(&restoring, &c).unwrap();
+        std::fs::rename(lake.table_path("c__quarantine"), restoring.join(QUARANTINE)).unwrap();
+        table(&lake, "c", 1);
+        // A restore killed before anything moved, its name taken since: back in the trash.
+        let d = entry("d", "d.20261201T000000000Z", false);
+        let restoring = trash.join(format!("{RESTORING}{}", d.id));
+        std::fs::create_dir_all(restoring.join(TABLE).join("_delta_log")).unwrap();
+        write_entry(&restoring, &d).unwrap();
+        table(&lake, "d", 1);
+        // A vacuum killed while removing: finished.
+        std::fs::create_dir_all(trash.join(format!("{PURGING}e.1")).join(TABLE)).unwrap();
+
+        let listed: Vec<String> = lake.trash().unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(listed, [d.id.clone(), a.id.clone()]);
+        assert!(!lake.exists("a") && !lake.exists("a__quarantine"));
+        assert!(lake.exists("b"));
+        assert!(lake.exists("c") && lake.exists("c__quarantine"));
+        let left: Vec<String> = std::fs::read_dir(&trash)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        lake.restore_dataset(&a.id).unwrap();
+        assert!(lake.exists("a") && lake.exists("a__quarantine"));
     }
 
     #[test]

@@ -161,7 +161,8 @@ async fn every_route_needs_a_token_and_mutations_need_a_role() {
         ("GET", "/api/v1/runs/compare"),
     ] {
         assert!(
-            ops.iter().any(|(m, p, _)| m.as_str() == method && p == path),
+            ops.iter()
+                .any(|(m, p, _)| m.as_str() == method && p == path),
             "{method} {path} is not in the OpenAPI document"
         );
     }
