@@ -391,7 +391,7 @@ pub fn delete_version(
     std::fs::write(&staged, json)
         .and_then(|()| std::fs::rename(&staged, &stone))
         .map_err(|e| LearnError::io(format!("writing {}", stone.display()), e))?;
-    let doomed = dir.join(format!(".deleting-{}-{version}", std::process::id()));
+    let doomed = dir.join(format!("{DELETING_PREFIX}{}-{version}", std::process::id()));
     std::fs::rename(&folder, &doomed)
         .map_err(|e| LearnError::io(format!("moving {} away", folder.display()), e))?;
     std::fs::remove_dir_all(&doomed)
@@ -399,7 +399,10 @@ pub fn delete_version(
     Ok(deleted)
 }
 
-/// Removes staging folders in `dir` whose writer is gone (killed in the middle of a save). Decidable
+/// Folders of a delete in progress (`.deleting-<pid>-<version>`), renamed away before their removal.
+const DELETING_PREFIX: &str = ".deleting-";
+
+/// Removes staging folders (and folders of deletes) in `dir` whose writer is gone (killed in the middle of a save). Decidable
 /// where the process table is readable (Linux `/proc`); elsewhere nothing is removed.
 fn remove_stale_staging(dir: &Path) {
     if !Path::new("/proc/self").exists() {
@@ -412,7 +415,10 @@ fn remove_stale_staging(dir: &Path) {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|n| {
+                n.strip_prefix(STAGING_PREFIX)
+                    .or_else(|| n.strip_prefix(DELETING_PREFIX))
+            })
             .and_then(|rest| rest.split_once('-'))
             .and_then(|(pid, _)| pid.parse::<u32>().ok())
         else {
@@ -1053,6 +1059,9 @@ mod tests {
         std::fs::write(dead.join(WEIGHTS), b"half").unwrap();
         let live = dir.join(format!("{STAGING_PREFIX}{}-xyz", std::process::id()));
         std::fs::create_dir(&live).unwrap();
+        // And a delete killed between moving a version away and removing it.
+        let deleting = dir.join(format!("{DELETING_PREFIX}4999999-7"));
+        std::fs::create_dir(&deleting).unwrap();
         std::fs::create_dir(dir.join("2")).unwrap();
         std::fs::write(dir.join("2").join(WEIGHTS), b"half").unwrap();
         assert_eq!(versions(home.path(), "failure").unwrap(), vec![1]);
@@ -1068,6 +1077,7 @@ mod tests {
             "the dead writer's staging folder is still there"
         );
         assert!(live.exists(), "a live writer's staging folder was removed");
+        assert!(!deleting.exists(), "a dead delete's folder is still there");
     }
 
     #[test]
