@@ -19,7 +19,6 @@ fi
 PROFILE=${PROFILE:-release}
 DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 cargo build --profile "$PROFILE" -q -p millwright
-cargo build --profile "$PROFILE" -q -p millwright-server --example arrow_rows
 M=$PWD/target/$DIR/millwright
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -45,7 +44,9 @@ wrk.headers["Authorization"] = "Bearer $T"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '$ROW'
 LUA
-target/$DIR/examples/arrow_rows "$DATA/ai4i_test.csv" 2000 "$WORK/batch.arrows"
+# The batch: 2,000 rows of the test split as an Arrow IPC stream, written by `sql --format arrow`.
+$M ingest "$DATA/ai4i_test.csv" --dataset batch >/dev/null
+$M sql "SELECT * FROM batch LIMIT 2000" --format arrow --out "$WORK/batch.arrows"
 cat >"$WORK/batch.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $T"

@@ -167,6 +167,12 @@ impl ModelCache {
         Ok(self.resolver.resolve(spec)?)
     }
 
+    /// Forgets what is remembered of model `name`'s versions and aliases (not the loaded models): call
+    /// after changing them in this process, so the next call sees the change at once.
+    pub fn forget(&self, name: &str) {
+        self.resolver.forget(name);
+    }
+
     /// The model `spec` names now, loaded on first use of its version.
     pub fn get(&self, spec: &str) -> Result<Arc<Model>> {
         let at = self.resolve(spec)?;
@@ -195,7 +201,7 @@ impl ModelCache {
 
     /// Drops a loaded version (after it was deleted: its number is never reused, so this only frees
     /// memory; a deleted version no longer resolves either way).
-    pub fn forget(&self, name: &str, version: u32) {
+    pub fn unload(&self, name: &str, version: u32) {
         self.models
             .write()
             .unwrap_or_else(PoisonError::into_inner)

@@ -29,6 +29,8 @@ pub enum ExportFormat {
     /// One JSON array of objects; SQL NULL is written as `null`, never left out.
     Json,
     Parquet,
+    /// An Arrow IPC stream (`application/vnd.apache.arrow.stream`): what `/predict` reads as a batch.
+    ArrowIpc,
 }
 
 async fn stream(home: &Home, query: &str) -> Result<(SchemaRef, SendableRecordBatchStream)> {
@@ -134,6 +136,20 @@ pub async fn export<W: Write + Send>(
             writer
                 .close()
                 .map_err(|e| arrow_error("writing Parquet")(e.into()))?;
+        }
+        ExportFormat::ArrowIpc => {
+            let mut writer =
+                millwright_data::arrow::ipc::writer::StreamWriter::try_new(sink, &schema)
+                    .map_err(arrow_error("writing an Arrow IPC stream"))?;
+            while let Some(batch) = next(&mut rows).await? {
+                count += batch.num_rows() as u64;
+                writer
+                    .write(&batch)
+                    .map_err(arrow_error("writing an Arrow IPC stream"))?;
+            }
+            writer
+                .finish()
+                .map_err(arrow_error("writing an Arrow IPC stream"))?;
         }
     }
     Ok(count)

@@ -984,17 +984,23 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let h = home.path();
         let r = Resolver::new(h);
+        // Changes made outside the resolver show once RECHECK has passed.
+        let settle = || std::thread::sleep(resolver::RECHECK);
         assert!(matches!(
             r.resolve("failure"),
             Err(LearnError::ModelNotFound(..))
         ));
         saved(h);
+        settle();
         assert_eq!(r.resolve("failure").unwrap().to_string(), "failure@1");
         saved(h);
+        settle();
         assert_eq!(r.resolve("failure@latest").unwrap().version, 2);
         promote(h, "failure@1", "production", "t").unwrap();
+        settle();
         assert_eq!(r.resolve("failure@production").unwrap().version, 1);
         promote(h, "failure@2", "production", "t").unwrap();
+        settle();
         assert_eq!(r.resolve("failure@production").unwrap().version, 2);
         assert!(matches!(
             r.resolve("failure@7"),

@@ -24,7 +24,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::Router;
 use millwright_app::Home;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -161,7 +161,10 @@ fn app(state: AppState) -> Result<Router, ServeError> {
         .layer(axum::middleware::from_fn(observe::track))
         .layer(observe::trace_layer())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid)))
+        .layer(SetRequestIdLayer::new(
+            request_id,
+            observe::SequentialRequestId::new(),
+        )))
 }
 
 /// A server ready to run: its state and router, built from a config.

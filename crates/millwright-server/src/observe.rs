@@ -7,7 +7,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
+use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
 
 use crate::ServeError;
 
@@ -27,6 +27,35 @@ pub fn recorder() -> Result<PrometheusHandle, ServeError> {
         })
         .clone()
         .map_err(ServeError::Metrics)
+}
+
+/// Request ids `<process>-<n>`: a random tag per server process and a counter, unique across restarts
+/// without drawing randomness per request (a UUID per request cost a `getrandom` call each).
+#[derive(Clone)]
+pub struct SequentialRequestId {
+    process: std::sync::Arc<str>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SequentialRequestId {
+    pub fn new() -> SequentialRequestId {
+        let tag: u32 = rand::random();
+        SequentialRequestId {
+            process: format!("{tag:08x}").into(),
+            next: std::sync::Arc::default(),
+        }
+    }
+}
+
+impl tower_http::request_id::MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = axum::http::HeaderValue::from_str(&format!("{}-{n}", self.process)).ok()?;
+        Some(tower_http::request_id::RequestId::new(id))
+    }
 }
 
 /// Counts each request by route pattern and status, and times it.
@@ -61,13 +90,42 @@ impl<B> MakeSpan<B> for RequestSpan {
     }
 }
 
+/// Marks a response whose success is counted in `/metrics` instead of logged line by line: predictions
+/// come tens of thousands a second, and a log line each would cost more than the prediction. Their
+/// failures are still logged; `MILLWRIGHT_LOG=debug` logs the successes too.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedNotLogged;
+
+/// The line logged when a request is answered: status and latency, inside the request's span.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLog;
+
+impl<B> OnResponse<B> for RequestLog {
+    fn on_response(
+        self,
+        response: &axum::http::Response<B>,
+        latency: std::time::Duration,
+        _: &tracing::Span,
+    ) {
+        let status = response.status().as_u16();
+        let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let quiet = response.status().is_success()
+            && response.extensions().get::<CountedNotLogged>().is_some();
+        if quiet {
+            tracing::debug!(status, latency_us, "answered");
+        } else {
+            tracing::info!(status, latency_us, "answered");
+        }
+    }
+}
+
 pub fn trace_layer() -> TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
     RequestSpan,
     tower_http::trace::DefaultOnRequest,
-    DefaultOnResponse,
+    RequestLog,
 > {
     TraceLayer::new_for_http()
         .make_span_with(RequestSpan)
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+        .on_response(RequestLog)
 }

@@ -241,13 +241,29 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
     /// The active tokens by hash, read once per change of the database: every request is checked against
-    /// memory, and a token made or revoked by another process (the CLI) shows at the next request, because
-    /// SQLite's `data_version` moves when another connection commits.
+    /// memory, and a token made or revoked by another process (the CLI) shows within [`TOKEN_RECHECK`],
+    /// because SQLite's `data_version` moves when another connection commits.
     tokens: Mutex<Option<TokenCache>>,
+}
+
+/// How long the token table in memory is trusted without asking SQLite whether another process changed
+/// it: a revoke by the CLI is refused within a millisecond, and a busy server does not take a database
+/// read lock on every request. Changes through this store forget the cache at once.
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
+
+impl TokenCache {
+    fn find(&self, hash: &str) -> Option<TokenInfo> {
+        self.by_hash
+            .get_key_value(hash)
+            .filter(|(stored, _)| bool::from(stored.as_bytes().ct_eq(hash.as_bytes())))
+            .map(|(_, token)| token.clone())
+    }
 }
 
 struct TokenCache {
     data_version: i64,
+    /// When `data_version` was last compared with the database's.
+    checked: std::time::Instant,
     by_hash: std::collections::HashMap<String, TokenInfo>,
 }
 
@@ -296,13 +312,13 @@ fn hash_token(secret: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+    // By table, not `write!` per byte: every request hashes its token.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
 }
 
 fn parse_time(text: &str) -> rusqlite::Result<DateTime<Utc>> {
@@ -531,22 +547,34 @@ impl Store {
             return Ok(None);
         }
         let hash = hash_token(secret);
+        {
+            let tokens = self.tokens.lock().map_err(|_| StoreError::Poisoned)?;
+            if let Some(cache) = tokens
+                .as_ref()
+                .filter(|t| t.checked.elapsed() < TOKEN_RECHECK)
+            {
+                return Ok(cache.find(&hash));
+            }
+        }
         let conn = self.conn()?;
         let data_version: i64 = conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut q| q.query_row([], |r| r.get(0)))
             .map_err(sql("checking the database for changes"))?;
         let mut tokens = self.tokens.lock().map_err(|_| StoreError::Poisoned)?;
-        if tokens.as_ref().map(|t| t.data_version) != Some(data_version) {
-            *tokens = Some(TokenCache {
-                data_version,
-                by_hash: active_tokens(&conn)?,
-            });
+        match tokens.as_mut() {
+            Some(cache) if cache.data_version == data_version => {
+                cache.checked = std::time::Instant::now();
+            }
+            _ => {
+                *tokens = Some(TokenCache {
+                    data_version,
+                    checked: std::time::Instant::now(),
+                    by_hash: active_tokens(&conn)?,
+                });
+            }
         }
-        let found = tokens.as_ref().and_then(|t| t.by_hash.get_key_value(&hash));
-        Ok(found
-            .filter(|(stored, _)| bool::from(stored.as_bytes().ct_eq(hash.as_bytes())))
-            .map(|(_, token)| token.clone()))
+        Ok(tokens.as_ref().and_then(|t| t.find(&hash)))
     }
 
     /// Forgets the token table read into memory (after this connection changed it).
@@ -835,6 +863,30 @@ mod tests {
             store.create_token("../x", Role::Admin),
             Err(StoreError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        let bytes = [0u8, 9, 10, 255, 0x3c];
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
+        assert_eq!(hex(&bytes), "00090aff3c");
+    }
+
+    #[test]
+    fn a_revoke_by_another_connection_is_seen_within_the_recheck_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Store::open(dir.path()).unwrap();
+        let cli = Store::open(dir.path()).unwrap();
+        let made = cli.create_token("mes", Role::Operator).unwrap();
+        assert!(server.authenticate(&made.token).unwrap().is_some());
+        cli.revoke_token("mes").unwrap();
+        std::thread::sleep(TOKEN_RECHECK);
+        assert!(server.authenticate(&made.token).unwrap().is_none());
+        let again = cli.create_token("scada", Role::Viewer).unwrap();
+        std::thread::sleep(TOKEN_RECHECK);
+        let who = server.authenticate(&again.token).unwrap().unwrap();
+        assert_eq!(who.role, Role::Viewer);
     }
 
     #[test]

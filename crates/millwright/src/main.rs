@@ -97,10 +97,13 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return output::usage_error(err),
     };
-    match &cli.command {
-        Command::Serve(args) => output::init_server_tracing(cmd::serve::log_format(args)),
-        _ => output::init_tracing(),
-    }
+    let _log_writer = match &cli.command {
+        Command::Serve(args) => Some(output::init_server_tracing(cmd::serve::log_format(args))),
+        _ => {
+            output::init_tracing();
+            None
+        }
+    };
     let global = cli.global.clone();
     let result: anyhow::Result<()> = match cli.command {
         Command::Ingest(args) => cmd::data::ingest(&global, args).await,

@@ -22,7 +22,16 @@ pub fn init_tracing() {
 }
 
 /// The server logs each request (id, method, path, status, latency) at info, as text or JSON lines.
-pub fn init_server_tracing(format: crate::cmd::serve::LogFormat) {
+/// Lines go through a writer thread (a request does not wait on a write to stderr); the guard flushes
+/// them when dropped, so hold it until the server stops.
+pub fn init_server_tracing(
+    format: crate::cmd::serve::LogFormat,
+) -> tracing_appender::non_blocking::WorkerGuard {
+    // Not lossy: under a burst, requests wait for the writer rather than lines being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        // Buffered: the writer thread flushes whenever its queue runs dry, one write for a burst.
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(
@@ -32,11 +41,12 @@ pub fn init_server_tracing(format: crate::cmd::serve::LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         crate::cmd::serve::LogFormat::Json => builder.json().init(),
         crate::cmd::serve::LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 /// Prints an error with its whole chain of causes and a hint naming the flag that fixes it, if one does;

@@ -219,6 +219,27 @@ fn versions_history_time_travel_and_output_formats() {
     ]);
     h.ok(&["ingest", path(&out), "--dataset", "copy"]);
     assert_eq!(count(&h, "SELECT COUNT(*) FROM copy"), 3);
+    // An Arrow IPC stream: the batch body the predict route reads.
+    let arrows = h.dir.path().join("out.arrows");
+    h.ok(&[
+        "sql",
+        "SELECT machine, rpm FROM line ORDER BY rpm",
+        "--format",
+        "arrow",
+        "--out",
+        path(&arrows),
+    ]);
+    let reader = millwright_data::arrow::ipc::reader::StreamReader::try_new(
+        std::fs::File::open(&arrows).unwrap(),
+        None,
+    )
+    .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let shown = millwright_data::arrow::util::pretty::pretty_format_batches(&batches).unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    assert!(shown.to_string().contains("| B       | 1400 |"), "{shown}");
+    let refused = h.fails(&["sql", "SELECT * FROM line", "--format", "arrow"]);
+    assert!(refused.contains("need --out FILE"), "{refused}");
     assert!(h
         .ok(&["quality", "line", "--version", "0"])
         .contains("rows    read 2  stored 2"));

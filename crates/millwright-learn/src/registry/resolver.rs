@@ -7,12 +7,17 @@
 //! model's folder, so each changes these. File system clocks are coarse (a few milliseconds), so a change
 //! in the same tick as an earlier read would keep the same time: as git does with its index, content read
 //! within [`SETTLE`] of its modification time is not trusted and is read again on the next call.
+//!
+//! A server answering tens of thousands of requests a second does not `stat` on each: a name checked
+//! less than [`RECHECK`] ago is answered from memory, so a change made by another process (a CLI
+//! promote) shows within a millisecond. Changes made through this process call [`Resolver::forget`] and
+//! show at once.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use millwright_core::ModelRef;
 
@@ -21,6 +26,9 @@ use crate::error::{LearnError, Result};
 
 /// How old a modification must be before its content is cached.
 pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// How long a checked name is answered from memory without looking at the file system again.
+pub const RECHECK: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
@@ -61,6 +69,8 @@ struct Cached<T> {
     stamp: Stamp,
     /// Read long enough after the modification that a later change shows in the stamp.
     settled: bool,
+    /// When the stamp was last compared with the file system.
+    checked: Instant,
     value: Arc<T>,
 }
 
@@ -74,6 +84,15 @@ fn cached<T>(
     path: &Path,
     read: impl FnOnce() -> Result<T>,
 ) -> Result<Arc<T>> {
+    if let Some(c) = slots
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name)
+    {
+        if c.checked.elapsed() < RECHECK {
+            return Ok(c.value.clone());
+        }
+    }
     let Some(now) = stamp(path)? else {
         slots
             .lock()
@@ -84,9 +103,10 @@ fn cached<T>(
     if let Some(c) = slots
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .get(name)
+        .get_mut(name)
     {
         if c.settled && c.stamp == now {
+            c.checked = Instant::now();
             return Ok(c.value.clone());
         }
     }
@@ -100,6 +120,7 @@ fn cached<T>(
         Cached {
             stamp: now,
             settled,
+            checked: Instant::now(),
             value: value.clone(),
         },
     );
@@ -131,6 +152,19 @@ impl Resolver {
 
     pub fn home(&self) -> &Path {
         &self.home
+    }
+
+    /// Drops what is remembered of `name`: the next call reads its versions and aliases again. Called
+    /// after this process changed them (a promote), so the change shows at the very next call.
+    pub fn forget(&self, name: &str) {
+        self.versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+        self.aliases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
     }
 
     /// The version `spec` names now; the same answer as [`super::resolve`].
@@ -173,6 +207,7 @@ mod tests {
         assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "a");
         assert!(!slots.lock().unwrap()["n"].settled);
         std::fs::write(&path, "b").unwrap();
+        std::thread::sleep(RECHECK);
         assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "b");
         // Old enough: read once, then answered from memory.
         let old = SystemTime::now() - Duration::from_secs(10);
@@ -182,6 +217,7 @@ mod tests {
             .unwrap()
             .set_modified(old)
             .unwrap();
+        std::thread::sleep(RECHECK);
         let before = reads.load(Ordering::Relaxed);
         for _ in 0..3 {
             assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "b");
@@ -197,10 +233,47 @@ mod tests {
             .set_modified(old)
             .unwrap();
         std::fs::rename(&tmp, &path).unwrap();
+        std::thread::sleep(RECHECK);
         assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "c");
         // Removed: forgotten.
         std::fs::remove_file(&path).unwrap();
+        std::thread::sleep(RECHECK);
         assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "");
         assert!(slots.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_name_checked_just_now_is_answered_from_memory_until_forgotten() {
+        let home = tempfile::tempdir().unwrap();
+        let resolver = Resolver::new(home.path());
+        let slots: Slots<String> = Mutex::default();
+        let path = home.path().join("f");
+        std::fs::write(&path, "a").unwrap();
+        assert_eq!(
+            *cached(&slots, "n", &path, || Ok("a".to_owned())).unwrap(),
+            "a"
+        );
+        // Within RECHECK no stat and no read: a change made meanwhile is not seen yet...
+        std::fs::write(&path, "b").unwrap();
+        let read = || -> Result<String> { panic!("read within RECHECK") };
+        assert_eq!(*cached(&slots, "n", &path, read).unwrap(), "a");
+        // ...and is after RECHECK.
+        std::thread::sleep(RECHECK);
+        assert_eq!(
+            *cached(&slots, "n", &path, || Ok("b".to_owned())).unwrap(),
+            "b"
+        );
+        // `forget` drops both slots of a name.
+        resolver.versions.lock().unwrap().insert(
+            "m".to_owned(),
+            Cached {
+                stamp: stamp(&path).unwrap().unwrap(),
+                settled: true,
+                checked: Instant::now(),
+                value: Arc::new(vec![1]),
+            },
+        );
+        resolver.forget("m");
+        assert!(resolver.versions.lock().unwrap().is_empty());
     }
 }

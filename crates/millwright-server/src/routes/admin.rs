@@ -152,7 +152,9 @@ pub async fn delete_model_version(
         learn::delete_version(&home, &spec, &caller.0.name)
     })
     .await?;
-    state.models.forget(&name, version);
+    // This process sees the delete at once (not after the resolver's next look), and frees the model.
+    state.models.forget(&name);
+    state.models.unload(&name, version);
     Ok(Json(Deleted {
         kind: "model_version",
         id: format!("{name}@{version}"),

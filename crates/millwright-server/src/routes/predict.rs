@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::data::to_json;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::observe::CountedNotLogged;
 use crate::AppState;
 
 /// Content types a predict request may carry.
@@ -44,7 +45,7 @@ pub async fn predict(
     Path(spec): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Predictions>> {
+) -> ApiResult<(Extension<CountedNotLogged>, Json<Predictions>)> {
     let started = Instant::now();
     let kind = headers
         .get(header::CONTENT_TYPE)
@@ -106,7 +107,7 @@ pub async fn predict(
         .increment(predictions.predictions.len() as u64);
     metrics::histogram!("millwright_predict_duration_seconds", "model" => model)
         .record(started.elapsed().as_secs_f64());
-    Ok(Json(predictions))
+    Ok((Extension(CountedNotLogged), Json(predictions)))
 }
 
 /// Bodies up to 64 KiB (a few hundred rows) are scored on the request's own task.
@@ -159,6 +160,7 @@ pub async fn promote(
         tokio::task::spawn_blocking(move || learn::promote(&home, &spec, &alias, &caller.0.name))
             .await
             .map_err(|e| ApiError::internal(format!("the promote stopped: {e}")))??;
+    state.models.forget(&name);
     Ok(Json(to_json(&moved)?))
 }
 
@@ -176,9 +178,11 @@ pub async fn rollback(
     Path((name, alias)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let home = state.home.clone();
+    let model = name.clone();
     let moved =
-        tokio::task::spawn_blocking(move || learn::rollback(&home, &name, &alias, &caller.0.name))
+        tokio::task::spawn_blocking(move || learn::rollback(&home, &model, &alias, &caller.0.name))
             .await
             .map_err(|e| ApiError::internal(format!("the rollback stopped: {e}")))??;
+    state.models.forget(&name);
     Ok(Json(to_json(&moved)?))
 }

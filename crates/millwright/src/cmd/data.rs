@@ -50,6 +50,8 @@ pub enum SqlFormat {
     Csv,
     Json,
     Parquet,
+    /// An Arrow IPC stream, the batch body `/api/v1/models/{spec}/predict` reads.
+    Arrow,
 }
 
 #[derive(Debug, Args)]
@@ -59,7 +61,7 @@ pub struct SqlArgs {
     pub query: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: SqlFormat,
-    /// Write the result to this file instead of stdout (required for parquet).
+    /// Write the result to this file instead of stdout (required for parquet and arrow).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Rows printed in table format (0 = all). Files and other formats get every row.
@@ -239,7 +241,9 @@ pub async fn sql(global: &Global, args: SqlArgs) -> Result<()> {
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None if matches!(format, SqlFormat::Parquet) => bail!("--format parquet needs --out FILE"),
+        None if matches!(format, SqlFormat::Parquet | SqlFormat::Arrow) => {
+            bail!("--format parquet and --format arrow need --out FILE")
+        }
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let export = match format {
@@ -247,6 +251,7 @@ pub async fn sql(global: &Global, args: SqlArgs) -> Result<()> {
         SqlFormat::Csv => Some(ExportFormat::Csv),
         SqlFormat::Json => Some(ExportFormat::Json),
         SqlFormat::Parquet => Some(ExportFormat::Parquet),
+        SqlFormat::Arrow => Some(ExportFormat::ArrowIpc),
     };
     if let Some(export) = export {
         sql::export(&home, &args.query, export, &mut sink).await?;
