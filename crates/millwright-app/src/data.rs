@@ -7,6 +7,7 @@ use millwright_data::clean::CleanConfig;
 use millwright_data::ingest::{IngestOptions, IngestOutcome};
 use millwright_data::lake::{DatasetSummary, Lake, VersionInfo, WriteMode};
 use millwright_data::quality::QualityReport;
+use millwright_data::trash::TrashedDataset;
 use serde::Serialize;
 
 use crate::error::{AppError, Context, Result};
@@ -127,6 +128,71 @@ pub async fn history(home: &Home, dataset: &str) -> Result<Vec<VersionInfo>> {
     Ok(Lake::open(home.root())?.history(dataset)?)
 }
 
+/// Deletes a dataset: every version (and its quarantine table) moves to the lake's trash, where
+/// [`restore_dataset`] finds it until [`vacuum`] removes it. Refused while an ingest writes the dataset.
+pub fn delete_dataset(home: &Home, name: &str, actor: &str) -> Result<TrashedDataset> {
+    Ok(Lake::open(home.root())?.delete_dataset(name, actor)?)
+}
+
+/// The deleted datasets waiting in the trash, newest first.
+pub fn trash(home: &Home) -> Result<Vec<TrashedDataset>> {
+    Ok(Lake::open(home.root())?.trash()?)
+}
+
+/// Brings a deleted dataset back with every version: `reference` is a trash id
+/// (`milling.20261201T174155123Z`) or a dataset name (its most recently deleted copy).
+pub fn restore_dataset(home: &Home, reference: &str) -> Result<TrashedDataset> {
+    Ok(Lake::open(home.root())?.restore_dataset(reference)?)
+}
+
+/// Which trash entries a vacuum removes for good.
+#[derive(Debug, Clone, Default)]
+pub struct VacuumRequest {
+    /// A trash id or a dataset name (all its entries); `None`: every entry.
+    pub reference: Option<String>,
+    /// Only entries deleted longer ago than this (`30d`, `12h`, `90min`, `45s`).
+    pub older_than: Option<String>,
+}
+
+/// What a vacuum removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vacuumed {
+    pub purged: Vec<TrashedDataset>,
+    pub freed_bytes: u64,
+}
+
+pub fn vacuum(home: &Home, req: &VacuumRequest) -> Result<Vacuumed> {
+    let older_than = req.older_than.as_deref().map(parse_age).transpose()?;
+    let purged = Lake::open(home.root())?.vacuum(req.reference.as_deref(), older_than)?;
+    Ok(Vacuumed {
+        freed_bytes: purged.iter().map(|p| p.size_bytes).sum(),
+        purged,
+    })
+}
+
+/// `30d`, `12h`, `90min`, `45s` as a duration.
+fn parse_age(text: &str) -> Result<chrono::Duration> {
+    let invalid = || {
+        AppError::invalid(format!(
+            "invalid age {text:?}: a whole number with d, h, min or s (e.g. 30d)"
+        ))
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| invalid())?;
+    let seconds = match unit {
+        "d" => n.checked_mul(86_400),
+        "h" => n.checked_mul(3_600),
+        "min" => n.checked_mul(60),
+        "s" => Some(n),
+        _ => None,
+    }
+    .ok_or_else(invalid)?;
+    chrono::Duration::try_seconds(seconds).ok_or_else(invalid)
+}
+
 /// `create` for a new dataset, `overwrite` for one that exists (a use case that regenerates its data).
 pub(crate) fn create_or_overwrite(home: &Home, dataset: &str) -> Result<WriteMode> {
     Ok(if Lake::open(home.root())?.exists(dataset) {
@@ -134,4 +200,20 @@ pub(crate) fn create_or_overwrite(home: &Home, dataset: &str) -> Result<WriteMod
     } else {
         WriteMode::Create
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_as_durations() {
+        assert_eq!(parse_age("30d").unwrap(), chrono::Duration::days(30));
+        assert_eq!(parse_age("12h").unwrap(), chrono::Duration::hours(12));
+        assert_eq!(parse_age("90min").unwrap(), chrono::Duration::minutes(90));
+        assert_eq!(parse_age("0s").unwrap(), chrono::Duration::zero());
+        for bad in ["", "d", "7", "7w", "-1d", "1.5d", "99999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 }

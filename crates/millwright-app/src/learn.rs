@@ -506,6 +506,23 @@ pub fn rollback(home: &Home, name: &str, alias: &str, actor: &str) -> Result<Ali
     Ok(registry::rollback(home.root(), name, alias, actor)?)
 }
 
+/// Deletes one version of a model for good, `spec` naming it by number (`failure@3`: a delete does not
+/// follow `latest` or an alias). Refused while an alias points at it; the number is never reused.
+pub fn delete_version(home: &Home, spec: &str, actor: &str) -> Result<registry::DeletedVersion> {
+    let (name, selector) = registry::parse_spec(spec)?;
+    let registry::Selector::Version(version) = selector else {
+        return Err(AppError::invalid(format!(
+            "name the version to delete by its number (e.g. {name}@3), not {spec:?}"
+        )));
+    };
+    Ok(registry::delete_version(
+        home.root(),
+        &name,
+        version,
+        actor,
+    )?)
+}
+
 /// A registered model's aliases and their history.
 pub fn aliases(home: &Home, name: &str) -> Result<Aliases> {
     registry::validate_name(name)?;

@@ -199,6 +199,15 @@ impl ModelCache {
             .clone())
     }
 
+    /// Drops a loaded version (after it was deleted: its number is never reused, so this only frees
+    /// memory; a deleted version no longer resolves either way).
+    pub fn unload(&self, name: &str, version: u32) {
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&ModelRef::new(name, version));
+    }
+
     /// How many versions are loaded.
     pub fn loaded(&self) -> usize {
         self.models

@@ -77,6 +77,87 @@ pub struct Reported {
     pub baseline: String,
 }
 
+/// A built report in the home (`<home>/reports/<name>/`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportEntry {
+    /// The folder's name: the twin run id it was built for, or `demo`.
+    pub name: String,
+    /// Bytes of its files.
+    pub size_bytes: u64,
+    /// When its HTML page was written (RFC 3339, UTC).
+    pub built_at: String,
+}
+
+fn report_name(name: &str) -> Result<()> {
+    Ok(millwright_data::names::validate_dataset_name(name)?)
+}
+
+/// The reports built in the home, by name.
+pub fn reports(home: &Home) -> Result<Vec<ReportEntry>> {
+    let root = home.root().join("reports");
+    let entries = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::error::io("cannot list", &root)(e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(crate::error::io("cannot list", &root))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let html = entry.path().join(millwright_report::HTML_FILE);
+        if report_name(&name).is_err() {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&html) else {
+            continue;
+        };
+        let built_at = meta
+            .modified()
+            .map(|t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+            .unwrap_or_default();
+        let size_bytes = std::fs::read_dir(entry.path())
+            .map(|files| {
+                files
+                    .flatten()
+                    .filter_map(|f| f.metadata().ok())
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        out.push(ReportEntry {
+            name,
+            size_bytes,
+            built_at,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Deletes a built report (its folder) for good; the twin run it was built from stays.
+pub fn delete_report(home: &Home, name: &str) -> Result<()> {
+    report_name(name)?;
+    let dir = home.report_dir(name);
+    if !dir.join(millwright_report::HTML_FILE).is_file() {
+        return Err(crate::AppError::Io {
+            what: "no report",
+            path: dir,
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    // Renamed away first: a reader gets the whole report or none.
+    let doomed = home
+        .root()
+        .join("reports")
+        .join(format!(".deleting-{}-{name}", std::process::id()));
+    std::fs::rename(&dir, &doomed).map_err(crate::error::io("cannot move away", &dir))?;
+    std::fs::remove_dir_all(&doomed).map_err(crate::error::io("cannot remove", &doomed))
+}
+
 /// The test-split metrics of a model at the alarm threshold a twin run used.
 #[derive(Debug, Clone)]
 pub struct OfflineExam {

@@ -61,6 +61,11 @@ pub fn fail_interrupted(home: &Home, reason: &str) -> Result<usize> {
     Ok(store(home)?.fail_interrupted(reason)?.len())
 }
 
+/// Deletes a tracked run (its full id) with its files: refused while a live process records it.
+pub fn delete(home: &Home, id: &str) -> Result<RunRecord> {
+    Ok(store(home)?.delete(id)?)
+}
+
 /// One run with where its files are and its per-epoch history.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDetails {

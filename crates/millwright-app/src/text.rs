@@ -720,6 +720,43 @@ pub fn flat(value: &serde_json::Value, indent: &str) -> String {
 }
 
 /// Sizes as people read them (`1.50 MiB`); a few lines where a crate would be a dependency for one call.
+/// The trash of deleted datasets: id, name, latest version, size, who deleted it and when.
+pub fn trash(entries: &[millwright_data::trash::TrashedDataset]) -> String {
+    if entries.is_empty() {
+        return "the trash is empty\n".to_owned();
+    }
+    let mut out = format!(
+        "{:<44} {:<24} {:>7} {:>10}  {:<12} {}\n",
+        "id", "dataset", "latest", "size", "deleted by", "deleted at"
+    );
+    for e in entries {
+        out.push_str(&format!(
+            "{:<44} {:<24} {:>7} {:>10}  {:<12} {}\n",
+            e.id,
+            e.name,
+            e.latest_version,
+            human_bytes(e.size_bytes),
+            e.deleted_by,
+            e.deleted_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
+    out
+}
+
+/// What a vacuum removed.
+pub fn vacuumed(v: &crate::data::Vacuumed) -> String {
+    if v.purged.is_empty() {
+        return "nothing to vacuum\n".to_owned();
+    }
+    let mut out = String::new();
+    for p in &v.purged {
+        out.push_str(&format!("removed {} for good\n", p.id));
+    }
+    out.push_str(&format!("freed {}\n", human_bytes(v.freed_bytes)));
+    out
+}
+
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let (mut value, mut unit) = (bytes as f64, 0);

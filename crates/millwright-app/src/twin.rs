@@ -346,9 +346,13 @@ pub async fn emit(home: &Home, req: &EmitRequest, observer: &Observer) -> Result
     // Written beside the target (or in the home's scratch folder) and renamed: no half-written CSV.
     let staging = match &req.out {
         Some(out) => out.with_extension("csv.partial"),
-        None => home
-            .tmp_dir()?
-            .join(format!("twin-emit-{}.csv", std::process::id())),
+        // Pid and a per-process count: two emissions at once (a server's jobs) never share a file.
+        None => {
+            static EMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = EMITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            home.tmp_dir()?
+                .join(format!("twin-emit-{}-{n}.csv", std::process::id()))
+        }
     };
     let mut options = EmitOptions::new(req.rows, req.seed);
     options.progress = observer.progress();
@@ -449,6 +453,12 @@ pub fn line_files(home: &Home) -> Result<Vec<LineFileEntry>> {
     }
     out.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(out)
+}
+
+/// Deletes a stored twin run (its result, line file, models and plots) for good. A report built from it
+/// is a separate resource and stays.
+pub fn delete_run(home: &Home, run_id: &str) -> Result<()> {
+    Ok(millwright_twin::store::delete_result(home.root(), run_id)?)
 }
 
 /// Every stored twin run, newest first.

@@ -64,6 +64,23 @@ pub enum DataError {
     DatasetExists { name: String },
     #[error("dataset {name:?} does not exist in the lake at {lake}")]
     NoSuchDataset { name: String, lake: PathBuf },
+    /// Another process or job is writing the dataset (an ingest holds its lock): a delete waits for no one.
+    #[error(
+        "dataset {name:?} is being written (an ingest is running); try again when it has committed"
+    )]
+    DatasetBusy { name: String },
+    #[error("no deleted dataset {id:?} in the trash at {trash}")]
+    NoSuchTrashEntry { id: String, trash: PathBuf },
+    #[error(
+        "invalid trash id {id:?}: expected NAME.YYYYMMDDTHHMMSSmmmZ as `datasets trash` lists it"
+    )]
+    InvalidTrashId { id: String },
+    #[error("the trash entry {path} is unreadable")]
+    TrashEntry {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("dataset {name:?} has no version {version} (latest is {latest})")]
     NoSuchVersion {
         name: String,

@@ -104,6 +104,9 @@ struct Prepared {
     cleaner: Cleaner,
     /// `<home>/tmp/ingest-*`, removed when the ingest ends.
     scratch: tempfile::TempDir,
+    /// The dataset's shared lock, held to the last commit: a delete of the dataset waits for no one and
+    /// is refused meanwhile (`trash`).
+    _lock: crate::trash::DatasetLock,
 }
 
 /// Checks the name and mode against the lake, opens the source (header, sample, column kinds) and
@@ -112,6 +115,8 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
     let name = options.dataset.as_str();
     validate_new_dataset_name(name)?;
     let lake = Lake::open(home)?;
+    // Taken before the first look at the table, so what this ingest sees is what it writes to.
+    let lock = lake.lock_shared(name)?;
     let exists = lake.exists(name);
     if exists && options.mode == WriteMode::Create {
         return Err(DataError::DatasetExists {
@@ -161,6 +166,7 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
         columns,
         cleaner,
         scratch,
+        _lock: lock,
     };
     Ok((job, source))
 }

@@ -685,7 +685,7 @@ fn canonical_batches(batches: Vec<RecordBatch>) -> Result<(SchemaRef, Vec<Record
     Ok((schema.unwrap_or_else(|| Arc::new(Schema::empty())), out))
 }
 
-fn dir_size(path: &Path) -> u64 {
+pub(crate) fn dir_size(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };

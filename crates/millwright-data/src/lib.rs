@@ -19,6 +19,7 @@ pub mod source;
 pub mod spool;
 pub mod sql;
 pub mod stats;
+pub mod trash;
 pub mod types;
 
 pub use error::{DataError, Result};

@@ -157,6 +157,14 @@ pub enum LearnError {
         version: u32,
         available: String,
     },
+    /// A version an alias points at is being served under that alias: move the alias first.
+    #[error("model '{name}' version {version} is what alias {aliases} points at; promote the alias to another version first")]
+    VersionAliased {
+        name: String,
+        version: u32,
+        /// The aliases, quoted and joined (`'production', 'staging'`).
+        aliases: String,
+    },
     #[error("manifest {path} is unreadable or corrupted: {reason}")]
     CorruptManifest {
         path: PathBuf,

@@ -310,7 +310,9 @@ fn place_staged(
     let mut next = versions(home, &manifest.name)?.last().map_or(1, |v| v + 1);
     for _ in 0..100 {
         let target = dir.join(next.to_string());
-        if target.exists() {
+        // The folder before the tombstone: a delete writes the tombstone before it moves the folder
+        // away, so a number is seen as taken by one of the two at every moment.
+        if target.exists() || tombstone(dir, next).exists() {
             next += 1;
             continue;
         }
@@ -335,7 +337,95 @@ fn place_staged(
     })
 }
 
-/// Removes staging folders in `dir` whose writer is gone (killed in the middle of a save). Decidable
+/// A deleted version, as its tombstone (`<home>/models/<name>/.deleted-<version>.json`) keeps it: the
+/// number is never given to a new version (a cache keyed by name and version stays right), and who
+/// deleted what stays on record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedVersion {
+    pub name: String,
+    pub version: u32,
+    /// RFC 3339, UTC.
+    pub deleted_at: String,
+    pub deleted_by: String,
+    /// The manifest the version had.
+    pub manifest: Manifest,
+}
+
+fn tombstone(dir: &Path, version: u32) -> PathBuf {
+    dir.join(format!(".deleted-{version}.json"))
+}
+
+/// Deletes version `version` of model `name` for good: refused while an alias points at it
+/// ([`LearnError::VersionAliased`] naming the aliases). Runs under the alias lock, so a promote to the
+/// version cannot slip in between the check and the delete; the folder is renamed away in one step, so a
+/// reader sees the whole version or none, and its number is not reused.
+pub fn delete_version(
+    home: &Path,
+    name: &str,
+    version: u32,
+    actor: &str,
+) -> Result<DeletedVersion> {
+    validate_name(name)?;
+    let available = versions(home, name)?;
+    if available.is_empty() {
+        return Err(LearnError::ModelNotFound(name.to_owned(), models_dir(home)));
+    }
+    let _lock = aliases::lock(home, name)?;
+    let available = versions(home, name)?;
+    if !available.contains(&version) {
+        return Err(LearnError::VersionNotFound {
+            name: name.to_owned(),
+            version,
+            available: available
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let pointing = aliases(home, name)?.of_version(version);
+    if !pointing.is_empty() {
+        return Err(LearnError::VersionAliased {
+            name: name.to_owned(),
+            version,
+            aliases: pointing
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let dir = models_dir(home).join(name);
+    let folder = dir.join(version.to_string());
+    let deleted = DeletedVersion {
+        name: name.to_owned(),
+        version,
+        deleted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        deleted_by: if actor.trim().is_empty() {
+            "unknown".to_owned()
+        } else {
+            actor.trim().to_owned()
+        },
+        manifest: read_manifest(&folder.join(MANIFEST))?,
+    };
+    let stone = tombstone(&dir, version);
+    let staged = dir.join(format!(".deleted-{version}.json.tmp"));
+    let json = serde_json::to_vec_pretty(&deleted).expect("a tombstone serialises");
+    std::fs::write(&staged, json)
+        .and_then(|()| std::fs::rename(&staged, &stone))
+        .map_err(|e| LearnError::io(format!("writing {}", stone.display()), e))?;
+    let doomed = dir.join(format!("{DELETING_PREFIX}{}-{version}", std::process::id()));
+    std::fs::rename(&folder, &doomed)
+        .map_err(|e| LearnError::io(format!("moving {} away", folder.display()), e))?;
+    std::fs::remove_dir_all(&doomed)
+        .map_err(|e| LearnError::io(format!("removing {}", doomed.display()), e))?;
+    Ok(deleted)
+}
+
+/// Folders of a delete in progress (`.deleting-<pid>-<version>`), renamed away before their removal.
+const DELETING_PREFIX: &str = ".deleting-";
+
+/// Removes staging folders (and folders of deletes) in `dir` whose writer is gone (killed in the middle of a save). Decidable
 /// where the process table is readable (Linux `/proc`); elsewhere nothing is removed.
 fn remove_stale_staging(dir: &Path) {
     if !Path::new("/proc/self").exists() {
@@ -348,7 +438,10 @@ fn remove_stale_staging(dir: &Path) {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|n| {
+                n.strip_prefix(STAGING_PREFIX)
+                    .or_else(|| n.strip_prefix(DELETING_PREFIX))
+            })
             .and_then(|rest| rest.split_once('-'))
             .and_then(|(pid, _)| pid.parse::<u32>().ok())
         else {
@@ -565,7 +658,18 @@ pub fn list(home: &Path, name: Option<&str>) -> Result<Vec<VersionSummary>> {
     for n in names {
         let table = aliases(home, &n)?;
         for v in versions(home, &n)? {
-            let m = read_manifest(&models_dir(home).join(&n).join(v.to_string()).join(MANIFEST))?;
+            let m = match read_manifest(
+                &models_dir(home).join(&n).join(v.to_string()).join(MANIFEST),
+            ) {
+                Ok(m) => m,
+                // Deleted between the listing and the read.
+                Err(LearnError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            };
             let mut summary = VersionSummary::from(&m);
             summary.aliases = table.of_version(v);
             out.push(summary);
@@ -667,6 +771,62 @@ mod tests {
             parse_spec("../x@1"),
             Err(LearnError::InvalidSpec(_))
         ));
+    }
+
+    #[test]
+    fn a_deleted_version_is_gone_its_number_kept_and_an_aliased_one_refused() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path();
+        for _ in 0..3 {
+            saved(h);
+        }
+        promote(h, "failure@2", "production", "alice").unwrap();
+        promote(h, "failure@2", "staging", "alice").unwrap();
+        let refused = delete_version(h, "failure", 2, "bob").unwrap_err();
+        assert!(
+            matches!(&refused, LearnError::VersionAliased { aliases, .. } if aliases == "'production', 'staging'"),
+            "{refused}"
+        );
+        assert_eq!(versions(h, "failure").unwrap(), vec![1, 2, 3]);
+        let gone = delete_version(h, "failure", 3, "bob").unwrap();
+        assert_eq!((gone.version, gone.deleted_by.as_str()), (3, "bob"));
+        assert_eq!(gone.manifest.version, 3);
+        assert_eq!(versions(h, "failure").unwrap(), vec![1, 2]);
+        assert!(matches!(
+            Model::load(h, "failure@3"),
+            Err(LearnError::VersionNotFound { .. })
+        ));
+        assert_eq!(list(h, Some("failure")).unwrap().len(), 2);
+        // The next save does not take the deleted number.
+        assert_eq!(saved(h).version, 4);
+        assert!(matches!(
+            delete_version(h, "failure", 3, "bob"),
+            Err(LearnError::VersionNotFound { .. })
+        ));
+        assert!(matches!(
+            delete_version(h, "../x", 1, "bob"),
+            Err(LearnError::InvalidName(_))
+        ));
+        assert!(matches!(
+            delete_version(h, "nothing", 1, "bob"),
+            Err(LearnError::ModelNotFound(..))
+        ));
+        // A roll back does not land on a deleted version.
+        promote(h, "failure@1", "staging", "alice").unwrap();
+        promote(h, "failure@4", "production", "alice").unwrap();
+        delete_version(h, "failure", 2, "bob").unwrap();
+        assert!(matches!(
+            rollback(h, "failure", "production", "alice"),
+            Err(LearnError::VersionNotFound { version: 2, .. })
+        ));
+        assert_eq!(resolve(h, "failure@production").unwrap().1, 4);
+        // No folder of the deletes is left but the tombstones.
+        let left: Vec<String> = std::fs::read_dir(models_dir(h).join("failure"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".deleting") || n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]
@@ -928,6 +1088,9 @@ mod tests {
         std::fs::write(dead.join(WEIGHTS), b"half").unwrap();
         let live = dir.join(format!("{STAGING_PREFIX}{}-xyz", std::process::id()));
         std::fs::create_dir(&live).unwrap();
+        // And a delete killed between moving a version away and removing it.
+        let deleting = dir.join(format!("{DELETING_PREFIX}4999999-7"));
+        std::fs::create_dir(&deleting).unwrap();
         std::fs::create_dir(dir.join("2")).unwrap();
         std::fs::write(dir.join("2").join(WEIGHTS), b"half").unwrap();
         assert_eq!(versions(home.path(), "failure").unwrap(), vec![1]);
@@ -943,6 +1106,7 @@ mod tests {
             "the dead writer's staging folder is still there"
         );
         assert!(live.exists(), "a live writer's staging folder was removed");
+        assert!(!deleting.exists(), "a dead delete's folder is still there");
     }
 
     #[test]

@@ -456,3 +456,50 @@ fn runs_of_dead_processes_are_marked_failed_and_live_ones_are_left_running() {
     assert!(store.fail_interrupted("again").unwrap().is_empty());
     live.finish().unwrap();
 }
+
+#[test]
+fn a_finished_run_is_deleted_whole_and_a_live_one_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let mut store = RunStore::open(home.path()).unwrap();
+    let live = store.start_run(spec("failure", "mlp")).unwrap();
+    let live_id = live.id().clone();
+    let err = store.delete(live_id.as_str()).unwrap_err();
+    assert!(matches!(err, TrackingError::RunActive { .. }), "{err}");
+    assert!(
+        store.run_dir(&live_id).is_dir(),
+        "a refused delete changes nothing"
+    );
+    live.finish().unwrap();
+    let done = store
+        .start_run(spec("other", "gbdt"))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let prefix = &done.id.as_str()[..12];
+    assert!(matches!(
+        store.delete(prefix),
+        Err(TrackingError::InvalidRunId(_))
+    ));
+    let deleted = store.delete(done.id.as_str()).unwrap();
+    assert_eq!(deleted.id, done.id);
+    assert!(!store.run_dir(&done.id).exists());
+    assert!(matches!(
+        store.get(done.id.as_str()),
+        Err(TrackingError::UnknownRun(_))
+    ));
+    assert!(matches!(
+        store.delete(done.id.as_str()),
+        Err(TrackingError::UnknownRun(_))
+    ));
+    // Nothing of the delete is left for a rebuild of the catalog to bring back.
+    assert_eq!(store.rebuild_catalog().unwrap(), 1);
+    assert_eq!(store.list(&RunFilter::default(), 10, 0).unwrap().total, 1);
+    store.delete(live_id.as_str()).unwrap();
+    assert_eq!(
+        std::fs::read_dir(store.root())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count(),
+        0
+    );
+}

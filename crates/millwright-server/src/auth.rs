@@ -1,6 +1,7 @@
 //! Who may do what: a bearer token names a stored token and its role; reads need viewer, `POST`/`PUT`/
-//! `PATCH` operator, `DELETE` and the audit log admin. Every mutating request is written to the audit log
-//! with its outcome, refused ones included. Secrets are never logged.
+//! `PATCH` operator, `DELETE`, restoring from the trash, the tokens and the audit log admin. Every
+//! mutating request is written to the audit log with its outcome, refused ones included. Secrets are
+//! never logged.
 
 use axum::extract::{MatchedPath, OriginalUri, Request, State};
 use axum::http::{header, Method};
@@ -49,7 +50,11 @@ fn is_audited(method: &Method, route: &str) -> bool {
 
 /// The least role a request needs.
 fn required_role(method: &Method, path: &str) -> Role {
-    if *method == Method::DELETE || path.starts_with("/api/v1/audit") {
+    if *method == Method::DELETE
+        || path.starts_with("/api/v1/audit")
+        || path.starts_with("/api/v1/tokens")
+        || (is_mutating(method) && path.starts_with("/api/v1/trash"))
+    {
         Role::Admin
     } else if is_mutating(method) {
         Role::Operator

@@ -108,6 +108,9 @@ fn data_kind(err: &DataError) -> (StatusCode, &'static str) {
             (StatusCode::NOT_FOUND, "not_found")
         }
         D::DatasetExists { .. } => (StatusCode::CONFLICT, "conflict"),
+        D::DatasetBusy { .. } => (StatusCode::CONFLICT, "busy"),
+        D::NoSuchTrashEntry { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        D::InvalidTrashId { .. } => (StatusCode::BAD_REQUEST, "invalid_name"),
         D::SqlParse { .. } => (StatusCode::BAD_REQUEST, "sql_syntax"),
         D::SqlNotAllowed(_) | D::InvalidQuery { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "sql_refused")
@@ -139,6 +142,7 @@ fn tracking_kind(err: &TrackingError) -> (StatusCode, &'static str) {
     match err {
         TrackingError::UnknownRun(_) => (StatusCode::NOT_FOUND, "not_found"),
         TrackingError::AmbiguousRun { .. } => (StatusCode::CONFLICT, "ambiguous"),
+        TrackingError::RunActive { .. } => (StatusCode::CONFLICT, "conflict"),
         TrackingError::InvalidRunId(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
         TrackingError::InvalidInput { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -155,6 +159,7 @@ fn learn_kind(err: &LearnError) -> (StatusCode, &'static str) {
             (StatusCode::NOT_FOUND, "not_found")
         }
         L::Tracking(t) => tracking_kind(t),
+        L::VersionAliased { .. } => (StatusCode::CONFLICT, "conflict"),
         L::CorruptManifest { .. } | L::FutureManifest { .. } | L::CorruptAliases { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }

@@ -102,7 +102,7 @@ pub struct TokenInfo {
 }
 
 /// A token just made: the secret is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewToken {
     pub name: String,
     pub role: Role,

@@ -137,6 +137,35 @@ async fn every_route_needs_a_token_and_mutations_need_a_role() {
     let operator = server.token("ops", Role::Operator);
     let http = client();
     let ops = operations(&server).await;
+    // Routes that share a path with another method are each in the document (the walk below sees them).
+    for (method, path) in [
+        ("DELETE", "/api/v1/datasets/milling"),
+        ("GET", "/api/v1/runs/1"),
+        ("DELETE", "/api/v1/runs/1"),
+        ("GET", "/api/v1/twin/runs/1"),
+        ("DELETE", "/api/v1/twin/runs/1"),
+        ("POST", "/api/v1/reports"),
+        ("GET", "/api/v1/reports"),
+        ("GET", "/api/v1/reports/1"),
+        ("DELETE", "/api/v1/reports/1"),
+        ("GET", "/api/v1/trash/datasets"),
+        ("DELETE", "/api/v1/trash/datasets"),
+        ("DELETE", "/api/v1/trash/datasets/1"),
+        ("POST", "/api/v1/trash/datasets/1/restore"),
+        ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/tokens"),
+        ("DELETE", "/api/v1/tokens/milling"),
+        ("POST", "/api/v1/twin/run"),
+        ("POST", "/api/v1/twin/optimize"),
+        ("POST", "/api/v1/twin/emit"),
+        ("GET", "/api/v1/runs/compare"),
+    ] {
+        assert!(
+            ops.iter()
+                .any(|(m, p, _)| m.as_str() == method && p == path),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
     let public: Vec<&str> = ops.iter().filter(|o| o.2).map(|o| o.1.as_str()).collect();
     assert_eq!(public, ["/healthz", "/metrics", "/readyz"], "public routes");
     for (method, path, is_public) in &ops {
@@ -169,7 +198,7 @@ async fn every_route_needs_a_token_and_mutations_need_a_role() {
             .send()
             .await
             .unwrap();
-        if mutating || path.starts_with("/api/v1/audit") {
+        if mutating || path.starts_with("/api/v1/audit") || path.starts_with("/api/v1/tokens") {
             assert_eq!(
                 error_code(resp).await,
                 (403, "forbidden".into()),
@@ -895,6 +924,36 @@ async fn twin_compare_impact_and_report_as_jobs() {
         .unwrap()
         .starts_with("text/html"));
     assert!(resp.text().await.unwrap().contains("<html"));
+    let reports = get_json(&server, &token, "/api/v1/reports").await;
+    assert_eq!(reports[0]["name"], run_id.as_str(), "{reports}");
+    // Reports are deleted by an admin, for good; the twin run stays.
+    let resp = client()
+        .delete(server.url(&format!("/api/v1/reports/{run_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let admin = server.token("root", Role::Admin);
+    let resp = client()
+        .delete(server.url(&format!("/api/v1/reports/{run_id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = client()
+        .get(server.url(&format!("/api/v1/reports/{run_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 404);
+    assert_eq!(
+        get_json(&server, &token, "/api/v1/reports").await,
+        serde_json::json!([])
+    );
+    get_json(&server, &token, &format!("/api/v1/twin/runs/{run_id}")).await;
     // The scratch line file went with its job.
     assert_eq!(
         std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
@@ -1237,5 +1296,652 @@ async fn predictions_by_alias_in_every_format_and_promotes_that_take_effect_at_o
         metrics.contains("millwright_predictions_total"),
         "{metrics}"
     );
+    server.stop().await;
+}
+
+/// Sends `method path` with `token` and an optional JSON body; the status and the JSON answer.
+async fn call(
+    server: &TestServer,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = client()
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A CSV of `n` labelled rows a logistic model separates.
+fn parts_csv(n: u32) -> String {
+    let mut csv = String::from("id,temperature,speed,label\n");
+    for i in 0..n {
+        let label = u8::from(i % 5 == 0);
+        let temperature = 20.0 + f64::from(label) * 3.0 + f64::from(i % 7) * 0.1;
+        csv.push_str(&format!("{i},{temperature},{},{label}\n", 1500 + i % 11));
+    }
+    csv
+}
+
+async fn ingest(server: &TestServer, token: &str, dataset: &str, mode: &str, csv: String) {
+    let resp = client()
+        .post(server.url(&format!(
+            "/api/v1/datasets/{dataset}/ingest?format=csv&mode={mode}"
+        )))
+        .bearer_auth(token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let job: Value = resp.json().await.unwrap();
+    let (state, _, last) = watch(server, token, job["id"].as_i64().unwrap()).await;
+    assert_eq!(state, "succeeded", "{last}");
+}
+
+#[tokio::test]
+async fn deletes_are_for_admins_audited_and_a_dataset_comes_back_until_vacuumed() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let ops = server.token("ops", Role::Operator);
+    let admin = server.token("root", Role::Admin);
+    ingest(&server, &ops, "parts", "create", parts_csv(200)).await;
+    ingest(&server, &ops, "parts", "append", parts_csv(50)).await;
+    for _ in 0..2 {
+        let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": "logistic", "name": "failure"});
+        let id = post_job(&server, &ops, "/api/v1/train", &body).await;
+        assert_eq!(watch(&server, &ops, id).await.0, "succeeded");
+    }
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        &ops,
+        "/api/v1/models/failure/aliases/production",
+        Some(&serde_json::json!({"version": 1})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // An operator may not delete; an admin may not delete what an alias serves: 409 naming the alias.
+    let (status, _) = call(
+        &server,
+        Method::DELETE,
+        &ops,
+        "/api/v1/datasets/parts",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, err) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/models/failure/versions/1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"]["code"], "conflict");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'production'"),
+        "{err}"
+    );
+    let (status, gone) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/models/failure/versions/2",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["removed"]["deleted_by"], "root", "{gone}");
+    let versions = get_json(&server, &ops, "/api/v1/models/failure").await;
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    let (status, _) = predict(
+        &server,
+        &ops,
+        "failure@2",
+        "application/json",
+        br#"{"rows":[{"temperature":20.0,"speed":1500}]}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 404, "a deleted version is not served");
+
+    // A tracked run: by its full id only.
+    let runs = get_json(&server, &ops, "/api/v1/runs?limit=5").await;
+    let run_id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        &format!("/api/v1/runs/{}", &run_id[..10]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "a prefix does not delete");
+    let (status, deleted) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        &format!("/api/v1/runs/{run_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, deleted["id"].as_str()),
+        (200, Some(run_id.as_str()))
+    );
+    let (status, _) = call(
+        &server,
+        Method::GET,
+        &ops,
+        &format!("/api/v1/runs/{run_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(get_json(&server, &ops, "/api/v1/runs").await["total"], 1);
+
+    // A dataset written by someone else (an ingest holds its lock) is not pulled from under them.
+    {
+        let lake = millwright_data::lake::Lake::open(dir.path()).unwrap();
+        let _ingesting = lake.lock_shared("parts").unwrap();
+        let (status, err) = call(
+            &server,
+            Method::DELETE,
+            &admin,
+            "/api/v1/datasets/parts",
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (409, Some("busy")),
+            "{err}"
+        );
+    }
+    let (status, entry) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/datasets/parts",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(
+        (entry["name"].as_str(), entry["latest_version"].as_i64()),
+        (Some("parts"), Some(1))
+    );
+    let trash_id = entry["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_json(&server, &ops, "/api/v1/datasets").await,
+        serde_json::json!([])
+    );
+    let (status, _) = call(
+        &server,
+        Method::GET,
+        &ops,
+        "/api/v1/datasets/parts/history",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let trash = get_json(&server, &ops, "/api/v1/trash/datasets").await;
+    assert_eq!(trash[0]["id"], trash_id.as_str(), "{trash}");
+
+    // Restoring is the admin's; it brings every version back.
+    let restore = format!("/api/v1/trash/datasets/{trash_id}/restore");
+    let (status, _) = call(&server, Method::POST, &ops, &restore, None).await;
+    assert_eq!(status, 403);
+    let (status, back) = call(&server, Method::POST, &admin, &restore, None).await;
+    assert_eq!(status, 200, "{back}");
+    let history = get_json(&server, &ops, "/api/v1/datasets/parts/history").await;
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    let (status, _) = call(&server, Method::POST, &admin, &restore, None).await;
+    assert_eq!(status, 404, "an entry restores once");
+
+    // Vacuum removes for good.
+    call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/datasets/parts",
+        None,
+    )
+    .await;
+    let (status, purged) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/trash/datasets?older_than=1d",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, purged["purged"].as_array().unwrap().len()),
+        (200, 0),
+        "{purged}"
+    );
+    let (status, purged) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/trash/datasets/parts",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{purged}");
+    assert_eq!(purged["purged"].as_array().unwrap().len(), 1, "{purged}");
+    assert!(purged["freed_bytes"].as_u64().unwrap() > 0, "{purged}");
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        &admin,
+        "/api/v1/trash/datasets/parts/restore",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        get_json(&server, &ops, "/api/v1/trash/datasets").await,
+        serde_json::json!([])
+    );
+
+    // Hostile names are refused before anything is touched.
+    for path in [
+        "/api/v1/datasets/..%2F..%2Fetc",
+        "/api/v1/datasets/parts__quarantine",
+        "/api/v1/models/..%2Fx/versions/1",
+        "/api/v1/runs/..%2F..%2Fetc",
+        "/api/v1/twin/runs/..%2F..%2Fetc",
+        "/api/v1/twin/runs/.hidden",
+        "/api/v1/reports/..%2F..%2Fetc",
+        "/api/v1/trash/datasets/..%2Fx",
+    ] {
+        let resp = client()
+            .delete(server.url(path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = error_code(resp).await;
+        assert_eq!(status, 400, "DELETE {path}");
+    }
+    let (status, _) = call(
+        &server,
+        Method::POST,
+        &admin,
+        "/api/v1/trash/datasets/..%2Fx.1/restore",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // Each delete is in the audit log with the admin's name and its outcome, refusals included.
+    let audit = get_json(&server, &admin, "/api/v1/audit?limit=500").await;
+    let deletes: Vec<(String, u64)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "DELETE")
+        .map(|e| {
+            (
+                e["token"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for expected in [("root", 200), ("root", 409), ("ops", 403)] {
+        assert!(
+            deletes.contains(&(expected.0.to_owned(), expected.1)),
+            "{expected:?} not in {deletes:?}"
+        );
+    }
+    assert!(audit.to_string().contains("/restore"), "{audit}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_version_deleted_during_predictions_is_a_clean_404_never_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let ops = server.token("ops", Role::Operator);
+    let admin = server.token("root", Role::Admin);
+    ingest(&server, &ops, "parts", "create", parts_csv(200)).await;
+    let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": "logistic", "name": "failure"});
+    let id = post_job(&server, &ops, "/api/v1/train", &body).await;
+    assert_eq!(watch(&server, &ops, id).await.0, "succeeded");
+    let rows = br#"{"rows":[{"temperature":20.0,"speed":1500},{"temperature":23.5,"speed":1501}]}"#;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut scorers = Vec::new();
+    for _ in 0..4 {
+        let (base, ops, stop) = (server.base.clone(), ops.clone(), stop.clone());
+        scorers.push(tokio::spawn(async move {
+            let http = client();
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let resp = http
+                    .post(format!("{base}/api/v1/models/failure@1/predict"))
+                    .bearer_auth(&ops)
+                    .header("content-type", "application/json")
+                    .body(rows.to_vec())
+                    .send()
+                    .await
+                    .unwrap();
+                seen.push(resp.status().as_u16());
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _) = call(
+        &server,
+        reqwest::Method::DELETE,
+        &admin,
+        "/api/v1/models/failure/versions/1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    for s in scorers {
+        statuses.extend(s.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 404),
+        "only answers or not-found: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&200) && statuses.last() == Some(&404),
+        "{statuses:?}"
+    );
+    // A new training takes a new number, never the deleted one.
+    let id = post_job(&server, &ops, "/api/v1/train", &body).await;
+    let (_, _, last) = watch(&server, &ops, id).await;
+    assert_eq!(last["state"], "succeeded", "{last}");
+    let versions = get_json(&server, &ops, "/api/v1/models/failure").await;
+    assert_eq!(versions[0]["version"], 2, "{versions}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn twin_run_optimize_and_emit_as_jobs_and_stored_runs_deleted() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let ops = server.token("ops", Role::Operator);
+    let admin = server.token("root", Role::Admin);
+    std::fs::write(dir.path().join("line.toml"), millwright_twin::EXAMPLE_LINE).unwrap();
+    let run = serde_json::json!({
+        "line": "line.toml", "policy": "preventive", "interval": "180min",
+        "replications": 2, "horizon": "2d",
+    });
+    let id = post_job(&server, &ops, "/api/v1/twin/run", &run).await;
+    let (state, _, last) = watch(&server, &ops, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let job = get_json(&server, &ops, &format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(job["kind"], "twin-run");
+    let run_id = job["result"]["run_id"].as_str().unwrap().to_owned();
+    let stored = get_json(&server, &ops, &format!("/api/v1/twin/runs/{run_id}")).await;
+    assert_eq!(stored["policies"].as_array().unwrap().len(), 1, "{stored}");
+    let plots = get_json(&server, &ops, &format!("/api/v1/twin/runs/{run_id}/plots")).await;
+    assert!(
+        plots
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["file"] == "kpis.svg"),
+        "{plots}"
+    );
+    let resp = client()
+        .get(server.url(&format!("/api/v1/twin/runs/{run_id}/plots/kpis.svg")))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    assert!(resp.text().await.unwrap().contains("<svg"));
+    for file in [
+        "result.json",
+        "line.toml",
+        "..%2F..%2Fmillwright.db",
+        "nope.svg",
+    ] {
+        let resp = client()
+            .get(server.url(&format!("/api/v1/twin/runs/{run_id}/plots/{file}")))
+            .bearer_auth(&ops)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(resp).await.0, 404, "{file}");
+    }
+
+    let optimize = serde_json::json!({
+        "line_toml": millwright_twin::EXAMPLE_LINE, "policy": "predictive", "model": "rules",
+        "values": ["0.2", "0.6"], "replications": 2, "horizon": "2d",
+    });
+    let id = post_job(&server, &ops, "/api/v1/twin/optimize", &optimize).await;
+    let (state, _, last) = watch(&server, &ops, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let job = get_json(&server, &ops, &format!("/api/v1/jobs/{id}")).await;
+    let points = job["result"]["optimization"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{job}");
+    let optimized = job["result"]["run_id"].as_str().unwrap().to_owned();
+    let runs = get_json(&server, &ops, "/api/v1/twin/runs").await;
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+
+    let emit =
+        serde_json::json!({"line": "line.toml", "rows": 500, "seed": 3, "dataset": "emitted"});
+    let id = post_job(&server, &ops, "/api/v1/twin/emit", &emit).await;
+    let (state, _, last) = watch(&server, &ops, id).await;
+    assert_eq!(state, "succeeded", "{last}");
+    let datasets = get_json(&server, &ops, "/api/v1/datasets").await;
+    assert_eq!(datasets[0]["name"], "emitted", "{datasets}");
+    let rows = datasets[0]["rows"].as_u64().unwrap();
+    assert!(rows > 400 && rows <= 500, "{datasets}");
+    for bad in [
+        serde_json::json!({"line": "line.toml", "rows": 5, "dataset": "../x"}),
+        serde_json::json!({"line": "line.toml", "rows": 0, "dataset": "x"}),
+        serde_json::json!({"line": "/etc/passwd", "rows": 5, "dataset": "x"}),
+    ] {
+        let (status, err) =
+            call(&server, Method::POST, &ops, "/api/v1/twin/emit", Some(&bad)).await;
+        assert!(status == 400 || status == 422, "{bad}: {status} {err}");
+    }
+
+    // Stored twin runs are the admin's to delete.
+    let (status, _) = call(
+        &server,
+        Method::DELETE,
+        &ops,
+        &format!("/api/v1/twin/runs/{run_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    for id in [&run_id, &optimized] {
+        let (status, body) = call(
+            &server,
+            Method::DELETE,
+            &admin,
+            &format!("/api/v1/twin/runs/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = call(
+            &server,
+            Method::GET,
+            &ops,
+            &format!("/api/v1/twin/runs/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+    assert_eq!(
+        get_json(&server, &ops, "/api/v1/twin/runs").await,
+        serde_json::json!([])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_over_http_are_the_admins_and_a_revoke_takes_effect_at_once() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let ops = server.token("ops", Role::Operator);
+    let admin = server.token("root", Role::Admin);
+    let new = serde_json::json!({"name": "scada", "role": "viewer"});
+    let (status, _) = call(&server, Method::POST, &ops, "/api/v1/tokens", Some(&new)).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(&server, Method::GET, &ops, "/api/v1/tokens", None).await;
+    assert_eq!(status, 403, "listing tokens is the admin's");
+    let resp = client()
+        .post(server.url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let made: Value = resp.json().await.unwrap();
+    let secret = made["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("mw_"), "{made}");
+    let (status, _) = call(&server, Method::GET, &secret, "/api/v1/datasets", None).await;
+    assert_eq!(status, 200, "the new token works");
+    let (status, _) = call(&server, Method::POST, &admin, "/api/v1/tokens", Some(&new)).await;
+    assert_eq!(status, 409, "an active name is not given twice");
+    for bad in [
+        serde_json::json!({"name": "x", "role": "root"}),
+        serde_json::json!({"name": "../x", "role": "viewer"}),
+    ] {
+        let (status, _) = call(&server, Method::POST, &admin, "/api/v1/tokens", Some(&bad)).await;
+        assert_eq!(status, 422, "{bad}");
+    }
+    let (_, listed) = call(&server, Method::GET, &admin, "/api/v1/tokens", None).await;
+    let text = listed.to_string();
+    assert!(
+        text.contains("\"scada\"") && !text.contains(&secret),
+        "{listed}"
+    );
+    assert!(!text.contains("hash"), "{listed}");
+    let (status, revoked) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/tokens/scada",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(revoked["revoked"].is_string(), "{revoked}");
+    let (status, _) = call(&server, Method::GET, &secret, "/api/v1/datasets", None).await;
+    assert_eq!(status, 401, "a revoked token is refused at once");
+    let (status, _) = call(
+        &server,
+        Method::DELETE,
+        &admin,
+        "/api/v1/tokens/scada",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // The CLI sees what the API did.
+    let stored = Store::open(dir.path()).unwrap().list_tokens().unwrap();
+    assert!(stored
+        .iter()
+        .any(|t| t.name == "scada" && t.revoked.is_some()));
+    let audit = get_json(&server, &admin, "/api/v1/audit?limit=100")
+        .await
+        .to_string();
+    assert!(
+        audit.contains("/api/v1/tokens/scada") && !audit.contains(&secret),
+        "{audit}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn runs_compared_and_a_model_evaluated_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let ops = server.token("ops", Role::Operator);
+    ingest(&server, &ops, "parts", "create", parts_csv(200)).await;
+    for model in ["logistic", "gbdt"] {
+        let body = serde_json::json!({"dataset": "parts", "target": "label", "drop": ["id"], "model": model, "name": "failure"});
+        let id = post_job(&server, &ops, "/api/v1/train", &body).await;
+        assert_eq!(watch(&server, &ops, id).await.0, "succeeded");
+    }
+    let runs = get_json(&server, &ops, "/api/v1/runs").await;
+    let (a, b) = (
+        runs["runs"][1]["id"].as_str().unwrap(),
+        runs["runs"][0]["id"].as_str().unwrap(),
+    );
+    let cmp = get_json(&server, &ops, &format!("/api/v1/runs/compare?a={a}&b={b}")).await;
+    assert_eq!(
+        (cmp["a"].as_str(), cmp["b"].as_str()),
+        (Some(a), Some(b)),
+        "{cmp}"
+    );
+    assert!(cmp["comparison"].is_object(), "{cmp}");
+    let (status, _) = call(
+        &server,
+        reqwest::Method::GET,
+        &ops,
+        "/api/v1/runs/compare?a=nope&b=latest",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    std::fs::write(dir.path().join("labelled.csv"), parts_csv(60)).unwrap();
+    for body in [
+        serde_json::json!({"dataset": "parts"}),
+        serde_json::json!({"file": "labelled.csv"}),
+    ] {
+        let id = post_job(&server, &ops, "/api/v1/models/failure@1/evaluate", &body).await;
+        let (state, _, last) = watch(&server, &ops, id).await;
+        assert_eq!(state, "succeeded", "{last}");
+        let job = get_json(&server, &ops, &format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(job["result"]["model"], "failure@1", "{job}");
+        assert!(job["result"]["metrics"].is_object(), "{job}");
+    }
+    for (spec, body, want) in [
+        ("failure@9", serde_json::json!({"dataset": "parts"}), 404),
+        (
+            "failure@1",
+            serde_json::json!({"file": "../outside.csv"}),
+            404,
+        ),
+        ("failure@1", serde_json::json!({}), 422),
+        ("failure@1", serde_json::json!({"dataset": "../x"}), 400),
+    ] {
+        let (status, err) = call(
+            &server,
+            reqwest::Method::POST,
+            &ops,
+            &format!("/api/v1/models/{spec}/evaluate"),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(status, want, "{spec} {body}: {err}");
+    }
     server.stop().await;
 }

@@ -137,7 +137,8 @@ fn plot_media_type(file: &str) -> Option<&'static str> {
 /// The charts of run `run_id` (the SVG and PNG files [`store_result`] wrote beside its result), by name.
 pub fn list_plots(home: &Path, run_id: &str) -> Result<Vec<PlotFile>, TwinError> {
     let dir = run_dir(home, run_id)?;
-    if !dir.join(RESULT_FILE).is_file() {
+    // A hidden folder is a run being deleted.
+    if run_id.starts_with('.') || !dir.join(RESULT_FILE).is_file() {
         return Err(TwinError::RunMissing {
             id: run_id.to_owned(),
             path: dir.join(RESULT_FILE),
@@ -150,6 +151,9 @@ pub fn list_plots(home: &Path, run_id: &str) -> Result<Vec<PlotFile>, TwinError>
         let Ok(file) = entry.file_name().into_string() else {
             continue;
         };
+        if file.starts_with('.') || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
         if let Some(media_type) = plot_media_type(&file) {
             plots.push(PlotFile { file, media_type });
         }
@@ -219,6 +223,40 @@ struct Head {
 #[derive(Deserialize)]
 struct HeadLine {
     name: String,
+}
+
+/// Deletes stored run `run_id` for good: the folder is renamed to a hidden name in one step (listings
+/// skip it; a reader sees the whole run or none), then removed. A run whose result no longer parses can
+/// be deleted too.
+pub fn delete_result(home: &Path, run_id: &str) -> Result<(), TwinError> {
+    if run_id.starts_with('.') {
+        return Err(TwinError::InvalidRunId {
+            id: run_id.to_owned(),
+            reason: "names starting with `.` are unfinished writes, not runs",
+        });
+    }
+    let dir = run_dir(home, run_id)?;
+    let result = dir.join(RESULT_FILE);
+    if !result.is_file() {
+        return Err(TwinError::RunMissing {
+            id: run_id.to_owned(),
+            path: result,
+        });
+    }
+    let doomed = home
+        .join("twin")
+        .join(format!(".deleting-{}-{run_id}", std::process::id()));
+    std::fs::rename(&dir, &doomed).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            TwinError::RunMissing {
+                id: run_id.to_owned(),
+                path: result.clone(),
+            }
+        } else {
+            TwinError::io(&dir, e)
+        }
+    })?;
+    std::fs::remove_dir_all(&doomed).map_err(|e| TwinError::io(&doomed, e))
 }
 
 #[derive(Deserialize)]
@@ -308,5 +346,21 @@ mod tests {
         );
         assert!(list_results(home.path()).is_err());
         assert_eq!(list_results(&home.path().join("none")).unwrap(), []);
+        // A run that no longer reads can still be deleted, and then it is gone from the list.
+        delete_result(home.path(), "twin-bad").unwrap();
+        assert_eq!(list_results(home.path()).unwrap(), []);
+        assert!(matches!(
+            delete_result(home.path(), "twin-bad"),
+            Err(TwinError::RunMissing { .. })
+        ));
+        for bad in ["..", "../x", ".twin-1.tmp", "a/b"] {
+            assert!(
+                matches!(
+                    delete_result(home.path(), bad),
+                    Err(TwinError::InvalidRunId { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

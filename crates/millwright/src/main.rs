@@ -52,8 +52,8 @@ enum Command {
     // One variant per subcommand, each a one-line addition with its match arm below.
     /// Read a CSV, Parquet or JSON-lines file, clean it and commit it to the lake as one version.
     Ingest(cmd::data::IngestArgs),
-    /// List the datasets in the lake: rows, columns, latest version, size.
-    Datasets,
+    /// List the datasets in the lake: rows, columns, latest version, size (`datasets delete|trash|restore|vacuum`).
+    Datasets(cmd::data::DatasetsArgs),
     /// Show a dataset's columns, types, nullability and source position.
     Schema(cmd::data::DatasetArgs),
     /// Show the data-quality report of one commit of a dataset.
@@ -66,6 +66,8 @@ enum Command {
     Impact(cmd::impact::ImpactArgs),
     /// One self-contained HTML report (and summary.json) for a twin run: data, model, policies, impact.
     Report(Box<cmd::report::ReportArgs>),
+    /// The reports built in the home (`reports delete NAME` removes one).
+    Reports(cmd::report::ReportsArgs),
     /// The whole platform in one command: emit → clean → train → twin → impact → report (<home>/reports/demo).
     Demo(cmd::demo::DemoArgs),
     /// Train, evaluate and register a model from a lake dataset or CSV/Parquet files.
@@ -105,13 +107,14 @@ async fn main() -> ExitCode {
     let global = cli.global.clone();
     let result: anyhow::Result<()> = match cli.command {
         Command::Ingest(args) => cmd::data::ingest(&global, args).await,
-        Command::Datasets => cmd::data::datasets(&global).await,
+        Command::Datasets(args) => cmd::data::datasets(&global, args).await,
         Command::Schema(args) => cmd::data::schema(&global, args).await,
         Command::Quality(args) => cmd::data::quality(&global, args).await,
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
         Command::Impact(args) => cmd::impact::impact(&global, args),
         Command::Report(args) => cmd::report::report(&global, *args),
+        Command::Reports(args) => cmd::report::reports(&global, args),
         Command::Demo(args) => cmd::demo::demo(&global, args).await,
         Command::Train(args) => cmd::learn::train_cmd(&global, *args).await,
         Command::Evaluate(args) => cmd::learn::evaluate_cmd(&global, args).await,

@@ -370,3 +370,67 @@ fn sql_json_writes_null_fields_as_null() {
         "{second:?}"
     );
 }
+
+#[test]
+fn a_deleted_dataset_is_in_the_trash_until_vacuumed_and_comes_back_whole() {
+    let h = Home::new();
+    let a = h.file("a.csv", "machine,rpm\nA,1500\nB,1400\n");
+    let b = h.file("b.csv", "machine,rpm\nC,1450\n");
+    h.ok(&["ingest", path(&a), "--dataset", "line"]);
+    h.ok(&["ingest", path(&b), "--dataset", "line", "--mode", "append"]);
+    let said = h.ok(&["datasets", "delete", "line"]);
+    assert!(said.contains("to the trash as line."), "{said}");
+    assert_eq!(h.json(&["datasets"]), serde_json::json!([]));
+    let err = h.fails(&["sql", "SELECT COUNT(*) FROM line"]);
+    assert!(err.contains("line"), "{err}");
+    let trash = h.json(&["datasets", "trash"]);
+    assert_eq!(trash[0]["name"], "line", "{trash}");
+    assert_eq!(trash[0]["latest_version"], 1, "{trash}");
+    assert!(h.ok(&["datasets", "trash"]).contains("line."));
+    // A new dataset of the name blocks the restore until it goes too.
+    h.ok(&["ingest", path(&b), "--dataset", "line"]);
+    let err = h.fails(&["datasets", "restore", "line"]);
+    assert!(err.contains("already exists"), "{err}");
+    h.ok(&["datasets", "delete", "line"]);
+    let id = trash[0]["id"].as_str().unwrap();
+    h.ok(&["datasets", "restore", id]);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM line"), 3);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM line VERSION AS OF 0"), 2);
+    // The one-row dataset of the same name is still in the trash; vacuum removes it for good.
+    let purged = h.json(&["datasets", "vacuum", "--older-than", "1d"]);
+    assert_eq!(purged["purged"], serde_json::json!([]));
+    let purged = h.json(&["datasets", "vacuum"]);
+    assert_eq!(purged["purged"].as_array().unwrap().len(), 1, "{purged}");
+    assert_eq!(h.ok(&["datasets", "trash"]), "the trash is empty\n");
+    let err = h.fails(&["datasets", "delete", "../line"]);
+    assert!(err.contains("invalid dataset name"), "{err}");
+    let err = h.fails(&["datasets", "vacuum", "--older-than", "soon"]);
+    assert!(err.contains("invalid age"), "{err}");
+}
+
+#[test]
+fn deletes_from_the_command_line_are_in_the_audit_log() {
+    let h = Home::new();
+    let a = h.file("a.csv", "machine,rpm\nA,1500\nB,1400\n");
+    h.ok(&["ingest", path(&a), "--dataset", "line"]);
+    h.ok(&["datasets", "delete", "line"]);
+    h.fails(&["datasets", "delete", "line"]);
+    let audit = h.json(&["audit"]);
+    let rows: Vec<(String, String, u64)> = audit
+        .as_array()
+        .unwrap_or_else(|| audit["entries"].as_array().unwrap())
+        .iter()
+        .map(|e| {
+            (
+                e["route"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&("millwright datasets delete".into(), "line".into(), 200))
+            && rows.contains(&("millwright datasets delete".into(), "line".into(), 404)),
+        "{audit}"
+    );
+}

@@ -268,6 +268,31 @@ fn aliases_promote_roll_back_and_printed_predictions() {
     let bad = h.file("bad.csv", csv.replace("torque_nm", "torque"));
     let err = h.fails(&["predict", "failure@1", "--input", bad.to_str().unwrap()]);
     assert!(err.contains("missing column 'torque_nm'"), "{err}");
+
+    // A version an alias serves is not deleted; one no alias names is, for good, and its run too.
+    let err = h.fails(&["models", "delete", "failure@1"]);
+    assert!(err.contains("alias 'production' points at"), "{err}");
+    let err = h.fails(&["models", "delete", "failure@latest"]);
+    assert!(err.contains("by its number"), "{err}");
+    h.ok(&["models", "promote", "failure@1", "--alias", "staging"]);
+    let deleted = h.json(&["models", "delete", "failure@2"]);
+    assert_eq!(deleted["version"], 2, "{deleted}");
+    assert_eq!(
+        h.json(&["models", "show", "failure"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let err = h.fails(&["predict", "failure@2", "--input", test]);
+    assert!(err.contains("no version 2"), "{err}");
+    let runs = h.json(&["runs"]);
+    let newest = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let said = h.ok(&["runs", "delete", &newest]);
+    assert!(said.starts_with(&format!("deleted run {newest}")), "{said}");
+    assert_eq!(h.json(&["runs"])["total"], 1);
+    let err = h.fails(&["runs", "delete", &newest[..8]]);
+    assert!(err.contains("invalid run id"), "{err}");
 }
 
 #[test]

@@ -238,3 +238,31 @@ fn the_threshold_lineage_names_the_optimisation_run() {
         "{source}"
     );
 }
+
+#[test]
+fn reports_and_twin_runs_are_listed_and_deleted_each_on_its_own() {
+    let home = tempfile::tempdir().unwrap();
+    write_twin(home.path(), "twin-d", Some("rules"));
+    ok(&millwright(
+        home.path(),
+        &["report", "twin-d", "--resamples", "200"],
+    ));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&millwright(home.path(), &["reports", "--json"]))).unwrap();
+    assert_eq!(listed[0]["name"], "twin-d", "{listed}");
+    // The report goes; the twin run stays, then goes too.
+    let said = ok(&millwright(home.path(), &["reports", "delete", "twin-d"]));
+    assert_eq!(said, "deleted report twin-d\n");
+    assert!(!home.path().join("reports/twin-d").exists());
+    assert!(ok(&millwright(home.path(), &["twin", "runs"])).contains("twin-d"));
+    ok(&millwright(home.path(), &["twin", "delete", "twin-d"]));
+    assert_eq!(ok(&millwright(home.path(), &["twin", "runs"])), "");
+    for args in [
+        ["twin", "delete", "twin-d"],
+        ["reports", "delete", "twin-d"],
+        ["reports", "delete", "../etc"],
+    ] {
+        let output = millwright(home.path(), &args);
+        assert!(!output.status.success(), "{args:?}");
+    }
+}

@@ -147,11 +147,11 @@ pub fn read_aliases(path: &Path) -> Result<Aliases> {
 }
 
 /// Holds the model's alias lock while it lives (released when the file closes).
-struct Locked {
+pub(super) struct Locked {
     _file: File,
 }
 
-fn lock(home: &Path, name: &str) -> Result<Locked> {
+pub(super) fn lock(home: &Path, name: &str) -> Result<Locked> {
     let path = models_dir(home).join(name).join(LOCK);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -266,6 +266,19 @@ pub fn rollback(home: &Path, name: &str, alias: &str, actor: &str) -> Result<Ali
             });
         }
         match current.rollback_target(alias) {
+            // The version before may have been deleted since (a delete is refused only while an alias
+            // points at the version, not while the history names it).
+            Some(Some(v)) if !versions(home, name)?.contains(&v) => {
+                Err(LearnError::VersionNotFound {
+                    name: name.to_owned(),
+                    version: v,
+                    available: versions(home, name)?
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
             Some(Some(v)) => Ok(v),
             _ => Err(LearnError::NothingToRollBack {
                 name: name.to_owned(),

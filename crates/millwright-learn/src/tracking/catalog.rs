@@ -357,6 +357,39 @@ impl RunStore {
         Ok(marked)
     }
 
+    /// Deletes run `id` (its full id: a delete does not guess from a prefix): the folder is renamed away
+    /// in one step (a reader sees the whole run or none), then its catalog row and files go. A run still
+    /// being recorded by a live process is refused ([`TrackingError::RunActive`]).
+    pub fn delete(&self, id: &str) -> Result<RunRecord> {
+        let id = RunId::parse(id)?;
+        let record = self.get(id.as_str())?;
+        if record.status == RunStatus::Running && !record.is_interrupted() {
+            return Err(TrackingError::RunActive {
+                id: id.to_string(),
+                pid: record.pid.unwrap_or(0),
+                host: record.host.clone(),
+            });
+        }
+        let dir = self.run_dir(&id);
+        // Not a run id, so neither a listing nor `rebuild_catalog` takes it for a run.
+        let doomed = self
+            .root
+            .join(format!(".deleting-{}-{id}", std::process::id()));
+        match std::fs::rename(&dir, &doomed) {
+            Ok(()) => {}
+            // A catalog row without a folder (a run whose folder was removed by hand): drop the row.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(TrackingError::io("move away", &dir)(e)),
+        }
+        self.conn
+            .execute("DELETE FROM runs WHERE id = ?1", [id.as_str()])
+            .map_err(self.catalog_err("delete run"))?;
+        if doomed.exists() {
+            std::fs::remove_dir_all(&doomed).map_err(TrackingError::io("remove", &doomed))?;
+        }
+        Ok(record)
+    }
+
     /// Re-creates the catalog rows from the run folders (after the catalog was deleted or a process died
     /// between writing `run.json` and updating the catalog). Returns the number of runs indexed.
     pub fn rebuild_catalog(&mut self) -> Result<usize> {

@@ -48,6 +48,16 @@ pub enum TrackingError {
         /// Some of the runs it matches.
         matches: Vec<String>,
     },
+    /// A run whose process is still recording it cannot be deleted.
+    #[error("run {id} is still running (process {pid} on {host}); delete it once it has finished")]
+    RunActive {
+        /// The run.
+        id: String,
+        /// The process recording it.
+        pid: u32,
+        /// Its machine.
+        host: String,
+    },
     /// A run id that does not have the `YYYYMMDDTHHMMSSmmmZ-xxxxxx` shape.
     #[error(
         "invalid run id {0:?}: expected the form 20261128T143005123Z-1a2b3c (or a prefix of it)"

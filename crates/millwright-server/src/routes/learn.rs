@@ -161,3 +161,102 @@ pub async fn train(
     )?;
     Ok((StatusCode::ACCEPTED, Json(record)))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompareQuery {
+    /// First run: an id, a unique prefix, or `latest`.
+    pub a: String,
+    /// Second run.
+    pub b: String,
+}
+
+/// Two runs side by side: the params that differ and how the metrics moved (`b` − `a`), as
+/// `millwright runs compare`.
+#[utoipa::path(get, path = "/runs/compare", tag = "runs", params(CompareQuery),
+    responses((status = 200, description = "The comparison", body = serde_json::Value),
+              (status = 400, description = "Invalid run id", body = crate::ErrorBody),
+              (status = 404, description = "No such run", body = crate::ErrorBody)))]
+pub async fn compare_runs(
+    State(state): State<AppState>,
+    Query(q): Query<CompareQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let home = state.home.clone();
+    let (a, b, comparison) = tokio::task::spawn_blocking(move || runs::compare(&home, &q.a, &q.b))
+        .await
+        .map_err(|e| ApiError::internal(format!("the comparison stopped: {e}")))??;
+    Ok(Json(serde_json::json!({
+        "a": a.id,
+        "b": b.id,
+        "comparison": to_json(&comparison)?,
+    })))
+}
+
+/// Labelled rows to evaluate a model on: a lake dataset (and version) or a file inside the home.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateBody {
+    pub dataset: Option<String>,
+    pub version: Option<i64>,
+    /// A CSV, Parquet or JSON-lines file, relative to the home.
+    pub file: Option<String>,
+}
+
+/// A registered model's metrics on labelled rows, as a job (`millwright evaluate`); the result holds
+/// the metrics.
+#[utoipa::path(post, path = "/models/{spec}/evaluate", tag = "models", request_body = EvaluateBody,
+    params(("spec" = String, Path, description = "NAME@VERSION, NAME@ALIAS, NAME@latest or NAME")),
+    responses((status = 202, description = "The job, queued", body = JobRecord),
+              (status = 400, description = "Malformed JSON, an invalid name or a path outside the home", body = crate::ErrorBody),
+              (status = 404, description = "No such model, dataset or file", body = crate::ErrorBody),
+              (status = 422, description = "Neither or both of dataset and file", body = crate::ErrorBody)))]
+pub async fn evaluate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(spec): Path<String>,
+    body: super::JsonBody<EvaluateBody>,
+) -> ApiResult<(StatusCode, Json<JobRecord>)> {
+    let req = body.0;
+    // The model is looked up now, so an unknown one is a 404 rather than a failed job.
+    state.models.resolve(&spec)?;
+    let rows = match (&req.dataset, &req.file) {
+        (Some(name), None) => {
+            millwright_data::names::validate_dataset_name(name)
+                .map_err(|e| ApiError::from(millwright_app::AppError::from(e)))?;
+            learn::Rows::Dataset {
+                name: name.clone(),
+                version: req.version,
+            }
+        }
+        (None, Some(file)) => {
+            learn::Rows::File(super::inside_home(&state.home, std::path::Path::new(file))?)
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "give either `dataset` (a lake table) or `file` (inside the home)",
+            ))
+        }
+    };
+    let request = learn::EvaluateRequest {
+        model: spec.clone(),
+        rows,
+        plots: None,
+    };
+    let home = state.home.clone();
+    let mut described = to_json(&req)?;
+    if let Some(obj) = described.as_object_mut() {
+        obj.insert("model".into(), spec.into());
+    }
+    let record = state.jobs.spawn(
+        "evaluate",
+        described,
+        &caller.0.name,
+        move |_observer| async move {
+            let evaluation = learn::evaluate(&home, &request)
+                .await
+                .map_err(|e| error_text(&e))?;
+            serde_json::to_value(&evaluation).map_err(|e| e.to_string())
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(record)))
+}

@@ -1,12 +1,14 @@
 //! The handlers, one module per resource. Each parses its request, calls the application layer and
 //! answers with what that returns; none implements a use case itself.
 
+pub mod admin;
 pub mod data;
 pub mod jobs;
 pub mod learn;
 pub mod plots;
 pub mod predict;
 pub mod system;
+pub mod tokens;
 pub mod twin;
 
 use serde::Deserialize;
@@ -56,26 +58,38 @@ pub fn v1(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(learn::models))
         .routes(routes!(learn::model))
         .routes(routes!(predict::predict))
+        .routes(routes!(learn::evaluate))
         .routes(routes!(predict::aliases))
         .routes(routes!(predict::promote))
         .routes(routes!(predict::rollback))
         .routes(routes!(learn::runs))
-        .routes(routes!(learn::run))
+        .routes(routes!(learn::compare_runs))
+        .routes(routes!(learn::run, admin::delete_run))
         .routes(routes!(learn::run_metrics))
         .routes(routes!(learn::train))
         .routes(routes!(twin::lines))
         .routes(routes!(twin::runs))
-        .routes(routes!(twin::run))
+        .routes(routes!(twin::run, admin::delete_twin_run))
         .routes(routes!(plots::plots))
         .routes(routes!(plots::plot))
         .routes(routes!(twin::compare))
+        .routes(routes!(twin::simulate))
+        .routes(routes!(twin::optimize))
+        .routes(routes!(twin::emit))
         .routes(routes!(twin::impact))
-        .routes(routes!(twin::build_report))
-        .routes(routes!(twin::report_html))
+        .routes(routes!(twin::build_report, admin::reports))
+        .routes(routes!(twin::report_html, admin::delete_report))
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(system::audit))
+        .routes(routes!(admin::delete_dataset))
+        .routes(routes!(admin::trash, admin::vacuum_all))
+        .routes(routes!(admin::vacuum))
+        .routes(routes!(admin::restore))
+        .routes(routes!(admin::delete_model_version))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.json_limit,
         ))

@@ -38,5 +38,16 @@ pub async fn plot(
     let (bytes, media_type) = tokio::task::spawn_blocking(move || twin::plot(&home, &id, &file))
         .await
         .map_err(|e| crate::ApiError::internal(format!("reading the chart stopped: {e}")))??;
-    Ok(([(header::CONTENT_TYPE, media_type)], bytes))
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            // Generated images only: nothing in them may run or load anything.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    ))
 }

@@ -1,4 +1,5 @@
-//! The digital twin: stored runs, a policy comparison as a job, the impact of a run, reports.
+//! The digital twin: stored runs; a policy run, a comparison, an optimisation and an emission as jobs;
+//! the impact of a run; reports.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -86,23 +87,7 @@ pub async fn compare(
     if req.policies.is_empty() {
         return Err(ApiError::invalid("name at least one policy to compare"));
     }
-    let (line, scratch) = match (&req.line, &req.line_toml) {
-        (Some(path), None) => (
-            super::inside_home(&state.home, std::path::Path::new(path))?,
-            None,
-        ),
-        (None, Some(text)) => {
-            let file = crate::scratch::file(&state.home.tmp_dir()?, "line", ".toml")?;
-            std::fs::write(file.path(), text)
-                .map_err(|e| ApiError::internal(format!("cannot write the line file: {e}")))?;
-            (file.path().to_owned(), Some(file))
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "give either `line` (a file in the home) or `line_toml`",
-            ))
-        }
-    };
+    let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
     let mut sim = SimRequest::new(line);
     sim.replications = req.replications.unwrap_or(sim.replications);
     sim.horizon = req.horizon.clone();
@@ -127,6 +112,241 @@ pub async fn compare(
                 "run_id": stored.result.run_id,
                 "result": serde_json::to_value(&stored.result).map_err(|e| e.to_string())?,
             }))
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// The line a request names: a file inside the home (`line`), or its text (`line_toml`), written to a
+/// scratch file that lives as long as the returned guard.
+fn line_file(
+    state: &AppState,
+    line: Option<&String>,
+    line_toml: Option<&String>,
+) -> ApiResult<(std::path::PathBuf, Option<tempfile::NamedTempFile>)> {
+    match (line, line_toml) {
+        (Some(path), None) => Ok((
+            super::inside_home(&state.home, std::path::Path::new(path))?,
+            None,
+        )),
+        (None, Some(text)) => {
+            let file = crate::scratch::file(&state.home.tmp_dir()?, "line", ".toml")?;
+            std::fs::write(file.path(), text)
+                .map_err(|e| ApiError::internal(format!("cannot write the line file: {e}")))?;
+            Ok((file.path().to_owned(), Some(file)))
+        }
+        _ => Err(ApiError::invalid(
+            "give either `line` (a file in the home) or `line_toml`",
+        )),
+    }
+}
+
+/// One policy simulated on a line (`millwright twin run`): the options of a comparison, one policy.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Path of a line file, relative to the home.
+    pub line: Option<String>,
+    /// The line file's text (stored under `<home>/tmp` for the run).
+    pub line_toml: Option<String>,
+    /// `run-to-failure`, `preventive`, `predictive`, `predictive+preventive`.
+    pub policy: String,
+    /// The predictive policy's model (`NAME@VERSION`, `NAME@latest`, `rules`).
+    pub model: Option<String>,
+    pub replications: Option<usize>,
+    /// `30d`, `8h`, `180min` …
+    pub horizon: Option<String>,
+    pub warmup: Option<String>,
+    pub seed: Option<u64>,
+    pub interval: Option<String>,
+    pub wear_limit: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+/// Simulates one policy on a line as a job; the result is a stored twin run (as a comparison's).
+#[utoipa::path(post, path = "/twin/run", tag = "twin", request_body = RunRequest,
+    responses((status = 202, description = "The job, queued", body = JobRecord),
+              (status = 400, description = "Malformed JSON or a path outside the home", body = crate::ErrorBody),
+              (status = 422, description = "Options that do not fit", body = crate::ErrorBody)))]
+pub async fn simulate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: super::JsonBody<RunRequest>,
+) -> ApiResult<(StatusCode, Json<JobRecord>)> {
+    let req = body.0;
+    let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
+    let mut sim = SimRequest::new(line);
+    sim.replications = req.replications.unwrap_or(sim.replications);
+    sim.horizon = req.horizon.clone();
+    sim.warmup = req.warmup.clone();
+    sim.seed = req.seed.unwrap_or(sim.seed);
+    sim.interval = req.interval.clone();
+    sim.wear_limit = req.wear_limit;
+    sim.model = req.model.clone();
+    sim.threshold = req.threshold;
+    let home = state.home.clone();
+    let policies = vec![req.policy.clone()];
+    let job = state.jobs.spawn(
+        "twin-run",
+        to_json(&req)?,
+        &caller.0.name,
+        move |observer| async move {
+            let _scratch = scratch;
+            let stored = twin::compare(&home, &sim, &policies, &observer)
+                .await
+                .map_err(|e| error_text(&e))?;
+            Ok(serde_json::json!({
+                "run_id": stored.result.run_id,
+                "result": serde_json::to_value(&stored.result).map_err(|e| e.to_string())?,
+            }))
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A search of one policy parameter for the best objective (`millwright twin optimize`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizeBody {
+    /// Path of a line file, relative to the home.
+    pub line: Option<String>,
+    /// The line file's text (stored under `<home>/tmp` for the run).
+    pub line_toml: Option<String>,
+    /// `preventive`, `predictive` or `predictive+preventive`.
+    pub policy: String,
+    /// `interval`, `wear-limit` or `threshold` (default: threshold for predictive policies, else interval).
+    pub parameter: Option<String>,
+    /// Values to try (durations for the interval, e.g. `"180min"`).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `LO:HI:N`: N evenly spaced values (instead of `values`).
+    pub range: Option<String>,
+    /// `cost-per-good-part` (default, minimised) or `throughput` (maximised).
+    pub objective: Option<String>,
+    pub model: Option<String>,
+    pub replications: Option<usize>,
+    pub horizon: Option<String>,
+    pub warmup: Option<String>,
+    pub seed: Option<u64>,
+    pub interval: Option<String>,
+    pub wear_limit: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+/// Searches one policy parameter as a job; the result holds the search and a stored twin run.
+#[utoipa::path(post, path = "/twin/optimize", tag = "twin", request_body = OptimizeBody,
+    responses((status = 202, description = "The job, queued", body = JobRecord),
+              (status = 400, description = "Malformed JSON or a path outside the home", body = crate::ErrorBody),
+              (status = 422, description = "Options that do not fit", body = crate::ErrorBody)))]
+pub async fn optimize(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: super::JsonBody<OptimizeBody>,
+) -> ApiResult<(StatusCode, Json<JobRecord>)> {
+    let req = body.0;
+    let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
+    let mut sim = SimRequest::new(line);
+    sim.replications = req.replications.unwrap_or(sim.replications);
+    sim.horizon = req.horizon.clone();
+    sim.warmup = req.warmup.clone();
+    sim.seed = req.seed.unwrap_or(sim.seed);
+    sim.interval = req.interval.clone();
+    sim.wear_limit = req.wear_limit;
+    sim.model = req.model.clone();
+    sim.threshold = req.threshold;
+    let request = twin::OptimizeRequest {
+        sim,
+        policy: req.policy.clone(),
+        parameter: req.parameter.clone(),
+        values: req.values.clone(),
+        range: req.range.clone(),
+        objective: req
+            .objective
+            .clone()
+            .unwrap_or_else(|| "cost-per-good-part".to_owned()),
+    };
+    let home = state.home.clone();
+    let job = state.jobs.spawn(
+        "twin-optimize",
+        to_json(&req)?,
+        &caller.0.name,
+        move |observer| async move {
+            let _scratch = scratch;
+            let optimized = twin::optimize(&home, &request, &observer)
+                .await
+                .map_err(|e| error_text(&e))?;
+            Ok(serde_json::json!({
+                "run_id": optimized.run.result.run_id,
+                "optimization": serde_json::to_value(&optimized.optimization).map_err(|e| e.to_string())?,
+                "result": serde_json::to_value(&optimized.run.result).map_err(|e| e.to_string())?,
+            }))
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// AI4I-style sensor records from a line's physics, ingested into a lake dataset (`twin emit --dataset`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmitBody {
+    /// Path of a line file, relative to the home.
+    pub line: Option<String>,
+    /// The line file's text.
+    pub line_toml: Option<String>,
+    /// Records to emit.
+    pub rows: u64,
+    pub seed: Option<u64>,
+    /// The dataset the records go to.
+    pub dataset: String,
+    /// `create` (default), `append` or `overwrite`.
+    pub mode: Option<String>,
+}
+
+/// Emits records into a dataset as a job; the result names the dataset version written.
+#[utoipa::path(post, path = "/twin/emit", tag = "twin", request_body = EmitBody,
+    responses((status = 202, description = "The job, queued", body = JobRecord),
+              (status = 400, description = "Malformed JSON, a path outside the home or an invalid dataset name", body = crate::ErrorBody),
+              (status = 422, description = "Options that do not fit", body = crate::ErrorBody)))]
+pub async fn emit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: super::JsonBody<EmitBody>,
+) -> ApiResult<(StatusCode, Json<JobRecord>)> {
+    let req = body.0;
+    millwright_data::names::validate_new_dataset_name(&req.dataset)
+        .map_err(|e| ApiError::from(millwright_app::AppError::from(e)))?;
+    if req.rows == 0 || req.rows > millwright_twin::MAX_EMIT_ROWS {
+        return Err(ApiError::invalid(format!(
+            "rows: between 1 and {}",
+            millwright_twin::MAX_EMIT_ROWS
+        )));
+    }
+    let mode = match req.mode.as_deref() {
+        None => millwright_data::lake::WriteMode::Create,
+        Some(m) => m.parse().map_err(|e: millwright_data::DataError| {
+            ApiError::from(millwright_app::AppError::from(e))
+        })?,
+    };
+    let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
+    let request = twin::EmitRequest {
+        line,
+        rows: req.rows,
+        seed: req.seed.unwrap_or(1),
+        out: None,
+        dataset: Some(req.dataset.clone()),
+        mode,
+    };
+    let home = state.home.clone();
+    let job = state.jobs.spawn(
+        "twin-emit",
+        to_json(&req)?,
+        &caller.0.name,
+        move |observer| async move {
+            let _scratch = scratch;
+            let emitted = twin::emit(&home, &request, &observer)
+                .await
+                .map_err(|e| error_text(&e))?;
+            serde_json::to_value(&emitted).map_err(|e| e.to_string())
         },
     )?;
     Ok((StatusCode::ACCEPTED, Json(job)))

@@ -96,7 +96,101 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn datasets(global: &Global) -> Result<()> {
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DatasetsArgs {
+    #[command(subcommand)]
+    pub command: Option<DatasetsCommand>,
+}
+
+/// Deleting and bringing back datasets. A delete moves every version (and the quarantine table) to the
+/// trash under `<home>/lake/.trash`; `restore` brings it back whole until `vacuum` removes it for good.
+#[derive(Debug, clap::Subcommand)]
+pub enum DatasetsCommand {
+    /// Move a dataset with every version to the trash (refused while an ingest writes it).
+    Delete { dataset: String },
+    /// The deleted datasets waiting in the trash: id, name, latest version, size, who, when.
+    Trash,
+    /// Bring a deleted dataset back with every version: a trash id, or a name (its latest deleted copy).
+    Restore { id: String },
+    /// Remove trash entries for good: one (a trash id, or every entry of a name), or all of them.
+    Vacuum {
+        /// A trash id or a dataset name; without it, every entry.
+        id: Option<String>,
+        /// Only entries deleted longer ago than this: 30d, 12h, 90min, 45s.
+        #[arg(long)]
+        older_than: Option<String>,
+    },
+}
+
+pub async fn datasets(global: &Global, args: DatasetsArgs) -> Result<()> {
+    let home = global.home();
+    let entry = match args.command {
+        None => return list_datasets(global).await,
+        Some(DatasetsCommand::Delete { dataset }) => {
+            let entry = crate::cmd::serve::audited(
+                global,
+                "datasets delete",
+                &dataset,
+                data::delete_dataset(&home, &dataset, &crate::cmd::learn::actor()),
+            )?;
+            if !global.json {
+                println!(
+                    "moved {} (versions 0-{}) to the trash as {}; `millwright datasets restore {}` brings it back",
+                    entry.name, entry.latest_version, entry.id, entry.id
+                );
+            }
+            entry
+        }
+        Some(DatasetsCommand::Restore { id }) => {
+            let entry = crate::cmd::serve::audited(
+                global,
+                "datasets restore",
+                &id,
+                data::restore_dataset(&home, &id),
+            )?;
+            if !global.json {
+                println!(
+                    "restored {} with versions 0-{} from {}",
+                    entry.name, entry.latest_version, entry.id
+                );
+            }
+            entry
+        }
+        Some(DatasetsCommand::Trash) => {
+            let entries = data::trash(&home)?;
+            if global.json {
+                return print_json(&entries);
+            }
+            print!("{}", text::trash(&entries));
+            return Ok(());
+        }
+        Some(DatasetsCommand::Vacuum { id, older_than }) => {
+            let request = data::VacuumRequest {
+                reference: id,
+                older_than,
+            };
+            let target = request.reference.clone().unwrap_or_else(|| "*".to_owned());
+            let purged = crate::cmd::serve::audited(
+                global,
+                "datasets vacuum",
+                &target,
+                data::vacuum(&home, &request),
+            )?;
+            if global.json {
+                return print_json(&purged);
+            }
+            print!("{}", text::vacuumed(&purged));
+            return Ok(());
+        }
+    };
+    if global.json {
+        return print_json(&entry);
+    }
+    Ok(())
+}
+
+async fn list_datasets(global: &Global) -> Result<()> {
     let list = data::datasets(&global.home()).await?;
     if global.json {
         return print_json(&list);

@@ -160,10 +160,16 @@ pub enum ModelsCommand {
     },
     /// A model's aliases and the history of their moves (who, when, from, to).
     Aliases { name: String },
+    /// Delete one version for good: `models delete failure@2` (by number; refused while an alias points
+    /// at it: promote the alias elsewhere first). Its number is not given to a later version.
+    Delete {
+        /// NAME@VERSION, the version by its number.
+        spec: String,
+    },
 }
 
 /// Who the alias history names for a change from the command line: the OS user, or `cli`.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
@@ -307,6 +313,23 @@ pub async fn models_cmd(global: &Global, args: ModelsArgs) -> Result<()> {
                 print_json(&up)
             } else {
                 print!("{}", text::alias_update(&up));
+                Ok(())
+            };
+        }
+        Some(ModelsCommand::Delete { spec }) => {
+            let deleted = crate::cmd::serve::audited(
+                global,
+                "models delete",
+                spec,
+                learn::delete_version(&home, spec, &actor()),
+            )?;
+            return if global.json {
+                print_json(&deleted)
+            } else {
+                println!(
+                    "deleted {}@{} ({}, trained {})",
+                    deleted.name, deleted.version, deleted.manifest.kind, deleted.manifest.created
+                );
                 Ok(())
             };
         }

@@ -41,3 +41,48 @@ pub fn report(global: &Global, args: ReportArgs) -> Result<()> {
     println!("summary: {}", reported.summary.display());
     Ok(())
 }
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportsArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportsCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportsCommand {
+    /// Delete a built report for good (`<home>/reports/NAME/`); the twin run it was built from stays.
+    Delete { name: String },
+}
+
+pub fn reports(global: &Global, args: ReportsArgs) -> Result<()> {
+    let home = global.home();
+    match args.command {
+        None => {
+            let list = report::reports(&home)?;
+            if global.json {
+                return print_json(&list);
+            }
+            for r in &list {
+                println!(
+                    "{:<40} {:>10} B  built {}",
+                    r.name, r.size_bytes, r.built_at
+                );
+            }
+            Ok(())
+        }
+        Some(ReportsCommand::Delete { name }) => {
+            crate::cmd::serve::audited(
+                global,
+                "reports delete",
+                &name,
+                report::delete_report(&home, &name),
+            )?;
+            if global.json {
+                return print_json(&serde_json::json!({ "deleted": name }));
+            }
+            println!("deleted report {name}");
+            Ok(())
+        }
+    }
+}

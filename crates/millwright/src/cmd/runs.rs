@@ -47,6 +47,11 @@ pub enum RunsCommand {
         /// Run id, a unique prefix of it, or `latest`.
         run: String,
     },
+    /// Delete a run and its files for good (its full id; refused while it is running).
+    Delete {
+        /// The run's full id, as `millwright runs` lists it.
+        run: String,
+    },
     /// Two runs side by side: the params that differ and how the metrics moved (second − first).
     Compare {
         /// First run (id, unique prefix or `latest`).
@@ -66,6 +71,19 @@ pub fn runs(global: &Global, args: RunsArgs) -> Result<()> {
         None => list(global, &args.list),
         Some(RunsCommand::Show { run }) => show(global, &run),
         Some(RunsCommand::Compare { a, b }) => compare(global, &a, &b),
+        Some(RunsCommand::Delete { run }) => {
+            let record = crate::cmd::serve::audited(
+                global,
+                "runs delete",
+                &run,
+                runs::delete(&global.home(), &run),
+            )?;
+            if global.json {
+                return print_json(&record);
+            }
+            println!("deleted run {} ({})", record.id, record.spec.name);
+            Ok(())
+        }
     }
 }
 

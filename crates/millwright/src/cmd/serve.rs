@@ -145,3 +145,30 @@ pub fn audit(global: &Global, args: AuditArgs) -> Result<()> {
     print!("{}", millwright_server::text::audit(&entries));
     Ok(())
 }
+
+/// Writes a delete (or restore, vacuum) made from the command line to the home's audit log, beside the
+/// server's: the actor is `cli:<user>`, the route the command, the status what the API would have
+/// answered. Passes the use case's outcome through; a failure to write the log is a warning, not an error.
+pub fn audited<T>(
+    global: &Global,
+    command: &str,
+    target: &str,
+    outcome: millwright_app::Result<T>,
+) -> millwright_app::Result<T> {
+    let status = match &outcome {
+        Ok(_) => 200,
+        Err(e) => millwright_server::error::app_kind(e).0.as_u16(),
+    };
+    let record = millwright_server::store::AuditRecord {
+        token: format!("cli:{}", crate::cmd::learn::actor()),
+        role: None,
+        method: "CLI".to_owned(),
+        route: format!("millwright {command}"),
+        target: target.to_owned(),
+        status,
+    };
+    if let Err(e) = Store::open(&global.home).and_then(|store| store.audit(&record)) {
+        tracing::warn!(error = %e, "cannot write the audit log");
+    }
+    outcome
+}

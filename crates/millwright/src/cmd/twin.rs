@@ -31,6 +31,11 @@ pub enum TwinCommand {
     Emit(EmitArgs),
     /// The stored twin runs, newest first: id, line, policies, replications.
     Runs,
+    /// Delete a stored twin run for good (`twin delete <twin-run-id>`); a report built from it stays.
+    Delete {
+        /// The run id, as `twin runs` lists it.
+        run_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +152,19 @@ pub async fn twin(global: &Global, args: TwinArgs) -> Result<()> {
         TwinCommand::Optimize(a) => optimize(global, a).await,
         TwinCommand::Emit(a) => emit(global, a).await,
         TwinCommand::Runs => runs(global),
+        TwinCommand::Delete { run_id } => {
+            crate::cmd::serve::audited(
+                global,
+                "twin delete",
+                &run_id,
+                twin::delete_run(&global.home(), &run_id),
+            )?;
+            if global.json {
+                return print_json(&serde_json::json!({ "deleted": run_id }));
+            }
+            println!("deleted twin run {run_id}");
+            Ok(())
+        }
     }
 }
 
