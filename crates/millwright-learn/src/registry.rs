@@ -199,19 +199,23 @@ fn pick<A: std::ops::Deref<Target = Aliases>>(
             })?
         }
     };
+    existing(name, version, available)
+}
+
+/// `version` when it is one of `available`, else the error naming the versions there are.
+pub(crate) fn existing(name: &str, version: u32, available: &[u32]) -> Result<u32> {
     if available.contains(&version) {
-        Ok(version)
-    } else {
-        Err(LearnError::VersionNotFound {
-            name: name.to_owned(),
-            version,
-            available: available
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        return Ok(version);
     }
+    Err(LearnError::VersionNotFound {
+        name: name.to_owned(),
+        version,
+        available: available
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// The manifest of a registered version (`name@3`, `name@latest`), with the version folder it is in.
@@ -371,18 +375,7 @@ pub fn delete_version(
         return Err(LearnError::ModelNotFound(name.to_owned(), models_dir(home)));
     }
     let _lock = aliases::lock(home, name)?;
-    let available = versions(home, name)?;
-    if !available.contains(&version) {
-        return Err(LearnError::VersionNotFound {
-            name: name.to_owned(),
-            version,
-            available: available
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    existing(name, version, &versions(home, name)?)?;
     let pointing = aliases(home, name)?.of_version(version);
     if !pointing.is_empty() {
         return Err(LearnError::VersionAliased {

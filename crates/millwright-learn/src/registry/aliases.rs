@@ -234,15 +234,7 @@ pub fn promote(home: &Path, spec: &str, alias: &str, actor: &str) -> Result<Alia
     let (name, version, _) = resolve(home, spec)?;
     update(home, &name, alias, actor, AliasAction::Promote, |_| {
         // The version may not vanish between resolving and locking, but check under the lock anyway.
-        if versions(home, &name)?.contains(&version) {
-            Ok(version)
-        } else {
-            Err(LearnError::VersionNotFound {
-                name: name.clone(),
-                version,
-                available: String::new(),
-            })
-        }
+        super::existing(&name, version, &versions(home, &name)?)
     })
 }
 
@@ -268,18 +260,7 @@ pub fn rollback(home: &Path, name: &str, alias: &str, actor: &str) -> Result<Ali
         match current.rollback_target(alias) {
             // The version before may have been deleted since (a delete is refused only while an alias
             // points at the version, not while the history names it).
-            Some(Some(v)) if !versions(home, name)?.contains(&v) => {
-                Err(LearnError::VersionNotFound {
-                    name: name.to_owned(),
-                    version: v,
-                    available: versions(home, name)?
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-            }
-            Some(Some(v)) => Ok(v),
+            Some(Some(v)) => super::existing(name, v, &versions(home, name)?),
             _ => Err(LearnError::NothingToRollBack {
                 name: name.to_owned(),
                 alias: alias.to_owned(),

@@ -17,6 +17,24 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::JobRecord;
 use crate::AppState;
 
+/// The `SimRequest` for `line` with the simulation options each twin request body carries under the
+/// same names (one struct flattened into each is not possible: serde refuses `flatten` together with
+/// `deny_unknown_fields`, and unknown fields must stay refused).
+macro_rules! sim_request {
+    ($line:expr, $req:expr) => {{
+        let mut sim = SimRequest::new($line);
+        sim.replications = $req.replications.unwrap_or(sim.replications);
+        sim.horizon = $req.horizon.clone();
+        sim.warmup = $req.warmup.clone();
+        sim.seed = $req.seed.unwrap_or(sim.seed);
+        sim.interval = $req.interval.clone();
+        sim.wear_limit = $req.wear_limit;
+        sim.model = $req.model.clone();
+        sim.threshold = $req.threshold;
+        sim
+    }};
+}
+
 fn run_id(home: &millwright_app::Home, id: &str) -> ApiResult<()> {
     millwright_twin::run_dir(home.root(), id)
         .map(|_| ())
@@ -88,15 +106,7 @@ pub async fn compare(
         return Err(ApiError::invalid("name at least one policy to compare"));
     }
     let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
-    let mut sim = SimRequest::new(line);
-    sim.replications = req.replications.unwrap_or(sim.replications);
-    sim.horizon = req.horizon.clone();
-    sim.warmup = req.warmup.clone();
-    sim.seed = req.seed.unwrap_or(sim.seed);
-    sim.interval = req.interval.clone();
-    sim.wear_limit = req.wear_limit;
-    sim.model = req.model.clone();
-    sim.threshold = req.threshold;
+    let sim = sim_request!(line, req);
     let home = state.home.clone();
     let policies = req.policies.clone();
     let job = state.jobs.spawn(
@@ -175,15 +185,7 @@ pub async fn simulate(
 ) -> ApiResult<(StatusCode, Json<JobRecord>)> {
     let req = body.0;
     let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
-    let mut sim = SimRequest::new(line);
-    sim.replications = req.replications.unwrap_or(sim.replications);
-    sim.horizon = req.horizon.clone();
-    sim.warmup = req.warmup.clone();
-    sim.seed = req.seed.unwrap_or(sim.seed);
-    sim.interval = req.interval.clone();
-    sim.wear_limit = req.wear_limit;
-    sim.model = req.model.clone();
-    sim.threshold = req.threshold;
+    let sim = sim_request!(line, req);
     let home = state.home.clone();
     let policies = vec![req.policy.clone()];
     let job = state.jobs.spawn(
@@ -245,15 +247,7 @@ pub async fn optimize(
 ) -> ApiResult<(StatusCode, Json<JobRecord>)> {
     let req = body.0;
     let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
-    let mut sim = SimRequest::new(line);
-    sim.replications = req.replications.unwrap_or(sim.replications);
-    sim.horizon = req.horizon.clone();
-    sim.warmup = req.warmup.clone();
-    sim.seed = req.seed.unwrap_or(sim.seed);
-    sim.interval = req.interval.clone();
-    sim.wear_limit = req.wear_limit;
-    sim.model = req.model.clone();
-    sim.threshold = req.threshold;
+    let sim = sim_request!(line, req);
     let request = twin::OptimizeRequest {
         sim,
         policy: req.policy.clone(),
