@@ -125,9 +125,9 @@ impl Lake {
                 0
             };
         let deleted_at = Utc::now();
-        let id = format!("{name}.{}", deleted_at.format(STAMP));
         let trash = self.trash_root();
         std::fs::create_dir_all(&trash).map_err(|e| DataError::io(&trash, e))?;
+        let (id, incoming) = reserve_id(&trash, &format!("{name}.{}", deleted_at.format(STAMP)))?;
         let entry = TrashedDataset {
             id,
             name: name.to_owned(),
@@ -139,8 +139,6 @@ impl Lake {
         };
         // Filled under a hidden name and renamed into place: an entry is listed (and restorable) once
         // everything is in it. A crash part way leaves the hidden folder, which `trash` finishes.
-        let incoming = trash.join(format!("{INCOMING}{}", entry.id));
-        std::fs::create_dir(&incoming).map_err(|e| DataError::io(&incoming, e))?;
         write_entry(&incoming, &entry)?;
         // The table first: once it is in the trash the dataset is gone from the lake.
         if let Err(e) = std::fs::rename(self.table_path(name), incoming.join(TABLE)) {
@@ -377,9 +375,50 @@ fn write_entry(dir: &Path, entry: &TrashedDataset) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| DataError::io(&path, e))
 }
 
+/// A trash id not taken yet, `base` or `base2`, `base3` … (two deletes of one name within a millisecond),
+/// and its hidden folder, made here: creating the folder is what reserves the id, also against another
+/// process deleting at the same moment.
+fn reserve_id(trash: &Path, base: &str) -> Result<(String, PathBuf)> {
+    for n in 1..=u32::MAX {
+        let id = if n == 1 {
+            base.to_owned()
+        } else {
+            format!("{base}{n}")
+        };
+        if trash.join(&id).exists() {
+            continue;
+        }
+        let incoming = trash.join(format!("{INCOMING}{id}"));
+        match std::fs::create_dir(&incoming) {
+            Ok(()) => return Ok((id, incoming)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(DataError::io(&incoming, e)),
+        }
+    }
+    let taken = std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "every trash id of this millisecond is taken",
+    );
+    Err(DataError::io(trash.join(base), taken))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deletes_in_one_millisecond_get_distinct_ids() {
+        let trash = tempfile::tempdir().unwrap();
+        let (a, a_dir) = reserve_id(trash.path(), "milling.20261201T101010000Z").unwrap();
+        // The first is still being filled (its hidden folder exists): the second takes the next id.
+        let (b, _) = reserve_id(trash.path(), "milling.20261201T101010000Z").unwrap();
+        assert_eq!(a, "milling.20261201T101010000Z");
+        assert_eq!(b, "milling.20261201T101010000Z2");
+        // Once the first is in place under its id, that id stays taken.
+        std::fs::rename(&a_dir, trash.path().join(&a)).unwrap();
+        let (c, _) = reserve_id(trash.path(), "milling.20261201T101010000Z").unwrap();
+        assert_eq!(c, "milling.20261201T101010000Z3");
+    }
 
     fn table(lake: &Lake, name: &str, versions: u32) {
         let log = lake.table_path(name).join("_delta_log");
