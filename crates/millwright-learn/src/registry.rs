@@ -418,32 +418,10 @@ pub fn delete_version(
 /// Folders of a delete in progress (`.deleting-<pid>-<version>`), renamed away before their removal.
 const DELETING_PREFIX: &str = ".deleting-";
 
-/// Removes staging folders (and folders of deletes) in `dir` whose writer is gone (killed in the middle of a save). Decidable
-/// where the process table is readable (Linux `/proc`); elsewhere nothing is removed.
+/// Removes staging folders (and folders of deletes) in `dir` whose writer is gone (killed in the middle
+/// of a save or a delete).
 fn remove_stale_staging(dir: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(std::result::Result::ok) {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| {
-                n.strip_prefix(STAGING_PREFIX)
-                    .or_else(|| n.strip_prefix(DELETING_PREFIX))
-            })
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            std::fs::remove_dir_all(entry.path()).ok();
-        }
-    }
+    millwright_core::remove_abandoned(dir, &[STAGING_PREFIX, DELETING_PREFIX]);
 }
 
 impl Model {

@@ -13,6 +13,9 @@ use crate::error::TwinError;
 use crate::line::Line;
 use crate::run::TwinResult;
 
+/// A run being deleted: `.deleting-<pid>-<run id>`, renamed away before its removal.
+const DELETING_PREFIX: &str = ".deleting-";
+
 /// The result file of a run folder.
 pub const RESULT_FILE: &str = "result.json";
 
@@ -245,7 +248,7 @@ pub fn delete_result(home: &Path, run_id: &str) -> Result<(), TwinError> {
     }
     let doomed = home
         .join("twin")
-        .join(format!(".deleting-{}-{run_id}", std::process::id()));
+        .join(format!("{DELETING_PREFIX}{}-{run_id}", std::process::id()));
     std::fs::rename(&dir, &doomed).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             TwinError::RunMissing {
@@ -268,6 +271,8 @@ struct HeadPolicy {
 /// (unfinished writes) are skipped; a run folder without a readable result is an error naming it.
 pub fn list_results(home: &Path) -> Result<Vec<RunSummary>, TwinError> {
     let twin = home.join("twin");
+    // A delete killed between renaming a run away and removing it left its folder: finish it.
+    millwright_core::remove_abandoned(&twin, &[DELETING_PREFIX]);
     let entries = match std::fs::read_dir(&twin) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -349,6 +354,12 @@ mod tests {
         // A run that no longer reads can still be deleted, and then it is gone from the list.
         delete_result(home.path(), "twin-bad").unwrap();
         assert_eq!(list_results(home.path()).unwrap(), []);
+        // A delete killed between its rename and its removal: the next listing removes what it left.
+        let abandoned = home.path().join("twin/.deleting-4999999-twin-old");
+        std::fs::create_dir_all(&abandoned).unwrap();
+        std::fs::write(abandoned.join(RESULT_FILE), "{}").unwrap();
+        assert_eq!(list_results(home.path()).unwrap(), []);
+        assert!(!abandoned.exists(), "a dead delete's folder is still there");
         assert!(matches!(
             delete_result(home.path(), "twin-bad"),
             Err(TwinError::RunMissing { .. })

@@ -18,6 +18,10 @@ use super::run_id::{is_id_prefix, RunId};
 use super::spec::RunSpec;
 use super::{Result, TrackingError};
 
+/// A run being deleted: `.deleting-<pid>-<run id>`, renamed away before its removal; one a killed delete
+/// left is removed by the next delete.
+const DELETING_PREFIX: &str = ".deleting-";
+
 /// Catalog schema version stored in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
 /// File name of a run's description inside its folder.
@@ -370,11 +374,12 @@ impl RunStore {
                 host: record.host.clone(),
             });
         }
+        millwright_core::remove_abandoned(&self.root, &[DELETING_PREFIX]);
         let dir = self.run_dir(&id);
         // Not a run id, so neither a listing nor `rebuild_catalog` takes it for a run.
         let doomed = self
             .root
-            .join(format!(".deleting-{}-{id}", std::process::id()));
+            .join(format!("{DELETING_PREFIX}{}-{id}", std::process::id()));
         match std::fs::rename(&dir, &doomed) {
             Ok(()) => {}
             // A catalog row without a folder (a run whose folder was removed by hand): drop the row.
