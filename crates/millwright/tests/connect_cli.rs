@@ -22,6 +22,7 @@ const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 struct Broker {
     child: Child,
     port: u16,
+    config: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -53,26 +54,20 @@ impl Broker {
             ),
         )
         .unwrap();
-        let child = Command::new(MOSQUITTO)
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mosquitto");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "mosquitto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
         Some(Broker {
-            child,
+            child: spawn_mosquitto(&config, port),
             port,
+            config,
             _dir: dir,
         })
+    }
+
+    /// kill -9 and start again on the same port: what the broker had not saved (the connector's session)
+    /// is gone, so the connector must reconnect and subscribe again by itself.
+    fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = spawn_mosquitto(&self.config, self.port);
     }
 
     fn url(&self) -> String {
@@ -81,6 +76,11 @@ impl Broker {
 
     /// Publishes every message at QoS 1 and returns once the broker has acknowledged them all.
     fn publish(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration) {
+        self.publish_qos(id, messages, pause, QoS::AtLeastOnce);
+    }
+
+    /// Publishes and returns once the broker has taken every message (PubAck at QoS 1, PubComp at QoS 2).
+    fn publish_qos(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
         let mut options = MqttOptions::new(id, "127.0.0.1", self.port);
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut connection) = Client::new(options, 64);
@@ -89,7 +89,7 @@ impl Broker {
             let mut acked = 0;
             for event in connection.iter() {
                 match event {
-                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => {
                         acked += 1;
                         if acked == total {
                             break;
@@ -104,7 +104,7 @@ impl Broker {
         });
         for (topic, payload) in messages {
             client
-                .publish(topic.as_str(), QoS::AtLeastOnce, false, payload.clone())
+                .publish(topic.as_str(), qos, false, payload.clone())
                 .unwrap();
             if !pause.is_zero() {
                 std::thread::sleep(pause);
@@ -117,6 +117,25 @@ impl Broker {
         );
         let _ = client.disconnect();
     }
+}
+
+fn spawn_mosquitto(config: &Path, port: u16) -> Child {
+    let child = Command::new(MOSQUITTO)
+        .arg("-c")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mosquitto");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "mosquitto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for Broker {
@@ -375,6 +394,7 @@ fn kill_9_during_ingest_loses_nothing_and_doubles_nothing() {
             let b = Broker {
                 child: Command::new("true").spawn().unwrap(),
                 port,
+                config: PathBuf::new(),
                 _dir: tempfile::tempdir().unwrap(),
             };
             b.publish("publisher-2", &messages, Duration::from_micros(800));
@@ -411,4 +431,105 @@ fn kill_9_during_ingest_loses_nothing_and_doubles_nothing() {
         count(&home, "SELECT COUNT(*) AS n FROM live__quarantine"),
         0
     );
+}
+
+fn wait_for_rows(home: &Home, table: &str, rows: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(home.home().join("lake").join(table).exists()
+        && count(home, &format!("SELECT COUNT(*) AS n FROM {table}")) >= rows)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{table} never reached {rows} rows"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<(String, Vec<u8>)> {
+    range
+        .map(|i| (format!("{prefix}/m{}/v", i % 3), i.to_string().into_bytes()))
+        .collect()
+}
+
+#[test]
+fn a_broker_that_crashes_and_forgets_the_session_gets_subscribed_again() {
+    let Some(mut broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let connector = Connector::start(
+        &home,
+        &[
+            &url,
+            "--topics",
+            "plant/#",
+            "--dataset",
+            "r",
+            "--commit-ms",
+            "50",
+        ],
+    );
+    broker.publish("p1", &numbered("plant", 0..100), Duration::ZERO);
+    wait_for_rows(&home, "r", 100);
+    broker.crash_and_restart();
+    connector.wait_for("\"event\":\"connected\"");
+    connector.wait_for("\"event\":\"subscribed\"");
+    broker.publish("p2", &numbered("plant", 100..200), Duration::ZERO);
+    wait_for_rows(&home, "r", 200);
+    let result = connector.stop();
+    assert_eq!(result["readings"], 200, "{result}");
+    assert_eq!(
+        count(&home, "SELECT COUNT(DISTINCT value) AS n FROM r"),
+        200
+    );
+    // Plain numbers: the last topic level names the signal, the rest is the source.
+    assert_eq!(
+        count(
+            &home,
+            "SELECT COUNT(*) AS n FROM r WHERE signal = 'v' AND source = 'plant/m1'"
+        ),
+        67
+    );
+}
+
+#[test]
+fn qos_0_and_qos_2_subscriptions() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    // Published at QoS 2: the broker delivers at the subscription's QoS, so both paths run.
+    for level in ["0", "2"] {
+        let home = Home::new();
+        let url = broker.url();
+        let dataset = format!("q{level}");
+        let connector = Connector::start(
+            &home,
+            &[
+                &url,
+                "--topics",
+                "q/#",
+                "--dataset",
+                &dataset,
+                "--qos",
+                level,
+                "--commit-ms",
+                "50",
+            ],
+        );
+        broker.publish_qos(
+            &format!("pub{level}"),
+            &numbered("q", 0..150),
+            Duration::ZERO,
+            QoS::ExactlyOnce,
+        );
+        wait_for_rows(&home, &dataset, 150);
+        let result = connector.stop();
+        assert_eq!(result["messages"], 150, "QoS {level}: {result}");
+        assert_eq!(
+            count(&home, &format!("SELECT COUNT(*) AS n FROM {dataset}")),
+            150
+        );
+    }
 }
