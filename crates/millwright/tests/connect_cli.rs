@@ -295,6 +295,18 @@ fn messages_become_readings_and_bad_ones_are_quarantined() {
         count(&home, "SELECT COUNT(*) AS n FROM line2 WHERE signal = 'torque' AND value = 299 AND source = 'm2' AND time = TIMESTAMP '2026-01-01T00:00:00.299Z'"),
         1
     );
+    // The commit records keep the row counts `datasets` shows.
+    let datasets = home.json(&["datasets"]);
+    let rows = |name: &str| {
+        datasets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["rows"].clone())
+    };
+    assert_eq!(rows("line2"), Some(600.into()), "{datasets}");
+    assert_eq!(rows("line2__quarantine"), Some(4.into()), "{datasets}");
     let rejected = home.json(&[
         "sql",
         "SELECT source_file, \"column\", reason, record FROM line2__quarantine ORDER BY reason",
