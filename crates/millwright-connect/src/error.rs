@@ -36,6 +36,11 @@ pub enum ConnectError {
         #[source]
         source: crate::mqtt::StoreError,
     },
+    #[error("the store could not commit the messages held; none was acknowledged, so the broker sends them again: {source}")]
+    Commit {
+        #[source]
+        source: crate::mqtt::StoreError,
+    },
     #[error("acknowledging messages to the broker: {source}")]
     Ack {
         #[source]

@@ -227,6 +227,7 @@ pub async fn run<S: Store>(
     let mut buffer = Buffer::default();
     let mut deadline: Option<Instant> = None;
     let mut refused = None;
+    let mut failed: Option<StoreError> = None;
     tokio::pin!(shutdown);
     loop {
         let timer = async {
@@ -251,30 +252,43 @@ pub async fn run<S: Store>(
             },
         }
         if !buffer.is_empty() {
-            commit(
+            let stop = Some(&mut shutdown);
+            if let Err(source) = commit(
                 &mut buffer,
                 store,
                 &mut recent,
                 &to_acker,
                 &*observer,
                 &mut outcome,
+                stop,
             )
-            .await;
+            .await
+            {
+                // Asked to stop while the store was failing: nothing held is acknowledged.
+                failed = Some(source);
+                buffer = Buffer::default();
+                break;
+            }
         }
         deadline = None;
     }
     // Stop taking messages (the broker keeps what is not acknowledged), store what is held, ack, disconnect.
     drop(from_network);
     if !buffer.is_empty() && refused.is_none() {
-        commit(
+        let stop: Option<&mut std::future::Pending<()>> = None;
+        if let Err(source) = commit(
             &mut buffer,
             store,
             &mut recent,
             &to_acker,
             &*observer,
             &mut outcome,
+            stop,
         )
-        .await;
+        .await
+        {
+            failed = Some(source);
+        }
     }
     drop(to_acker);
     let acked = acker.await;
@@ -282,6 +296,9 @@ pub async fn run<S: Store>(
     let _ = tokio::time::timeout(Duration::from_secs(5), network).await;
     if let Some(reason) = refused {
         return Err(ConnectError::Refused { reason });
+    }
+    if let Some(source) = failed {
+        return Err(ConnectError::Commit { source });
     }
     match acked {
         Ok(Ok(())) => Ok(outcome),
@@ -292,19 +309,25 @@ pub async fn run<S: Store>(
 
 /// Commits the buffer, retrying until the store takes it (a full disk is fixed, the lake comes back); only
 /// then are its messages acknowledged.
-async fn commit<S: Store>(
+/// Commit attempts when stopping, before the held messages are left unacknowledged for the broker to resend.
+const FINAL_ATTEMPTS: u32 = 5;
+
+async fn commit<S: Store, F: Future<Output = ()> + Unpin>(
     buffer: &mut Buffer,
     store: &mut S,
     recent: &mut RecentKeys,
     to_acker: &mpsc::UnboundedSender<Vec<Publish>>,
     observer: &dyn ConnectObserver,
     outcome: &mut MqttOutcome,
-) {
+    mut stop: Option<&mut F>,
+) -> Result<(), StoreError> {
     let has_rows = !buffer.flush.readings.is_empty() || !buffer.flush.rejected.is_empty();
     let mut version = None;
     if has_rows {
         let mut wait = Duration::from_millis(200);
+        let mut attempts = 0;
         loop {
+            attempts += 1;
             match store.commit(&buffer.flush).await {
                 Ok(v) => {
                     version = v;
@@ -314,7 +337,18 @@ async fn commit<S: Store>(
                     observer.event(ConnectEvent::CommitFailed {
                         reason: error_chain(&*e),
                     });
-                    tokio::time::sleep(wait).await;
+                    match stop.as_mut() {
+                        // Running: wait and try again, unless asked to stop meanwhile.
+                        Some(stop) => {
+                            tokio::select! {
+                                () = &mut **stop => return Err(e),
+                                () = tokio::time::sleep(wait) => {}
+                            }
+                        }
+                        // Stopping: a few more tries, then leave the messages to the broker.
+                        None if attempts >= FINAL_ATTEMPTS => return Err(e),
+                        None => tokio::time::sleep(wait).await,
+                    }
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
@@ -341,6 +375,7 @@ async fn commit<S: Store>(
         total_readings: outcome.readings,
     });
     *buffer = Buffer::default();
+    Ok(())
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
