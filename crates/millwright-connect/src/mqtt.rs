@@ -66,6 +66,7 @@ pub enum ConnectEvent {
     /// The connection dropped; the connector reconnects by itself.
     ConnectionLost {
         reason: String,
+        retry_in_ms: u64,
     },
     Committed {
         version: Option<i64>,
@@ -430,6 +431,9 @@ impl Buffer {
     }
 }
 
+const RECONNECT_FIRST: Duration = Duration::from_millis(250);
+const RECONNECT_MAX: Duration = Duration::from_secs(10);
+
 async fn network_task(
     mut eventloop: rumqttc::EventLoop,
     client: AsyncClient,
@@ -440,9 +444,12 @@ async fn network_task(
 ) {
     let mut forwarding = true;
     let mut pending_filters: Vec<String> = Vec::new();
+    // Doubles while the broker stays away (a line each time, not two a second); back to the start on ConnAck.
+    let mut backoff = RECONNECT_FIRST;
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
+                backoff = RECONNECT_FIRST;
                 observer.event(ConnectEvent::Connected {
                     session_present: ack.session_present,
                 });
@@ -497,13 +504,19 @@ async fn network_task(
                 return;
             }
             Err(e) => {
-                if !forwarding {
+                // Stopping with the broker gone: there is no one to send the acks to.
+                if !forwarding || to_committer.is_closed() {
                     return;
                 }
                 observer.event(ConnectEvent::ConnectionLost {
                     reason: e.to_string(),
+                    retry_in_ms: backoff.as_millis() as u64,
                 });
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = to_committer.closed() => return,
+                }
+                backoff = (backoff * 2).min(RECONNECT_MAX);
             }
         }
     }

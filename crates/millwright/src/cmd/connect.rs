@@ -103,9 +103,13 @@ impl EventSink for Lines {
             ConnectEvent::SubscribeRefused { filter } => {
                 format!("the broker refused the subscription to {filter}")
             }
-            ConnectEvent::ConnectionLost { reason } => {
-                format!("connection lost ({reason}); reconnecting")
-            }
+            ConnectEvent::ConnectionLost {
+                reason,
+                retry_in_ms,
+            } => format!(
+                "connection lost ({reason}); reconnecting in {:.1} s",
+                retry_in_ms as f64 / 1000.0
+            ),
             ConnectEvent::Committed {
                 version,
                 messages,
