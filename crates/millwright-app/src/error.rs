@@ -27,6 +27,8 @@ pub enum AppError {
     Impact(#[from] ImpactError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Connect(#[from] millwright_connect::ConnectError),
     /// Rows to score that do not fit the model (the caller's input, not a failure of the model).
     #[error(transparent)]
     Predict(#[from] crate::predict::PredictError),

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod connect;
 pub mod data;
 pub mod demo;
 mod derive;

@@ -33,6 +33,10 @@ pub enum Event {
     Advance { done: u64 },
     /// A short line worth showing beside the count (`gbdt pr_auc 0.7132`).
     Note { text: String },
+    /// What a live connector did (connected, committed, lost the connection).
+    Live {
+        connector: millwright_connect::ConnectEvent,
+    },
 }
 
 /// Receives the events of one use case. Called from worker threads; calls should return quickly.

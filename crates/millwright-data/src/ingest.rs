@@ -415,6 +415,7 @@ async fn commit(
         table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + cleaned.rows_written,
         dataset_version: None,
         report: Some(Box::new(report.clone())),
+        message_keys: Vec::new(),
     };
     progress.stage("writing", Some(cleaned.rows_written), Unit::Rows);
     let written = Arc::new(AtomicU64::new(0));
@@ -505,6 +506,7 @@ async fn write_quarantine(
         table_rows: previous_rows + rows,
         dataset_version: Some(dataset_version),
         report: None,
+        message_keys: Vec::new(),
     };
     let mode = if exists {
         WriteMode::Append

@@ -59,6 +59,10 @@ pub struct CommitRecord {
     pub dataset_version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<Box<QualityReport>>,
+    /// For live commits (`connect`): the keys of the messages the rows came from, so a message the broker
+    /// delivers again after a crash is recognised and not stored twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_keys: Vec<u64>,
 }
 
 /// One version of a table, as `history` shows it.
@@ -714,6 +718,7 @@ mod tests {
             table_rows: 2,
             dataset_version: None,
             report: None,
+            message_keys: Vec::new(),
         }
     }
 

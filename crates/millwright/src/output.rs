@@ -183,6 +183,7 @@ impl EventSink for Terminal {
                     b.set_prefix(text);
                 }
             }
+            Event::Live { connector } => eprintln!("{connector:?}"),
         }
     }
 }

@@ -1,4 +1,5 @@
 //! One module per group of subcommands; each parses nothing itself and calls a library crate.
+pub mod connect;
 pub mod data;
 pub mod demo;
 pub mod impact;

@@ -1,0 +1,309 @@
+//! Live connectors into the lake: `connect mqtt` keeps a broker's messages as narrow historian readings
+//! (time, source, signal, value, quality) in a dataset, committed every N rows or T ms, each message
+//! acknowledged only after the commit that holds it.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use millwright_connect::{
+    ConnectEvent, ConnectObserver, Flush, Mapping, MqttConfig, Store, StoreError,
+};
+use millwright_data::arrow::array::{
+    ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray,
+};
+use millwright_data::arrow::record_batch::RecordBatch;
+use millwright_data::lake::{BatchSource, CommitRecord, Encodings, Lake, WriteMode};
+use millwright_data::quarantine::{quarantine_schema, QuarantineLog, QuarantineRow};
+use millwright_data::types::{arrow_schema, ColumnKind, ColumnSpec};
+use serde::Serialize;
+
+use crate::error::{AppError, Result};
+use crate::{Event, Home, Observer};
+
+/// Commit kind of live readings in the lake's commit record.
+pub const CONNECT_COMMIT_KIND: &str = "connect";
+
+#[derive(Debug, Clone)]
+pub struct MqttRequest {
+    /// `mqtt://HOST:PORT`.
+    pub url: String,
+    pub topics: Vec<String>,
+    pub dataset: String,
+    /// The mapping TOML; `None`: flat JSON objects and plain numbers as they come.
+    pub map: Option<PathBuf>,
+    pub qos: u8,
+    pub commit_rows: usize,
+    pub commit_ms: u64,
+}
+
+/// What one run of the connector stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct MqttResult {
+    pub dataset: String,
+    pub messages: u64,
+    pub readings: u64,
+    pub rejected: u64,
+    /// Redelivered messages recognised as stored already.
+    pub duplicates: u64,
+    pub commits: u64,
+    pub latest_version: Option<i64>,
+}
+
+/// Runs the MQTT connector until `shutdown` completes; then commits what it holds and acknowledges it.
+pub async fn mqtt(
+    home: &Home,
+    req: &MqttRequest,
+    observer: &Observer,
+    shutdown: impl Future<Output = ()>,
+) -> Result<MqttResult> {
+    millwright_data::names::validate_dataset_name(&req.dataset)?;
+    let mapping = match &req.map {
+        Some(path) => Mapping::from_file(path)?,
+        None => Mapping::default(),
+    };
+    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?;
+    let config = MqttConfig {
+        url: req.url.clone(),
+        filters: req.topics.clone(),
+        qos: req.qos,
+        // Stable per dataset: the broker keeps this session's messages while the connector is down.
+        client_id: format!("millwright-{}", req.dataset),
+        commit_rows: req.commit_rows,
+        commit_every: Duration::from_millis(req.commit_ms.max(1)),
+        mapping,
+    };
+    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone()));
+    let outcome = millwright_connect::run(config, &mut store, forward, shutdown).await?;
+    let lake = Lake::open(home.root())?;
+    let latest_version = if lake.exists(&req.dataset) {
+        Some(lake.latest_version(&req.dataset)?)
+    } else {
+        None
+    };
+    Ok(MqttResult {
+        dataset: req.dataset.clone(),
+        messages: outcome.messages,
+        readings: outcome.readings,
+        rejected: outcome.rejected,
+        duplicates: outcome.duplicates,
+        commits: outcome.commits,
+        latest_version,
+    })
+}
+
+struct Forward(Observer);
+
+impl ConnectObserver for Forward {
+    fn event(&self, event: ConnectEvent) {
+        self.0.emit(Event::Live { connector: event });
+    }
+}
+
+/// The connector's store: the dataset and its quarantine in the lake, message keys in the commit records.
+struct LakeStore {
+    lake: Lake,
+    dataset: String,
+    quarantine: String,
+    run_id: String,
+    level_columns: Vec<String>,
+    columns: Vec<ColumnSpec>,
+    table_rows: u64,
+    quarantine_rows: u64,
+}
+
+impl LakeStore {
+    fn open(home: &Home, dataset: &str, level_columns: &[String]) -> Result<LakeStore> {
+        let lake = Lake::open(home.root())?;
+        let quarantine = Lake::quarantine_name(dataset);
+        let rows_of = |name: &str| -> Result<u64> {
+            Ok(if lake.exists(name) {
+                lake.last_record(name, None)?
+                    .map_or(0, |(_, r)| r.table_rows)
+            } else {
+                0
+            })
+        };
+        let (table_rows, quarantine_rows) = (rows_of(dataset)?, rows_of(&quarantine)?);
+        let spec = |name: &str, kind, position| ColumnSpec {
+            name: name.to_string(),
+            kind,
+            source_position: position,
+            epoch_unit: None,
+        };
+        let mut columns = vec![
+            spec("time", ColumnKind::Timestamp, 0),
+            spec("source", ColumnKind::Categorical, 1),
+            spec("signal", ColumnKind::Categorical, 2),
+            spec("value", ColumnKind::Float, 3),
+            spec("quality", ColumnKind::Categorical, 4),
+        ];
+        for (i, level) in level_columns.iter().enumerate() {
+            columns.push(spec(level, ColumnKind::Categorical, 5 + i));
+        }
+        let run_id = format!(
+            "connect-{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id()
+        );
+        Ok(LakeStore {
+            lake,
+            dataset: dataset.to_string(),
+            quarantine,
+            run_id,
+            level_columns: level_columns.to_vec(),
+            columns,
+            table_rows,
+            quarantine_rows,
+        })
+    }
+
+    /// Message keys of the last `commits` versions of a table, flattened.
+    fn keys_of(&self, name: &str, commits: usize) -> Result<Vec<u64>> {
+        if !self.lake.exists(name) {
+            return Ok(Vec::new());
+        }
+        let latest = self.lake.latest_version(name)?;
+        let first = (latest - commits as i64 + 1).max(0);
+        let mut keys = Vec::new();
+        for v in first..=latest {
+            if let Some((_, record)) = self.lake.commit_record(name, Some(v))? {
+                keys.extend(record.message_keys);
+            }
+        }
+        Ok(keys)
+    }
+
+    fn readings_batch(&self, flush: &Flush) -> Result<RecordBatch> {
+        let r = &flush.readings;
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(r.iter().map(|x| x.time_us))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(StringArray::from_iter_values(r.iter().map(|x| &x.source))),
+            Arc::new(StringArray::from_iter_values(r.iter().map(|x| &x.signal))),
+            Arc::new(Float64Array::from_iter_values(r.iter().map(|x| x.value))),
+            Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.quality))),
+        ];
+        for i in 0..self.level_columns.len() {
+            columns.push(Arc::new(StringArray::from_iter(
+                r.iter().map(|x| x.levels.get(i).and_then(|v| v.as_deref())),
+            )));
+        }
+        RecordBatch::try_new(arrow_schema(&self.columns), columns).map_err(|source| {
+            AppError::Arrow {
+                what: format!("building the readings of dataset {:?}", self.dataset),
+                source,
+            }
+        })
+    }
+
+    async fn write(&mut self, flush: &Flush) -> Result<Option<i64>> {
+        let mut version = None;
+        if !flush.readings.is_empty() {
+            let batch = self.readings_batch(flush)?;
+            let rows = batch.num_rows() as u64;
+            let record = CommitRecord {
+                ingest_id: self.run_id.clone(),
+                kind: CONNECT_COMMIT_KIND.into(),
+                columns: self.columns.clone(),
+                rows_written: rows,
+                table_rows: self.table_rows + rows,
+                dataset_version: None,
+                report: None,
+                message_keys: flush.reading_keys.clone(),
+            };
+            let mode = if self.lake.exists(&self.dataset) {
+                WriteMode::Append
+            } else {
+                WriteMode::Create
+            };
+            let part: BatchSource = Box::new(std::iter::once(Ok(batch)));
+            let written = self
+                .lake
+                .write(
+                    &self.dataset,
+                    mode,
+                    arrow_schema(&self.columns),
+                    vec![part],
+                    &record,
+                    &Encodings::default(),
+                )
+                .await?;
+            self.table_rows += rows;
+            version = Some(written);
+        }
+        // The quarantine exists from the first commit on, so it can always be queried.
+        if !flush.rejected.is_empty() || !self.lake.exists(&self.quarantine) {
+            let mut log = QuarantineLog::default();
+            for rejected in &flush.rejected {
+                let topic: Arc<str> = Arc::from(rejected.topic.as_str());
+                log.push(QuarantineRow::new(
+                    &topic,
+                    0,
+                    rejected.field.as_deref().map(Arc::from),
+                    Some(rejected.payload.clone()),
+                    rejected.reason.as_str(),
+                    rejected.payload.clone(),
+                ));
+            }
+            let dataset_version = match version {
+                Some(v) => v,
+                None if self.lake.exists(&self.dataset) => {
+                    self.lake.latest_version(&self.dataset)?
+                }
+                None => -1,
+            };
+            let batches = log.to_batches(&self.run_id, dataset_version);
+            let rows = flush.rejected.len() as u64;
+            let record = CommitRecord {
+                ingest_id: self.run_id.clone(),
+                kind: "quarantine".into(),
+                columns: Vec::new(),
+                rows_written: rows,
+                table_rows: self.quarantine_rows + rows,
+                dataset_version: Some(dataset_version),
+                report: None,
+                message_keys: flush.rejected_keys.clone(),
+            };
+            let mode = if self.lake.exists(&self.quarantine) {
+                WriteMode::Append
+            } else {
+                WriteMode::Create
+            };
+            let part: BatchSource = Box::new(batches.into_iter().map(Ok));
+            let encodings = Encodings {
+                without_dictionary: vec!["record".into()],
+            };
+            self.lake
+                .write(
+                    &self.quarantine,
+                    mode,
+                    quarantine_schema(),
+                    vec![part],
+                    &record,
+                    &encodings,
+                )
+                .await?;
+            self.quarantine_rows += rows;
+        }
+        Ok(version)
+    }
+}
+
+impl Store for LakeStore {
+    async fn recent_keys(
+        &mut self,
+        commits: usize,
+    ) -> std::result::Result<Vec<Vec<u64>>, StoreError> {
+        let quarantine = self.keys_of(&self.quarantine, commits)?;
+        let readings = self.keys_of(&self.dataset, commits)?;
+        Ok(vec![quarantine, readings])
+    }
+
+    async fn commit(&mut self, flush: &Flush) -> std::result::Result<Option<i64>, StoreError> {
+        Ok(self.write(flush).await?)
+    }
+}

@@ -1,0 +1,54 @@
+//! Errors of the connectors.
+
+use std::path::PathBuf;
+
+/// A mapping file that cannot be used, with where in it the problem is.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct MappingError {
+    pub path: PathBuf,
+    /// 1-based line and column of the problem.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot read the mapping file {}: {source}", path.display())]
+    ReadMapping {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error("broker address {url:?} is not usable: {reason}")]
+    BrokerUrl { url: String, reason: String },
+    #[error("topic filter {filter:?} is not valid: {reason}")]
+    TopicFilter { filter: String, reason: String },
+    #[error("QoS must be 0, 1 or 2, not {qos}")]
+    Qos { qos: u8 },
+    #[error("the broker refused the connection: {reason}")]
+    Refused { reason: String },
+    #[error("reading the recent message keys from the store: {source}")]
+    RecentKeys {
+        #[source]
+        source: crate::mqtt::StoreError,
+    },
+    #[error("the store could not commit the messages held; none was acknowledged, so the broker sends them again: {source}")]
+    Commit {
+        #[source]
+        source: crate::mqtt::StoreError,
+    },
+    #[error("acknowledging messages to the broker: {source}")]
+    Ack {
+        #[source]
+        source: rumqttc::ClientError,
+    },
+    #[error("the acknowledging task ended abnormally: {source}")]
+    AckTask {
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}

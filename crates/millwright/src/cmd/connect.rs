@@ -1,0 +1,131 @@
+//! `millwright connect URL`: a live connector into the lake, until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use millwright_app::connect::{self, MqttRequest};
+use millwright_app::{Event, EventSink, Observer};
+use millwright_connect::ConnectEvent;
+
+use crate::output::print_json;
+use crate::Global;
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The broker: mqtt://HOST:PORT.
+    pub url: String,
+    /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub topics: Vec<String>,
+    /// Dataset the readings go to (time, source, signal, value, quality).
+    #[arg(long)]
+    pub dataset: String,
+    /// Mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
+    #[arg(long)]
+    pub map: Option<PathBuf>,
+    /// Subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
+    #[arg(long, default_value_t = 1)]
+    pub qos: u8,
+    /// Commit when this many readings are held.
+    #[arg(long, default_value_t = 10_000)]
+    pub commit_rows: usize,
+    /// Commit at most this many milliseconds after the first message held.
+    #[arg(long, default_value_t = 1_000)]
+    pub commit_ms: u64,
+}
+
+pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
+    if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
+        bail!(
+            "{:?}: only MQTT brokers (mqtt://HOST:PORT) can be connected so far",
+            args.url
+        );
+    }
+    let request = MqttRequest {
+        url: args.url,
+        topics: args.topics,
+        dataset: args.dataset,
+        map: args.map,
+        qos: args.qos,
+        commit_rows: args.commit_rows,
+        commit_ms: args.commit_ms,
+    };
+    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let result = connect::mqtt(
+        &global.home(),
+        &request,
+        &observer,
+        millwright_server::shutdown_signal(),
+    )
+    .await?;
+    if global.json {
+        return print_json(&result);
+    }
+    println!(
+        "stored {} readings from {} messages in {} ({} commits, latest version {}); {} rejected to {}__quarantine, {} redeliveries skipped",
+        result.readings,
+        result.messages,
+        result.dataset,
+        result.commits,
+        result.latest_version.map_or("none".into(), |v| v.to_string()),
+        result.rejected,
+        result.dataset,
+        result.duplicates
+    );
+    Ok(())
+}
+
+/// One line on stderr per connector event (JSON with --json): a connector runs for days, under a service
+/// manager as often as in a terminal.
+struct Lines {
+    json: bool,
+}
+
+impl EventSink for Lines {
+    fn event(&self, event: Event) {
+        let Event::Live { connector } = event else {
+            return;
+        };
+        if self.json {
+            if let Ok(line) = serde_json::to_string(&connector) {
+                eprintln!("{line}");
+            }
+            return;
+        }
+        let line = match connector {
+            ConnectEvent::Connected { session_present } => format!(
+                "connected ({})",
+                if session_present { "session resumed" } else { "new session" }
+            ),
+            ConnectEvent::Subscribed { filters } => format!("subscribed to {}", filters.join(", ")),
+            ConnectEvent::SubscribeRefused { filter } => {
+                format!("the broker refused the subscription to {filter}")
+            }
+            ConnectEvent::ConnectionLost {
+                reason,
+                retry_in_ms,
+            } => format!(
+                "connection lost ({reason}); reconnecting in {:.1} s",
+                retry_in_ms as f64 / 1000.0
+            ),
+            ConnectEvent::Committed {
+                version,
+                messages,
+                readings,
+                rejected,
+                duplicates,
+                total_messages,
+                total_readings,
+            } => format!(
+                "committed {readings} readings from {messages} messages (version {}; {rejected} rejected, {duplicates} redeliveries skipped); {total_readings} readings from {total_messages} messages so far",
+                version.map_or("-".into(), |v| v.to_string())
+            ),
+            ConnectEvent::CommitFailed { reason } => {
+                format!("commit failed, nothing acknowledged, retrying: {reason}")
+            }
+        };
+        eprintln!("{line}");
+    }
+}

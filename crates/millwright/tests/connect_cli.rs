@@ -1,0 +1,552 @@
+//! `millwright connect` against a real mosquitto started by the test: every message published is in the
+//! lake exactly once — through bad payloads, and through kill -9 of the connector in the middle of ingest.
+
+// The test prints a skip line when mosquitto is not installed.
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::Home;
+use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
+
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+
+/// A mosquitto on a free port of its own, with its persistence in a temporary folder; killed on drop.
+struct Broker {
+    child: Child,
+    port: u16,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// `None` (with a printed skip) when mosquitto is not installed; under CI=true that is a failure.
+    fn start() -> Option<Broker> {
+        if !Path::new(MOSQUITTO).exists() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "mosquitto is missing ({MOSQUITTO}); .ci/run installs it"
+            );
+            eprintln!("skipped: mosquitto is not installed (apt-get install mosquitto)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("mosquitto.conf");
+        // Unlimited in-flight and queued messages: the defaults (20 and 1000) would hold back a connector
+        // that acknowledges per commit, and drop what is queued for it while it is down.
+        std::fs::write(
+            &config,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_inflight_messages 0\nmax_queued_messages 0\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        Some(Broker {
+            child: spawn_mosquitto(&config, port),
+            port,
+            config,
+            _dir: dir,
+        })
+    }
+
+    /// kill -9 and start again on the same port: what the broker had not saved (the connector's session)
+    /// is gone, so the connector must reconnect and subscribe again by itself.
+    fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = spawn_mosquitto(&self.config, self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Publishes every message at QoS 1 and returns once the broker has acknowledged them all.
+    fn publish(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration) {
+        self.publish_qos(id, messages, pause, QoS::AtLeastOnce);
+    }
+
+    /// Publishes and returns once the broker has taken every message (PubAck at QoS 1, PubComp at QoS 2).
+    fn publish_qos(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
+        let mut options = MqttOptions::new(id, "127.0.0.1", self.port);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut connection) = Client::new(options, 64);
+        let total = messages.len();
+        let acks = std::thread::spawn(move || {
+            let mut acked = 0;
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => {
+                        acked += 1;
+                        if acked == total {
+                            break;
+                        }
+                    }
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("publisher lost the broker: {e}"),
+                }
+            }
+            acked
+        });
+        for (topic, payload) in messages {
+            client
+                .publish(topic.as_str(), qos, false, payload.clone())
+                .unwrap();
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+        }
+        assert_eq!(
+            acks.join().unwrap(),
+            total,
+            "the broker acknowledged every message"
+        );
+        let _ = client.disconnect();
+    }
+}
+
+fn spawn_mosquitto(config: &Path, port: u16) -> Child {
+    let child = Command::new(MOSQUITTO)
+        .arg("-c")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mosquitto");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "mosquitto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `millwright connect`, its stderr lines (JSON events) collected.
+struct Connector {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Connector {
+    fn start(home: &Home, args: &[&str]) -> Connector {
+        let mut all = vec!["--json", "connect"];
+        all.extend_from_slice(args);
+        let mut child = home
+            .command(&all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let connector = Connector { child, lines };
+        connector.wait_for("\"event\":\"subscribed\"");
+        connector
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("the connector never said {needle} ({e})"),
+            }
+        }
+    }
+
+    /// SIGTERM: the connector commits what it holds, acknowledges it and prints its result.
+    fn stop(mut self) -> serde_json::Value {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let status = self.child.wait().unwrap();
+        let rest: Vec<String> = self.lines.try_iter().collect();
+        assert!(status.success(), "connector failed: {rest:?}");
+        serde_json::from_str(&stdout).unwrap()
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn count(home: &Home, sql: &str) -> u64 {
+    home.json(&["sql", sql])[0]["n"].as_u64().unwrap()
+}
+
+/// The count, or 0 while the table has no first commit yet (its folder appears before the commit does).
+fn count_so_far(home: &Home, sql: &str) -> u64 {
+    let out = home.run(&["--json", "sql", sql]);
+    if !out.status.success() {
+        return 0;
+    }
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows[0]["n"].as_u64().unwrap()
+}
+
+fn mapping(home: &Home) -> PathBuf {
+    home.file(
+        "line2.toml",
+        r#"
+[[map]]
+topic = "plant/+machine/line2/#"
+source = "{machine}"
+timestamp = "/ts"
+[map.signals]
+temperature = "/t"
+torque = "/q"
+"#,
+    )
+}
+
+#[test]
+fn messages_become_readings_and_bad_ones_are_quarantined() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let map = mapping(&home);
+    let url = broker.url();
+    let connector = Connector::start(
+        &home,
+        &[
+            &url,
+            "--topics",
+            "plant/+/line2/#,other/#",
+            "--dataset",
+            "line2",
+            "--map",
+            map.to_str().unwrap(),
+            "--commit-rows",
+            "100",
+            "--commit-ms",
+            "200",
+        ],
+    );
+    let base = 1_767_225_600_000i64; // 2026-01-01, epoch milliseconds
+    let mut messages: Vec<(String, Vec<u8>)> = (0..300)
+        .map(|i| {
+            (
+                format!("plant/m{}/line2/sensors", i % 3),
+                format!(r#"{{"ts": {}, "t": {}.5, "q": {i}}}"#, base + i, 20 + i % 7).into_bytes(),
+            )
+        })
+        .collect();
+    messages.push(("plant/m1/line2/sensors".into(), b"not json".to_vec()));
+    messages.push((
+        "plant/m1/line2/sensors".into(),
+        format!(r#"{{"ts": {base}, "t": 1}}"#).into_bytes(),
+    ));
+    messages.push(("other/x".into(), b"5".to_vec()));
+    messages.push((
+        "plant/m2/line2/sensors".into(),
+        br#"{"ts": 4102444800000, "t": 1, "q": 2}"#.to_vec(),
+    ));
+    broker.publish("publisher-1", &messages, Duration::ZERO);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(count_so_far(&home, "SELECT COUNT(*) AS n FROM line2") >= 600
+        && count_so_far(&home, "SELECT COUNT(*) AS n FROM line2__quarantine") >= 4)
+    {
+        assert!(Instant::now() < deadline, "the readings never arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let result = connector.stop();
+    assert_eq!(result["messages"], 304, "{result}");
+    assert_eq!(result["readings"], 600, "{result}");
+    assert_eq!(result["rejected"], 4, "{result}");
+    assert_eq!(count(&home, "SELECT COUNT(*) AS n FROM line2"), 600);
+    assert_eq!(
+        count(
+            &home,
+            "SELECT COUNT(DISTINCT source) AS n FROM line2 WHERE machine = source"
+        ),
+        3
+    );
+    assert_eq!(
+        count(&home, "SELECT COUNT(*) AS n FROM line2 WHERE signal = 'torque' AND value = 299 AND source = 'm2' AND time = TIMESTAMP '2026-01-01T00:00:00.299Z'"),
+        1
+    );
+    // The commit records keep the row counts `datasets` shows.
+    let datasets = home.json(&["datasets"]);
+    let rows = |name: &str| {
+        datasets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["rows"].clone())
+    };
+    assert_eq!(rows("line2"), Some(600.into()), "{datasets}");
+    assert_eq!(rows("line2__quarantine"), Some(4.into()), "{datasets}");
+    let rejected = home.json(&[
+        "sql",
+        "SELECT source_file, \"column\", reason, record FROM line2__quarantine ORDER BY reason",
+    ]);
+    let rows: Vec<(String, String, String)> = rejected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["source_file"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().to_string(),
+                r["record"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{rejected}");
+    assert!(
+        rows.iter().any(|(t, r, p)| t == "plant/m1/line2/sensors"
+            && r.contains("neither JSON")
+            && p == "not json"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|(_, r, _)| r.contains("/q is missing")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(t, r, _)| t == "other/x" && r.contains("matches no mapping")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|(_, r, _)| r.contains("in the future")),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_mapping_error_names_line_and_column() {
+    let home = Home::new();
+    let map = home.file("bad.toml", "[[map]]\ntopic = \"plant/#/x\"\n");
+    let err = home.fails(&[
+        "connect",
+        "mqtt://127.0.0.1:1",
+        "--topics",
+        "plant/#",
+        "--dataset",
+        "d",
+        "--map",
+        map.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("bad.toml:2:9: `#` must be the last level"),
+        "{err}"
+    );
+}
+
+/// The number of kill -9s in the exactly-once test (the issue asks for at least 20).
+const KILLS: usize = 20;
+
+#[test]
+fn kill_9_during_ingest_loses_nothing_and_doubles_nothing() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let args = [
+        url.as_str(),
+        "--topics",
+        "plant/#",
+        "--dataset",
+        "live",
+        "--qos",
+        "1",
+        "--commit-rows",
+        "40",
+        "--commit-ms",
+        "50",
+    ];
+    // The first run makes the persistent session, so the broker keeps messages while the connector is down.
+    Connector::start(&home, &args).stop();
+    let total = 4000usize;
+    let messages: Vec<(String, Vec<u8>)> = (0..total)
+        .map(|i| {
+            (
+                format!("plant/m{}/x", i % 5),
+                format!("{{\"n\": {i}}}").into_bytes(),
+            )
+        })
+        .collect();
+    let publisher = {
+        let port = broker.port;
+        let messages = messages.clone();
+        std::thread::spawn(move || {
+            let b = Broker {
+                child: Command::new("true").spawn().unwrap(),
+                port,
+                config: PathBuf::new(),
+                _dir: tempfile::tempdir().unwrap(),
+            };
+            b.publish("publisher-2", &messages, Duration::from_micros(800));
+        })
+    };
+    // Pseudo-random kill moments, reproducible.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..KILLS {
+        let connector = Connector::start(&home, &args);
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        std::thread::sleep(Duration::from_millis(50 + state % 250));
+        connector.kill9();
+    }
+    publisher.join().unwrap();
+    let connector = Connector::start(&home, &args);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count_so_far(&home, "SELECT COUNT(*) AS n FROM live") < total as u64 {
+        assert!(Instant::now() < deadline, "not every message arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Time for a doubled redelivery, were there one, to land.
+    std::thread::sleep(Duration::from_millis(500));
+    connector.stop();
+    assert_eq!(count(&home, "SELECT COUNT(*) AS n FROM live"), total as u64);
+    assert_eq!(
+        count(&home, "SELECT COUNT(DISTINCT value) AS n FROM live"),
+        total as u64
+    );
+    assert_eq!(
+        count(&home, "SELECT COUNT(*) AS n FROM live__quarantine"),
+        0
+    );
+}
+
+fn wait_for_rows(home: &Home, table: &str, rows: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count_so_far(home, &format!("SELECT COUNT(*) AS n FROM {table}")) < rows {
+        assert!(
+            Instant::now() < deadline,
+            "{table} never reached {rows} rows"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<(String, Vec<u8>)> {
+    range
+        .map(|i| (format!("{prefix}/m{}/v", i % 3), i.to_string().into_bytes()))
+        .collect()
+}
+
+#[test]
+fn a_broker_that_crashes_and_forgets_the_session_gets_subscribed_again() {
+    let Some(mut broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let connector = Connector::start(
+        &home,
+        &[
+            &url,
+            "--topics",
+            "plant/#",
+            "--dataset",
+            "r",
+            "--commit-ms",
+            "50",
+        ],
+    );
+    broker.publish("p1", &numbered("plant", 0..100), Duration::ZERO);
+    wait_for_rows(&home, "r", 100);
+    broker.crash_and_restart();
+    connector.wait_for("\"event\":\"connected\"");
+    connector.wait_for("\"event\":\"subscribed\"");
+    broker.publish("p2", &numbered("plant", 100..200), Duration::ZERO);
+    wait_for_rows(&home, "r", 200);
+    let result = connector.stop();
+    assert_eq!(result["readings"], 200, "{result}");
+    assert_eq!(
+        count(&home, "SELECT COUNT(DISTINCT value) AS n FROM r"),
+        200
+    );
+    // Plain numbers: the last topic level names the signal, the rest is the source.
+    assert_eq!(
+        count(
+            &home,
+            "SELECT COUNT(*) AS n FROM r WHERE signal = 'v' AND source = 'plant/m1'"
+        ),
+        67
+    );
+}
+
+#[test]
+fn qos_0_and_qos_2_subscriptions() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    // Published at QoS 2: the broker delivers at the subscription's QoS, so both paths run.
+    for level in ["0", "2"] {
+        let home = Home::new();
+        let url = broker.url();
+        let dataset = format!("q{level}");
+        let connector = Connector::start(
+            &home,
+            &[
+                &url,
+                "--topics",
+                "q/#",
+                "--dataset",
+                &dataset,
+                "--qos",
+                level,
+                "--commit-ms",
+                "50",
+            ],
+        );
+        broker.publish_qos(
+            &format!("pub{level}"),
+            &numbered("q", 0..150),
+            Duration::ZERO,
+            QoS::ExactlyOnce,
+        );
+        wait_for_rows(&home, &dataset, 150);
+        let result = connector.stop();
+        assert_eq!(result["messages"], 150, "QoS {level}: {result}");
+        assert_eq!(
+            count(&home, &format!("SELECT COUNT(*) AS n FROM {dataset}")),
+            150
+        );
+    }
+}
