@@ -770,3 +770,55 @@ fn human_bytes(bytes: u64) -> String {
         format!("{value:.2} {}", UNITS[unit])
     }
 }
+
+/// The summary a connector prints when it stops.
+pub fn connect_result(result: &crate::connect::MqttResult) -> String {
+    format!(
+        "stored {} readings from {} messages in {} ({} commits, latest version {}); {} rejected to {}__quarantine, {} redeliveries skipped",
+        result.readings,
+        result.messages,
+        result.dataset,
+        result.commits,
+        result.latest_version.map_or("none".into(), |v| v.to_string()),
+        result.rejected,
+        result.dataset,
+        result.duplicates
+    )
+}
+
+/// One line per connector event: a connector runs for days, so each event is a log line.
+pub fn connect_event(event: &millwright_connect::ConnectEvent) -> String {
+    use millwright_connect::ConnectEvent;
+    match event {
+        ConnectEvent::Connected { session_present } => format!(
+            "connected ({})",
+            if *session_present { "session resumed" } else { "new session" }
+        ),
+        ConnectEvent::Subscribed { filters } => format!("subscribed to {}", filters.join(", ")),
+        ConnectEvent::SubscribeRefused { filter } => {
+            format!("the broker refused the subscription to {filter}")
+        }
+        ConnectEvent::ConnectionLost {
+            reason,
+            retry_in_ms,
+        } => format!(
+            "connection lost ({reason}); reconnecting in {:.1} s",
+            *retry_in_ms as f64 / 1000.0
+        ),
+        ConnectEvent::Committed {
+            version,
+            messages,
+            readings,
+            rejected,
+            duplicates,
+            total_messages,
+            total_readings,
+        } => format!(
+            "committed {readings} readings from {messages} messages (version {}; {rejected} rejected, {duplicates} redeliveries skipped); {total_readings} readings from {total_messages} messages so far",
+            version.map_or("-".into(), |v| v.to_string())
+        ),
+        ConnectEvent::CommitFailed { reason } => {
+            format!("commit failed, nothing acknowledged, retrying: {reason}")
+        }
+    }
+}

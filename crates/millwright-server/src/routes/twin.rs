@@ -107,13 +107,32 @@ pub async fn compare(
     }
     let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
     let sim = sim_request!(line, req);
-    let home = state.home.clone();
     let policies = req.policies.clone();
-    let job = state.jobs.spawn(
+    policies_job(
+        &state,
+        &caller,
         "twin-compare",
         to_json(&req)?,
-        &caller.0.name,
-        move |observer| async move {
+        sim,
+        policies,
+        scratch,
+    )
+}
+
+/// Simulates `policies` on a line as job `kind`; the result is a stored twin run (compare and run).
+fn policies_job(
+    state: &AppState,
+    caller: &Caller,
+    kind: &'static str,
+    request: serde_json::Value,
+    sim: SimRequest,
+    policies: Vec<String>,
+    scratch: Option<tempfile::NamedTempFile>,
+) -> ApiResult<(StatusCode, Json<JobRecord>)> {
+    let home = state.home.clone();
+    let job = state
+        .jobs
+        .spawn(kind, request, &caller.0.name, move |observer| async move {
             let _scratch = scratch;
             let stored = twin::compare(&home, &sim, &policies, &observer)
                 .await
@@ -122,8 +141,7 @@ pub async fn compare(
                 "run_id": stored.result.run_id,
                 "result": serde_json::to_value(&stored.result).map_err(|e| e.to_string())?,
             }))
-        },
-    )?;
+        })?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -186,24 +204,16 @@ pub async fn simulate(
     let req = body.0;
     let (line, scratch) = line_file(&state, req.line.as_ref(), req.line_toml.as_ref())?;
     let sim = sim_request!(line, req);
-    let home = state.home.clone();
     let policies = vec![req.policy.clone()];
-    let job = state.jobs.spawn(
+    policies_job(
+        &state,
+        &caller,
         "twin-run",
         to_json(&req)?,
-        &caller.0.name,
-        move |observer| async move {
-            let _scratch = scratch;
-            let stored = twin::compare(&home, &sim, &policies, &observer)
-                .await
-                .map_err(|e| error_text(&e))?;
-            Ok(serde_json::json!({
-                "run_id": stored.result.run_id,
-                "result": serde_json::to_value(&stored.result).map_err(|e| e.to_string())?,
-            }))
-        },
-    )?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+        sim,
+        policies,
+        scratch,
+    )
 }
 
 /// A search of one policy parameter for the best objective (`millwright twin optimize`).

@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use clap::Args;
 use millwright_app::connect::{self, MqttRequest};
 use millwright_app::{Event, EventSink, Observer};
-use millwright_connect::ConnectEvent;
 
 use crate::output::print_json;
 use crate::Global;
@@ -63,17 +62,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     if global.json {
         return print_json(&result);
     }
-    println!(
-        "stored {} readings from {} messages in {} ({} commits, latest version {}); {} rejected to {}__quarantine, {} redeliveries skipped",
-        result.readings,
-        result.messages,
-        result.dataset,
-        result.commits,
-        result.latest_version.map_or("none".into(), |v| v.to_string()),
-        result.rejected,
-        result.dataset,
-        result.duplicates
-    );
+    println!("{}", millwright_app::text::connect_result(&result));
     Ok(())
 }
 
@@ -94,38 +83,7 @@ impl EventSink for Lines {
             }
             return;
         }
-        let line = match connector {
-            ConnectEvent::Connected { session_present } => format!(
-                "connected ({})",
-                if session_present { "session resumed" } else { "new session" }
-            ),
-            ConnectEvent::Subscribed { filters } => format!("subscribed to {}", filters.join(", ")),
-            ConnectEvent::SubscribeRefused { filter } => {
-                format!("the broker refused the subscription to {filter}")
-            }
-            ConnectEvent::ConnectionLost {
-                reason,
-                retry_in_ms,
-            } => format!(
-                "connection lost ({reason}); reconnecting in {:.1} s",
-                retry_in_ms as f64 / 1000.0
-            ),
-            ConnectEvent::Committed {
-                version,
-                messages,
-                readings,
-                rejected,
-                duplicates,
-                total_messages,
-                total_readings,
-            } => format!(
-                "committed {readings} readings from {messages} messages (version {}; {rejected} rejected, {duplicates} redeliveries skipped); {total_readings} readings from {total_messages} messages so far",
-                version.map_or("-".into(), |v| v.to_string())
-            ),
-            ConnectEvent::CommitFailed { reason } => {
-                format!("commit failed, nothing acknowledged, retrying: {reason}")
-            }
-        };
+        let line = millwright_app::text::connect_event(&connector);
         eprintln!("{line}");
     }
 }
