@@ -33,6 +33,12 @@ pub enum Event {
     Advance { done: u64 },
     /// A short line worth showing beside the count (`gbdt pr_auc 0.7132`).
     Note { text: String },
+    /// A point of a curve worth drawing live (`loss` per epoch: `train` and `val`).
+    Point {
+        curve: String,
+        x: f64,
+        values: std::collections::BTreeMap<String, f64>,
+    },
     /// What a live connector did (connected, committed, lost the connection).
     Live {
         connector: millwright_connect::ConnectEvent,
@@ -122,6 +128,18 @@ impl Progress for Forward {
     fn note(&self, text: &str) {
         self.0.event(Event::Note {
             text: text.to_owned(),
+        });
+    }
+
+    fn point(&self, curve: &str, x: f64, values: &[(&str, f64)]) {
+        self.0.event(Event::Point {
+            curve: curve.to_owned(),
+            x,
+            values: values
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
         });
     }
 

@@ -43,6 +43,9 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _done: u64) {}
     /// A short line worth showing beside the count (`mlp pr_auc 0.7132`).
     fn note(&self, _text: &str) {}
+    /// One point of a curve a person may want drawn live (`loss` per epoch with its `train` and `val`
+    /// values); NaN values are left out by whoever draws.
+    fn point(&self, _curve: &str, _x: f64, _values: &[(&str, f64)]) {}
     /// Whoever started the job asked it to stop. Long work checks this between its stages (folds,
     /// fits, replications) and ends with its crate's `Cancelled` error, having stored nothing.
     fn cancelled(&self) -> bool {

@@ -981,6 +981,11 @@ fn fit_final(
         observer.on_epoch(r);
         epochs += 1;
         progress.advance(epochs);
+        progress.point(
+            "loss",
+            r.epoch as f64,
+            &[("train", r.train_loss), ("val", r.val_loss.unwrap_or(f64::NAN))],
+        );
         progress.note(&format!(
             "loss {:.4} val_loss {:.4}",
             r.train_loss,

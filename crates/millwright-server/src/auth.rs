@@ -13,6 +13,7 @@ use utoipa::Modify;
 use crate::error::ApiError;
 use crate::store::{AuditRecord, Role, TokenInfo};
 use crate::AppState;
+use subtle::ConstantTimeEq;
 
 /// The token a request was authenticated with, for handlers (`Extension<Caller>`).
 #[derive(Debug, Clone)]
@@ -69,8 +70,43 @@ fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn check(state: &AppState, headers: &axum::http::HeaderMap) -> Result<TokenInfo, ApiError> {
+/// A signed-in dashboard's session, accepted in place of a bearer token. A change made with it must carry
+/// the session's CSRF token in `X-CSRF-Token` (a cross-site page cannot read it), on top of the cookie's
+/// SameSite=Strict.
+fn check_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    method: &Method,
+    cookie: &str,
+) -> Result<TokenInfo, ApiError> {
+    let Some(session) = state.store.session(cookie)? else {
+        return Err(ApiError::unauthorized(
+            "the session has expired or its token was revoked: sign in again",
+        ));
+    };
+    if is_mutating(method) {
+        let sent = headers
+            .get(crate::ui::session::CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(sent.ct_eq(session.csrf.as_bytes())) {
+            return Err(ApiError::forbidden(
+                "a change made with a session cookie needs the session's X-CSRF-Token header",
+            ));
+        }
+    }
+    Ok(session.token)
+}
+
+fn check(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    method: &Method,
+) -> Result<TokenInfo, ApiError> {
     let Some(secret) = bearer(headers) else {
+        if let Some(cookie) = crate::ui::session::cookie(headers, crate::ui::session::SESSION_COOKIE) {
+            return check_session(state, headers, method, cookie);
+        }
         return Err(ApiError::unauthorized(
             "this route needs an API token: Authorization: Bearer <token>",
         ));
@@ -107,7 +143,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| target.clone(), |m| m.as_str().to_owned());
-    let checked = check(&state, req.headers());
+    let checked = check(&state, req.headers(), &method);
     let (token, response) = match checked {
         Ok(token) => match permit(&token, &method, &target) {
             Ok(()) => {

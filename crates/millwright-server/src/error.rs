@@ -239,7 +239,8 @@ pub async fn envelope_bare_errors(response: Response) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // JSON errors are enveloped already; the dashboard's error pages are HTML on purpose.
     if is_json {
         return response;
     }

@@ -3,7 +3,8 @@
 //! OpenAPI 3.1 document generated from the handlers.
 //!
 //! Layout: `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and `/api/docs/` are public; everything
-//! else lives under `/api/v1` and needs `Authorization: Bearer <token>`. Reads need a viewer token,
+//! else lives under `/api/v1` and needs `Authorization: Bearer <token>` (or a dashboard session: `/ui/`,
+//! see [`ui`]). Reads need a viewer token,
 //! `POST` an operator token, `DELETE` and the audit log an admin token.
 
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ mod routes;
 pub mod scratch;
 pub mod store;
 pub mod text;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +35,9 @@ use utoipa_axum::routes;
 use auth::BearerScheme;
 pub use error::{ApiError, ErrorBody};
 pub use store::{Role, Store, StoreError};
+
+/// The name of the admin token a first start makes when the home has no token.
+pub const FIRST_TOKEN_NAME: &str = "admin";
 
 /// The reason given to tracked runs a stopped server (or CLI) left running.
 pub const RUN_INTERRUPTED: &str = "interrupted: the process that ran it stopped";
@@ -60,6 +65,9 @@ pub struct ServeConfig {
     pub upload_timeout: Duration,
     /// Longest SQL query time a client may ask for.
     pub sql_timeout: Duration,
+    /// Make an admin token when the home has no active one, so the dashboard can be signed in to
+    /// ([`Server::first_token`]); `millwright serve` sets it.
+    pub first_token: bool,
 }
 
 impl ServeConfig {
@@ -76,6 +84,7 @@ impl ServeConfig {
             request_timeout: Duration::from_secs(60),
             upload_timeout: Duration::from_secs(3600),
             sql_timeout: Duration::from_secs(30),
+            first_token: false,
         }
     }
 }
@@ -138,7 +147,10 @@ fn app(state: AppState) -> Result<Router, ServeError> {
         .nest("/api/v1", v1)
         .split_for_parts();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi);
-    let mut router = api.merge(docs).with_state(state.clone());
+    let mut router = api
+        .merge(docs)
+        .merge(ui::router())
+        .with_state(state.clone());
     if !state.config.cors_origins.is_empty() {
         let origins = state
             .config
@@ -172,6 +184,7 @@ fn app(state: AppState) -> Result<Router, ServeError> {
 pub struct Server {
     config: ServeConfig,
     router: Router,
+    first_token: Option<store::NewToken>,
 }
 
 impl Server {
@@ -183,6 +196,14 @@ impl Server {
         if !config.bind.ip().is_loopback() && !store.has_admin()? {
             return Err(ServeError::NoAdminToken { addr: config.bind });
         }
+        // A first start on loopback has no token to sign in with: make the admin one and show it once.
+        let first_token = if config.first_token
+            && store.list_tokens()?.iter().all(|t| t.revoked.is_some())
+        {
+            Some(store.create_token(FIRST_TOKEN_NAME, Role::Admin)?)
+        } else {
+            None
+        };
         let failed = store.fail_unfinished_jobs()?;
         if failed > 0 {
             tracing::warn!(
@@ -221,7 +242,16 @@ impl Server {
             config: config.clone(),
         });
         let router = app(state)?;
-        Ok(Server { config, router })
+        Ok(Server {
+            config,
+            router,
+            first_token,
+        })
+    }
+
+    /// The admin token made because the home had none (its secret, to print this once).
+    pub fn first_token(&self) -> Option<&store::NewToken> {
+        self.first_token.as_ref()
     }
 
     /// Serves until `shutdown` resolves, then lets open requests finish (up to 30 s). `on_listening` is told

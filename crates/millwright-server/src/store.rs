@@ -17,6 +17,8 @@ pub const DB_FILE: &str = "millwright.db";
 
 /// Prefix of every API token, so a leaked one is recognisable in logs and secret scanners.
 pub const TOKEN_PREFIX: &str = "mw_";
+/// Browser session cookies start with this (a different prefix: a cookie is never a valid API token).
+pub const SESSION_PREFIX: &str = "mws_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -99,6 +101,22 @@ pub struct TokenInfo {
     pub role: Role,
     pub created: DateTime<Utc>,
     pub revoked: Option<DateTime<Utc>>,
+}
+
+/// A browser session just made: `cookie` is the secret the browser keeps, `csrf` the token its forms and
+/// scripts send back with every change.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub token: TokenInfo,
+}
+
+/// A signed-in browser: whose token it acts with, and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: TokenInfo,
+    pub csrf: String,
 }
 
 /// A token just made: the secret is shown this once.
@@ -304,7 +322,22 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished TEXT,
     pid      INTEGER
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    hash    TEXT PRIMARY KEY,
+    token   TEXT NOT NULL,
+    csrf    TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT NOT NULL
+);
 ";
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| StoreError::Random(e.to_string()))?;
+    Ok(bytes)
+}
 
 fn hash_token(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
@@ -575,6 +608,88 @@ impl Store {
             }
         }
         Ok(tokens.as_ref().and_then(|t| t.find(&hash)))
+    }
+
+    /// Signs a browser in with an API token: a new session whose cookie secret is returned once (only its
+    /// hash is stored), bound to the token, so revoking the token ends its sessions.
+    pub fn create_session(&self, secret: &str, lifetime: chrono::Duration) -> Result<Option<NewSession>> {
+        let Some(token) = self.authenticate(secret)? else {
+            return Ok(None);
+        };
+        let cookie = format!("{SESSION_PREFIX}{}", hex(&random_bytes::<32>()?));
+        let csrf = hex(&random_bytes::<16>()?);
+        let created = Utc::now();
+        let conn = self.conn()?;
+        conn.execute(
+            "DELETE FROM sessions WHERE expires < ?1",
+            params![created.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)],
+        )
+        .map_err(sql("removing expired sessions"))?;
+        conn.execute(
+            "INSERT INTO sessions (hash, token, csrf, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                hash_token(&cookie),
+                token.name,
+                csrf,
+                created.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                (created + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            ],
+        )
+        .map_err(sql("storing the session"))?;
+        Ok(Some(NewSession { cookie, csrf, token }))
+    }
+
+    /// The live session of this cookie secret and its token, if neither expired nor revoked.
+    pub fn session(&self, cookie: &str) -> Result<Option<Session>> {
+        if !cookie.starts_with(SESSION_PREFIX) {
+            return Ok(None);
+        }
+        let conn = self.conn()?;
+        let found = conn
+            .prepare_cached(
+                "SELECT t.name, t.role, t.created, s.csrf, s.hash FROM sessions s JOIN tokens t
+                 ON t.name = s.token WHERE s.hash = ?1 AND s.expires > ?2 AND t.revoked IS NULL",
+            )
+            .and_then(|mut q| {
+                q.query_row(params![hash_token(cookie), now()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(sql("reading the session"))?;
+        let Some((name, role, created, csrf, hash)) = found else {
+            return Ok(None);
+        };
+        // The lookup went by hash; compare once more in constant time.
+        if !bool::from(hash.as_bytes().ct_eq(hash_token(cookie).as_bytes())) {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            token: TokenInfo {
+                name,
+                role: role.parse()?,
+                created: parse_time(&created).map_err(sql("reading a token's time"))?,
+                revoked: None,
+            },
+            csrf,
+        }))
+    }
+
+    /// Signs a browser out.
+    pub fn end_session(&self, cookie: &str) -> Result<()> {
+        self.conn()?
+            .execute(
+                "DELETE FROM sessions WHERE hash = ?1",
+                params![hash_token(cookie)],
+            )
+            .map_err(sql("ending the session"))?;
+        Ok(())
     }
 
     /// Forgets the token table read into memory (after this connection changed it).

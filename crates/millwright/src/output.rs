@@ -183,7 +183,11 @@ impl EventSink for Terminal {
                     b.set_prefix(text);
                 }
             }
-            Event::Live { connector } => eprintln!("{connector:?}"),
+            Event::Live { connector } => {
+                eprintln!("{}", millwright_app::text::connect_event(&connector));
+            }
+            // Curves are drawn by the dashboard; the bar's note already shows the latest figures.
+            Event::Point { .. } => {}
         }
     }
 }

@@ -84,6 +84,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<()> {
     };
     config.cors_origins = args.cors_origins;
     config.job_slots = args.jobs;
+    config.first_token = true;
     config.upload_limit = args.max_upload_mib.saturating_mul(1 << 20);
     let scheme = if config.tls.is_some() {
         "https"
@@ -92,12 +93,21 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<()> {
     };
     let server = Server::new(config)?;
     let json = global.json;
+    let first_token = server.first_token().cloned();
     server
         .run(millwright_server::shutdown_signal(), move |addr| {
+            let base = format!("{scheme}://{addr}");
             if json {
-                println!("{}", serde_json::json!({ "listening": format!("{scheme}://{addr}") }));
+                let mut line = serde_json::json!({ "listening": base, "dashboard": format!("{base}/ui/") });
+                if let Some(t) = &first_token {
+                    line["token"] = t.token.clone().into();
+                }
+                println!("{line}");
             } else {
-                println!("millwright serve: listening on {scheme}://{addr} (API docs at {scheme}://{addr}/api/docs/)");
+                print!(
+                    "{}",
+                    millwright_server::text::listening(&base, first_token.as_ref())
+                );
             }
         })
         .await?;

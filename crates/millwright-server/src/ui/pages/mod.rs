@@ -1,0 +1,25 @@
+//! One module per dashboard section. A page handler takes a [`Ctx`](super::session::Ctx), reads what it
+//! shows through the application layer, and renders it with the section's catalog of labels.
+
+mod jobs;
+mod overview;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui/", get(overview::page))
+        .route("/ui/jobs/{id}", get(jobs::page))
+}
+
+/// A failure of the application layer or the store, shown in the page's frame.
+pub(crate) fn failure(
+    ctx: &super::session::Ctx,
+    error: impl Into<crate::ApiError>,
+) -> axum::response::Response {
+    let error: crate::ApiError = error.into();
+    super::layout::error_page(ctx, error.status, &error.message)
+}
