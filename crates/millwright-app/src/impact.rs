@@ -149,6 +149,23 @@ pub fn against_current_practice(
     }))
 }
 
+/// The stored comparisons that measure the AI policy against the line's current practice (what
+/// [`against_current_practice`] measures), newest first: their line file names a `current_policy` other
+/// than the AI policy, and the run simulated both.
+pub fn business_case_runs(home: &Home) -> Result<Vec<millwright_twin::RunSummary>> {
+    let ai = TwinComparison::default().ai_policy;
+    Ok(crate::twin::runs(home)?
+        .into_iter()
+        .filter(|run| !run.optimization && run.policies.contains(&ai))
+        .filter(|run| {
+            stored_line(home, &run.run_id)
+                .ok()
+                .and_then(|line| line.current_policy)
+                .is_some_and(|current| current != ai && run.policies.contains(&current))
+        })
+        .collect())
+}
+
 /// The line file a twin run was simulated with (stored beside its result).
 pub fn stored_line(home: &Home, run_id: &str) -> Result<LineFile> {
     let path = millwright_twin::run_dir(home.root(), run_id)?.join("line.toml");

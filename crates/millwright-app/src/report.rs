@@ -138,6 +138,29 @@ pub fn reports(home: &Home) -> Result<Vec<ReportEntry>> {
     Ok(out)
 }
 
+/// The built reports of twin run `run_id`: the one named after it, and any other whose summary says it
+/// was built from it (the demo's report, say), by name.
+pub fn reports_of_run(home: &Home, run_id: &str) -> Result<Vec<ReportEntry>> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        twin: HeadTwin,
+    }
+    #[derive(serde::Deserialize)]
+    struct HeadTwin {
+        run_id: String,
+    }
+    let built_from = |name: &str| {
+        std::fs::read_to_string(home.report_dir(name).join(millwright_report::SUMMARY_FILE))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Head>(&text).ok())
+            .is_some_and(|head| head.twin.run_id == run_id)
+    };
+    Ok(reports(home)?
+        .into_iter()
+        .filter(|r| r.name == run_id || built_from(&r.name))
+        .collect())
+}
+
 /// Deletes a built report (its folder) for good; the twin run it was built from stays.
 pub fn delete_report(home: &Home, name: &str) -> Result<()> {
     report_name(name)?;

@@ -77,7 +77,12 @@ pub struct StoredRun {
 /// Reads a line file; empirical distributions that name a lake column get that column's values.
 pub async fn load_line(home: &Home, path: &Path) -> Result<Line> {
     let text = std::fs::read_to_string(path).map_err(io("cannot read the line file", path))?;
-    let file = Line::parse_file(&text, path)?;
+    line_from_text(home, &text, path).await
+}
+
+/// Reads a line from its text (`path` names it in errors), lake columns filled from the home's lake.
+async fn line_from_text(home: &Home, text: &str, path: &Path) -> Result<Line> {
+    let file = Line::parse_file(text, path)?;
     let mut columns = HashMap::new();
     for col in file.lake_columns() {
         let values = lake_column(home, &col)
@@ -85,7 +90,7 @@ pub async fn load_line(home: &Home, path: &Path) -> Result<Line> {
             .with_context(|| format!("{}: empirical distribution from {col}", path.display()))?;
         columns.insert(col, values);
     }
-    Ok(Line::build(file, &text, path, &columns)?)
+    Ok(Line::build(file, text, path, &columns)?)
 }
 
 /// The non-null values of a numeric lake column.
@@ -453,6 +458,71 @@ pub fn line_files(home: &Home) -> Result<Vec<LineFileEntry>> {
     }
     out.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(out)
+}
+
+/// The path of line file `file` at the top of the home: a plain `.toml` name, no folder, no `..`.
+pub fn line_file_path(home: &Home, file: &str) -> Result<PathBuf> {
+    let plain = !file.is_empty()
+        && file.len() <= 128
+        && !file.starts_with('.')
+        && file.ends_with(".toml")
+        && file.len() > ".toml".len()
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !file.contains("..");
+    if !plain {
+        return Err(AppError::invalid(format!(
+            "{file:?} is not a line file name: letters, digits, `-`, `_` and `.`, ending in `.toml`, \
+             with no folder and no `..`"
+        )));
+    }
+    Ok(home.root().join(file))
+}
+
+/// The text of line file `file` at the top of the home.
+pub fn read_line_file(home: &Home, file: &str) -> Result<String> {
+    let path = line_file_path(home, file)?;
+    std::fs::read_to_string(&path).map_err(io("cannot read the line file", &path))
+}
+
+/// Checks a line file's text as a run would read it (TOML, fields, values, lake columns); `file` names
+/// it in errors. The error is the twin's own ([`millwright_twin::TwinError::position`] says where).
+pub async fn check_line_text(home: &Home, file: &str, text: &str) -> Result<LineFileEntry> {
+    let line = line_from_text(home, text, Path::new(file)).await?;
+    Ok(LineFileEntry {
+        file: file.to_owned(),
+        name: line.file.name.clone(),
+        stations: line.stations.len(),
+    })
+}
+
+/// Writes line file `file` at the top of the home once its text checks out: to a temporary file beside
+/// it, then renamed over it (a reader sees the old file or the new one, never half of one). A `.toml`
+/// file there that is not a line (a cleaning configuration, say) is not replaced.
+pub async fn save_line_file(home: &Home, file: &str, text: &str) -> Result<LineFileEntry> {
+    let path = line_file_path(home, file)?;
+    let entry = check_line_text(home, file, text).await?;
+    if let Ok(old) = std::fs::read_to_string(&path) {
+        let other_toml = old.parse::<toml::Table>().is_ok() && Line::parse_file(&old, &path).is_err();
+        if other_toml {
+            return Err(AppError::invalid(format!(
+                "{file} is a TOML file that is not a line file; it is left as it is (save under another name)"
+            )));
+        }
+    }
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = home
+        .root()
+        .join(format!(".{file}.saving-{}-{n}", std::process::id()));
+    let written = std::fs::write(&staging, text)
+        .map_err(io("cannot write", &staging))
+        .and_then(|()| std::fs::rename(&staging, &path).map_err(io("cannot replace", &path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    written.map(|()| entry)
 }
 
 /// Deletes a stored twin run (its result, line file, models and plots) for good. A report built from it

@@ -35,6 +35,8 @@ pub struct ReportFiles {
 
 /// The report's page in its folder.
 pub const HTML_FILE: &str = "report.html";
+/// The file with the report's numbers, beside the page.
+pub const SUMMARY_FILE: &str = "summary.json";
 
 /// The current UTC time as RFC 3339, for [`ReportInput::generated_at`].
 pub fn now_rfc3339() -> String {
@@ -67,7 +69,7 @@ pub fn build(input: ReportInput, out_dir: &Path) -> Result<(ReportFiles, Summary
     })?;
     let files = ReportFiles {
         html: out_dir.join(HTML_FILE),
-        summary: out_dir.join("summary.json"),
+        summary: out_dir.join(SUMMARY_FILE),
     };
     write_atomic(&files.html, page.as_bytes())?;
     write_atomic(&files.summary, json.as_bytes())?;

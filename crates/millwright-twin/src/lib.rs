@@ -22,6 +22,7 @@ pub mod sim;
 pub mod store;
 pub mod time;
 mod validate;
+pub mod locate;
 
 pub use dist::{DistError, DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};
