@@ -232,6 +232,19 @@ pub fn number(x: f64, decimals: usize) -> String {
     }
 }
 
+/// A measured figure with as many decimals as it needs: whole numbers none, large ones one, small
+/// ones four (metrics such as 0.9775).
+pub fn figure(x: f64) -> String {
+    let decimals = if x.fract() == 0.0 {
+        0
+    } else if x.abs() >= 100.0 {
+        1
+    } else {
+        4
+    };
+    number(x, decimals)
+}
+
 pub fn integer(x: u64) -> String {
     number(x as f64, 0)
 }
@@ -291,6 +304,9 @@ mod tests {
         assert_eq!(number(-0.0001, 2), "0.00");
         assert_eq!(number(999.0, 0), "999");
         assert_eq!(number(f64::NAN, 2), "—");
+        assert_eq!(figure(600.0), "600");
+        assert_eq!(figure(0.97751), "0.9775");
+        assert_eq!(figure(1234.56), "1,234.6");
         assert_eq!(percent(Lang::En, 0.1234, 1), "12.3 %");
         assert_eq!(percent(Lang::Zh, 0.1234, 1), "12.3%");
         assert_eq!(bytes(1_530_000), "1.5 MB");
