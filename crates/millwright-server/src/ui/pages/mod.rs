@@ -1,6 +1,7 @@
 //! One module per dashboard section. A page handler takes a [`Ctx`](super::session::Ctx), reads what it
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
+mod admin;
 mod business;
 mod jobs;
 mod overview;
@@ -16,12 +17,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/admin", get(admin::page))
         .route("/ui/twin", get(twin::page))
         .route("/ui/twin/new-line", get(twin::new_line))
         .route("/ui/twin/lines/{file}", get(twin::line_page).post(twin::save_line))
         .route("/ui/twin/runs/{id}", get(twin::run_page))
         .route("/ui/business", get(business::list))
         .route("/ui/business/{id}", get(business::page))
+        .route("/ui/{*rest}", get(not_found))
 }
 
 /// A failure of the application layer or the store, shown in the page's frame.
@@ -31,4 +34,10 @@ pub(crate) fn failure(
 ) -> axum::response::Response {
     let error: crate::ApiError = error.into();
     super::layout::error_page(ctx, error.status, &error.message)
+}
+
+/// Any other dashboard path: a page saying so, in the frame (signed-in users only).
+async fn not_found(ctx: super::session::Ctx) -> axum::response::Response {
+    let t = super::i18n::common(ctx.lang);
+    super::layout::error_page(&ctx, axum::http::StatusCode::NOT_FOUND, t.not_found)
 }
