@@ -78,6 +78,9 @@ struct Text {
     month_axis: &'static str,
     cumulative_cash: &'static str,
     estimate: &'static str,
+    thousand: &'static str,
+    no_change: &'static str,
+    totals: &'static str,
     ci_low: &'static str,
     ci_high: &'static str,
     sensitivity: &'static str,
@@ -208,6 +211,9 @@ const EN: Text = Text {
     month_axis: "months after the investment",
     cumulative_cash: "cumulative net cash",
     estimate: "estimate",
+    thousand: "thousand",
+    no_change: "no change",
+    totals: "Productivity and margin",
     ci_low: "CI low",
     ci_high: "CI high",
     sensitivity: "What the result depends on",
@@ -294,6 +300,9 @@ const ZH: Text = Text {
     month_axis: "投资后月数",
     cumulative_cash: "累计净现金",
     estimate: "估计值",
+    thousand: "千",
+    no_change: "无变化",
+    totals: "生产率与利润",
     ci_low: "CI 下限",
     ci_high: "CI 上限",
     sensitivity: "结果取决于什么",
@@ -435,7 +444,10 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     let t = text(ctx.lang);
     let lang = ctx.lang;
     let currency = m.business.as_ref().map(|b| b.currency.clone()).unwrap_or_default();
-    let title = format!("{} {id}", t.case_title);
+    let title = match super::twin::run_time(&id) {
+        Some(w) => format!("{} {}", t.title, crate::ui::i18n::time(lang, w)),
+        None => t.title.to_owned(),
+    };
     let body = html! {
         h1 { (t.case_title) " " span translate="no" { (id) } }
         p { a href={ "/ui/twin/runs/" (id) } { (t.open_run) } }
@@ -534,13 +546,19 @@ fn business_section(lang: Lang, m: &MeasuredImpact) -> Markup {
     };
     let cur = || html! { span translate="no" { (b.currency) } };
     let i = &b.investment;
-    let at = |months: u32, net: f64| f64::from(months) * net - i.investment;
+    // Large sums in thousands, so the axis labels stay short.
+    let top = [b.net_monthly.ci_low, b.net_monthly.ci_high]
+        .iter()
+        .map(|net| (f64::from(i.horizon_months) * net - i.investment).abs())
+        .fold(i.investment, f64::max);
+    let (scale, scale_word) = if top >= 1e6 { (1e3, format!("{} ", t.thousand)) } else { (1.0, String::new()) };
+    let at = |months: u32, net: f64| (f64::from(months) * net - i.investment) / scale;
     let x: Vec<u32> = (0..=i.horizon_months).collect();
     let spec = serde_json::json!({
         "kind": "line",
         "x": x,
         "x_label": t.month_axis,
-        "y_label": format!("{} ({})", t.cumulative_cash, b.currency),
+        "y_label": format!("{} ({scale_word}{})", t.cumulative_cash, b.currency),
         "series": [
             {"label": t.estimate, "values": x.iter().map(|m| at(*m, b.net_monthly.mean)).collect::<Vec<_>>()},
             {"label": t.ci_low, "values": x.iter().map(|m| at(*m, b.net_monthly.ci_low)).collect::<Vec<_>>()},
@@ -606,11 +624,18 @@ fn sensitivity_section(lang: Lang, m: &MeasuredImpact, currency: &str) -> Markup
         .collect();
     let base = m.outcome.monthly_benefit;
     let chart_title = format!("{} ({} {})", t.sensitivity, t.benefit_per_month, currency);
+    let unmoved: Vec<bool> = bars
+        .iter()
+        .map(|r| (r.low - base).abs() < 1e-9 * base.abs().max(1.0) && (r.high - base).abs() < 1e-9 * base.abs().max(1.0))
+        .collect();
     html! {
         section aria-labelledby="bc-sensitivity" {
             h2 #bc-sensitivity { (t.sensitivity) }
             p .hint { (t.sensitivity_hint) " " (t.benefit_per_month) ": " (number(base, 0)) " " span translate="no" { (currency) } }
-            figure #tornado-figure { (twin_svg::tornado("tornado", &chart_title, &bars, base)) }
+            figure #tornado-figure { (twin_svg::tornado("tornado", &chart_title, &bars, base, t.no_change)) }
+            @if unmoved.iter().any(|u| *u) {
+                p .hint { (t.no_change) ": " @for (r, _) in bars.iter().zip(&unmoved).filter(|(_, u)| **u) { (r.label) " " } }
+            }
             details {
                 summary { (t.input) " · " (t.low) " · " (t.high) }
                 div .scroll { table {
@@ -663,6 +688,7 @@ fn breakdown_section(lang: Lang, m: &MeasuredImpact) -> Markup {
                     tr .total { td { b { "f_AI" } } td {} (est(&f.f_ai, 4)) td {} }
                 }
             } }
+            h3 { (t.totals) }
             div .scroll { table #impact-totals {
                 thead { tr { th { (t.figure) } th .num { (t.value) } th .num { (t.ci) } th { (t.unit) } } }
                 tbody {

@@ -131,6 +131,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
                 h2 { (t.error) } p .error role="alert" translate="no" { (error) }
             }
             @if let Some(result) = &job.result {
+                (super::twin::job_links(ctx.lang, &job.kind, Some(result)))
                 h2 { (t.result) } pre translate="no" { (pretty(result)) }
             }
             h2 { (t.request) } pre translate="no" { (pretty(&job.request)) }

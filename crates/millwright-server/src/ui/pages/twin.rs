@@ -98,6 +98,7 @@ pub(super) struct Text {
     overlaps: &'static str,
     stored_plots: &'static str,
     open_business: &'static str,
+    open_run: &'static str,
     numbers: &'static str,
     // The editor.
     editor_title: &'static str,
@@ -189,7 +190,7 @@ const EN: Text = Text {
     no_model: "none",
     rules: "the AI4I failure rules",
     model_hint: "A registered model version, or the AI4I rules the twin's physics follows.",
-    duration_hint: "A duration such as 7d, 8h or 180min; empty: the line file's own.",
+    duration_hint: "Empty: the line file's own. Examples:",
     more_options: "More options",
     interval: "Preventive interval",
     wear_limit: "Wear limit (tool minutes)",
@@ -198,7 +199,7 @@ const EN: Text = Text {
     parameter: "Parameter",
     parameter_default: "default (threshold for predictive policies, else the interval)",
     range: "Range",
-    range_hint: "LO:HI:N — N evenly spaced values (for the interval, durations such as 60min:600min:6).",
+    range_hint: "N evenly spaced values from the first to the second bound; for the interval, durations. Written as:",
     values: "Values",
     values_hint: "Or a comma-separated list of values to try.",
     objective: "Objective",
@@ -208,7 +209,7 @@ const EN: Text = Text {
     compare: "Start the comparison",
     optimise: "Start the optimisation",
     new_line: "New line file",
-    new_line_hint: "A file name at the top of the home, ending in .toml.",
+    new_line_hint: "A file name at the top of the home, ending in",
     from: "Start from",
     example_line: "the example milling line",
     open_editor: "Open in the editor",
@@ -236,6 +237,7 @@ const EN: Text = Text {
     overlaps: "The best point's 95 % CI overlaps the runner-up's: the replications do not tell them apart.",
     stored_plots: "The twin's stored charts",
     open_business: "Open the business case",
+    open_run: "Open the twin run",
     numbers: "The numbers",
     editor_title: "Line file",
     new_file: "A new file: it is written when you save it.",
@@ -317,7 +319,7 @@ const ZH: Text = Text {
     no_model: "无",
     rules: "AI4I 故障规则",
     model_hint: "已注册的模型版本，或孪生物理模型所依据的 AI4I 规则。",
-    duration_hint: "时长，如 7d、8h 或 180min；留空则使用产线文件中的设置。",
+    duration_hint: "留空则使用产线文件中的设置。示例：",
     more_options: "更多选项",
     interval: "预防性维护间隔",
     wear_limit: "刀具磨损上限（分钟）",
@@ -326,7 +328,7 @@ const ZH: Text = Text {
     parameter: "参数",
     parameter_default: "默认（预测性策略为阈值，否则为维护间隔）",
     range: "范围",
-    range_hint: "LO:HI:N —— N 个等间距取值（维护间隔可写时长，如 60min:600min:6）。",
+    range_hint: "从下限到上限的 N 个等间距取值；维护间隔写作时长。写法：",
     values: "取值",
     values_hint: "或以逗号分隔列出要尝试的取值。",
     objective: "目标",
@@ -336,7 +338,7 @@ const ZH: Text = Text {
     compare: "开始对比",
     optimise: "开始优化",
     new_line: "新建产线文件",
-    new_line_hint: "工作目录顶层的文件名，以 .toml 结尾。",
+    new_line_hint: "工作目录顶层的文件名，扩展名为",
     from: "起始内容",
     example_line: "示例铣削产线",
     open_editor: "在编辑器中打开",
@@ -364,6 +366,7 @@ const ZH: Text = Text {
     overlaps: "最优点的 95% CI 与次优点重叠：现有重复次数无法区分二者。",
     stored_plots: "孪生保存的图表",
     open_business: "查看业务案例",
+    open_run: "查看孪生运行",
     numbers: "数据",
     editor_title: "产线文件",
     new_file: "新文件：保存时才写入。",
@@ -387,8 +390,8 @@ const ZH: Text = Text {
     unplanned_downtime: "计划外停机时间",
     maintenance_time: "维护时间",
     planned_time: "计划生产时间",
-    mtbf: "平均故障间隔（MTBF）",
-    mttr: "平均修复时间（MTTR）",
+    mtbf: "平均故障间隔时间",
+    mttr: "平均修复时间",
     failures: "故障次数",
     maintenance_actions: "维护次数",
     wip: "在制品",
@@ -650,17 +653,17 @@ fn compare_form(
             label for="cmp-reps" { (t.replications) }
             input #cmp-reps type="number" name="replications" min="1" max="1000" value="10" data-type="number";
             label for="cmp-horizon" { (t.horizon) }
-            input #cmp-horizon type="text" name="horizon" placeholder="7d";
-            p .hint { (t.duration_hint) }
+            input translate="no" #cmp-horizon type="text" name="horizon" placeholder="7d";
+            p .hint { (t.duration_hint) " " code translate="no" { "7d · 8h · 180min" } }
             details {
                 summary { (t.more_options) }
                 div .stack {
                     label for="cmp-warmup" { (t.warmup) }
-                    input #cmp-warmup type="text" name="warmup" placeholder="1d";
+                    input translate="no" #cmp-warmup type="text" name="warmup" placeholder="1d";
                     label for="cmp-seed" { (t.seed) }
-                    input #cmp-seed type="number" name="seed" min="0" data-type="number" placeholder="1";
+                    input translate="no" #cmp-seed type="number" name="seed" min="0" data-type="number" placeholder="1";
                     label for="cmp-interval" { (t.interval) }
-                    input #cmp-interval type="text" name="interval" placeholder="2d";
+                    input translate="no" #cmp-interval type="text" name="interval" placeholder="2d";
                     label for="cmp-wear" { (t.wear_limit) }
                     input #cmp-wear type="number" name="wear_limit" min="0" step="any" data-type="number";
                     label for="cmp-threshold" { (t.threshold) }
@@ -714,10 +717,10 @@ fn optimise_form(
                 option value="wear-limit" { (t.wear_limit) }
             }
             label for="opt-range" { (t.range) }
-            input #opt-range type="text" name="range" placeholder="0.1:0.9:5";
-            p .hint { (t.range_hint) }
+            input translate="no" #opt-range type="text" name="range" placeholder="0.1:0.9:5";
+            p .hint { (t.range_hint) " " code translate="no" { "LO:HI:N · 0.1:0.9:5 · 60min:600min:6" } }
             label for="opt-values" { (t.values) }
-            input #opt-values type="text" name="values" data-type="list" placeholder="0.2, 0.4, 0.6";
+            input translate="no" #opt-values type="text" name="values" data-type="list" placeholder="0.2, 0.4, 0.6";
             p .hint { (t.values_hint) }
             label for="opt-objective" { (t.objective) }
             select #opt-objective name="objective" {
@@ -728,8 +731,8 @@ fn optimise_form(
             label for="opt-reps" { (t.replications) }
             input #opt-reps type="number" name="replications" min="1" max="1000" value="5" data-type="number";
             label for="opt-horizon" { (t.horizon) }
-            input #opt-horizon type="text" name="horizon" placeholder="7d";
-            p .hint { (t.duration_hint) }
+            input translate="no" #opt-horizon type="text" name="horizon" placeholder="7d";
+            p .hint { (t.duration_hint) " " code translate="no" { "7d · 8h · 180min" } }
             div { button type="submit" { (t.optimise) } }
             output {}
         }
@@ -785,8 +788,8 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
                     summary { (t.new_line) }
                     form .stack method="get" action="/ui/twin/new-line" {
                         label for="nl-file" { (t.file) }
-                        input #nl-file type="text" name="file" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*\\.toml" placeholder="my-line.toml";
-                        p .hint { (t.new_line_hint) }
+                        input translate="no" #nl-file type="text" name="file" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*\\.toml" placeholder="my-line.toml";
+                        p .hint { (t.new_line_hint) " " code translate="no" { ".toml" } }
                         label for="nl-from" { (t.from) }
                         select #nl-from name="from" {
                             option value="example" { (t.example_line) }
@@ -856,7 +859,10 @@ pub async fn run_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
         .map(|runs| runs.iter().any(|r| r.run_id == id))
         .unwrap_or(false);
     let t = text(ctx.lang);
-    let title = format!("{} {}", t.run_title, result.run_id);
+    let title = match run_time(&result.run_id) {
+        Some(w) => format!("{} {}", t.run_title, time(ctx.lang, w)),
+        None => t.run_title.to_owned(),
+    };
     let body = html! {
         h1 { (t.run_title) " " span translate="no" { (result.run_id) } }
         dl {
@@ -995,7 +1001,7 @@ fn gantt_section(lang: Lang, result: &TwinResult) -> Markup {
                 @let used: std::collections::BTreeSet<usize> = spans.iter().map(|s| s.state).collect();
                 figure .gantt-figure {
                     figcaption { (policy_label(lang, &p.policy)) }
-                    (twin_svg::gantt(&format!("gantt-{i}"), &format!("{} {}", t.gantt, p.policy), &result.line.stations, &colours, &spans, (t0, t1)))
+                    (twin_svg::gantt(&format!("gantt-{i}"), t.gantt, &result.line.stations, &colours, &spans, (t0, t1)))
                     ul .legend {
                         @for s in used {
                             @if let Some(name) = p.gantt_states.get(s) {
@@ -1124,6 +1130,22 @@ fn optimisation(lang: Lang, result: &TwinResult, opt: &millwright_twin::Optimiza
     }
 }
 
+/// On a finished job's page: a link to the twin run a twin job stored, or to the business case a report
+/// was built for.
+pub fn job_links(lang: Lang, kind: &str, result: Option<&serde_json::Value>) -> Markup {
+    let t = text(lang);
+    let Some(run_id) = result.and_then(|r| r.get("run_id")).and_then(|v| v.as_str()) else {
+        return html! {};
+    };
+    html! {
+        @if kind.starts_with("twin-") {
+            p .job-links { a href={ "/ui/twin/runs/" (run_id) } { (t.open_run) } }
+        } @else if kind == "report" {
+            p .job-links { a href={ "/ui/business/" (run_id) } { (t.open_business) } }
+        }
+    }
+}
+
 // ---- the line file editor -------------------------------------------------------------------------
 
 /// What the last check or save said.
@@ -1138,15 +1160,11 @@ enum Outcome {
 
 /// A failed check as the editor shows it: where (from the twin's error) and what.
 fn problem(text: &str, error: &AppError) -> Outcome {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(twin) = e.downcast_ref::<millwright_twin::TwinError>() {
-            return Outcome::Problem {
-                at: twin.position(text),
-                message: twin.bare_message(),
-            };
-        }
-        source = e.source();
+    if let AppError::Twin(twin) = error.root() {
+        return Outcome::Problem {
+            at: twin.position(text),
+            message: twin.bare_message(),
+        };
     }
     Outcome::Problem {
         at: None,
@@ -1277,7 +1295,7 @@ fn editor(
     };
     let models = if operator && exists { model_choices(&state.home) } else { Vec::new() };
     let lines = (Vec::new(), Vec::new());
-    let title = format!("{} {file}", t.editor_title);
+    let title = t.editor_title;
     let body = html! {
         h1 { (t.editor_title) " " span translate="no" { (file) } }
         @if !exists { p .hint { (t.new_file) } }
@@ -1318,7 +1336,7 @@ fn editor(
         }
         p { a href="/ui/twin" { (t.back_to_twin) } }
     };
-    let mut response = layout::page(ctx, Section::Twin, &title, body);
+    let mut response = layout::page(ctx, Section::Twin, title, body);
     *response.status_mut() = status;
     response
 }

@@ -76,7 +76,7 @@ pub struct Whisker {
 
 /// Bars of `rows` from 0 with 95 % CI whiskers; `title` names the chart for screen readers.
 pub fn whiskers(id: &str, title: &str, rows: &[Whisker], decimals: usize) -> Markup {
-    let (w, h, left, bottom, top) = (420.0, 230.0, 64.0, 44.0, 14.0);
+    let (w, h, left, bottom, top) = (320.0, 210.0, 52.0, 34.0, 14.0);
     let (lo, hi) = padded(
         rows.iter().flat_map(|r| [r.mean, r.low, r.high]),
         true,
@@ -152,7 +152,7 @@ pub fn gantt(
     spans: &[Span],
     (t0, t1): (f64, f64),
 ) -> Markup {
-    let (w, row, left, top, bottom) = (760.0, 24.0, 110.0, 8.0, 28.0);
+    let (w, row, left, top, bottom) = (1100.0, 24.0, 120.0, 8.0, 28.0);
     let h = top + row * stations.len().max(1) as f64 + bottom;
     let t1 = if t1 > t0 { t1 } else { t0 + 1.0 };
     let x = |t: f64| left + (w - left - 10.0) * ((t - t0) / (t1 - t0)).clamp(0.0, 1.0);
@@ -164,7 +164,7 @@ pub fn gantt(
             title id={ (id) "-t" } { (title) }
             g translate="no" {
                 @for (i, name) in stations.iter().enumerate() {
-                    text x=(left - 6.0) y=(f(top + row * i as f64 + row * 0.65)) text-anchor="end" font-size="12" { (name) }
+                    text x=(left - 8.0) y=(f(top + row * i as f64 + row * 0.65)) text-anchor="end" font-size="13" { (name) }
                 }
             }
             @for s in spans {
@@ -177,7 +177,7 @@ pub fn gantt(
             line x1=(left) x2=(w - 10.0) y1=(f(axis_y)) y2=(f(axis_y)) stroke="#5b6776" stroke-width="1" {}
             @for m in &marks {
                 line x1=(f(x(*m))) x2=(f(x(*m))) y1=(f(axis_y)) y2=(f(axis_y + 4.0)) stroke="#5b6776" stroke-width="1" {}
-                text x=(f(x(*m))) y=(f(axis_y + 17.0)) text-anchor="middle" font-size="11" { (number(*m, tick_decimals)) }
+                text x=(f(x(*m))) y=(f(axis_y + 18.0)) text-anchor="middle" font-size="13" { (number(*m, tick_decimals)) }
             }
         }
     }
@@ -194,7 +194,7 @@ pub struct TornadoRow {
 
 /// Bars from the measured outcome `base` to each setting's outcome, largest swing on top (the caller
 /// orders the rows).
-pub fn tornado(id: &str, title: &str, rows: &[TornadoRow], base: f64) -> Markup {
+pub fn tornado(id: &str, title: &str, rows: &[TornadoRow], base: f64, no_change: &str) -> Markup {
     let (w, row, left, top, bottom) = (760.0, 30.0, 230.0, 8.0, 30.0);
     let h = top + row * rows.len().max(1) as f64 + bottom;
     let (lo, hi) = padded(
@@ -216,6 +216,9 @@ pub fn tornado(id: &str, title: &str, rows: &[TornadoRow], base: f64) -> Markup 
             @for (i, r) in rows.iter().enumerate() {
                 @let y0 = top + row * i as f64;
                 text x=(left - 8.0) y=(f(y0 + row * 0.62)) text-anchor="end" { (r.label) }
+                @if (r.low - base).abs() <= 1e-9 * (hi - lo) && (r.high - base).abs() <= 1e-9 * (hi - lo) {
+                    text x=(f(x(base) + 6.0)) y=(f(y0 + row * 0.62)) { (no_change) }
+                }
                 @for (setting, value, class) in [(&r.low_setting, r.low, "neg"), (&r.high_setting, r.high, "bar")] {
                     @if (value - base).abs() > 1e-9 * (hi - lo) {
                         rect class=(class) x=(f(x(value.min(base)))) width=(f((x(value) - x(base)).abs())) y=(f(y0 + 6.0)) height=(f(row - 12.0)) {}
