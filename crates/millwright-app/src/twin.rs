@@ -504,7 +504,8 @@ pub async fn save_line_file(home: &Home, file: &str, text: &str) -> Result<LineF
     let path = line_file_path(home, file)?;
     let entry = check_line_text(home, file, text).await?;
     if let Ok(old) = std::fs::read_to_string(&path) {
-        let other_toml = old.parse::<toml::Table>().is_ok() && Line::parse_file(&old, &path).is_err();
+        let other_toml =
+            old.parse::<toml::Table>().is_ok() && Line::parse_file(&old, &path).is_err();
         if other_toml {
             return Err(AppError::invalid(format!(
                 "{file} is a TOML file that is not a line file; it is left as it is (save under another name)"

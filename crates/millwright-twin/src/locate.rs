@@ -42,9 +42,12 @@ impl TwinError {
             other => {
                 let text = other.to_string();
                 match other {
-                    TwinError::TooMany { path, .. } | TwinError::LakeColumnNotLoaded { path, .. } => {
+                    TwinError::TooMany { path, .. }
+                    | TwinError::LakeColumnNotLoaded { path, .. } => {
                         let prefix = format!("{}: ", path.display());
-                        text.strip_prefix(&prefix).map(str::to_owned).unwrap_or(text)
+                        text.strip_prefix(&prefix)
+                            .map(str::to_owned)
+                            .unwrap_or(text)
                     }
                     _ => text,
                 }
@@ -149,7 +152,11 @@ mod tests {
         let err = Line::parse(&text, Path::new("l.toml")).unwrap_err();
         assert!(matches!(err, TwinError::Invalid { .. }), "{err}");
         let (line, column) = err.position(&text).expect("no position");
-        let want = text.lines().position(|l| l.contains("scrap = 1.5")).unwrap() + 1;
+        let want = text
+            .lines()
+            .position(|l| l.contains("scrap = 1.5"))
+            .unwrap()
+            + 1;
         assert_eq!((line, column), (want, 1), "{err}");
     }
 

@@ -426,11 +426,15 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     };
     let worker = home.clone();
     let measured =
-        tokio::task::spawn_blocking(move || millwright_app::impact::impact(&worker, &request)).await;
+        tokio::task::spawn_blocking(move || millwright_app::impact::impact(&worker, &request))
+            .await;
     let m = match measured {
         Ok(Ok(ImpactOutcome::Measured(m))) => *m,
         Ok(Ok(ImpactOutcome::Given(_))) => {
-            return super::failure(&ctx, crate::ApiError::internal("the impact was not measured"))
+            return super::failure(
+                &ctx,
+                crate::ApiError::internal("the impact was not measured"),
+            )
         }
         Ok(Err(e)) => return super::failure(&ctx, e),
         Err(e) => {
@@ -443,7 +447,11 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     let reports = millwright_app::report::reports_of_run(&home, &id).unwrap_or_default();
     let t = text(ctx.lang);
     let lang = ctx.lang;
-    let currency = m.business.as_ref().map(|b| b.currency.clone()).unwrap_or_default();
+    let currency = m
+        .business
+        .as_ref()
+        .map(|b| b.currency.clone())
+        .unwrap_or_default();
     let title = match super::twin::run_time(&id) {
         Some(w) => format!("{} {}", t.title, crate::ui::i18n::time(lang, w)),
         None => t.title.to_owned(),
@@ -551,7 +559,11 @@ fn business_section(lang: Lang, m: &MeasuredImpact) -> Markup {
         .iter()
         .map(|net| (f64::from(i.horizon_months) * net - i.investment).abs())
         .fold(i.investment, f64::max);
-    let (scale, scale_word) = if top >= 1e6 { (1e3, format!("{} ", t.thousand)) } else { (1.0, String::new()) };
+    let (scale, scale_word) = if top >= 1e6 {
+        (1e3, format!("{} ", t.thousand))
+    } else {
+        (1.0, String::new())
+    };
     let at = |months: u32, net: f64| (f64::from(months) * net - i.investment) / scale;
     let x: Vec<u32> = (0..=i.horizon_months).collect();
     let spec = serde_json::json!({
@@ -626,7 +638,10 @@ fn sensitivity_section(lang: Lang, m: &MeasuredImpact, currency: &str) -> Markup
     let chart_title = format!("{} ({} {})", t.sensitivity, t.benefit_per_month, currency);
     let unmoved: Vec<bool> = bars
         .iter()
-        .map(|r| (r.low - base).abs() < 1e-9 * base.abs().max(1.0) && (r.high - base).abs() < 1e-9 * base.abs().max(1.0))
+        .map(|r| {
+            (r.low - base).abs() < 1e-9 * base.abs().max(1.0)
+                && (r.high - base).abs() < 1e-9 * base.abs().max(1.0)
+        })
         .collect();
     html! {
         section aria-labelledby="bc-sensitivity" {
@@ -742,8 +757,15 @@ mod tests {
             input_label(zh, "price: downtime_per_hour").into_string(),
             "价格: 每小时停机成本"
         );
-        assert!(input_label(zh, "model recall").into_string().contains("translate=\"no\""));
-        assert_eq!(path_label(zh, "digital_twin", "Digital twin").into_string(), "数字孪生");
-        assert!(path_label(zh, "own_path", "Own path").into_string().contains("translate=\"no\""));
+        assert!(input_label(zh, "model recall")
+            .into_string()
+            .contains("translate=\"no\""));
+        assert_eq!(
+            path_label(zh, "digital_twin", "Digital twin").into_string(),
+            "数字孪生"
+        );
+        assert!(path_label(zh, "own_path", "Own path")
+            .into_string()
+            .contains("translate=\"no\""));
     }
 }

@@ -531,7 +531,10 @@ pub(super) fn run_time(run_id: &str) -> Option<DateTime<Utc>> {
 
 /// A KPI summary as `mean [low, high]`.
 fn summary_text(s: &millwright_twin::Summary, decimals: usize) -> (String, String) {
-    let mean = s.mean.map(|m| number(m, decimals)).unwrap_or_else(|| "—".into());
+    let mean = s
+        .mean
+        .map(|m| number(m, decimals))
+        .unwrap_or_else(|| "—".into());
     let ci = match (s.ci_low, s.ci_high) {
         (Some(lo), Some(hi)) => format!("{} … {}", number(lo, decimals), number(hi, decimals)),
         _ => "—".into(),
@@ -563,9 +566,15 @@ const CHART_KPIS: [&str; 6] = [
     "scrap_rate",
 ];
 
+/// (value of the `line` field, what the choice shows).
+type Choice = (String, String);
+
+/// Line files at the top of the home, and the line files stored with runs.
+type LineChoices = (Vec<Choice>, Vec<Choice>);
+
 /// The lines a comparison can name: files at the top of the home, then the line of each stored run
 /// (the newest run of each line name), as (value for `line`, what is shown).
-fn line_choices(home: &Home) -> Result<(Vec<(String, String)>, Vec<(String, String)>), AppError> {
+fn line_choices(home: &Home) -> Result<LineChoices, AppError> {
     let files = millwright_app::twin::line_files(home)?
         .into_iter()
         .map(|f| (f.file.clone(), format!("{} — {}", f.file, f.name)))
@@ -623,7 +632,7 @@ fn model_select(t: &Text, id: &str, models: &[String]) -> Markup {
 /// The operator's comparison form; `fixed` names the line (the editor's file) instead of a choice.
 fn compare_form(
     ctx: &Ctx,
-    lines: &(Vec<(String, String)>, Vec<(String, String)>),
+    lines: &LineChoices,
     fixed: Option<&str>,
     models: &[String],
 ) -> Markup {
@@ -676,7 +685,11 @@ fn compare_form(
     }
 }
 
-fn line_select(id: &str, t: &Text, (files, of_runs): &(Vec<(String, String)>, Vec<(String, String)>)) -> Markup {
+fn line_select(
+    id: &str,
+    t: &Text,
+    (files, of_runs): &LineChoices,
+) -> Markup {
     html! {
         select id=(id) name="line" required {
             @if !files.is_empty() {
@@ -695,7 +708,7 @@ fn line_select(id: &str, t: &Text, (files, of_runs): &(Vec<(String, String)>, Ve
 
 fn optimise_form(
     ctx: &Ctx,
-    lines: &(Vec<(String, String)>, Vec<(String, String)>),
+    lines: &LineChoices,
     models: &[String],
 ) -> Markup {
     let t = text(ctx.lang);
@@ -917,11 +930,7 @@ pub async fn run_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
 
 fn kpi_section(lang: Lang, result: &TwinResult) -> Markup {
     let t = text(lang);
-    let mut keys: Vec<&String> = result
-        .policies
-        .iter()
-        .flat_map(|p| p.kpis.keys())
-        .collect();
+    let mut keys: Vec<&String> = result.policies.iter().flat_map(|p| p.kpis.keys()).collect();
     keys.sort();
     keys.dedup();
     html! {
@@ -1134,7 +1143,10 @@ fn optimisation(lang: Lang, result: &TwinResult, opt: &millwright_twin::Optimiza
 /// was built for.
 pub fn job_links(lang: Lang, kind: &str, result: Option<&serde_json::Value>) -> Markup {
     let t = text(lang);
-    let Some(run_id) = result.and_then(|r| r.get("run_id")).and_then(|v| v.as_str()) else {
+    let Some(run_id) = result
+        .and_then(|r| r.get("run_id"))
+        .and_then(|v| v.as_str())
+    else {
         return html! {};
     };
     html! {
@@ -1199,7 +1211,11 @@ pub struct NewLineQuery {
 }
 
 /// `/ui/twin/new-line?file=…&from=example|RUN_ID`: the editor on a file not written yet.
-pub async fn new_line(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NewLineQuery>) -> Response {
+pub async fn new_line(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NewLineQuery>,
+) -> Response {
     if let Err(refused) = ctx.require(Role::Operator) {
         return refused;
     }
@@ -1212,7 +1228,7 @@ pub async fn new_line(State(state): State<AppState>, ctx: Ctx, Query(q): Query<N
         return Redirect::to(&format!("/ui/twin/lines/{}", q.file)).into_response();
     }
     let text = match q.from.as_deref() {
-        None | Some("example") | Some("") => millwright_twin::EXAMPLE_LINE.to_owned(),
+        None | Some("example" | "") => millwright_twin::EXAMPLE_LINE.to_owned(),
         Some(run) => {
             let stored = millwright_twin::run_dir(home.root(), run)
                 .map_err(AppError::from)
@@ -1248,7 +1264,10 @@ pub async fn save_line(
     Path(file): Path<String>,
     Form(form): Form<SaveForm>,
 ) -> Response {
-    if let Err(refused) = ctx.check_csrf(&form.csrf).and_then(|()| ctx.require(Role::Operator)) {
+    if let Err(refused) = ctx.check_csrf(&form.csrf) {
+        return refused;
+    }
+    if let Err(refused) = ctx.require(Role::Operator) {
         return refused;
     }
     let text = form.text.replace("\r\n", "\n");
@@ -1273,7 +1292,15 @@ pub async fn save_line(
         }
         Err(e) => {
             let outcome = problem(&text, &e);
-            editor(&state, &ctx, &file, &text, exists, Some(outcome), StatusCode::UNPROCESSABLE_ENTITY)
+            editor(
+                &state,
+                &ctx,
+                &file,
+                &text,
+                exists,
+                Some(outcome),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
     }
 }
@@ -1293,7 +1320,11 @@ fn editor(
         Some(Outcome::Problem { at, .. }) => *at,
         _ => None,
     };
-    let models = if operator && exists { model_choices(&state.home) } else { Vec::new() };
+    let models = if operator && exists {
+        model_choices(&state.home)
+    } else {
+        Vec::new()
+    };
     let lines = (Vec::new(), Vec::new());
     let title = t.editor_title;
     let body = html! {
@@ -1358,18 +1389,30 @@ mod tests {
         let zh = text(Lang::Zh);
         assert_eq!(kpi_label(zh, "scrap_rate").into_string(), "废品率");
         let cause = kpi_label(zh, "failures_twf").into_string();
-        assert!(cause.starts_with("故障次数") && cause.contains(">TWF<"), "{cause}");
-        assert!(kpi_label(zh, "new_kpi").into_string().contains("translate=\"no\""));
+        assert!(
+            cause.starts_with("故障次数") && cause.contains(">TWF<"),
+            "{cause}"
+        );
+        assert!(kpi_label(zh, "new_kpi")
+            .into_string()
+            .contains("translate=\"no\""));
         assert_eq!(state_label(zh, "planned stop").into_string(), "计划停机");
-        assert!(state_label(zh, "down (HDF)").into_string().starts_with("故障停机"));
+        assert!(state_label(zh, "down (HDF)")
+            .into_string()
+            .starts_with("故障停机"));
     }
 
     #[test]
     fn a_syntax_error_is_shown_at_its_line_and_column() {
         let text = "name = \"x\"\ntime_unit = \"min\"\nbuffers = [1, \n";
-        let err = AppError::from(millwright_twin::Line::parse_file(text, std::path::Path::new("x.toml")).unwrap_err());
+        let err = AppError::from(
+            millwright_twin::Line::parse_file(text, std::path::Path::new("x.toml")).unwrap_err(),
+        );
         match problem(text, &err) {
-            Outcome::Problem { at: Some((line, _)), message } => {
+            Outcome::Problem {
+                at: Some((line, _)),
+                message,
+            } => {
                 assert!(line >= 3, "{line}");
                 assert!(!message.contains("x.toml"), "{message}");
             }

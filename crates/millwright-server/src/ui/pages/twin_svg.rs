@@ -11,7 +11,11 @@ pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) {
         return Vec::new();
     }
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 1.0, lo + 1.0) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, lo + 1.0)
+    };
     let raw = (hi - lo) / 5.0;
     let magnitude = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -44,12 +48,12 @@ fn padded(values: impl IntoIterator<Item = f64>, with_zero: bool) -> (f64, f64) 
         lo = lo.min(v);
         hi = hi.max(v);
     }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
     if with_zero {
         lo = lo.min(0.0);
         hi = hi.max(0.0);
-    }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
     }
     if hi - lo < 1e-12 {
         let d = lo.abs().max(1.0) * 0.1;
@@ -77,10 +81,7 @@ pub struct Whisker {
 /// Bars of `rows` from 0 with 95 % CI whiskers; `title` names the chart for screen readers.
 pub fn whiskers(id: &str, title: &str, rows: &[Whisker], decimals: usize) -> Markup {
     let (w, h, left, bottom, top) = (320.0, 210.0, 52.0, 34.0, 14.0);
-    let (lo, hi) = padded(
-        rows.iter().flat_map(|r| [r.mean, r.low, r.high]),
-        true,
-    );
+    let (lo, hi) = padded(rows.iter().flat_map(|r| [r.mean, r.low, r.high]), true);
     let plot_h = h - bottom - top;
     let y = |v: f64| top + plot_h * (1.0 - (v - lo) / (hi - lo));
     let marks = ticks(lo, hi);
@@ -249,7 +250,9 @@ mod tests {
         assert_eq!(ticks(0.0, 10.0), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         let t = ticks(0.12, 0.87);
         assert_eq!(t.first().copied(), Some(0.2));
-        assert!(t.iter().all(|v| (v * 10.0 - (v * 10.0).round()).abs() < 1e-9));
+        assert!(t
+            .iter()
+            .all(|v| (v * 10.0 - (v * 10.0).round()).abs() < 1e-9));
         assert_eq!(decimals_for(&t), 1);
         assert!(!ticks(5.0, 5.0).is_empty());
         assert!(ticks(f64::NAN, 1.0).is_empty());
@@ -266,8 +269,18 @@ mod tests {
     #[test]
     fn whiskers_draw_one_bar_per_row_and_labels_stay_untranslated() {
         let rows = [
-            Whisker { label: "preventive".into(), mean: 10.0, low: 9.0, high: 11.0 },
-            Whisker { label: "predictive".into(), mean: 12.0, low: 11.5, high: 12.5 },
+            Whisker {
+                label: "preventive".into(),
+                mean: 10.0,
+                low: 9.0,
+                high: 11.0,
+            },
+            Whisker {
+                label: "predictive".into(),
+                mean: 12.0,
+                low: 11.5,
+                high: 12.5,
+            },
         ];
         let svg = whiskers("k", "throughput", &rows, 1).into_string();
         assert_eq!(svg.matches("<rect").count(), 2);
