@@ -146,7 +146,12 @@ fn loss_curve(job: &crate::jobs::LiveJob, t: &Text) -> Option<serde_json::Value>
     let (mut x, mut train, mut val) = (Vec::new(), Vec::new(), Vec::new());
     for event in events {
         if let crate::jobs::JobEvent::Progress {
-            event: millwright_app::Event::Point { curve, x: at, values },
+            event:
+                millwright_app::Event::Point {
+                    curve,
+                    x: at,
+                    values,
+                },
         } = event
         {
             if curve == "loss" {
