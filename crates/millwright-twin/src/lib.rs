@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod kpi;
 pub mod line;
+pub mod locate;
 pub mod measure;
 pub mod optimize;
 pub mod physics;
@@ -22,7 +23,6 @@ pub mod sim;
 pub mod store;
 pub mod time;
 mod validate;
-pub mod locate;
 
 pub use dist::{DistError, DistSpec, LakeColumn};
 pub use emit::{emit_records, EmitOptions, EmitSummary, MAX_EMIT_ROWS};

@@ -20,7 +20,10 @@ pub fn router() -> Router<AppState> {
         .route("/ui/admin", get(admin::page))
         .route("/ui/twin", get(twin::page))
         .route("/ui/twin/new-line", get(twin::new_line))
-        .route("/ui/twin/lines/{file}", get(twin::line_page).post(twin::save_line))
+        .route(
+            "/ui/twin/lines/{file}",
+            get(twin::line_page).post(twin::save_line),
+        )
         .route("/ui/twin/runs/{id}", get(twin::run_page))
         .route("/ui/business", get(business::list))
         .route("/ui/business/{id}", get(business::page))

@@ -630,12 +630,7 @@ fn model_select(t: &Text, id: &str, models: &[String]) -> Markup {
 }
 
 /// The operator's comparison form; `fixed` names the line (the editor's file) instead of a choice.
-fn compare_form(
-    ctx: &Ctx,
-    lines: &LineChoices,
-    fixed: Option<&str>,
-    models: &[String],
-) -> Markup {
+fn compare_form(ctx: &Ctx, lines: &LineChoices, fixed: Option<&str>, models: &[String]) -> Markup {
     let t = text(ctx.lang);
     html! {
         form .stack #compare-form data-api="/api/v1/twin/compare" data-then="job" {
@@ -685,11 +680,7 @@ fn compare_form(
     }
 }
 
-fn line_select(
-    id: &str,
-    t: &Text,
-    (files, of_runs): &LineChoices,
-) -> Markup {
+fn line_select(id: &str, t: &Text, (files, of_runs): &LineChoices) -> Markup {
     html! {
         select id=(id) name="line" required {
             @if !files.is_empty() {
@@ -706,11 +697,7 @@ fn line_select(
     }
 }
 
-fn optimise_form(
-    ctx: &Ctx,
-    lines: &LineChoices,
-    models: &[String],
-) -> Markup {
+fn optimise_form(ctx: &Ctx, lines: &LineChoices, models: &[String]) -> Markup {
     let t = text(ctx.lang);
     html! {
         form .stack #optimise-form data-api="/api/v1/twin/optimize" data-then="job" {
