@@ -250,3 +250,20 @@ document.addEventListener("DOMContentLoaded", () => {
   const job = document.getElementById("job");
   if (job && job.dataset.final === "false") followJob(job);
 });
+
+// ---- twin: the line file editor (dash-twin) -----------------------------------------------------
+// The server checked the text and names the line and column of the first error: put the caret there.
+document.addEventListener("DOMContentLoaded", () => {
+  const area = document.querySelector("textarea[data-error-line]");
+  if (!area) return;
+  const line = Number(area.dataset.errorLine);
+  const column = Number(area.dataset.errorColumn || 1);
+  const lines = area.value.split("\n");
+  let offset = 0;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+  offset = Math.min(area.value.length, offset + Math.max(0, column - 1));
+  area.focus();
+  area.setSelectionRange(offset, Math.min(area.value.length, offset + 1));
+  const height = parseFloat(getComputedStyle(area).lineHeight) || 18;
+  area.scrollTop = Math.max(0, (line - 4) * height);
+});

@@ -102,6 +102,30 @@ def test_the_demo_run_has_its_report_and_the_optimisation_its_curve(server, sign
     assert_no_english(page)
 
 
+def test_optimise_a_threshold_from_the_form(server, signed_in):
+    page = signed_in("operator")
+    page.goto(server.url + "/ui/twin")
+    form = page.locator("#optimise-form")
+    # The newest stored run of the demo's line (the list offers each line once).
+    stored = form.locator("select[name=line] optgroup").last.locator("option").first.get_attribute("value")
+    assert stored.startswith("twin/") and stored.endswith("/line.toml")
+    form.locator("select[name=line]").select_option(stored)
+    form.locator("#opt-policy").select_option("predictive")
+    form.locator("#opt-parameter").select_option("threshold")
+    form.locator("#opt-values").fill("0.2, 0.5")
+    form.locator("#opt-reps").fill("1")
+    form.locator("#opt-horizon").fill("2d")
+    form.locator("button[type=submit]").click()
+    finish_job(page)
+    run_id = RUN_ID.search(page.locator("#job").inner_text()).group(0)
+    page.click(f"a[href='/ui/twin/runs/{run_id}']")
+    page.locator("#optimisation-chart .uplot").wait_for()
+    assert page.locator("section[aria-labelledby=run-optimisation] details table tbody tr").count() == 2
+    assert page.locator("section[aria-labelledby=run-optimisation] tr.chosen").count() == 1
+    # An optimisation has no business case of its own.
+    assert page.locator(f"a[href='/ui/business/{run_id}']").count() == 0
+
+
 def test_a_line_file_with_an_error_shows_where_it_is(server, signed_in):
     page = signed_in("operator")
     page.goto(server.url + "/ui/twin")
@@ -123,6 +147,10 @@ def test_a_line_file_with_an_error_shows_where_it_is(server, signed_in):
     error.wait_for()
     assert re.fullmatch(rf"line {want_line}, column \d+", error.locator(".where").inner_text()), error.inner_text()
     assert "edited-line.toml" not in error.inner_text()
+    # The caret waits at the error.
+    assert page.evaluate("document.activeElement.id") == "line-text"
+    caret = page.evaluate("document.activeElement.selectionStart")
+    assert broken[:caret].count("\n") + 1 == want_line
     assert not (server.home / "edited-line.toml").exists()
     shot(page, "line-edit")
 

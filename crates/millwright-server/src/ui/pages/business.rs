@@ -570,7 +570,7 @@ fn business_section(lang: Lang, m: &MeasuredImpact) -> Markup {
         "kind": "line",
         "x": x,
         "x_label": t.month_axis,
-        "y_label": format!("{} ({scale_word}{})", t.cumulative_cash, b.currency),
+        "y_label": format!("{scale_word}{}", b.currency),
         "series": [
             {"label": t.estimate, "values": x.iter().map(|m| at(*m, b.net_monthly.mean)).collect::<Vec<_>>()},
             {"label": t.ci_low, "values": x.iter().map(|m| at(*m, b.net_monthly.ci_low)).collect::<Vec<_>>()},
@@ -609,7 +609,7 @@ fn business_section(lang: Lang, m: &MeasuredImpact) -> Markup {
                     }
                 }
             } }
-            h3 #bc-payback-title { (t.payback_curve) }
+            h3 #bc-payback-title { (t.payback_curve) " (" (scale_word) span translate="no" { (b.currency) } ")" }
             p .hint { (t.payback_hint) }
             (layout::json_block("payback-data", &spec))
             div .chart #payback-chart data-chart="payback-data" aria-labelledby="bc-payback-title" {}
@@ -636,21 +636,11 @@ fn sensitivity_section(lang: Lang, m: &MeasuredImpact, currency: &str) -> Markup
         .collect();
     let base = m.outcome.monthly_benefit;
     let chart_title = format!("{} ({} {})", t.sensitivity, t.benefit_per_month, currency);
-    let unmoved: Vec<bool> = bars
-        .iter()
-        .map(|r| {
-            (r.low - base).abs() < 1e-9 * base.abs().max(1.0)
-                && (r.high - base).abs() < 1e-9 * base.abs().max(1.0)
-        })
-        .collect();
     html! {
         section aria-labelledby="bc-sensitivity" {
             h2 #bc-sensitivity { (t.sensitivity) }
             p .hint { (t.sensitivity_hint) " " (t.benefit_per_month) ": " (number(base, 0)) " " span translate="no" { (currency) } }
             figure #tornado-figure { (twin_svg::tornado("tornado", &chart_title, &bars, base, t.no_change)) }
-            @if unmoved.iter().any(|u| *u) {
-                p .hint { (t.no_change) ": " @for (r, _) in bars.iter().zip(&unmoved).filter(|(_, u)| **u) { (r.label) " " } }
-            }
             details {
                 summary { (t.input) " · " (t.low) " · " (t.high) }
                 div .scroll { table {

@@ -829,7 +829,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         }
         @if operator {
             @if lines.0.is_empty() && lines.1.is_empty() { } @else {
-                div .cards {
+                div .cards .wide {
                     section .card aria-labelledby="tw-compare" {
                         h2 #tw-compare { (t.start_compare) }
                         p .hint { (t.compare_hint) }
@@ -1154,20 +1154,24 @@ enum Outcome {
     Problem {
         at: Option<(usize, usize)>,
         message: String,
+        /// The text was to be saved (and was not).
+        saving: bool,
     },
 }
 
 /// A failed check as the editor shows it: where (from the twin's error) and what.
-fn problem(text: &str, error: &AppError) -> Outcome {
+fn problem(text: &str, error: &AppError, saving: bool) -> Outcome {
     if let AppError::Twin(twin) = error.root() {
         return Outcome::Problem {
             at: twin.position(text),
             message: twin.bare_message(),
+            saving,
         };
     }
     Outcome::Problem {
         at: None,
         message: crate::routes::data::error_text(error),
+        saving,
     }
 }
 
@@ -1263,7 +1267,7 @@ pub async fn save_line(
     if form.intent.as_deref() == Some("check") {
         let outcome = match millwright_app::twin::check_line_text(home, &file, &text).await {
             Ok(entry) => Outcome::Valid(entry),
-            Err(e) => problem(&text, &e),
+            Err(e) => problem(&text, &e, false),
         };
         let status = if matches!(outcome, Outcome::Problem { .. }) {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -1278,7 +1282,7 @@ pub async fn save_line(
             Redirect::to(&format!("/ui/twin/lines/{file}?saved=1")).into_response()
         }
         Err(e) => {
-            let outcome = problem(&text, &e);
+            let outcome = problem(&text, &e, true);
             editor(
                 &state,
                 &ctx,
@@ -1322,8 +1326,8 @@ fn editor(
             Some(Outcome::Valid(entry)) => p .ok role="status" #line-status {
                 (t.valid) ": " span translate="no" { (entry.name) } " · " (t.stations) " " (integer(entry.stations as u64))
             },
-            Some(Outcome::Problem { at, message }) => div .error role="alert" #line-error {
-                @if status == StatusCode::UNPROCESSABLE_ENTITY { (t.not_saved) ": " }
+            Some(Outcome::Problem { at, message, saving }) => div .error role="alert" #line-error {
+                @if *saving { (t.not_saved) ": " }
                 @if let Some((line, column)) = at { span .where { ((t.at)(ctx.lang, *line, *column)) } ": " }
                 span translate="no" { (message) }
             },
@@ -1395,10 +1399,11 @@ mod tests {
         let err = AppError::from(
             millwright_twin::Line::parse_file(text, std::path::Path::new("x.toml")).unwrap_err(),
         );
-        match problem(text, &err) {
+        match problem(text, &err, false) {
             Outcome::Problem {
                 at: Some((line, _)),
                 message,
+                ..
             } => {
                 assert!(line >= 3, "{line}");
                 assert!(!message.contains("x.toml"), "{message}");

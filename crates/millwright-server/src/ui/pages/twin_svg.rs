@@ -34,11 +34,16 @@ fn decimals_for(ticks: &[f64]) -> usize {
         [a, b, ..] => (b - a).abs(),
         _ => 1.0,
     };
-    if step >= 1.0 || step <= 0.0 {
-        0
-    } else {
-        ((-step.log10()).ceil() as usize).min(6)
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
     }
+    // The fewest digits that write the step exactly (0.025 needs 3).
+    (0..6)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .map_or(6, |d| d as usize)
 }
 
 /// A value range padded by 8 % on each side, with 0 inside when `with_zero`.
@@ -254,6 +259,9 @@ mod tests {
             .iter()
             .all(|v| (v * 10.0 - (v * 10.0).round()).abs() < 1e-9));
         assert_eq!(decimals_for(&t), 1);
+        assert_eq!(decimals_for(&[0.0, 0.025]), 3);
+        assert_eq!(decimals_for(&[0.0, 2.5]), 1);
+        assert_eq!(decimals_for(&[0.0, 200.0]), 0);
         assert!(!ticks(5.0, 5.0).is_empty());
         assert!(ticks(f64::NAN, 1.0).is_empty());
     }
