@@ -644,6 +644,52 @@ mod tests {
         assert!(json["optimization"]["warnings"].is_array());
     }
 
+    #[tokio::test]
+    async fn line_files_are_saved_whole_and_only_when_they_check_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        for bad in [
+            "../x.toml",
+            "a/b.toml",
+            ".hidden.toml",
+            "x.txt",
+            ".toml",
+            "a..b.toml",
+            "",
+        ] {
+            assert!(line_file_path(&home, bad).is_err(), "{bad:?} was taken");
+        }
+        let err = save_line_file(&home, "l.toml", "name = ")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.root(),
+                AppError::Twin(millwright_twin::TwinError::Syntax { .. })
+            ),
+            "{err:?}"
+        );
+        assert!(!home.root().join("l.toml").exists());
+        let saved = save_line_file(&home, "l.toml", EXAMPLE_LINE).await.unwrap();
+        assert_eq!((saved.file.as_str(), saved.stations), ("l.toml", 5));
+        assert_eq!(read_line_file(&home, "l.toml").unwrap(), EXAMPLE_LINE);
+        assert_eq!(line_files(&home).unwrap().len(), 1);
+        // Nothing is left of the staging file.
+        let names: Vec<_> = std::fs::read_dir(home.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        // A TOML file that is not a line is not replaced.
+        let other = home.root().join("clean.toml");
+        std::fs::write(&other, "[rules]\nx = 1\n").unwrap();
+        assert!(save_line_file(&home, "clean.toml", EXAMPLE_LINE)
+            .await
+            .is_err());
+        assert!(std::fs::read_to_string(&other).unwrap().contains("[rules]"));
+    }
+
     struct Stopped;
 
     impl crate::EventSink for Stopped {

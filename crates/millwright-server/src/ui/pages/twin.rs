@@ -31,7 +31,6 @@ pub(super) struct Text {
     no_runs: &'static str,
     run: &'static str,
     when: &'static str,
-    kind: &'static str,
     comparison: &'static str,
     optimisation: &'static str,
     policies: &'static str,
@@ -171,7 +170,6 @@ const EN: Text = Text {
     no_runs: "No twin run is stored yet.",
     run: "Run",
     when: "When",
-    kind: "Kind",
     comparison: "comparison",
     optimisation: "optimisation",
     policies: "Policies",
@@ -300,7 +298,6 @@ const ZH: Text = Text {
     no_runs: "尚无已存储的孪生运行。",
     run: "运行",
     when: "时间",
-    kind: "类型",
     comparison: "策略对比",
     optimisation: "参数优化",
     policies: "策略",
@@ -807,7 +804,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
             @if runs.is_empty() { p { (t.no_runs) } } @else {
                 div .scroll { table #twin-runs {
                     thead { tr {
-                        th { (t.run) } th { (t.when) } th { (t.line) } th { (t.kind) } th { (t.policies) }
+                        th { (t.run) } th { (t.when) } th { (t.line) } th { (c.kind) } th { (t.policies) }
                         th .num { (t.replications) } th .num { (t.horizon) } th { (t.business_case) }
                     } }
                     tbody {

@@ -85,13 +85,26 @@ pub struct Whisker {
 
 /// Bars of `rows` from 0 with 95 % CI whiskers; `title` names the chart for screen readers.
 pub fn whiskers(id: &str, title: &str, rows: &[Whisker], decimals: usize) -> Markup {
-    let (w, h, left, bottom, top) = (320.0, 210.0, 52.0, 34.0, 14.0);
+    let (w, left, top) = (320.0, 52.0, 18.0);
+    let slot = (w - left - 8.0) / rows.len().max(1) as f64;
+    // Labels longer than their slot are written slanted, with room below for them.
+    let longest = rows
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let slanted = longest * 6.2 > slot;
+    let bottom = if slanted {
+        (longest * 4.6 + 16.0).min(150.0)
+    } else {
+        34.0
+    };
+    let h = 176.0 + bottom;
     let (lo, hi) = padded(rows.iter().flat_map(|r| [r.mean, r.low, r.high]), true);
     let plot_h = h - bottom - top;
     let y = |v: f64| top + plot_h * (1.0 - (v - lo) / (hi - lo));
     let marks = ticks(lo, hi);
     let tick_decimals = decimals_for(&marks);
-    let slot = (w - left - 8.0) / rows.len().max(1) as f64;
     let bar = (slot * 0.55).min(70.0);
     html! {
         svg .bars .whiskers id=(id) viewBox={ "0 0 " (w) " " (h) } width="100%" role="img" aria-labelledby={ (id) "-t" } {
@@ -111,9 +124,15 @@ pub fn whiskers(id: &str, title: &str, rows: &[Whisker], decimals: usize) -> Mar
                     line .whisker x1=(f(cx - 6.0)) x2=(f(cx + 6.0)) y1=(f(y(r.low))) y2=(f(y(r.low))) {}
                     line .whisker x1=(f(cx - 6.0)) x2=(f(cx + 6.0)) y1=(f(y(r.high))) y2=(f(y(r.high))) {}
                 }
-                text x=(f(cx + bar / 2.0 + 3.0)) y=(f(top_y - 3.0)) { (number(r.mean, decimals)) }
+                @let above = if r.high.is_finite() { y(r.high).min(top_y) } else { top_y };
+                text x=(f(cx)) y=(f(above - 4.0)) text-anchor="middle" { (number(r.mean, decimals)) }
                 g translate="no" {
-                    text x=(f(cx)) y=(f(h - bottom + 16.0)) text-anchor="middle" { (r.label) }
+                    @if slanted {
+                        text x=(f(cx)) y=(f(h - bottom + 12.0)) text-anchor="end"
+                            transform={ "rotate(-40 " (f(cx)) " " (f(h - bottom + 12.0)) ")" } { (r.label) }
+                    } @else {
+                        text x=(f(cx)) y=(f(h - bottom + 16.0)) text-anchor="middle" { (r.label) }
+                    }
                 }
             }
         }
