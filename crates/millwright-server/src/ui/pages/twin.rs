@@ -78,6 +78,7 @@ pub(super) struct Text {
     description: &'static str,
     kpis: &'static str,
     kpis_hint: &'static str,
+    points_by_value: &'static str,
     all_kpis: &'static str,
     kpi: &'static str,
     mean: &'static str,
@@ -216,6 +217,7 @@ const EN: Text = Text {
     description: "Description",
     kpis: "KPIs per policy",
     kpis_hint: "Bars are the mean over the replications, whiskers the 95 % CI.",
+    points_by_value: "Each bar is one searched value of the parameter",
     all_kpis: "All KPIs with their 95 % CI",
     kpi: "KPI",
     mean: "Mean",
@@ -344,6 +346,7 @@ const ZH: Text = Text {
     description: "说明",
     kpis: "各策略的 KPI",
     kpis_hint: "柱为各次重复的均值，须线为 95% 置信区间（CI）。",
+    points_by_value: "每根柱对应参数的一个搜索取值",
     all_kpis: "全部 KPI 及其 95% CI",
     kpi: "KPI",
     mean: "均值",
@@ -550,6 +553,19 @@ fn kpi_decimals(values: impl IntoIterator<Item = f64>) -> usize {
         t if t >= 10.0 => 1,
         t if t >= 1.0 => 2,
         _ => 3,
+    }
+}
+
+/// A policy's name under its bar: a searched point (`predictive[threshold=0.1]`) by its value alone.
+fn point_label(policy: &str, search: bool) -> String {
+    let value = policy
+        .strip_suffix(']')
+        .and_then(|p| p.split_once('['))
+        .and_then(|(_, setting)| setting.split_once('='))
+        .map(|(_, value)| value);
+    match value {
+        Some(v) if search => v.to_owned(),
+        _ => policy.to_owned(),
     }
 }
 
@@ -921,12 +937,15 @@ fn kpi_section(lang: Lang, result: &TwinResult) -> Markup {
         section aria-labelledby="run-kpis" {
             h2 #run-kpis { (t.kpis) }
             p .hint { (t.kpis_hint) }
+            @if let Some(opt) = &result.optimization {
+                p .hint { (t.points_by_value) ": " (knob_label(t, opt.parameter, &result.time_unit)) }
+            }
             div .cards {
                 @for (i, key) in CHART_KPIS.iter().enumerate() {
                     @let rows: Vec<Whisker> = result.policies.iter().filter_map(|p| {
                         let s = p.kpis.get(*key)?;
                         Some(Whisker {
-                            label: p.policy.clone(),
+                            label: point_label(&p.policy, result.optimization.is_some()),
                             mean: s.mean?,
                             low: s.ci_low.unwrap_or(f64::NAN),
                             high: s.ci_high.unwrap_or(f64::NAN),
@@ -1056,14 +1075,22 @@ fn strip_tags(markup: &str) -> String {
     out
 }
 
-fn optimisation(lang: Lang, result: &TwinResult, opt: &millwright_twin::Optimization) -> Markup {
-    let t = text(lang);
-    let unit = strip_tags(&unit_name(t, &result.time_unit).into_string());
-    let parameter = match opt.parameter {
-        Knob::Interval => format!("{} ({unit})", t.interval),
+/// The searched parameter in words (the interval with its time unit).
+fn knob_label(t: &Text, knob: Knob, time_unit: &str) -> String {
+    match knob {
+        Knob::Interval => format!(
+            "{} ({})",
+            t.interval,
+            strip_tags(&unit_name(t, time_unit).into_string())
+        ),
         Knob::WearLimit => t.wear_limit.to_owned(),
         Knob::Threshold => t.threshold.to_owned(),
-    };
+    }
+}
+
+fn optimisation(lang: Lang, result: &TwinResult, opt: &millwright_twin::Optimization) -> Markup {
+    let t = text(lang);
+    let parameter = knob_label(t, opt.parameter, &result.time_unit);
     let objective = match opt.objective {
         Objective::CostPerGoodPart => t.cost_kpi,
         Objective::Throughput => t.good_parts_per_unit,
@@ -1407,6 +1434,16 @@ mod tests {
             }
             _ => panic!("no position"),
         }
+    }
+
+    #[test]
+    fn a_searched_point_is_labelled_by_its_value() {
+        assert_eq!(point_label("predictive[threshold=0.1]", true), "0.1");
+        assert_eq!(
+            point_label("predictive[threshold=0.1]", false),
+            "predictive[threshold=0.1]"
+        );
+        assert_eq!(point_label("preventive", true), "preventive");
     }
 
     #[test]

@@ -85,15 +85,20 @@ pub struct Whisker {
 
 /// Bars of `rows` from 0 with 95 % CI whiskers; `title` names the chart for screen readers.
 pub fn whiskers(id: &str, title: &str, rows: &[Whisker], decimals: usize) -> Markup {
-    let (w, left, top) = (320.0, 52.0, 18.0);
-    let slot = (w - left - 8.0) / rows.len().max(1) as f64;
-    // Labels longer than their slot are written slanted, with room below for them.
+    let (w, top) = (320.0, 18.0);
+    // Labels longer than their slot are written slanted, with room below and to the left for them.
     let longest = rows
         .iter()
         .map(|r| r.label.chars().count())
         .max()
         .unwrap_or(0) as f64;
-    let slanted = longest * 6.2 > slot;
+    let slanted = longest * 6.2 > (w - 60.0) / rows.len().max(1) as f64;
+    let left = if slanted {
+        (longest * 4.7 - 10.0).clamp(52.0, 120.0)
+    } else {
+        52.0
+    };
+    let slot = (w - left - 8.0) / rows.len().max(1) as f64;
     let bottom = if slanted {
         (longest * 4.6 + 16.0).min(150.0)
     } else {
