@@ -108,7 +108,8 @@ document.addEventListener("submit", (event) => {
   const multipart = form.enctype === "multipart/form-data";
   try {
     body = multipart ? new FormData(form) : formBody(form);
-    if (!multipart) url = fillUrl(url, body);
+    // A multipart form's text fields fill the URL too (an upload's dataset name and mode).
+    url = fillUrl(url, multipart ? Object.fromEntries(body) : body);
   } catch (e) {
     say(form, e.message, false);
     return;

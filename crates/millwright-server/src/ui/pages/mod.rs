@@ -1,8 +1,10 @@
 //! One module per dashboard section. A page handler takes a [`Ctx`](super::session::Ctx), reads what it
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
+mod data;
 mod jobs;
 mod overview;
+mod sql;
 
 use axum::routing::get;
 use axum::Router;
@@ -13,6 +15,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/data", get(data::list))
+        .route("/ui/data/{name}", get(data::dataset))
+        .route("/ui/sql", get(sql::page))
+        .route("/ui/sql/csv", get(sql::csv))
 }
 
 /// A failure of the application layer or the store, shown in the page's frame.
