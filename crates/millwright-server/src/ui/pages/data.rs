@@ -604,7 +604,7 @@ pub async fn dataset(
             (history_table(ctx.lang, &base, version, &history))
         }
     };
-    layout::page(&ctx, Section::Data, &format!("{} {name}", t.dataset), body)
+    layout::page(&ctx, Section::Data, t.dataset, body)
 }
 
 /// The kind ingest inferred, in the page's language.
@@ -851,7 +851,7 @@ fn histogram_card(lang: Lang, h: &Histogram) -> Markup {
     html! {
         figure .card .histogram {
             figcaption translate="no" { (h.column) }
-            svg .bars viewBox={ "0 0 " (width) " " (height + pad) } role="img" aria-label=(h.column) {
+            svg .bars viewBox={ "0 0 " (width) " " (height + pad) } role="img" aria-label=(h.column) translate="no" {
                 @for (i, bin) in h.bins.iter().enumerate() {
                     @let bar = (bin.2 as f64 / most * height).max(if bin.2 > 0 { 1.0 } else { 0.0 });
                     rect .bar x=(format!("{:.1}", i as f64 * step + 1.0)) y=(format!("{:.1}", height - bar))

@@ -1,6 +1,7 @@
 //! One module per dashboard section. A page handler takes a [`Ctx`](super::session::Ctx), reads what it
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
+mod admin;
 mod data;
 mod jobs;
 mod overview;
@@ -15,6 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/admin", get(admin::page))
         .route("/ui/data", get(data::list))
         .route("/ui/data/{name}", get(data::dataset))
         .route("/ui/sql", get(sql::page))
