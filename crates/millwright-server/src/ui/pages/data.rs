@@ -37,6 +37,7 @@ pub(super) struct Text {
     sql_console: &'static str,
     upload: &'static str,
     file: &'static str,
+    formats: &'static str,
     file_hint: &'static str,
     dataset_name: &'static str,
     name_hint: &'static str,
@@ -121,7 +122,8 @@ const EN: Text = Text {
     sql_console: "Open the SQL console",
     upload: "Upload a file",
     file: "File",
-    file_hint: "CSV, TSV, Parquet or JSON lines. It is cleaned by the default rules; rows that cannot be stored go to the quarantine.",
+    formats: "Formats:",
+    file_hint: "The file is cleaned by the default rules; rows that cannot be stored go to the quarantine.",
     dataset_name: "Dataset name",
     name_hint: "Letters, digits, _ and -.",
     mode: "Mode",
@@ -205,7 +207,8 @@ const ZH: Text = Text {
     sql_console: "打开 SQL 控制台",
     upload: "上传文件",
     file: "文件",
-    file_hint: "支持 CSV、TSV、Parquet 或 JSON 行格式。按默认规则清洗；无法入库的行进入隔离区。",
+    formats: "支持的格式：",
+    file_hint: "文件按默认规则清洗；无法入库的行进入隔离区。",
     dataset_name: "数据集名称",
     name_hint: "可用字母、数字、下划线和连字符。",
     mode: "写入方式",
@@ -455,14 +458,17 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Response {
         @if ctx.may(Role::Operator) {
             section aria-labelledby="data-upload" {
                 h2 #data-upload { (t.upload) }
+                // The name field is not called `dataset`: a form control of that name hides the form's
+                // own `dataset` property (its data-* attributes), which app.js reads.
                 form #upload .stack method="post" enctype="multipart/form-data"
-                    data-api="/api/v1/datasets/{dataset}/ingest?mode={mode}" data-then="job" {
+                    data-api="/api/v1/datasets/{dataset_name}/ingest?mode={mode}" data-then="job" {
                     label for="upload-file" { (t.file) }
                     input #upload-file type="file" name="file" required
                         accept=".csv,.tsv,.parquet,.jsonl,.ndjson,text/csv";
+                    p .hint { (t.formats) " " span translate="no" { "CSV · TSV · Parquet · JSON lines" } }
                     p .hint { (t.file_hint) }
                     label for="upload-name" { (t.dataset_name) }
-                    input #upload-name type="text" name="dataset" required autocomplete="off" spellcheck="false";
+                    input #upload-name type="text" name="dataset_name" required autocomplete="off" spellcheck="false";
                     p .hint { (t.name_hint) }
                     label for="upload-mode" { (t.mode) }
                     select #upload-mode name="mode" {

@@ -25,6 +25,7 @@ struct Text {
     succeeded: &'static str,
     failed: &'static str,
     cancelled: &'static str,
+    open_dataset: &'static str,
 }
 
 const EN: Text = Text {
@@ -41,6 +42,7 @@ const EN: Text = Text {
     succeeded: "succeeded",
     failed: "failed",
     cancelled: "cancelled",
+    open_dataset: "Open the dataset",
 };
 
 const ZH: Text = Text {
@@ -57,6 +59,7 @@ const ZH: Text = Text {
     succeeded: "已成功",
     failed: "已失败",
     cancelled: "已取消",
+    open_dataset: "查看数据集",
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -131,12 +134,22 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
                 h2 { (t.error) } p .error role="alert" translate="no" { (error) }
             }
             @if let Some(result) = &job.result {
-                h2 { (t.result) } pre translate="no" { (pretty(result)) }
+                h2 { (t.result) }
+                @if let Some(dataset) = ingested_dataset(&job.kind, result) {
+                    p { a #job-dataset href={ "/ui/data/" (dataset) } { (t.open_dataset) } " " span translate="no" { (dataset) } }
+                }
+                pre translate="no" { (pretty(result)) }
             }
             h2 { (t.request) } pre translate="no" { (pretty(&job.request)) }
         }
     };
     layout::page(&ctx, Section::Overview, &title, body)
+}
+
+/// The dataset an ingest job wrote (a plain dataset name only: it goes into a link).
+fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a str> {
+    let name = result.get("dataset")?.as_str()?;
+    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok()).then_some(name)
 }
 
 /// The loss curve of a finished training this server ran, from the events it kept (a chart spec).

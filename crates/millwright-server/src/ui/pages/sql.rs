@@ -22,7 +22,11 @@ use crate::AppState;
 struct Text {
     title: &'static str,
     query: &'static str,
-    query_hint: &'static str,
+    hint_one: &'static str,
+    hint_or: &'static str,
+    hint_names: &'static str,
+    hint_name: &'static str,
+    hint_past: &'static str,
     run: &'static str,
     result: &'static str,
     shown: &'static str,
@@ -43,7 +47,11 @@ struct Text {
 const EN: Text = Text {
     title: "SQL console",
     query: "Query",
-    query_hint: "One read-only SELECT (or WITH … SELECT) over the lake's datasets. Quote names with spaces or other letters in double quotes; FROM name VERSION AS OF 3 reads a past version.",
+    hint_one: "One read-only",
+    hint_or: "(or",
+    hint_names: ") over the lake's datasets. Quote names with spaces or other letters in double quotes;",
+    hint_name: "name",
+    hint_past: "reads a past version.",
     run: "Run",
     result: "Result",
     shown: "Rows",
@@ -64,7 +72,11 @@ const EN: Text = Text {
 const ZH: Text = Text {
     title: "SQL 控制台",
     query: "查询语句",
-    query_hint: "对数据湖中的数据集执行一条只读 SELECT（或 WITH … SELECT）。含空格或非英文字符的名称请用双引号括起；FROM 名称 VERSION AS OF 3 可读取历史版本。",
+    hint_one: "对数据湖中的数据集执行一条只读",
+    hint_or: "（或",
+    hint_names: "）。含空格或非英文字符的名称请用双引号括起；",
+    hint_name: "名称",
+    hint_past: "可读取历史版本。",
     run: "运行",
     result: "查询结果",
     shown: "显示行",
@@ -137,7 +149,10 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Conso
         form #sql-form .stack method="get" action="/ui/sql" {
             label for="sql-q" { (t.query) }
             textarea #sql-q name="q" rows="6" spellcheck="false" translate="no" placeholder=(example) { (query.unwrap_or("")) }
-            p .hint { (t.query_hint) }
+            p .hint {
+                (t.hint_one) " " code { "SELECT" } " " (t.hint_or) " " code { "WITH … SELECT" } (t.hint_names) " "
+                code { "FROM " (t.hint_name) " VERSION AS OF 3" } " " (t.hint_past)
+            }
             div { button #sql-run type="submit" { (t.run) } }
         }
         @if !datasets.is_empty() {
