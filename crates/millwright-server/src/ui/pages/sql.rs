@@ -181,7 +181,7 @@ fn result_view(lang: Lang, sql: &str, p: &Preview, page: usize, chart: Option<&s
     let pages = p.shown.div_ceil(PAGE).max(1);
     let page = page.clamp(1, pages);
     let start = (page - 1) * PAGE;
-    let spec = chart.map(|kind| chart_spec(p, kind));
+    let spec = chart.map(|kind| chart_specs(p, kind));
     let csv = {
         let mut q = form_urlencoded::Serializer::new(String::new());
         q.append_pair("q", sql);
@@ -201,10 +201,15 @@ fn result_view(lang: Lang, sql: &str, p: &Preview, page: usize, chart: Option<&s
                 @if chart.is_some() { a href=(console_href(sql, page, None)) { (t.hide_chart) } }
             }
             @match &spec {
-                Some(Some(spec)) => {
+                Some(Some(specs)) => {
                     h3 { (t.chart) }
-                    (layout::json_block("sql-chart-data", spec))
-                    div #sql-chart .chart data-chart="sql-chart-data" translate="no" {}
+                    div #sql-chart .cards[specs.len() > 1] translate="no" {
+                        @for (i, spec) in specs.iter().enumerate() {
+                            @let id = format!("sql-chart-data-{i}");
+                            (layout::json_block(&id, spec))
+                            div .chart data-chart=(id) {}
+                        }
+                    }
                 },
                 Some(None) => p .hint { (t.no_numeric) },
                 None => {},
@@ -216,8 +221,30 @@ fn result_view(lang: Lang, sql: &str, p: &Preview, page: usize, chart: Option<&s
     }
 }
 
-/// The chart of a result: the first column on x (its values when numeric and complete, else as
-/// categories), each other numeric column a series. `None` when no column can be drawn.
+/// The charts of a result: the first column on x (its values when numeric and complete, else as
+/// categories), each other numeric column a series — all in one line chart, or one bar chart per series
+/// (bars of different columns would hide each other, and their scales often differ by orders of
+/// magnitude, a count beside an average). `None` when no column can be drawn.
+fn chart_specs(p: &Preview, kind: &str) -> Option<Vec<serde_json::Value>> {
+    let spec = chart_spec(p, kind)?;
+    if kind != "bars" {
+        return Some(vec![spec]);
+    }
+    let series = spec["series"].as_array().cloned().unwrap_or_default();
+    Some(
+        series
+            .into_iter()
+            .map(|one| {
+                let mut single = spec.clone();
+                single["y_label"] = one["label"].clone();
+                single["series"] = serde_json::json!([one]);
+                single
+            })
+            .collect(),
+    )
+}
+
+/// One chart of a result with every numeric column as a series (see [`chart_specs`]).
 fn chart_spec(p: &Preview, kind: &str) -> Option<serde_json::Value> {
     let fields = p.schema.fields();
     let first = fields.first()?;
@@ -331,6 +358,16 @@ mod tests {
         let spec = chart_spec(&p, "bars").unwrap();
         assert_eq!(spec["x"], serde_json::json!([0, 1]));
         assert_eq!(spec["x_labels"], serde_json::json!(["L", "M"]));
+        let bars = chart_specs(&p, "bars").unwrap();
+        assert_eq!(bars.len(), 1);
+        assert_eq!(bars[0]["y_label"], "n");
+        let two = preview(vec![
+            ("Type", Arc::new(StringArray::from(vec!["L"])) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(vec![5]))),
+            ("torque", Arc::new(Float64Array::from(vec![40.5]))),
+        ]);
+        assert_eq!(chart_specs(&two, "bars").unwrap().len(), 2);
+        assert_eq!(chart_specs(&two, "line").unwrap().len(), 1);
         let only_text = preview(vec![("Type", Arc::new(StringArray::from(vec!["L"])) as ArrayRef)]);
         assert!(chart_spec(&only_text, "line").is_none());
     }
