@@ -123,7 +123,8 @@ const EN: Text = Text {
     upload: "Upload a file",
     file: "File",
     formats: "Formats:",
-    file_hint: "The file is cleaned by the default rules; rows that cannot be stored go to the quarantine.",
+    file_hint:
+        "The file is cleaned by the default rules; rows that cannot be stored go to the quarantine.",
     dataset_name: "Dataset name",
     name_hint: "Letters, digits, _ and -.",
     mode: "Mode",
@@ -304,7 +305,11 @@ pub(super) async fn run_sql(
     limit: Option<usize>,
 ) -> Result<Preview, ApiError> {
     let most = state.config.sql_timeout;
-    match tokio::time::timeout(most, millwright_app::sql::preview(&state.home, query, limit)).await
+    match tokio::time::timeout(
+        most,
+        millwright_app::sql::preview(&state.home, query, limit),
+    )
+    .await
     {
         Ok(preview) => Ok(preview?),
         Err(_) => Err(ApiError::new(
@@ -366,7 +371,10 @@ pub(super) fn cells(preview: &Preview, start: usize, count: usize) -> Vec<Vec<Op
                             if column.is_null(row) {
                                 None
                             } else {
-                                Some(f.as_ref().map_or_else(String::new, |f| f.value(row).to_string()))
+                                Some(
+                                    f.as_ref()
+                                        .map_or_else(String::new, |f| f.value(row).to_string()),
+                                )
                             }
                         })
                         .collect(),
@@ -401,7 +409,12 @@ pub(super) fn result_table(preview: &Preview, start: usize, count: usize) -> Mar
 }
 
 /// Previous / next links and "page p of n" (pages count from 1).
-pub(super) fn pager(lang: Lang, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+pub(super) fn pager(
+    lang: Lang,
+    page: usize,
+    pages: usize,
+    href: impl Fn(usize) -> String,
+) -> Markup {
     let t = text(lang);
     html! {
         @if pages > 1 {
@@ -532,7 +545,9 @@ pub async fn dataset(
     let at = format!(" VERSION AS OF {version}");
     let table = ident(&name);
 
-    let quality = millwright_app::data::quality(home, &name, Some(version)).await.ok();
+    let quality = millwright_app::data::quality(home, &name, Some(version))
+        .await
+        .ok();
     let preview = run_sql(
         &state,
         &format!("SELECT * FROM {table}{at} LIMIT {PREVIEW_ROWS}"),
@@ -650,7 +665,9 @@ fn stat_value(value: Option<&serde_json::Value>, int: bool) -> Markup {
         None | Some(serde_json::Value::Null) => html! {},
         Some(v) => match v.as_f64() {
             Some(x) => html! { (stat_number(x, int)) },
-            None => html! { span translate="no" { (v.as_str().map_or_else(|| v.to_string(), str::to_owned)) } },
+            None => {
+                html! { span translate="no" { (v.as_str().map_or_else(|| v.to_string(), str::to_owned)) } }
+            }
         },
     }
 }
@@ -659,7 +676,10 @@ fn quality_report(lang: Lang, r: &millwright_data::quality::QualityReport) -> Ma
     let t = text(lang);
     let file_name = std::path::Path::new(&r.source.path)
         .file_name()
-        .map_or_else(|| r.source.path.clone(), |n| n.to_string_lossy().into_owned());
+        .map_or_else(
+            || r.source.path.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
     html! {
         dl #quality-summary {
             dt { (t.rows_read) } dd { (integer(r.rows_read)) }
@@ -805,7 +825,10 @@ pub(super) fn float_column(preview: &Preview, name: &str) -> Result<Vec<Option<f
 }
 
 /// The histograms from the rows of [`histogram_sql`]: every bin of each column, empty ones included.
-fn histograms_from(preview: &Preview, columns: &[(String, bool)]) -> Result<Vec<Histogram>, ApiError> {
+fn histograms_from(
+    preview: &Preview,
+    columns: &[(String, bool)],
+) -> Result<Vec<Histogram>, ApiError> {
     let [k, bin, lo, hi, n] = ["k", "bin", "lo", "hi", "n"].map(|c| float_column(preview, c));
     let (k, bin, lo, hi, n) = (k?, bin?, lo?, hi?, n?);
     let mut out = Vec::new();
@@ -814,7 +837,9 @@ fn histograms_from(preview: &Preview, columns: &[(String, bool)]) -> Result<Vec<
             .filter(|&i| k[i] == Some(index as f64))
             .collect();
         let Some(&first) = rows.first() else { continue };
-        let (Some(lo), Some(hi)) = (lo[first], hi[first]) else { continue };
+        let (Some(lo), Some(hi)) = (lo[first], hi[first]) else {
+            continue;
+        };
         let mut bins: Vec<(f64, f64, u64)> = match bin_layout(lo, hi, *int) {
             Layout::Constant => vec![(lo, lo, 0)],
             Layout::ByValue(n) => (0..n).map(|b| (lo + b as f64, lo + b as f64, 0)).collect(),
@@ -852,8 +877,16 @@ fn histogram_card(lang: Lang, h: &Histogram) -> Markup {
     let (width, height, pad) = (320.0, 120.0, 14.0);
     let most = h.bins.iter().map(|b| b.2).max().unwrap_or(0).max(1) as f64;
     let step = width / h.bins.len().max(1) as f64;
-    let first = h.bins.first().map(|b| stat_number(b.0, h.int)).unwrap_or_default();
-    let last = h.bins.last().map(|b| stat_number(b.1, h.int)).unwrap_or_default();
+    let first = h
+        .bins
+        .first()
+        .map(|b| stat_number(b.0, h.int))
+        .unwrap_or_default();
+    let last = h
+        .bins
+        .last()
+        .map(|b| stat_number(b.1, h.int))
+        .unwrap_or_default();
     html! {
         figure .card .histogram {
             figcaption translate="no" { (h.column) }
@@ -894,7 +927,8 @@ fn reason_classes(reasons: impl IntoIterator<Item = (String, u64)>) -> Vec<(Stri
     let mut classes: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let nowhere: Arc<str> = Arc::from("");
     for (reason, n) in reasons {
-        let class = QuarantineRow::new(&nowhere, 0, None, None, reason, String::new()).reason_class();
+        let class =
+            QuarantineRow::new(&nowhere, 0, None, None, reason, String::new()).reason_class();
         *classes.entry(class).or_default() += n;
     }
     let mut classes: Vec<_> = classes.into_iter().collect();
@@ -934,9 +968,12 @@ async fn quarantine(
     .await?;
     let names = cells(&found, 0, found.total);
     let counts = float_column(&found, "n")?;
-    let reasons = reason_classes(names.into_iter().zip(counts).filter_map(|(row, n)| {
-        Some((row.into_iter().next().flatten()?, n? as u64))
-    }));
+    let reasons = reason_classes(
+        names
+            .into_iter()
+            .zip(counts)
+            .filter_map(|(row, n)| Some((row.into_iter().next().flatten()?, n? as u64))),
+    );
     let matching = reasons
         .iter()
         .filter(|(class, _)| reason.is_none_or(|r| r == class))

@@ -149,7 +149,8 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
 /// The dataset an ingest job wrote (a plain dataset name only: it goes into a link).
 fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a str> {
     let name = result.get("dataset")?.as_str()?;
-    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok()).then_some(name)
+    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok())
+        .then_some(name)
 }
 
 /// The loss curve of a finished training this server ran, from the events it kept (a chart spec).
@@ -158,7 +159,12 @@ fn loss_curve(job: &crate::jobs::LiveJob, t: &Text) -> Option<serde_json::Value>
     let (mut x, mut train, mut val) = (Vec::new(), Vec::new(), Vec::new());
     for event in events {
         if let crate::jobs::JobEvent::Progress {
-            event: millwright_app::Event::Point { curve, x: at, values },
+            event:
+                millwright_app::Event::Point {
+                    curve,
+                    x: at,
+                    values,
+                },
         } = event
         {
             if curve == "loss" {

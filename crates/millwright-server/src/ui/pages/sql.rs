@@ -49,7 +49,8 @@ const EN: Text = Text {
     query: "Query",
     hint_one: "One read-only",
     hint_or: "(or",
-    hint_names: ") over the lake's datasets. Quote names with spaces or other letters in double quotes;",
+    hint_names:
+        ") over the lake's datasets. Quote names with spaces or other letters in double quotes;",
     hint_name: "name",
     hint_past: "reads a past version.",
     run: "Run",
@@ -131,7 +132,11 @@ fn console_href(query: &str, page: usize, chart: Option<&str>) -> String {
     format!("/ui/sql?{}", q.finish())
 }
 
-pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<ConsoleQuery>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ConsoleQuery>,
+) -> Response {
     let t = text(ctx.lang);
     let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let chart = chart_kind(q.chart.as_deref());
@@ -139,11 +144,15 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Conso
         Some(sql) => Some(run_sql(&state, sql, Some(KEEP)).await),
         None => None,
     };
-    let datasets = millwright_app::data::datasets(&state.home).await.unwrap_or_default();
+    let datasets = millwright_app::data::datasets(&state.home)
+        .await
+        .unwrap_or_default();
     let example = datasets
         .iter()
         .find(|d| !d.name.ends_with("__quarantine"))
-        .map_or_else(String::new, |d| format!("SELECT * FROM {} LIMIT 100", super::data::ident(&d.name)));
+        .map_or_else(String::new, |d| {
+            format!("SELECT * FROM {} LIMIT 100", super::data::ident(&d.name))
+        });
     let body = html! {
         h1 { (t.title) }
         form #sql-form .stack method="get" action="/ui/sql" {
@@ -176,7 +185,13 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Conso
     layout::page(&ctx, Section::Data, t.title, body)
 }
 
-fn result_view(lang: Lang, sql: &str, p: &Preview, page: usize, chart: Option<&str>) -> maud::Markup {
+fn result_view(
+    lang: Lang,
+    sql: &str,
+    p: &Preview,
+    page: usize,
+    chart: Option<&str>,
+) -> maud::Markup {
     let t = text(lang);
     let pages = p.shown.div_ceil(PAGE).max(1);
     let page = page.clamp(1, pages);
@@ -298,19 +313,28 @@ pub async fn csv(State(state): State<AppState>, ctx: Ctx, Query(q): Query<CsvQue
             .build(&mut out);
         for batch in &preview.batches {
             if let Err(e) = writer.write(batch) {
-                return super::failure(&ctx, crate::ApiError::internal(format!("writing CSV: {e}")));
+                return super::failure(
+                    &ctx,
+                    crate::ApiError::internal(format!("writing CSV: {e}")),
+                );
             }
         }
     }
     let mut response = out.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"query.csv\""),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -329,30 +353,48 @@ mod tests {
                 .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
                 .collect::<Vec<_>>(),
         ));
-        let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .unwrap();
         let n = batch.num_rows();
-        Preview { schema, batches: vec![batch], shown: n, total: n }
+        Preview {
+            schema,
+            batches: vec![batch],
+            shown: n,
+            total: n,
+        }
     }
 
     #[test]
     fn a_numeric_first_column_is_the_x_axis_of_a_line() {
         let p = preview(vec![
             ("t", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
-            ("温度", Arc::new(Float64Array::from(vec![Some(20.5), None, Some(21.0)]))),
+            (
+                "温度",
+                Arc::new(Float64Array::from(vec![Some(20.5), None, Some(21.0)])),
+            ),
             ("note", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
         ]);
         let spec = chart_spec(&p, "line").unwrap();
         assert_eq!(spec["x"], serde_json::json!([1.0, 2.0, 3.0]));
         assert!(spec.get("x_labels").is_none());
         assert_eq!(spec["series"][0]["label"], "温度");
-        assert_eq!(spec["series"][0]["values"], serde_json::json!([20.5, null, 21.0]));
+        assert_eq!(
+            spec["series"][0]["values"],
+            serde_json::json!([20.5, null, 21.0])
+        );
         assert_eq!(spec["series"].as_array().unwrap().len(), 1);
     }
 
     #[test]
     fn text_first_columns_and_bars_are_categories() {
         let p = preview(vec![
-            ("Type", Arc::new(StringArray::from(vec!["L", "M"])) as ArrayRef),
+            (
+                "Type",
+                Arc::new(StringArray::from(vec!["L", "M"])) as ArrayRef,
+            ),
             ("n", Arc::new(Int64Array::from(vec![5, 7]))),
         ]);
         let spec = chart_spec(&p, "bars").unwrap();
@@ -368,14 +410,20 @@ mod tests {
         ]);
         assert_eq!(chart_specs(&two, "bars").unwrap().len(), 2);
         assert_eq!(chart_specs(&two, "line").unwrap().len(), 1);
-        let only_text = preview(vec![("Type", Arc::new(StringArray::from(vec!["L"])) as ArrayRef)]);
+        let only_text = preview(vec![(
+            "Type",
+            Arc::new(StringArray::from(vec!["L"])) as ArrayRef,
+        )]);
         assert!(chart_spec(&only_text, "line").is_none());
     }
 
     #[test]
     fn pages_of_a_result_keep_the_query() {
         assert_eq!(console_href("SELECT 1", 1, None), "/ui/sql?q=SELECT+1");
-        assert_eq!(console_href("SELECT 1", 3, Some("bars")), "/ui/sql?q=SELECT+1&page=3&chart=bars");
+        assert_eq!(
+            console_href("SELECT 1", 3, Some("bars")),
+            "/ui/sql?q=SELECT+1&page=3&chart=bars"
+        );
         assert_eq!(chart_kind(Some("pie")), None);
     }
 }
