@@ -90,6 +90,26 @@ def test_upload_ingest_and_explore_a_dataset(server, signed_in, tmp_path):
     assert_no_english(page)
 
 
+def test_the_quarantine_browser_pages(server, signed_in, tmp_path):
+    # Every third row has too few fields: 66 quarantined rows, more than a page of the browser (50).
+    lines = ["UDI,Torque [Nm],主轴温度"]
+    for i in range(1, 201):
+        lines.append(f"{i},{40 + i % 7}" if i % 3 == 0 else f"{i},{40 + i % 7},{45 + i % 5}")
+    short = 200 // 3
+    path = tmp_path / "many_bad.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    server.cli("ingest", str(path), "--dataset", "e2e_paged")
+    page = signed_in("viewer")
+    page.goto(server.url + "/ui/data/e2e_paged")
+    rows = page.locator("#quarantine-table tbody tr")
+    assert rows.count() == 50
+    pager = page.locator("section[aria-labelledby=quarantine] nav.pager")
+    pager.locator("a[rel=next]").click()
+    page.wait_for_url(re.compile(r".*page=2.*"))
+    assert rows.count() == short - 50
+    assert pager.locator("a[rel=next]").count() == 0 and pager.locator("a[rel=prev]").count() == 1
+
+
 def test_sql_console_pages_charts_and_downloads(server, signed_in, tmp_path):
     page = signed_in("operator")
     page.goto(server.url + "/ui/sql")

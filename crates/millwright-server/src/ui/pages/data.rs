@@ -1120,6 +1120,72 @@ mod tests {
     }
 
     #[test]
+    fn bins_come_back_with_their_edges_and_the_empty_ones() {
+        use millwright_data::arrow::array::{ArrayRef, Float64Array, Int64Array};
+        use millwright_data::arrow::datatypes::{Field, Schema};
+        use millwright_data::arrow::record_batch::RecordBatch;
+        // Column 0: integers 0..=2 (one bin per value, the middle one empty); column 1: floats 0..10
+        // in 20 bins of 0.5; column 2 had no value at all (no rows).
+        let int = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+        let float = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
+        let columns = vec![
+            ("k", int(vec![0, 0, 1, 1])),
+            ("bin", int(vec![0, 2, 0, 19])),
+            ("lo", float(vec![0.0, 0.0, 0.0, 0.0])),
+            ("hi", float(vec![2.0, 2.0, 10.0, 10.0])),
+            ("n", int(vec![3, 4, 5, 6])),
+        ];
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(n, a)| Field::new(*n, a.data_type().clone(), false))
+                .collect::<Vec<_>>(),
+        ));
+        let batch =
+            RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect())
+                .unwrap();
+        let preview = Preview {
+            schema,
+            batches: vec![batch],
+            shown: 4,
+            total: 4,
+        };
+        let asked = [
+            ("count".to_owned(), true),
+            ("温度".to_owned(), false),
+            ("empty".to_owned(), false),
+        ];
+        let found = histograms_from(&preview, &asked).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].bins,
+            vec![(0.0, 0.0, 3), (1.0, 1.0, 0), (2.0, 2.0, 4)]
+        );
+        assert_eq!(found[1].column, "温度");
+        assert_eq!(found[1].bins.len(), 20);
+        assert_eq!(found[1].bins[0], (0.0, 0.5, 5));
+        assert_eq!(found[1].bins[19], (9.5, 10.0, 6));
+        assert_eq!(found[1].bins.iter().map(|b| b.2).sum::<u64>(), 11);
+        assert_eq!(bin_label(&found[0], &found[0].bins[1]), "1");
+        assert_eq!(bin_label(&found[1], &found[1].bins[0]), "0.00 – 0.50");
+    }
+
+    #[test]
+    fn the_histogram_query_names_every_column_quoted() {
+        let sql = histogram_sql(
+            "line-2",
+            3,
+            &[("a\"b".to_owned(), true), ("温度".to_owned(), false)],
+        );
+        assert!(sql.contains("FROM \"line-2\" VERSION AS OF 3 AS t"));
+        assert!(sql.contains("MIN(\"a\"\"b\")"));
+        assert!(sql.contains("WHEN s.hi - s.lo < 20 THEN"));
+        assert_eq!(sql.matches("UNION ALL").count(), 1);
+        // Only the integer column is binned by value.
+        assert_eq!(sql.matches("WHEN s.hi - s.lo < 20").count(), 1);
+    }
+
+    #[test]
     fn numeric_types_are_known() {
         assert_eq!(numeric_kind("long"), Some(true));
         assert_eq!(numeric_kind("double"), Some(false));
