@@ -65,6 +65,8 @@ def test_upload_ingest_and_explore_a_dataset(server, signed_in, tmp_path):
     assert chinese.locator("svg rect.bar").count() == 20
     counts = [int(c.replace(",", "")) for c in chinese.locator("details td.num").all_text_contents()]
     assert sum(counts) == ROWS - 3
+    # The quality report's 1 %, 50 % and 99 % quantiles of the column are marked on it.
+    assert chinese.locator("svg line.quantile").count() == 3
 
     # The quarantine: where each bad row came from and why; filtered by one reason.
     rows = page.locator("#quarantine-table tbody tr")

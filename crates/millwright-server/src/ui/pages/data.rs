@@ -85,6 +85,9 @@ pub(super) struct Text {
     no_numeric: &'static str,
     range: &'static str,
     numbers: &'static str,
+    p1: &'static str,
+    median: &'static str,
+    p99: &'static str,
     quarantine: &'static str,
     quarantine_hint: &'static str,
     no_quarantine: &'static str,
@@ -171,6 +174,9 @@ const EN: Text = Text {
     no_numeric: "This version has no numeric column.",
     range: "Range",
     numbers: "Numbers",
+    p1: "1 % quantile",
+    median: "median",
+    p99: "99 % quantile",
     quarantine: "Quarantine",
     quarantine_hint: "Rows an ingest could not store, with where they came from and why.",
     no_quarantine: "No row was set aside.",
@@ -256,6 +262,9 @@ const ZH: Text = Text {
     no_numeric: "此版本没有数值列。",
     range: "区间",
     numbers: "数值",
+    p1: "1% 分位数",
+    median: "中位数",
+    p99: "99% 分位数",
     quarantine: "隔离区",
     quarantine_hint: "导入时无法入库的行，以及它们的来源和原因。",
     no_quarantine: "没有被隔离的行。",
@@ -612,7 +621,9 @@ pub async fn dataset(
             @match &histograms {
                 Err(e) => (sql_error(ctx.lang, e)),
                 Ok(list) if list.is_empty() => p { (t.no_numeric) },
-                Ok(list) => div .cards .histograms { @for h in list { (histogram_card(ctx.lang, h)) } },
+                Ok(list) => div .cards .histograms { @for h in list {
+                    (histogram_card(ctx.lang, h, quantiles(quality.as_ref(), &h.column)))
+                } },
             }
         }
         section aria-labelledby="quarantine" {
@@ -871,8 +882,36 @@ fn bin_label(h: &Histogram, bin: &(f64, f64, u64)) -> String {
     }
 }
 
-/// A histogram drawn by the server as SVG bars, its numbers in a table below.
-fn histogram_card(lang: Lang, h: &Histogram) -> Markup {
+/// The 1 %, 50 % and 99 % quantiles of a column as the version's quality report stored them — when the
+/// report covers the whole table (an ingest that created or overwrote it; an append's report covers
+/// only the rows it added).
+fn quantiles(quality: Option<&millwright_app::data::Quality>, column: &str) -> Option<[f64; 3]> {
+    let report = &quality?.report;
+    if report.mode == "append" {
+        return None;
+    }
+    let after = &report.columns.iter().find(|c| c.name == column)?.after;
+    Some([after.p1?, after.p50?, after.p99?])
+}
+
+/// Where a value falls on a histogram `width` wide.
+fn value_x(h: &Histogram, value: f64, width: f64) -> Option<f64> {
+    let (first, last) = (h.bins.first()?, h.bins.last()?);
+    let step = width / h.bins.len() as f64;
+    let x = if h.bins.len() == 1 {
+        width / 2.0
+    } else if first.0 == first.1 {
+        // One bin per value.
+        (value - first.0 + 0.5) * step
+    } else {
+        (value - first.0) / (last.1 - first.0) * width
+    };
+    x.is_finite().then(|| x.clamp(0.0, width))
+}
+
+/// A histogram drawn by the server as SVG bars (with the report's 1 %, 50 % and 99 % quantiles as
+/// dashed lines when known), its numbers in a table below.
+fn histogram_card(lang: Lang, h: &Histogram, quantiles: Option<[f64; 3]>) -> Markup {
     let t = text(lang);
     let (width, height, pad) = (320.0, 120.0, 14.0);
     let most = h.bins.iter().map(|b| b.2).max().unwrap_or(0).max(1) as f64;
@@ -898,8 +937,23 @@ fn histogram_card(lang: Lang, h: &Histogram) -> Markup {
                         title { (bin_label(h, bin)) ": " (integer(bin.2)) }
                     }
                 }
+                @if let Some(q) = quantiles {
+                    @for (value, name) in q.iter().zip([t.p1, t.median, t.p99]) {
+                        @if let Some(x) = value_x(h, *value, width) {
+                            line .quantile x1=(format!("{x:.1}")) x2=(format!("{x:.1}")) y1="0" y2=(height) {
+                                title { (name) ": " (stat_number(*value, h.int)) }
+                            }
+                        }
+                    }
+                }
                 text x="0" y=(height + pad - 2.0) { (first) }
                 text x=(width) y=(height + pad - 2.0) text-anchor="end" { (last) }
+            }
+            @if let Some([p1, p50, p99]) = quantiles {
+                p .hint .quantiles {
+                    (t.p1) " " (stat_number(p1, h.int)) " · " (t.median) " " (stat_number(p50, h.int))
+                    " · " (t.p99) " " (stat_number(p99, h.int))
+                }
             }
             details {
                 summary { (t.numbers) }
@@ -1168,6 +1222,26 @@ mod tests {
         assert_eq!(found[1].bins.iter().map(|b| b.2).sum::<u64>(), 11);
         assert_eq!(bin_label(&found[0], &found[0].bins[1]), "1");
         assert_eq!(bin_label(&found[1], &found[1].bins[0]), "0.00 – 0.50");
+    }
+
+    #[test]
+    fn quantiles_fall_where_their_values_are() {
+        let by_value = Histogram {
+            column: "n".into(),
+            int: true,
+            bins: vec![(0.0, 0.0, 3), (1.0, 1.0, 0), (2.0, 2.0, 4)],
+        };
+        assert_eq!(value_x(&by_value, 1.0, 300.0), Some(150.0));
+        assert_eq!(value_x(&by_value, 0.0, 300.0), Some(50.0));
+        let equal = Histogram {
+            column: "x".into(),
+            int: false,
+            bins: (0..20)
+                .map(|b| (b as f64 * 0.5, (b + 1) as f64 * 0.5, 1))
+                .collect(),
+        };
+        assert_eq!(value_x(&equal, 2.5, 200.0), Some(50.0));
+        assert_eq!(value_x(&equal, 11.0, 200.0), Some(200.0));
     }
 
     #[test]
