@@ -112,7 +112,8 @@ const COMMON_EN: Common = Common {
     sign_in: "Sign in",
     sign_out: "Sign out",
     token: "API token",
-    token_hint: "Paste a token from `millwright token create` or the one `millwright serve` printed.",
+    token_hint:
+        "Paste a token from `millwright token create` or the one `millwright serve` printed.",
     token_refused: "That token is unknown or revoked.",
     signed_in_as: "Signed in as",
     viewer: "viewer",
@@ -212,7 +213,9 @@ pub fn number(x: f64, decimals: usize) -> String {
         return if x > 0.0 { "∞" } else { "−∞" }.to_owned();
     }
     let text = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), ""), |(i, f)| (i, f));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), ""), |(i, f)| (i, f));
     let mut grouped = String::with_capacity(int.len() + int.len() / 3);
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -230,6 +233,19 @@ pub fn number(x: f64, decimals: usize) -> String {
     } else {
         format!("{sign}{grouped}.{frac}")
     }
+}
+
+/// A measured figure with as many decimals as it needs: whole numbers none, large ones one, small
+/// ones four (metrics such as 0.9775).
+pub fn figure(x: f64) -> String {
+    let decimals = if x.fract() == 0.0 {
+        0
+    } else if x.abs() >= 100.0 {
+        1
+    } else {
+        4
+    };
+    number(x, decimals)
 }
 
 pub fn integer(x: u64) -> String {
@@ -291,6 +307,9 @@ mod tests {
         assert_eq!(number(-0.0001, 2), "0.00");
         assert_eq!(number(999.0, 0), "999");
         assert_eq!(number(f64::NAN, 2), "—");
+        assert_eq!(figure(600.0), "600");
+        assert_eq!(figure(0.97751), "0.9775");
+        assert_eq!(figure(1234.56), "1,234.6");
         assert_eq!(percent(Lang::En, 0.1234, 1), "12.3 %");
         assert_eq!(percent(Lang::Zh, 0.1234, 1), "12.3%");
         assert_eq!(bytes(1_530_000), "1.5 MB");

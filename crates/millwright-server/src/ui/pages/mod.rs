@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/data/{name}", get(data::dataset))
         .route("/ui/sql", get(sql::page))
         .route("/ui/sql/csv", get(sql::csv))
+        .route("/ui/{*rest}", get(not_found))
 }
 
 /// A failure of the application layer or the store, shown in the page's frame.
@@ -30,4 +31,10 @@ pub(crate) fn failure(
 ) -> axum::response::Response {
     let error: crate::ApiError = error.into();
     super::layout::error_page(ctx, error.status, &error.message)
+}
+
+/// Any other dashboard path: a page saying so, in the frame (signed-in users only).
+async fn not_found(ctx: super::session::Ctx) -> axum::response::Response {
+    let t = super::i18n::common(ctx.lang);
+    super::layout::error_page(&ctx, axum::http::StatusCode::NOT_FOUND, t.not_found)
 }
