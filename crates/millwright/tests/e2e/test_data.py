@@ -173,3 +173,13 @@ def test_a_viewer_reads_and_queries_but_cannot_upload(server, signed_in):
     page.click("#sql-run")
     assert page.locator("table.result tbody td").inner_text() == "3000"
     assert page.locator("main form[data-api], main button[data-api]").count() == 0
+
+
+def test_data_pages_fit_a_tablet(server, signed_in):
+    page = signed_in("operator", viewport=(768, 1024))
+    for path in ["/ui/data", "/ui/data/demo_milling",
+                 "/ui/sql?q=SELECT+*+FROM+demo_milling+LIMIT+60&chart=line"]:
+        page.goto(server.url + path)
+        # Wide tables scroll inside their box; the page itself is no wider than the screen.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    page.locator("#sql-chart canvas").first.wait_for()
