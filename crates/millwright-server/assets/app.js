@@ -24,8 +24,8 @@ async function api(method, url, body, multipart) {
   return data;
 }
 
-// A form's fields as the JSON the API reads: data-type says how to read each (number, list, bool,
-// json, text); empty fields are left out so that the API's defaults apply.
+// A form's fields as the JSON the API reads: data-type says how to read each (number, list, lines,
+// bool, json, text); empty fields are left out so that the API's defaults apply.
 function formBody(form) {
   const body = {};
   for (const el of form.elements) {
@@ -40,6 +40,8 @@ function formBody(form) {
     switch (el.dataset.type) {
       case "number": value = Number(raw); break;
       case "list": value = raw.split(/[,\n]/).map((s) => s.trim()).filter(Boolean); break;
+      // One item per line (items that may hold commas: SQL expressions, column names).
+      case "lines": value = raw.split("\n").map((s) => s.trim()).filter(Boolean); break;
       case "bool": value = el.type === "checkbox" ? el.checked : raw === "true"; break;
       case "json": value = JSON.parse(raw); break;
       default: value = el.type === "textarea" || el.tagName === "TEXTAREA" ? el.value : raw;

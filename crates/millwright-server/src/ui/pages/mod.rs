@@ -2,7 +2,10 @@
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
 mod jobs;
+mod models;
 mod overview;
+mod runs;
+mod train;
 
 use axum::routing::get;
 use axum::Router;
@@ -13,6 +16,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/models", get(models::index))
+        .route("/ui/models/{name}", get(models::model))
+        .route("/ui/models/{name}/{version}", get(models::version))
+        .route("/ui/runs", get(runs::index))
+        .route("/ui/runs/compare", get(runs::compare))
+        .route("/ui/runs/{id}", get(runs::run))
+        .route("/ui/train", get(train::page))
 }
 
 /// A failure of the application layer or the store, shown in the page's frame.
