@@ -18,6 +18,7 @@ struct Text {
     freshness: &'static str,
     production_model: &'static str,
     no_production: &'static str,
+    newest_model: &'static str,
     last_comparison: &'static str,
     no_comparison: &'static str,
     open_business: &'static str,
@@ -40,6 +41,7 @@ const EN: Text = Text {
     freshness: "Last change",
     production_model: "Model in production",
     no_production: "No model version carries the production alias yet.",
+    newest_model: "The newest version:",
     last_comparison: "Last twin comparison",
     no_comparison: "No twin comparison has been run yet.",
     open_business: "Open the business case",
@@ -62,6 +64,7 @@ const ZH: Text = Text {
     freshness: "最近更新",
     production_model: "生产模型",
     no_production: "尚无模型版本带有 production 别名。",
+    newest_model: "最新版本：",
     last_comparison: "最近一次孪生对比",
     no_comparison: "尚未运行孪生对比。",
     open_business: "查看业务案例",
@@ -85,7 +88,11 @@ fn text(lang: Lang) -> &'static Text {
 pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let home = &state.home;
     let datasets = match millwright_app::data::datasets(home).await {
-        Ok(d) => d,
+        // A dataset's quarantine is shown with the dataset, not beside it.
+        Ok(d) => d
+            .into_iter()
+            .filter(|d| !d.name.ends_with(millwright_data::names::QUARANTINE_SUFFIX))
+            .collect::<Vec<_>>(),
         Err(e) => return super::failure(&ctx, e),
     };
     let mut fresh = Vec::with_capacity(datasets.len());
@@ -118,6 +125,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         .iter()
         .filter(|m| m.aliases.iter().any(|a| a == "production"))
         .collect();
+    let newest = models.iter().max_by(|a, b| a.created.cmp(&b.created));
     // Run ids start with their time, so the greatest is the newest.
     let last_compare = runs
         .iter()
@@ -150,7 +158,13 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
             }
             section .card aria-labelledby="ov-model" {
                 h2 #ov-model { (t.production_model) }
-                @if production.is_empty() { p { (t.no_production) } }
+                @if production.is_empty() {
+                    p { (t.no_production) }
+                    @if let Some(m) = newest {
+                        p { (t.newest_model) " " a translate="no" href={ "/ui/models/" (m.name) } { (m.name) "@" (m.version) } " · " span translate="no" { (m.kind.to_string()) } }
+                        (metrics_table(ctx.lang, &m.metrics))
+                    }
+                }
                 @for m in &production {
                     p { a translate="no" href={ "/ui/models/" (m.name) } { (m.name) "@" (m.version) } " · " span translate="no" { (m.kind.to_string()) } }
                     (metrics_table(ctx.lang, &m.metrics))
