@@ -984,7 +984,10 @@ fn fit_final(
         progress.point(
             "loss",
             r.epoch as f64,
-            &[("train", r.train_loss), ("val", r.val_loss.unwrap_or(f64::NAN))],
+            &[
+                ("train", r.train_loss),
+                ("val", r.val_loss.unwrap_or(f64::NAN)),
+            ],
         );
         progress.note(&format!(
             "loss {:.4} val_loss {:.4}",

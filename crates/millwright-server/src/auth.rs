@@ -104,7 +104,9 @@ fn check(
     method: &Method,
 ) -> Result<TokenInfo, ApiError> {
     let Some(secret) = bearer(headers) else {
-        if let Some(cookie) = crate::ui::session::cookie(headers, crate::ui::session::SESSION_COOKIE) {
+        if let Some(cookie) =
+            crate::ui::session::cookie(headers, crate::ui::session::SESSION_COOKIE)
+        {
             return check_session(state, headers, method, cookie);
         }
         return Err(ApiError::unauthorized(

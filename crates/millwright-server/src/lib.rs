@@ -197,13 +197,12 @@ impl Server {
             return Err(ServeError::NoAdminToken { addr: config.bind });
         }
         // A first start on loopback has no token to sign in with: make the admin one and show it once.
-        let first_token = if config.first_token
-            && store.list_tokens()?.iter().all(|t| t.revoked.is_some())
-        {
-            Some(store.create_token(FIRST_TOKEN_NAME, Role::Admin)?)
-        } else {
-            None
-        };
+        let first_token =
+            if config.first_token && store.list_tokens()?.iter().all(|t| t.revoked.is_some()) {
+                Some(store.create_token(FIRST_TOKEN_NAME, Role::Admin)?)
+            } else {
+                None
+            };
         let failed = store.fail_unfinished_jobs()?;
         if failed > 0 {
             tracing::warn!(

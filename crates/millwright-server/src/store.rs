@@ -612,7 +612,11 @@ impl Store {
 
     /// Signs a browser in with an API token: a new session whose cookie secret is returned once (only its
     /// hash is stored), bound to the token, so revoking the token ends its sessions.
-    pub fn create_session(&self, secret: &str, lifetime: chrono::Duration) -> Result<Option<NewSession>> {
+    pub fn create_session(
+        &self,
+        secret: &str,
+        lifetime: chrono::Duration,
+    ) -> Result<Option<NewSession>> {
         let Some(token) = self.authenticate(secret)? else {
             return Ok(None);
         };
@@ -636,7 +640,11 @@ impl Store {
             ],
         )
         .map_err(sql("storing the session"))?;
-        Ok(Some(NewSession { cookie, csrf, token }))
+        Ok(Some(NewSession {
+            cookie,
+            csrf,
+            token,
+        }))
     }
 
     /// The live session of this cookie secret and its token, if neither expired nor revoked.

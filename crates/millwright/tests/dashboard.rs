@@ -38,6 +38,10 @@ fn dashboard_pages_work_in_a_real_browser() {
         .env("CHROMIUM", chromium)
         .status()
         .expect("python3 runs");
-    assert!(status.success(), "the browser tests failed (screenshots in {})", out.display());
+    assert!(
+        status.success(),
+        "the browser tests failed (screenshots in {})",
+        out.display()
+    );
     eprintln!("screenshots: {}", out.display());
 }

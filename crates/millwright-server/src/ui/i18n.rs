@@ -113,7 +113,8 @@ const COMMON_EN: Common = Common {
     sign_in: "Sign in",
     sign_out: "Sign out",
     token: "API token",
-    token_hint: "Paste a token from `millwright token create` or the one `millwright serve` printed.",
+    token_hint:
+        "Paste a token from `millwright token create` or the one `millwright serve` printed.",
     token_refused: "That token is unknown or revoked.",
     signed_in_as: "Signed in as",
     viewer: "viewer",
@@ -215,7 +216,9 @@ pub fn number(x: f64, decimals: usize) -> String {
         return if x > 0.0 { "∞" } else { "−∞" }.to_owned();
     }
     let text = format!("{:.*}", decimals, x.abs());
-    let (int, frac) = text.split_once('.').map_or((text.as_str(), ""), |(i, f)| (i, f));
+    let (int, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), ""), |(i, f)| (i, f));
     let mut grouped = String::with_capacity(int.len() + int.len() / 3);
     for (i, c) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {

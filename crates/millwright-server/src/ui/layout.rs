@@ -153,7 +153,11 @@ fn page_with_status(
 /// A page telling what went wrong, inside the frame.
 pub fn error_page(ctx: &Ctx, status: StatusCode, message: &str) -> Response {
     let t = common(ctx.lang);
-    let title = if status == StatusCode::NOT_FOUND { t.not_found } else { t.failed };
+    let title = if status == StatusCode::NOT_FOUND {
+        t.not_found
+    } else {
+        t.failed
+    };
     page_with_status(
         ctx,
         Section::Overview,

@@ -148,7 +148,12 @@ pub struct NextQuery {
 }
 
 pub async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    login_form(lang(&headers), local_next(q.next.as_deref()), None, StatusCode::OK)
+    login_form(
+        lang(&headers),
+        local_next(q.next.as_deref()),
+        None,
+        StatusCode::OK,
+    )
 }
 
 fn login_form(lang: Lang, next: &str, error: Option<&str>, status: StatusCode) -> Response {
@@ -184,7 +189,12 @@ pub async fn login(
     let lang = lang(&headers);
     let next = local_next(form.next.as_deref()).to_owned();
     if !same_site(&headers) {
-        return login_form(lang, &next, Some(common(lang).forbidden), StatusCode::FORBIDDEN);
+        return login_form(
+            lang,
+            &next,
+            Some(common(lang).forbidden),
+            StatusCode::FORBIDDEN,
+        );
     }
     let store = state.store.clone();
     let secret = form.token.trim().to_owned();
@@ -207,7 +217,11 @@ pub async fn login(
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     tracing::info!(token = %session.token.name, "dashboard sign-in");
-    let secure = if state.config.tls.is_some() { "; Secure" } else { "" };
+    let secure = if state.config.tls.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         session.cookie,

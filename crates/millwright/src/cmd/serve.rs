@@ -98,7 +98,8 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<()> {
         .run(millwright_server::shutdown_signal(), move |addr| {
             let base = format!("{scheme}://{addr}");
             if json {
-                let mut line = serde_json::json!({ "listening": base, "dashboard": format!("{base}/ui/") });
+                let mut line =
+                    serde_json::json!({ "listening": base, "dashboard": format!("{base}/ui/") });
                 if let Some(t) = &first_token {
                     line["token"] = t.token.clone().into();
                 }

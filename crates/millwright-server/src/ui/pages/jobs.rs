@@ -158,7 +158,10 @@ fn trained(job: &crate::store::JobRecord) -> Option<(String, u32, Option<String>
     }
     let result = job.result.as_ref()?;
     let (name, version) = result.get("model")?.as_str()?.rsplit_once('@')?;
-    let run = result.get("run").and_then(|r| r.as_str()).map(str::to_owned);
+    let run = result
+        .get("run")
+        .and_then(|r| r.as_str())
+        .map(str::to_owned);
     Some((name.to_owned(), version.parse().ok()?, run))
 }
 
@@ -168,7 +171,12 @@ fn loss_curve(job: &crate::jobs::LiveJob, t: &Text) -> Option<serde_json::Value>
     let (mut x, mut train, mut val) = (Vec::new(), Vec::new(), Vec::new());
     for event in events {
         if let crate::jobs::JobEvent::Progress {
-            event: millwright_app::Event::Point { curve, x: at, values },
+            event:
+                millwright_app::Event::Point {
+                    curve,
+                    x: at,
+                    values,
+                },
         } = event
         {
             if curve == "loss" {

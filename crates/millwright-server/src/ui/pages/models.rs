@@ -369,7 +369,8 @@ pub async fn model(State(state): State<AppState>, ctx: Ctx, Path(name): Path<Str
         }
         p { a href="/ui/models" { (c.back) } }
     };
-    layout::page(&ctx, Section::Models, &name, body)
+    // Titles hold labels only: a tab's title cannot mark a name as data for translators.
+    layout::page(&ctx, Section::Models, t.model, body)
 }
 
 fn alias_table(ctx: &Ctx, name: &str, aliases: &Aliases) -> Markup {
@@ -479,6 +480,7 @@ pub async fn version(
     let t = text(ctx.lang);
     let c = common(ctx.lang);
     let title = format!("{name}@{version}");
+    let tab = format!("{} · {} {version}", t.model, c.version);
     let finals = run.as_ref().map(|r| &r.record.final_metrics);
     let body = html! {
         h1 { (t.model) " " span translate="no" { (title) } }
@@ -517,21 +519,37 @@ pub async fn version(
             (cv_section(ctx.lang, cv))
         }
     };
-    layout::page(&ctx, Section::Models, &title, body)
+    layout::page(&ctx, Section::Models, &tab, body)
 }
 
 /// Every numeric metric of an object, by name.
 pub(crate) fn metric_rows(lang: Lang, metrics: &Value) -> Markup {
     let t = text(lang);
-    let rows: Vec<(&String, f64)> = metrics
+    let rows: Vec<(&String, &serde_json::Number)> = metrics
         .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k, v.as_f64()?))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Number(n) => Some((k, n)),
+                    _ => None,
+                })
+                .collect()
+        })
         .unwrap_or_default();
     html! {
         table .metrics {
             thead { tr { th { (t.metric) } th .num { (t.value) } } }
-            tbody { @for (k, v) in rows { tr { td translate="no" { (k) } td .num { (number(v, 4)) } } } }
+            tbody { @for (k, v) in rows { tr { td translate="no" { (k) } td .num { (figure(v)) } } } }
         }
+    }
+}
+
+/// A stored number as shown: counts (JSON integers) whole, measures with four decimals.
+pub(crate) fn figure(n: &serde_json::Number) -> String {
+    match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => number(i as f64, 0),
+        (None, Some(x)) => number(x, 4),
+        (None, None) => n.to_string(),
     }
 }
 
@@ -627,7 +645,13 @@ fn curve_sections(lang: Lang, curves: &Value) -> Markup {
         .as_array()
         .map(|bins| {
             bins.iter()
-                .filter_map(|b| Some((b.get(0)?.as_f64()?, b.get(1)?.as_f64()?, b.get(2)?.as_u64()?)))
+                .filter_map(|b| {
+                    Some((
+                        b.get(0)?.as_f64()?,
+                        b.get(1)?.as_f64()?,
+                        b.get(2)?.as_u64()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -676,7 +700,12 @@ fn importance_items(importance: &Value) -> Vec<(String, f64)> {
         .map(|items| {
             items
                 .iter()
-                .filter_map(|i| Some((i.get("feature")?.as_str()?.to_owned(), i.get("drop")?.as_f64()?)))
+                .filter_map(|i| {
+                    Some((
+                        i.get("feature")?.as_str()?.to_owned(),
+                        i.get("drop")?.as_f64()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -688,9 +717,17 @@ fn importance_svg(items: &[(String, f64)], label: &str) -> Markup {
     const LABEL: f64 = 220.0;
     const PLOT: f64 = 380.0;
     const VALUE: f64 = 70.0;
-    let max = items.iter().map(|(_, v)| v.abs()).fold(0.0, f64::max).max(1e-12);
+    let max = items
+        .iter()
+        .map(|(_, v)| v.abs())
+        .fold(0.0, f64::max)
+        .max(1e-12);
     let has_negative = items.iter().any(|(_, v)| *v < 0.0);
-    let zero = if has_negative { LABEL + PLOT / 2.0 } else { LABEL };
+    let zero = if has_negative {
+        LABEL + PLOT / 2.0
+    } else {
+        LABEL
+    };
     let scale = if has_negative { PLOT / 2.0 } else { PLOT } / max;
     let height = ROW * items.len() as f64 + 8.0;
     let width = LABEL + PLOT + VALUE;
@@ -750,7 +787,11 @@ pub(crate) fn cv_section(lang: Lang, cv: &Value) -> Markup {
         .filter_map(|c| c.get("folds")?.as_array().map(Vec::len))
         .max()
         .unwrap_or(0);
-    let f = |v: Option<&Value>| v.and_then(Value::as_f64).map(|x| number(x, 4)).unwrap_or_default();
+    let f = |v: Option<&Value>| {
+        v.and_then(Value::as_f64)
+            .map(|x| number(x, 4))
+            .unwrap_or_default()
+    };
     html! {
         section aria-labelledby="v-cv" {
             h2 #v-cv { (t.cv) }
@@ -810,6 +851,17 @@ mod tests {
         a.aliases.insert("canary".into(), 2);
         a.aliases.insert("production".into(), 1);
         assert_eq!(promote_aliases(&a), ["production", "staging", "canary"]);
+    }
+
+    #[test]
+    fn counts_are_whole_and_measures_have_four_decimals() {
+        let n = |v: Value| match v {
+            Value::Number(n) => figure(&n),
+            _ => unreachable!(),
+        };
+        assert_eq!(n(json!(2400)), "2,400");
+        assert_eq!(n(json!(0.5)), "0.5000");
+        assert_eq!(n(json!(1.0)), "1.0000");
     }
 
     #[test]

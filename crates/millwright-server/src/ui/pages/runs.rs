@@ -210,7 +210,13 @@ impl ListQuery {
     }
 }
 
-fn select(id: &str, label: &str, any: &str, options: &[(String, String)], chosen: Option<&str>) -> Markup {
+fn select(
+    id: &str,
+    label: &str,
+    any: &str,
+    options: &[(String, String)],
+    chosen: Option<&str>,
+) -> Markup {
     html! {
         div .stack {
             label for=(id) { (label) }
@@ -225,7 +231,11 @@ fn select(id: &str, label: &str, any: &str, options: &[(String, String)], chosen
 }
 
 /// `/ui/runs`: runs newest first, filtered by a GET form, paged, with two picked for a comparison.
-pub async fn index(State(state): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
+pub async fn index(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let t = text(ctx.lang);
     let c = common(ctx.lang);
     let filter = match q.filter() {
@@ -257,10 +267,16 @@ pub async fn index(State(state): State<AppState>, ctx: Ctx, Query(q): Query<List
     let pair = |s: String| (s.clone(), s);
     let dataset_options: Vec<(String, String)> = sets.into_iter().map(pair).collect();
     let kind_options: Vec<(String, String)> = kinds.into_iter().map(pair).collect();
-    let status_options: Vec<(String, String)> = [RunStatus::Running, RunStatus::Finished, RunStatus::Failed]
-        .iter()
-        .map(|s| (s.as_str().to_owned(), state_name(ctx.lang, *s, false).to_owned()))
-        .collect();
+    let status_options: Vec<(String, String)> =
+        [RunStatus::Running, RunStatus::Finished, RunStatus::Failed]
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str().to_owned(),
+                    state_name(ctx.lang, *s, false).to_owned(),
+                )
+            })
+            .collect();
     let end = offset + page.runs.len() as u64;
     let body = html! {
         h1 { (t.title) }
@@ -288,17 +304,18 @@ pub async fn index(State(state): State<AppState>, ctx: Ctx, Query(q): Query<List
                 p .hint { (t.compare_hint) }
                 div .scroll { table #runs {
                     thead { tr {
-                        th { "A" } th { "B" } th { (t.run) } th { (t.name) } th { (t.model_kind) }
+                        th #col-a { "A" } th #col-b { "B" } th { (t.run) } th { (t.name) } th { (t.model_kind) }
                         th { (models::text(ctx.lang).dataset) } th { (c.state) } th { (c.started) }
                         th .num { (t.duration) } th .num { (t.epochs) } th { (models::text(ctx.lang).metrics) }
                     } }
                     tbody {
-                        @for r in &page.runs {
+                        @for (i, r) in page.runs.iter().enumerate() {
                             @let id = r.record.id.to_string();
                             tr data-run=(id) {
-                                td { input type="radio" name="a" value=(id) aria-label={ (t.first) " " (id) }; }
-                                td { input type="radio" name="b" value=(id) aria-label={ (t.second) " " (id) }; }
-                                td translate="no" { a href={ "/ui/runs/" (id) } { (id) } }
+                                // Each radio is named by its column (A or B) and its run's id.
+                                td { input type="radio" name="a" value=(id) aria-labelledby={ "col-a run-" (i) }; }
+                                td { input type="radio" name="b" value=(id) aria-labelledby={ "col-b run-" (i) }; }
+                                td id={ "run-" (i) } translate="no" { a href={ "/ui/runs/" (id) } { (id) } }
                                 td translate="no" { (r.record.spec.name) }
                                 td translate="no" { (r.record.spec.model_kind) }
                                 td translate="no" { (r.record.spec.dataset.label()) }
@@ -461,7 +478,7 @@ pub async fn run(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
             pre translate="no" { (pretty(&r.spec.params)) }
         }
     };
-    layout::page(&ctx, Section::Models, &rid, body)
+    layout::page(&ctx, Section::Models, t.run, body)
 }
 
 #[derive(Debug, Deserialize)]
@@ -473,14 +490,28 @@ pub struct CompareQuery {
 fn show_value(v: &Option<Value>) -> String {
     match v {
         None => "—".to_owned(),
-        Some(Value::Number(n)) => n.as_f64().map(|x| number(x, 4)).unwrap_or_default(),
+        Some(Value::Number(n)) => models::figure(n),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
 }
 
+/// `b − a`, whole when both are counts.
+fn delta(d: &millwright_learn::tracking::FieldDiff) -> String {
+    let whole = |v: &Option<Value>| v.as_ref().is_some_and(|v| v.is_i64() || v.is_u64());
+    match d.delta {
+        Some(x) if whole(&d.a) && whole(&d.b) => number(x, 0),
+        Some(x) => number(x, 4),
+        None => String::new(),
+    }
+}
+
 /// `/ui/runs/compare?a=…&b=…`: what differs between two runs and both runs' curves.
-pub async fn compare(State(state): State<AppState>, ctx: Ctx, Query(q): Query<CompareQuery>) -> Response {
+pub async fn compare(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<CompareQuery>,
+) -> Response {
     let t = text(ctx.lang);
     let (a, b) = match (ListQuery::field(&q.a), ListQuery::field(&q.b)) {
         (Some(a), Some(b)) => (a, b),
@@ -525,7 +556,7 @@ pub async fn compare(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Co
                     td translate="no" { (d.key) }
                     td .num translate="no" { (show_value(&d.a)) }
                     td .num translate="no" { (show_value(&d.b)) }
-                    td .num { (d.delta.map(|x| number(x, 4)).unwrap_or_default()) }
+                    td .num { (delta(d)) }
                 } } }
             } }
         }
@@ -537,7 +568,7 @@ pub async fn compare(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Co
                     tbody { @for d in &cmp.last_epoch { tr {
                         td translate="no" { (d.key) }
                         td .num { (show_value(&d.a)) } td .num { (show_value(&d.b)) }
-                        td .num { (d.delta.map(|x| number(x, 4)).unwrap_or_default()) }
+                        td .num { (delta(d)) }
                     } } }
                 }
             }
@@ -571,7 +602,10 @@ fn choose(state: &AppState, ctx: &Ctx, a: Option<String>, b: Option<String>) -> 
         .iter()
         .map(|r| {
             let id = r.record.id.to_string();
-            let shown = format!("{id} · {} · {}", r.record.spec.name, r.record.spec.model_kind);
+            let shown = format!(
+                "{id} · {} · {}",
+                r.record.spec.name, r.record.spec.model_kind
+            );
             (id, shown)
         })
         .collect();
@@ -594,7 +628,12 @@ mod tests {
 
     #[test]
     fn tags_group_by_metric() {
-        let tags = vec!["loss/val".to_owned(), "accuracy/val".into(), "loss/train".into(), "lr".into()];
+        let tags = vec![
+            "loss/val".to_owned(),
+            "accuracy/val".into(),
+            "loss/train".into(),
+            "lr".into(),
+        ];
         let g = groups(&tags);
         assert_eq!(g["loss"], ["loss/train", "loss/val"]);
         assert_eq!(g["accuracy"], ["accuracy/val"]);
@@ -618,12 +657,18 @@ mod tests {
             name: None,
             offset: Some(50),
         };
-        assert_eq!(q.at(100), "/ui/runs?status=finished&dataset=demo+milling&offset=100");
+        assert_eq!(
+            q.at(100),
+            "/ui/runs?status=finished&dataset=demo+milling&offset=100"
+        );
         assert_eq!(q.at(0), "/ui/runs?status=finished&dataset=demo+milling");
         let f = q.filter().unwrap();
         assert_eq!(f.status, Some(RunStatus::Finished));
         assert_eq!(f.model_kind, None);
-        let bad = ListQuery { status: Some("done".into()), ..ListQuery::default() };
+        let bad = ListQuery {
+            status: Some("done".into()),
+            ..ListQuery::default()
+        };
         assert!(bad.filter().is_err());
     }
 }

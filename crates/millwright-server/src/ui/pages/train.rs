@@ -97,7 +97,7 @@ const ZH: Text = Text {
     name: "模型名称",
     name_hint: "注册表中的名称；留空则使用数据集名称。名称已存在时会新增一个版本。",
     features: "派生特征",
-    features_hint: "每行一个，格式为 名称=基于各列的 SQL 表达式，例如 power=torque * speed。",
+    features_hint: "每行一个，格式为 名称=基于各列的 SQL 表达式，例如 功率=扭矩 * 转速。",
     epochs: "训练轮数",
     epochs_hint: "仅用于 MLP（自动选择时也适用）；留空使用默认值。",
     cv: "交叉验证折数",
@@ -126,13 +126,21 @@ fn last_training(state: &AppState, dataset: &str) -> Option<(String, Vec<String>
     let drop = params
         .get("drop")
         .and_then(|d| d.as_array())
-        .map(|d| d.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+        .map(|d| {
+            d.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     Some((target, drop))
 }
 
 /// `/ui/train`: operators only (the API refuses a viewer's training too).
-pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<TrainQuery>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TrainQuery>,
+) -> Response {
     if let Err(refused) = ctx.require(Role::Operator) {
         return refused;
     }
@@ -214,7 +222,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Train
                 input #name type="text" name="name" placeholder=(schema.dataset) translate="no";
                 p .hint { (t.name_hint) }
                 label for="features" { (t.features) }
-                textarea #features name="features" data-type="lines" rows="3" translate="no" {}
+                textarea #features .short name="features" data-type="lines" rows="3" translate="no" {}
                 p .hint { (t.features_hint) }
                 label for="epochs" { (t.epochs) }
                 input #epochs type="number" name="epochs" data-type="number" min="1" max="10000" step="1";
