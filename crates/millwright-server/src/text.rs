@@ -50,6 +50,22 @@ pub fn audit(entries: &[AuditEntry]) -> String {
     out
 }
 
+/// What `millwright serve` prints once it listens: the addresses, and the first admin token when the
+/// server just made one (shown only this once).
+pub fn listening(base: &str, first_token: Option<&crate::store::NewToken>) -> String {
+    let mut out = format!(
+        "millwright serve: listening on {base}\n  dashboard: {base}/ui/\n  API docs:  {base}/api/docs/\n"
+    );
+    if let Some(t) = first_token {
+        out.push_str(&format!(
+            "  sign in with the admin token {} (made now, as the home had no token; it is shown only \
+             once: keep it, or make more with `millwright token create`)\n",
+            t.token
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,20 +88,4 @@ mod tests {
         assert_eq!(lines[0].find("role"), lines[1].find("operator"));
         assert!(lines[1].contains("2026-12-01 10:00:00 UTC") && lines[1].ends_with(" -"));
     }
-}
-
-/// What `millwright serve` prints once it listens: the addresses, and the first admin token when the
-/// server just made one (shown only this once).
-pub fn listening(base: &str, first_token: Option<&crate::store::NewToken>) -> String {
-    let mut out = format!(
-        "millwright serve: listening on {base}\n  dashboard: {base}/ui/\n  API docs:  {base}/api/docs/\n"
-    );
-    if let Some(t) = first_token {
-        out.push_str(&format!(
-            "  sign in with the admin token {} (made now, as the home had no token; it is shown only \
-             once: keep it, or make more with `millwright token create`)\n",
-            t.token
-        ));
-    }
-    out
 }

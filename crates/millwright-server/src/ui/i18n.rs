@@ -95,7 +95,6 @@ pub struct Common {
     pub finished: &'static str,
     pub by: &'static str,
     pub open: &'static str,
-    pub ago: &'static str,
     pub live_reconnecting: &'static str,
     pub skip_to_content: &'static str,
     pub main_navigation: &'static str,
@@ -141,7 +140,6 @@ const COMMON_EN: Common = Common {
     finished: "Finished",
     by: "By",
     open: "Open",
-    ago: "ago",
     live_reconnecting: "Live updates interrupted; reconnecting…",
     skip_to_content: "Skip to content",
     main_navigation: "Main navigation",
@@ -186,7 +184,6 @@ const COMMON_ZH: Common = Common {
     finished: "结束",
     by: "发起者",
     open: "打开",
-    ago: "前",
     live_reconnecting: "实时更新中断，正在重新连接…",
     skip_to_content: "跳到正文",
     main_navigation: "主导航",
@@ -236,6 +233,19 @@ pub fn number(x: f64, decimals: usize) -> String {
     } else {
         format!("{sign}{grouped}.{frac}")
     }
+}
+
+/// A measured figure with as many decimals as it needs: whole numbers none, large ones one, small
+/// ones four (metrics such as 0.9775).
+pub fn figure(x: f64) -> String {
+    let decimals = if x.fract() == 0.0 {
+        0
+    } else if x.abs() >= 100.0 {
+        1
+    } else {
+        4
+    };
+    number(x, decimals)
 }
 
 pub fn integer(x: u64) -> String {
@@ -297,6 +307,9 @@ mod tests {
         assert_eq!(number(-0.0001, 2), "0.00");
         assert_eq!(number(999.0, 0), "999");
         assert_eq!(number(f64::NAN, 2), "—");
+        assert_eq!(figure(600.0), "600");
+        assert_eq!(figure(0.97751), "0.9775");
+        assert_eq!(figure(1234.56), "1,234.6");
         assert_eq!(percent(Lang::En, 0.1234, 1), "12.3 %");
         assert_eq!(percent(Lang::Zh, 0.1234, 1), "12.3%");
         assert_eq!(bytes(1_530_000), "1.5 MB");

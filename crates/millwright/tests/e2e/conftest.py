@@ -117,8 +117,16 @@ class Watch:
         self.problems = []
 
     def console(self, message):
-        if message.type == "error":
+        # A refused API call (a 4xx the page shows to the user) is logged by Chromium as a failed load;
+        # that is the page working. Server errors and missing assets are caught in `response`.
+        if message.type == "error" and not message.text.startswith(
+            "Failed to load resource: the server responded with a status of 4"
+        ):
             self.problems.append(f"console error: {message.text} at {message.location}")
+
+    def response(self, response):
+        if response.status >= 500 or ("/ui/static/" in response.url and response.status not in (200, 304)):
+            self.problems.append(f"{response.status} for {response.url}")
 
     def page_error(self, error):
         self.problems.append(f"page error: {error}")
@@ -148,6 +156,7 @@ def signed_in(server, browser, request):
         page.on("console", watch.console)
         page.on("pageerror", watch.page_error)
         page.on("request", watch.request)
+        page.on("response", watch.response)
         page.goto(server.url + "/ui/")
         page.fill("#token", server.tokens[role])
         page.click("button[type=submit]")

@@ -95,3 +95,20 @@ def test_hostile_next_and_language_values_stay_on_the_server(server, browser):
     assert page.goto(server.url + "/ui/lang?to=klingon").status == 400
     assert response is not None
     context.close()
+
+
+def test_keyboard_and_tablet(server, signed_in):
+    page = signed_in("operator", viewport=(768, 1024))
+    # The first Tab reaches the skip link; following it puts the focus on the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+    # Every section is reachable by keyboard from the navigation.
+    links = page.locator("nav.sections a")
+    assert links.count() >= 5
+    for i in range(links.count()):
+        assert links.nth(i).evaluate("el => el.tabIndex") == 0
+    # Nothing wider than a tablet's screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "overview-tablet")

@@ -1,6 +1,7 @@
 //! One module per dashboard section. A page handler takes a [`Ctx`](super::session::Ctx), reads what it
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
+mod admin;
 mod jobs;
 mod models;
 mod overview;
@@ -23,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/ui/runs/compare", get(runs::compare))
         .route("/ui/runs/{id}", get(runs::run))
         .route("/ui/train", get(train::page))
+        .route("/ui/admin", get(admin::page))
+        .route("/ui/{*rest}", get(not_found))
 }
 
 /// A failure of the application layer or the store, shown in the page's frame.
@@ -32,4 +35,10 @@ pub(crate) fn failure(
 ) -> axum::response::Response {
     let error: crate::ApiError = error.into();
     super::layout::error_page(ctx, error.status, &error.message)
+}
+
+/// Any other dashboard path: a page saying so, in the frame (signed-in users only).
+async fn not_found(ctx: super::session::Ctx) -> axum::response::Response {
+    let t = super::i18n::common(ctx.lang);
+    super::layout::error_page(&ctx, axum::http::StatusCode::NOT_FOUND, t.not_found)
 }

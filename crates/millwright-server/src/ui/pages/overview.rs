@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
 use crate::store::JobState;
-use crate::ui::i18n::{age, common, integer, number, Lang};
+use crate::ui::i18n::{age, common, figure, integer, Lang};
 use crate::ui::layout::{self, Section};
 use crate::ui::session::Ctx;
 use crate::AppState;
@@ -219,7 +219,7 @@ pub fn metrics_table(lang: Lang, metrics: &serde_json::Value) -> Markup {
             tbody {
                 @for (name, value) in map {
                     @if let Some(x) = value.as_f64() {
-                        tr { td translate="no" { (name) } td .num { (number(x, 4)) } }
+                        tr { td translate="no" { (name) } td .num { (figure(x)) } }
                     }
                 }
             }
