@@ -177,9 +177,18 @@ def test_chinese_pages_and_what_a_viewer_may_not_do(server, signed_in):
         assert response.status == 200, path
         assert zh.locator("html").get_attribute("lang") == "zh-CN"
         assert_no_english(zh)
+    zh.goto(server.url + "/ui/models/failure/1")
+    shot(zh, "model-zh")
     # Operators see promote controls; on the Chinese page too.
     zh.goto(server.url + "/ui/models/failure")
     assert zh.locator("button[data-promote]").count() >= 1
+
+    # A tablet reads every page without scrolling sideways (wide tables scroll in their own box).
+    tablet = signed_in("viewer", viewport=(768, 1024))
+    for path in ["/ui/models", "/ui/models/failure", "/ui/models/failure/1", "/ui/runs", f"/ui/runs/{run}"]:
+        tablet.goto(server.url + path)
+        assert tablet.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    shot(tablet, "model-tablet")
 
     viewer = signed_in("viewer")
     for path in ["/ui/models", "/ui/models/failure", "/ui/models/failure/1", "/ui/runs",

@@ -452,12 +452,14 @@ fn promote_table(ctx: &Ctx, name: &str, versions: &[VersionSummary], aliases: &A
 pub async fn version(
     State(state): State<AppState>,
     ctx: Ctx,
-    Path((name, version)): Path<(String, u32)>,
+    Path((name, version)): Path<(String, String)>,
 ) -> Response {
     let versions = match millwright_app::learn::models(&state.home, Some(&name)) {
         Ok(v) => v,
         Err(e) => return super::failure(&ctx, e),
     };
+    // A version that is not a number is as absent as one not registered.
+    let version = version.parse::<u32>().unwrap_or(0);
     let Some(summary) = versions.into_iter().find(|v| v.version == version) else {
         return layout::error_page(
             &ctx,
@@ -539,13 +541,13 @@ pub(crate) fn metric_rows(lang: Lang, metrics: &Value) -> Markup {
     html! {
         table .metrics {
             thead { tr { th { (t.metric) } th .num { (t.value) } } }
-            tbody { @for (k, v) in rows { tr { td translate="no" { (k) } td .num { (figure(v)) } } } }
+            tbody { @for (k, v) in rows { tr { td translate="no" { (k) } td .num { (json_figure(v)) } } } }
         }
     }
 }
 
 /// A stored number as shown: counts (JSON integers) whole, measures with four decimals.
-pub(crate) fn figure(n: &serde_json::Number) -> String {
+pub(crate) fn json_figure(n: &serde_json::Number) -> String {
     match (n.as_i64(), n.as_f64()) {
         (Some(i), _) => number(i as f64, 0),
         (None, Some(x)) => number(x, 4),
@@ -856,7 +858,7 @@ mod tests {
     #[test]
     fn counts_are_whole_and_measures_have_four_decimals() {
         let n = |v: Value| match v {
-            Value::Number(n) => figure(&n),
+            Value::Number(n) => json_figure(&n),
             _ => unreachable!(),
         };
         assert_eq!(n(json!(2400)), "2,400");

@@ -490,7 +490,7 @@ pub struct CompareQuery {
 fn show_value(v: &Option<Value>) -> String {
     match v {
         None => "—".to_owned(),
-        Some(Value::Number(n)) => models::figure(n),
+        Some(Value::Number(n)) => models::json_figure(n),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
