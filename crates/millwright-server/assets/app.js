@@ -117,7 +117,8 @@ document.addEventListener("submit", (event) => {
   const multipart = form.enctype === "multipart/form-data";
   try {
     body = multipart ? new FormData(form) : formBody(form);
-    if (!multipart) url = fillUrl(url, body);
+    // A multipart form's text fields fill the URL too (an upload's dataset name and mode).
+    url = fillUrl(url, multipart ? Object.fromEntries(body) : body);
   } catch (e) {
     say(form, e.message, false);
     return;
@@ -138,6 +139,14 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 
 // spec: {x: [...], series: [{label, values}], x_label, y_label, kind: "line" | "bars" | "points",
 // x_labels: optional category names for bar charts}
+// A bar chart's value axis: from zero (or below, for negative bars) with a little room at the end.
+function barRange(u, min, max) {
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max);
+  const pad = (hi - lo) * 0.05 || 1;
+  return [lo < 0 ? lo - pad : 0, hi > 0 ? hi + pad : 0];
+}
+
 function drawChart(target, spec) {
   if (!window.uPlot || !target) return null;
   target.textContent = "";
@@ -163,7 +172,11 @@ function drawChart(target, spec) {
   ];
   const options = {
     width, height: spec.height || 260, series, axes,
-    scales: { x: { time: false } },
+    // Bars stand on categories 0..n-1 (half a category of room each side keeps the outer bars whole)
+    // and grow from zero, so their heights compare.
+    scales: bars
+      ? { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] }, y: { range: barRange } }
+      : { x: { time: false } },
     legend: { show: spec.series.length > 1 || !!spec.series[0]?.label },
   };
   const data = [xValues].concat(spec.series.map((s) => s.values.map((v) => (v === null ? null : Number(v)))));

@@ -27,6 +27,7 @@ struct Text {
     cancelled: &'static str,
     new_version: &'static str,
     its_run: &'static str,
+    open_dataset: &'static str,
 }
 
 const EN: Text = Text {
@@ -45,6 +46,7 @@ const EN: Text = Text {
     cancelled: "cancelled",
     new_version: "New model version",
     its_run: "Its training run",
+    open_dataset: "Open the dataset",
 };
 
 const ZH: Text = Text {
@@ -63,6 +65,7 @@ const ZH: Text = Text {
     cancelled: "已取消",
     new_version: "新的模型版本",
     its_run: "对应的训练运行",
+    open_dataset: "查看数据集",
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -143,7 +146,11 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
                 }
             }
             @if let Some(result) = &job.result {
-                h2 { (t.result) } pre translate="no" { (pretty(result)) }
+                h2 { (t.result) }
+                @if let Some(dataset) = ingested_dataset(&job.kind, result) {
+                    p { a #job-dataset href={ "/ui/data/" (dataset) } { (t.open_dataset) } " " span translate="no" { (dataset) } }
+                }
+                pre translate="no" { (pretty(result)) }
             }
             h2 { (t.request) } pre translate="no" { (pretty(&job.request)) }
         }
@@ -163,6 +170,13 @@ fn trained(job: &crate::store::JobRecord) -> Option<(String, u32, Option<String>
         .and_then(|r| r.as_str())
         .map(str::to_owned);
     Some((name.to_owned(), version.parse().ok()?, run))
+}
+
+/// The dataset an ingest job wrote (a plain dataset name only: it goes into a link).
+fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a str> {
+    let name = result.get("dataset")?.as_str()?;
+    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok())
+        .then_some(name)
 }
 
 /// The loss curve of a finished training this server ran, from the events it kept (a chart spec).

@@ -2,10 +2,12 @@
 //! shows through the application layer, and renders it with the section's catalog of labels.
 
 mod admin;
+mod data;
 mod jobs;
 mod models;
 mod overview;
 mod runs;
+mod sql;
 mod train;
 
 use axum::routing::get;
@@ -25,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/ui/runs/{id}", get(runs::run))
         .route("/ui/train", get(train::page))
         .route("/ui/admin", get(admin::page))
+        .route("/ui/data", get(data::list))
+        .route("/ui/data/{name}", get(data::dataset))
+        .route("/ui/sql", get(sql::page))
+        .route("/ui/sql/csv", get(sql::csv))
         .route("/ui/{*rest}", get(not_found))
 }
 
