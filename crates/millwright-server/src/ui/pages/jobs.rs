@@ -25,9 +25,9 @@ struct Text {
     succeeded: &'static str,
     failed: &'static str,
     cancelled: &'static str,
+    open_dataset: &'static str,
     new_version: &'static str,
     its_run: &'static str,
-    open_dataset: &'static str,
 }
 
 const EN: Text = Text {
@@ -44,9 +44,9 @@ const EN: Text = Text {
     succeeded: "succeeded",
     failed: "failed",
     cancelled: "cancelled",
+    open_dataset: "Open the dataset",
     new_version: "New model version",
     its_run: "Its training run",
-    open_dataset: "Open the dataset",
 };
 
 const ZH: Text = Text {
@@ -63,9 +63,9 @@ const ZH: Text = Text {
     succeeded: "已成功",
     failed: "已失败",
     cancelled: "已取消",
+    open_dataset: "查看数据集",
     new_version: "新的模型版本",
     its_run: "对应的训练运行",
-    open_dataset: "查看数据集",
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -158,6 +158,13 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
     layout::page(&ctx, Section::Overview, &title, body)
 }
 
+/// The dataset an ingest job wrote (a plain dataset name only: it goes into a link).
+fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a str> {
+    let name = result.get("dataset")?.as_str()?;
+    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok())
+        .then_some(name)
+}
+
 /// What a succeeded `train` job registered: model name, version and its run, from the job's result.
 fn trained(job: &crate::store::JobRecord) -> Option<(String, u32, Option<String>)> {
     if job.kind != "train" || job.state != JobState::Succeeded {
@@ -170,13 +177,6 @@ fn trained(job: &crate::store::JobRecord) -> Option<(String, u32, Option<String>
         .and_then(|r| r.as_str())
         .map(str::to_owned);
     Some((name.to_owned(), version.parse().ok()?, run))
-}
-
-/// The dataset an ingest job wrote (a plain dataset name only: it goes into a link).
-fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a str> {
-    let name = result.get("dataset")?.as_str()?;
-    (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok())
-        .then_some(name)
 }
 
 /// The loss curve of a finished training this server ran, from the events it kept (a chart spec).
