@@ -25,16 +25,16 @@ def _promote(page, alias, version):
 
 def test_train_from_the_form_watch_it_live_then_promote_and_roll_back(server, signed_in):
     page = signed_in("operator")
-    # The demo's dataset (other tests may have added more): its columns, filled in from its last training.
-    page.goto(server.url + "/ui/train?dataset=demo_milling")
-    assert page.locator("#train-form").count() == 1
-    assert page.locator("#target").input_value() == "Machine failure"
-    assert page.locator("#drop-columns input[value=UDI]").is_checked()
-    # The dataset can be chosen again by the GET form (the server renders its columns).
+    page.goto(server.url + "/ui/train")
+    # The dataset is chosen by a GET form: the server renders its columns, filled in from its last
+    # training (with one dataset in the lake they are there at once).
     page.select_option("#pick-dataset", "demo_milling")
     with page.expect_navigation():
         page.click("#train-dataset button[type=submit]")
     assert "dataset=demo_milling" in page.url
+    assert page.locator("#train-form").count() == 1
+    assert page.locator("#target").input_value() == "Machine failure"
+    assert page.locator("#drop-columns input[value=UDI]").is_checked()
     page.select_option("#target", "Machine failure")
     for column in ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"]:
         page.check(f"#drop-columns input[value='{column}']")

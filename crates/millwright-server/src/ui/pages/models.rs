@@ -73,6 +73,7 @@ pub(crate) struct Text {
     pub numbers: &'static str,
     no_run: &'static str,
     all_runs: &'static str,
+    train_new: &'static str,
     no_curves: &'static str,
     binary: &'static str,
     multiclass: &'static str,
@@ -140,6 +141,7 @@ const EN: Text = Text {
     numbers: "The numbers",
     no_run: "The training run of this version is not in the run store any more.",
     all_runs: "All training runs",
+    train_new: "Train a new model",
     no_curves: "This version's run kept no curve data (not a binary model, or trained by an older version).",
     binary: "binary",
     multiclass: "multiclass",
@@ -207,6 +209,7 @@ const ZH: Text = Text {
     numbers: "具体数值",
     no_run: "此版本的训练运行已不在运行记录中。",
     all_runs: "全部训练运行",
+    train_new: "训练新模型",
     no_curves: "此版本的运行未保存曲线数据（非二分类模型，或由旧版本训练）。",
     binary: "二分类",
     multiclass: "多分类",
@@ -303,7 +306,10 @@ pub async fn index(State(state): State<AppState>, ctx: Ctx) -> Response {
     names.dedup();
     let body = html! {
         h1 { (t.title) }
-        p { a href="/ui/runs" { (t.all_runs) } }
+        p {
+            a href="/ui/runs" { (t.all_runs) }
+            @if ctx.may(Role::Operator) { " · " a href="/ui/train" { (t.train_new) } }
+        }
         @if all.is_empty() { p { (t.no_models) } }
         @for name in &names {
             @let versions: Vec<&VersionSummary> = all.iter().filter(|v| v.name == *name).collect();
