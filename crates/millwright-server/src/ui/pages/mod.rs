@@ -3,8 +3,13 @@
 
 mod admin;
 mod business;
+mod data;
 mod jobs;
+mod models;
 mod overview;
+mod runs;
+mod sql;
+mod train;
 mod twin;
 mod twin_svg;
 
@@ -17,7 +22,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/models", get(models::index))
+        .route("/ui/models/{name}", get(models::model))
+        .route("/ui/models/{name}/{version}", get(models::version))
+        .route("/ui/runs", get(runs::index))
+        .route("/ui/runs/compare", get(runs::compare))
+        .route("/ui/runs/{id}", get(runs::run))
+        .route("/ui/train", get(train::page))
         .route("/ui/admin", get(admin::page))
+        .route("/ui/data", get(data::list))
+        .route("/ui/data/{name}", get(data::dataset))
+        .route("/ui/sql", get(sql::page))
+        .route("/ui/sql/csv", get(sql::csv))
         .route("/ui/twin", get(twin::page))
         .route("/ui/twin/new-line", get(twin::new_line))
         .route(
