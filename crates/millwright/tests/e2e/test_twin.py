@@ -192,12 +192,15 @@ def test_viewer_sees_no_start_or_save_control(server, signed_in):
     if not line.exists():
         demo_line = next((server.home / "twin").glob("*/line.toml"))
         line.write_text(demo_line.read_text())
-    page = signed_in("viewer")
+    # On a tablet: nothing wider than the screen either.
+    page = signed_in("viewer", viewport=(768, 1024))
     demo = demo_comparison(server)
     for path in ["/ui/twin", f"/ui/twin/runs/{demo}", "/ui/business", f"/ui/business/{demo}",
                  "/ui/twin/lines/viewer-line.toml"]:
         page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
         assert page.locator("main form, main button, main textarea").count() == 0, path
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
     assert "[[stations]]" in page.locator("pre#line-text").inner_text()
     # The server refuses a viewer's save and a viewer's editor for a new file.
     csrf = page.locator("meta[name=csrf-token]").get_attribute("content")
