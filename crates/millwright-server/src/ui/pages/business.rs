@@ -38,7 +38,7 @@ struct Text {
     npv: &'static str,
     roi: &'static str,
     months: &'static str,
-    per_month: &'static str,
+    per_month_suffix: &'static str,
     never_pays_back: &'static str,
     no_investment: &'static str,
     productivity: &'static str,
@@ -170,7 +170,7 @@ const EN: Text = Text {
     npv: "Net present value",
     roi: "Return on investment",
     months: "months",
-    per_month: "per month",
+    per_month_suffix: " per month",
     never_pays_back: "does not pay back",
     no_investment: "No investment given in the line file's [business] table: payback, NPV and ROI need it.",
     productivity: "Productivity",
@@ -258,7 +258,7 @@ const ZH: Text = Text {
     npv: "净现值",
     roi: "投资回报率",
     months: "个月",
-    per_month: "每月",
+    per_month_suffix: "/月",
     never_pays_back: "无法收回投资",
     no_investment: "产线文件的 [business] 表中未给出投资额：投资回收期、净现值和投资回报率需要它。",
     productivity: "生产率",
@@ -584,11 +584,11 @@ fn business_section(lang: Lang, m: &MeasuredImpact) -> Markup {
                 thead { tr { th { (t.figure) } th .num { (t.value) } th .num { (t.ci) } th { (t.unit) } } }
                 tbody {
                     tr { td { (t.investment) } td .num { (number(i.investment, 0)) } td {} td { (cur()) } }
-                    tr { td { (t.running_cost) } td .num { (number(i.running_cost_per_month, 0)) } td {} td { (cur()) " " (t.per_month) } }
+                    tr { td { (t.running_cost) } td .num { (number(i.running_cost_per_month, 0)) } td {} td { (cur()) (t.per_month_suffix) } }
                     tr { td { (t.horizon) } td .num { (i.horizon_months) } td {} td { (t.months) } }
                     tr { td { (t.discount_rate) } td .num { (percent(lang, i.discount_rate, 1)) } td {} td { (t.per_year) } }
-                    tr { td { (t.benefit) } (money(&b.monthly_benefit)) td { (cur()) " " (t.per_month) } }
-                    tr { td { (t.net_gain) } (money(&b.net_monthly)) td { (cur()) " " (t.per_month) } }
+                    tr { td { (t.benefit) } (money(&b.monthly_benefit)) td { (cur()) (t.per_month_suffix) } }
+                    tr { td { (t.net_gain) } (money(&b.net_monthly)) td { (cur()) (t.per_month_suffix) } }
                     tr {
                         td { (t.payback) }
                         @match b.payback.months {
