@@ -24,7 +24,7 @@ use millwright_data::stats::ColumnStats;
 use serde::Deserialize;
 
 use crate::store::Role;
-use crate::ui::i18n::{age, bytes, common, integer, number, time, Lang};
+use crate::ui::i18n::{age, bytes, common, integer, number, percent, time, Lang};
 use crate::ui::layout::{self, Section};
 use crate::ui::session::Ctx;
 use crate::{ApiError, AppState};
@@ -695,7 +695,10 @@ fn quality_report(lang: Lang, r: &millwright_data::quality::QualityReport) -> Ma
         dl #quality-summary {
             dt { (t.rows_read) } dd { (integer(r.rows_read)) }
             dt { (t.rows_written) } dd { (integer(r.rows_written)) }
-            dt { (t.rows_quarantined) } dd { (integer(r.rows_quarantined)) }
+            dt { (t.rows_quarantined) } dd {
+                (integer(r.rows_quarantined))
+                @if r.rows_read > 0 { " (" (percent(lang, r.rows_quarantined as f64 / r.rows_read as f64, 1)) ")" }
+            }
             dt { (t.duplicates_removed) } dd { (integer(r.duplicates_removed)) }
             dt { (t.source) } dd translate="no" title=(r.source.path) { (file_name) " · " (bytes(r.source.bytes)) }
             dt { (t.duration) } dd { (number(r.duration_s, 2)) " " (t.seconds) }
