@@ -110,6 +110,19 @@ def test_the_quarantine_browser_pages(server, signed_in, tmp_path):
     page.wait_for_url(re.compile(r".*page=2.*"))
     assert rows.count() == short - 50
     assert pager.locator("a[rel=next]").count() == 0 and pager.locator("a[rel=prev]").count() == 1
+    assert page.locator("#delete-dataset").count() == 0
+
+    # Deleting is for admins: the dataset goes to the trash and leaves the list.
+    operator = signed_in("operator")
+    operator.goto(server.url + "/ui/data/e2e_paged")
+    assert operator.locator("#delete-dataset").count() == 0
+    admin = signed_in("admin")
+    admin.goto(server.url + "/ui/data/e2e_paged")
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.click("#delete-dataset")
+    admin.wait_for_url(re.compile(r".*/ui/data$"))
+    assert admin.locator("#datasets").get_by_text("e2e_paged").count() == 0
+    assert "e2e_paged" in server.cli("datasets", "trash").stdout
 
 
 def test_sql_console_pages_charts_and_downloads(server, signed_in, tmp_path):
