@@ -37,14 +37,16 @@ def test_upload_ingest_and_explore_a_dataset(server, signed_in, tmp_path):
     page = signed_in("operator")
     page.goto(server.url + "/ui/data")
     assert page.locator("#datasets").get_by_text("demo_milling").count() == 1
-    # A refused name is told in the form, with the API's reason.
     page.set_input_files("#upload-file", str(ai4i_csv(tmp_path / "line3.csv")))
-    page.fill("#upload-name", "bad/name")
-    page.click("#upload button[type=submit]")
-    page.locator("#upload output.error").wait_for()
     page.fill("#upload-name", "e2e_line3")
     page.select_option("#upload-mode", "create")
     shot(page, "data")
+    # A refused name is told in the form, with the API's reason.
+    page.fill("#upload-name", "bad/name")
+    page.click("#upload button[type=submit]")
+    page.locator("#upload output.error").wait_for()
+    assert "bad/name" in page.locator("#upload output").inner_text()
+    page.fill("#upload-name", "e2e_line3")
     page.click("#upload button[type=submit]")
     page.wait_for_url(re.compile(r".*/ui/jobs/\d+$"))
     # The job page follows the ingest live, then shows the result with a link back to the dataset.
