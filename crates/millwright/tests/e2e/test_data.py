@@ -130,6 +130,10 @@ def test_the_quarantine_browser_pages(server, signed_in, tmp_path):
 def test_sql_console_pages_charts_and_downloads(server, signed_in, tmp_path):
     page = signed_in("operator")
     page.goto(server.url + "/ui/sql")
+    # Each dataset's name opens its first rows.
+    page.locator("main p.hint a", has_text="demo_milling__quarantine").click()
+    assert page.locator("#sql-q").input_value() == 'SELECT * FROM "demo_milling__quarantine" LIMIT 100'
+    assert page.locator("table.result th", has_text="reason").count() == 1
     page.fill("#sql-q", 'SELECT "UDI", "Air temperature [K]", "Torque [Nm]" FROM demo_milling ORDER BY "UDI"')
     page.click("#sql-run")
     page.wait_for_url(re.compile(r".*/ui/sql\?q=.*"))
