@@ -496,6 +496,11 @@ pub fn models(home: &Home, name: Option<&str>) -> Result<Vec<VersionSummary>> {
     Ok(registry::list(home.root(), name)?)
 }
 
+/// One version's manifest (`spec`: `NAME@VERSION`, `NAME@ALIAS` or `NAME`): classes, pipeline, params.
+pub fn manifest(home: &Home, spec: &str) -> Result<registry::Manifest> {
+    Ok(registry::manifest(home.root(), spec)?.0)
+}
+
 /// Points `alias` at the version `spec` names, recorded with `actor` in the model's alias history.
 pub fn promote(home: &Home, spec: &str, alias: &str, actor: &str) -> Result<AliasUpdate> {
     Ok(registry::promote(home.root(), spec, alias, actor)?)

@@ -116,6 +116,23 @@ pub fn show(home: &Home, reference: &str) -> Result<RunDetails> {
     })
 }
 
+/// The points behind a run's ROC, precision-recall and calibration plots (`{"roc": [[fpr, tpr]…], "pr":
+/// [[recall, precision]…], "calibration": [[predicted, observed, rows]…]}`), for a client that draws its own
+/// charts; `None` when the run kept none (not a binary model, or trained before the file was kept).
+pub fn curves(details: &RunDetails) -> Result<Option<serde_json::Value>> {
+    let Some((_, path)) = details
+        .files
+        .iter()
+        .find(|(kind, _)| kind == millwright_learn::tracked::CURVES_KIND)
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(io("cannot read", path))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| crate::AppError::invalid(format!("{} is not curve data: {e}", path.display())))
+}
+
 /// Two runs side by side: the params that differ and how the metrics moved.
 pub fn compare(home: &Home, a: &str, b: &str) -> Result<(RunRecord, RunRecord, RunComparison)> {
     let store = store(home)?;

@@ -197,7 +197,53 @@ fn record_outcome(home: &Path, recorder: &mut RunRecorder, out: &TrainOutcome) -
     for f in &files {
         recorder.attach_plot(f)?;
     }
+    if let Some(curves) = curve_data(&out.test, &out.test_y, &out.test_pred) {
+        let path = dir.join(CURVES_FILE);
+        let text = serde_json::to_string(&curves).expect("curves serialise");
+        std::fs::write(&path, text)
+            .map_err(|e| LearnError::io(format!("writing {}", path.display()), e))?;
+        recorder.attach_artefact(CURVES_KIND, &path)?;
+    }
     Ok(())
+}
+
+/// The file in a run's plots folder that holds the points behind its ROC, precision-recall and
+/// calibration plots, for clients that draw their own charts (the dashboard); artefact kind `curves`.
+pub const CURVES_FILE: &str = "curves.json";
+pub const CURVES_KIND: &str = "curves";
+/// Points kept per curve: enough to draw it at any screen width, small enough for a page.
+const CURVE_POINTS: usize = 400;
+
+/// `{"roc": [[fpr, tpr]…], "pr": [[recall, precision]…], "calibration": [[predicted, observed, rows]…]}`
+/// of a binary model's test split; `None` for other tasks.
+fn curve_data(test: &train::TestMetrics, y: &[f64], outputs: &[f64]) -> Option<serde_json::Value> {
+    if !matches!(test, train::TestMetrics::Binary(_)) || y.is_empty() {
+        return None;
+    }
+    let pairs = |points: Vec<(f64, f64)>| -> Vec<[f64; 2]> {
+        thin(&points, CURVE_POINTS)
+            .into_iter()
+            .map(|(a, b)| [a, b])
+            .collect()
+    };
+    let calibration: Vec<serde_json::Value> = crate::metrics::calibration_bins(y, outputs, 10)
+        .into_iter()
+        .map(|(p, o, n)| serde_json::json!([p, o, n]))
+        .collect();
+    Some(serde_json::json!({
+        "roc": pairs(crate::metrics::roc_curve(y, outputs)),
+        "pr": pairs(crate::metrics::pr_curve(y, outputs)),
+        "calibration": calibration,
+    }))
+}
+
+/// At most `max` points of a curve, evenly spaced along it, the first and the last always kept.
+fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max || max < 2 {
+        return points.to_vec();
+    }
+    let last = points.len() - 1;
+    (0..max).map(|i| points[i * last / (max - 1)]).collect()
 }
 
 #[cfg(test)]
@@ -277,7 +323,30 @@ mod tests {
             );
         }
         assert!(record.artefacts.iter().any(|a| a.kind == "model"));
+        let curves = record
+            .artefacts
+            .iter()
+            .find(|a| a.kind == CURVES_KIND)
+            .expect("curve data kept");
+        let curves: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(store.run_dir(&record.id).join(&curves.path)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(curves["roc"][0], serde_json::json!([0.0, 0.0]));
+        assert!(curves["pr"].as_array().unwrap().len() > 2);
+        assert!(!curves["calibration"].as_array().unwrap().is_empty());
         assert_eq!(store.list(&RunFilter::default(), 10, 0).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_thinned_curve_keeps_its_ends_and_spacing() {
+        let points: Vec<(f64, f64)> = (0..=1000).map(|i| (f64::from(i), 0.0)).collect();
+        let thinned = thin(&points, 11);
+        assert_eq!(thinned.len(), 11);
+        assert_eq!(thinned[0].0, 0.0);
+        assert_eq!(thinned[5].0, 500.0);
+        assert_eq!(thinned[10].0, 1000.0);
+        assert_eq!(thin(&points[..5], 11).len(), 5);
     }
 
     #[test]

@@ -3,6 +3,11 @@
 // server wrote into the page, and follows a job's live events (EventSource reconnects by itself).
 "use strict";
 
+// An element's data-* attributes. Not `form.dataset`: a form's field named `dataset` (the API's own
+// field name for a lake table) shadows that property, and the form would be sent by the browser itself.
+const DATASET = Object.getOwnPropertyDescriptor(HTMLElement.prototype, "dataset").get;
+const dataOf = (el) => DATASET.call(el);
+
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
 async function api(method, url, body, multipart) {
@@ -24,8 +29,8 @@ async function api(method, url, body, multipart) {
   return data;
 }
 
-// A form's fields as the JSON the API reads: data-type says how to read each (number, list, bool,
-// json, text); empty fields are left out so that the API's defaults apply.
+// A form's fields as the JSON the API reads: data-type says how to read each (number, list, lines,
+// bool, json, text); empty fields are left out so that the API's defaults apply.
 function formBody(form) {
   const body = {};
   for (const el of form.elements) {
@@ -40,6 +45,8 @@ function formBody(form) {
     switch (el.dataset.type) {
       case "number": value = Number(raw); break;
       case "list": value = raw.split(/[,\n]/).map((s) => s.trim()).filter(Boolean); break;
+      // One item per line (items that may hold commas: SQL expressions, column names).
+      case "lines": value = raw.split("\n").map((s) => s.trim()).filter(Boolean); break;
       case "bool": value = el.type === "checkbox" ? el.checked : raw === "true"; break;
       case "json": value = JSON.parse(raw); break;
       default: value = el.type === "textarea" || el.tagName === "TEXTAREA" ? el.value : raw;
@@ -58,7 +65,7 @@ const fillUrl = (pattern, data) =>
   pattern.replace(/\{([a-z_]+)\}/g, (_, k) => encodeURIComponent(data && data[k] !== undefined ? data[k] : ""));
 
 function after(el, data) {
-  const then = el.dataset.then || "";
+  const then = dataOf(el).then || "";
   if (then === "job" && data && data.id !== undefined) {
     location.assign("/ui/jobs/" + data.id);
   } else if (then === "reload") {
@@ -84,13 +91,14 @@ function say(el, text, ok) {
 }
 
 async function act(el, method, url, body, multipart) {
-  if (el.dataset.confirm && !confirm(el.dataset.confirm)) return;
+  const attrs = dataOf(el);
+  if (attrs.confirm && !confirm(attrs.confirm)) return;
   const buttons = el.tagName === "FORM" ? el.querySelectorAll("button") : [el];
   buttons.forEach((b) => (b.disabled = true));
   say(el, document.documentElement.dataset.working || "…", true);
   try {
     const data = await api(method, url, body, multipart);
-    say(el, el.dataset.done || document.documentElement.dataset.done || "✓", true);
+    say(el, attrs.done || document.documentElement.dataset.done || "✓", true);
     after(el, data);
   } catch (e) {
     say(el, e.message, false);
@@ -101,9 +109,10 @@ async function act(el, method, url, body, multipart) {
 
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (!form.dataset.api) return;
+  const attrs = dataOf(form);
+  if (!attrs.api) return;
   event.preventDefault();
-  let url = form.dataset.api;
+  let url = attrs.api;
   let body;
   const multipart = form.enctype === "multipart/form-data";
   try {
@@ -114,12 +123,12 @@ document.addEventListener("submit", (event) => {
     say(form, e.message, false);
     return;
   }
-  act(form, form.dataset.method || "POST", url, body, multipart);
+  act(form, attrs.method || "POST", url, body, multipart);
 });
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-api]");
-  if (!button || button.form?.dataset.api) return;
+  if (!button || (button.form && dataOf(button.form).api)) return;
   const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
   act(button, button.dataset.method || "POST", button.dataset.api, body, false);
 });

@@ -26,6 +26,8 @@ struct Text {
     failed: &'static str,
     cancelled: &'static str,
     open_dataset: &'static str,
+    new_version: &'static str,
+    its_run: &'static str,
 }
 
 const EN: Text = Text {
@@ -43,6 +45,8 @@ const EN: Text = Text {
     failed: "failed",
     cancelled: "cancelled",
     open_dataset: "Open the dataset",
+    new_version: "New model version",
+    its_run: "Its training run",
 };
 
 const ZH: Text = Text {
@@ -60,6 +64,8 @@ const ZH: Text = Text {
     failed: "已失败",
     cancelled: "已取消",
     open_dataset: "查看数据集",
+    new_version: "新的模型版本",
+    its_run: "对应的训练运行",
 };
 
 fn text(lang: Lang) -> &'static Text {
@@ -133,6 +139,12 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
             @if let Some(error) = &job.error {
                 h2 { (t.error) } p .error role="alert" translate="no" { (error) }
             }
+            @if let Some((model, version, run)) = trained(&job) {
+                p #job-trained {
+                    (t.new_version) ": " a translate="no" href={ "/ui/models/" (model) "/" (version) } { (model) "@" (version) }
+                    @if let Some(run) = run { " · " (t.its_run) ": " a translate="no" href={ "/ui/runs/" (run) } { (run) } }
+                }
+            }
             @if let Some(result) = &job.result {
                 h2 { (t.result) }
                 @if let Some(dataset) = ingested_dataset(&job.kind, result) {
@@ -151,6 +163,20 @@ fn ingested_dataset<'a>(kind: &str, result: &'a serde_json::Value) -> Option<&'a
     let name = result.get("dataset")?.as_str()?;
     (kind == "ingest" && millwright_data::names::validate_dataset_name(name).is_ok())
         .then_some(name)
+}
+
+/// What a succeeded `train` job registered: model name, version and its run, from the job's result.
+fn trained(job: &crate::store::JobRecord) -> Option<(String, u32, Option<String>)> {
+    if job.kind != "train" || job.state != JobState::Succeeded {
+        return None;
+    }
+    let result = job.result.as_ref()?;
+    let (name, version) = result.get("model")?.as_str()?.rsplit_once('@')?;
+    let run = result
+        .get("run")
+        .and_then(|r| r.as_str())
+        .map(str::to_owned);
+    Some((name.to_owned(), version.parse().ok()?, run))
 }
 
 /// The loss curve of a finished training this server ran, from the events it kept (a chart spec).

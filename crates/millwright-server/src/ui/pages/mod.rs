@@ -4,8 +4,11 @@
 mod admin;
 mod data;
 mod jobs;
+mod models;
 mod overview;
 mod sql;
+mod runs;
+mod train;
 
 use axum::routing::get;
 use axum::Router;
@@ -16,6 +19,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ui/", get(overview::page))
         .route("/ui/jobs/{id}", get(jobs::page))
+        .route("/ui/models", get(models::index))
+        .route("/ui/models/{name}", get(models::model))
+        .route("/ui/models/{name}/{version}", get(models::version))
+        .route("/ui/runs", get(runs::index))
+        .route("/ui/runs/compare", get(runs::compare))
+        .route("/ui/runs/{id}", get(runs::run))
+        .route("/ui/train", get(train::page))
         .route("/ui/admin", get(admin::page))
         .route("/ui/data", get(data::list))
         .route("/ui/data/{name}", get(data::dataset))
