@@ -6,8 +6,8 @@ mod data;
 mod jobs;
 mod models;
 mod overview;
-mod sql;
 mod runs;
+mod sql;
 mod train;
 
 use axum::routing::get;
