@@ -2,6 +2,9 @@
 //! build's binary, driving the system Chromium. Skipped with a printed reason when Chromium or Python's
 //! playwright is missing; under CI=true (where .ci/run installs both) that is a failure.
 
+// A skip is said on stderr, as the other tests that need an installed tool do.
+#![allow(clippy::print_stderr)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -37,14 +37,16 @@ def test_upload_ingest_and_explore_a_dataset(server, signed_in, tmp_path):
     page = signed_in("operator")
     page.goto(server.url + "/ui/data")
     assert page.locator("#datasets").get_by_text("demo_milling").count() == 1
-    # A refused name is told in the form, with the API's reason.
     page.set_input_files("#upload-file", str(ai4i_csv(tmp_path / "line3.csv")))
-    page.fill("#upload-name", "bad/name")
-    page.click("#upload button[type=submit]")
-    page.locator("#upload output.error").wait_for()
     page.fill("#upload-name", "e2e_line3")
     page.select_option("#upload-mode", "create")
     shot(page, "data")
+    # A refused name is told in the form, with the API's reason.
+    page.fill("#upload-name", "bad/name")
+    page.click("#upload button[type=submit]")
+    page.locator("#upload output.error").wait_for()
+    assert "bad/name" in page.locator("#upload output").inner_text()
+    page.fill("#upload-name", "e2e_line3")
     page.click("#upload button[type=submit]")
     page.wait_for_url(re.compile(r".*/ui/jobs/\d+$"))
     # The job page follows the ingest live, then shows the result with a link back to the dataset.
@@ -110,11 +112,28 @@ def test_the_quarantine_browser_pages(server, signed_in, tmp_path):
     page.wait_for_url(re.compile(r".*page=2.*"))
     assert rows.count() == short - 50
     assert pager.locator("a[rel=next]").count() == 0 and pager.locator("a[rel=prev]").count() == 1
+    assert page.locator("#delete-dataset").count() == 0
+
+    # Deleting is for admins: the dataset goes to the trash and leaves the list.
+    operator = signed_in("operator")
+    operator.goto(server.url + "/ui/data/e2e_paged")
+    assert operator.locator("#delete-dataset").count() == 0
+    admin = signed_in("admin")
+    admin.goto(server.url + "/ui/data/e2e_paged")
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.click("#delete-dataset")
+    admin.wait_for_url(re.compile(r".*/ui/data$"))
+    assert admin.locator("#datasets").get_by_text("e2e_paged").count() == 0
+    assert "e2e_paged" in server.cli("datasets", "trash").stdout
 
 
 def test_sql_console_pages_charts_and_downloads(server, signed_in, tmp_path):
     page = signed_in("operator")
     page.goto(server.url + "/ui/sql")
+    # Each dataset's name opens its first rows.
+    page.locator("main p.hint a", has_text="demo_milling__quarantine").click()
+    assert page.locator("#sql-q").input_value() == 'SELECT * FROM "demo_milling__quarantine" LIMIT 100'
+    assert page.locator("table.result th", has_text="reason").count() == 1
     page.fill("#sql-q", 'SELECT "UDI", "Air temperature [K]", "Torque [Nm]" FROM demo_milling ORDER BY "UDI"')
     page.click("#sql-run")
     page.wait_for_url(re.compile(r".*/ui/sql\?q=.*"))

@@ -24,7 +24,7 @@ use millwright_data::stats::ColumnStats;
 use serde::Deserialize;
 
 use crate::store::Role;
-use crate::ui::i18n::{age, bytes, common, integer, number, time, Lang};
+use crate::ui::i18n::{age, bytes, common, integer, number, percent, time, Lang};
 use crate::ui::layout::{self, Section};
 use crate::ui::session::Ctx;
 use crate::{ApiError, AppState};
@@ -114,6 +114,10 @@ pub(super) struct Text {
     kind_categorical: &'static str,
     kind_timestamp: &'static str,
     query_failed: &'static str,
+    delete: &'static str,
+    delete_hint: &'static str,
+    delete_button: &'static str,
+    delete_confirm: &'static str,
     query_timeout: &'static str,
 }
 
@@ -203,6 +207,10 @@ const EN: Text = Text {
     kind_categorical: "category",
     kind_timestamp: "time",
     query_failed: "The query failed:",
+    delete: "Delete",
+    delete_hint: "The dataset moves to the trash with every version and its quarantine; an admin can bring it back until the trash is emptied.",
+    delete_button: "Delete this dataset",
+    delete_confirm: "Move this dataset with every version to the trash?",
     query_timeout: "The query ran past the server's time limit.",
 };
 
@@ -291,6 +299,10 @@ const ZH: Text = Text {
     kind_categorical: "类别",
     kind_timestamp: "时间",
     query_failed: "查询失败：",
+    delete: "删除",
+    delete_hint: "数据集连同所有版本和隔离表移入回收站；在清空回收站之前，管理员可以将其恢复。",
+    delete_button: "删除此数据集",
+    delete_confirm: "确定将此数据集及其所有版本移入回收站吗？",
     query_timeout: "查询超过了服务器的时间限制。",
 };
 
@@ -635,6 +647,15 @@ pub async fn dataset(
             h2 #history { (t.history) }
             (history_table(ctx.lang, &base, version, &history))
         }
+        @if ctx.may(Role::Admin) && !is_quarantine(&name) {
+            section aria-labelledby="delete" {
+                h2 #delete { (t.delete) }
+                p .hint { (t.delete_hint) }
+                button #delete-dataset .danger type="button" data-api={ "/api/v1/datasets/" (name) } data-method="DELETE"
+                    data-confirm=(t.delete_confirm) data-then="go:/ui/data" { (t.delete_button) }
+                output translate="no" {}
+            }
+        }
     };
     layout::page(&ctx, Section::Data, t.dataset, body)
 }
@@ -695,7 +716,10 @@ fn quality_report(lang: Lang, r: &millwright_data::quality::QualityReport) -> Ma
         dl #quality-summary {
             dt { (t.rows_read) } dd { (integer(r.rows_read)) }
             dt { (t.rows_written) } dd { (integer(r.rows_written)) }
-            dt { (t.rows_quarantined) } dd { (integer(r.rows_quarantined)) }
+            dt { (t.rows_quarantined) } dd {
+                (integer(r.rows_quarantined))
+                @if r.rows_read > 0 { " (" (percent(lang, r.rows_quarantined as f64 / r.rows_read as f64, 1)) ")" }
+            }
             dt { (t.duplicates_removed) } dd { (integer(r.duplicates_removed)) }
             dt { (t.source) } dd translate="no" title=(r.source.path) { (file_name) " · " (bytes(r.source.bytes)) }
             dt { (t.duration) } dd { (number(r.duration_s, 2)) " " (t.seconds) }

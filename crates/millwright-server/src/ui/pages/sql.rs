@@ -168,7 +168,9 @@ pub async fn page(
             p .hint { (t.datasets) ": "
                 @for (i, d) in datasets.iter().enumerate() {
                     @if i > 0 { ", " }
-                    code translate="no" { (d.name) }
+                    a href=(console_href(&format!("SELECT * FROM {} LIMIT 100", super::data::ident(&d.name)), 1, None)) {
+                        code translate="no" { (d.name) }
+                    }
                 }
             }
         }
@@ -203,7 +205,7 @@ fn result_view(
         format!("/ui/sql/csv?{}", q.finish())
     };
     html! {
-        @if p.shown == 0 { p #sql-empty { (t.no_rows) } } @else {
+        @if p.shown == 0 { p #sql-empty { (t.no_rows) } (result_table(p, 0, 0)) } @else {
             p #sql-count {
                 (t.shown) " " (integer((start + 1) as u64)) "–" (integer((start + PAGE).min(p.shown) as u64))
                 " " (t.of) " " (integer(p.total as u64)) " " (t.rows)
