@@ -12,6 +12,9 @@ def test_sign_in_overview_in_both_languages(server, signed_in):
     assert "demo_milling" in page.locator("section[aria-labelledby=ov-data]").inner_text()
     assert "@" in page.locator("section[aria-labelledby=ov-model]").inner_text()
     assert page.locator("section[aria-labelledby=ov-twin] a").count() >= 1
+    # ... with its business case: the margin's change against current practice and the payback.
+    business = page.locator("#ov-business").inner_text()
+    assert "Margin" in business and "Payback" in business and "months" in business
     shot(page, "overview")
     assert english_left(page), "the check must see English labels on the English page"
 

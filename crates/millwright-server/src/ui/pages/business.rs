@@ -417,29 +417,9 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     if let Err(e) = millwright_twin::run_dir(home.root(), &id) {
         return super::failure(&ctx, millwright_app::AppError::from(e));
     }
-    let request = ImpactRequest {
-        from_twin: Some(id.clone()),
-        ..ImpactRequest::default()
-    };
-    let worker = home.clone();
-    let measured =
-        tokio::task::spawn_blocking(move || millwright_app::impact::impact(&worker, &request))
-            .await;
-    let m = match measured {
-        Ok(Ok(ImpactOutcome::Measured(m))) => *m,
-        Ok(Ok(ImpactOutcome::Given(_))) => {
-            return super::failure(
-                &ctx,
-                crate::ApiError::internal("the impact was not measured"),
-            )
-        }
-        Ok(Err(e)) => return super::failure(&ctx, e),
-        Err(e) => {
-            return super::failure(
-                &ctx,
-                crate::ApiError::internal(format!("the impact worker stopped: {e}")),
-            )
-        }
+    let m = match measure(&home, &id).await {
+        Ok(m) => m,
+        Err(e) => return super::failure(&ctx, e),
     };
     let reports = millwright_app::report::reports_of_run(&home, &id).unwrap_or_default();
     let t = text(ctx.lang);
@@ -479,6 +459,51 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
         (breakdown_section(lang, &m))
     };
     layout::page(&ctx, Section::Business, &title, body)
+}
+
+/// The business case of a stored twin run, measured against the line's current practice.
+pub(super) async fn measure(
+    home: &millwright_app::Home,
+    id: &str,
+) -> Result<MeasuredImpact, crate::ApiError> {
+    let request = ImpactRequest {
+        from_twin: Some(id.to_owned()),
+        ..ImpactRequest::default()
+    };
+    let worker = home.clone();
+    let measured =
+        tokio::task::spawn_blocking(move || millwright_app::impact::impact(&worker, &request))
+            .await;
+    match measured {
+        Ok(Ok(ImpactOutcome::Measured(m))) => Ok(*m),
+        Ok(Ok(ImpactOutcome::Given(_))) => {
+            Err(crate::ApiError::internal("the impact was not measured"))
+        }
+        Ok(Err(e)) => Err(e.into()),
+        Err(e) => Err(crate::ApiError::internal(format!(
+            "the impact worker stopped: {e}"
+        ))),
+    }
+}
+
+/// The two figures the overview shows of a business case: the margin's change against current
+/// practice and the payback.
+pub(super) fn summary(lang: Lang, m: &MeasuredImpact) -> Markup {
+    let t = text(lang);
+    html! {
+        dl #ov-business {
+            @if let Some(r) = &m.value.ratio {
+                dt { (t.margin_change) } dd { (change(lang, r.mean)) " (" (t.ci) " " (interval(r, |x| change(lang, x))) ")" }
+            }
+            @if let Some(b) = &m.business {
+                dt { (t.payback) }
+                dd { @match b.payback.months {
+                    Some(months) => { (number(months, 1)) " " (t.months) }
+                    None => { (t.never_pays_back) }
+                } }
+            }
+        }
+    }
 }
 
 fn headline(lang: Lang, m: &MeasuredImpact) -> Markup {

@@ -118,6 +118,16 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         Ok(j) => j,
         Err(e) => return super::failure(&ctx, e),
     };
+    // Run ids start with their time, so the greatest is the newest.
+    let last_compare = runs
+        .iter()
+        .filter(|r| !r.optimization)
+        .max_by(|a, b| a.run_id.cmp(&b.run_id));
+    // A run without the line's current practice and an AI policy has no business case: none is shown.
+    let business = match last_compare {
+        Some(r) => super::business::measure(home, &r.run_id).await.ok(),
+        None => None,
+    };
     let t = text(ctx.lang);
     let c = common(ctx.lang);
     let now = Utc::now();
@@ -126,11 +136,6 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         .filter(|m| m.aliases.iter().any(|a| a == "production"))
         .collect();
     let newest = models.iter().max_by(|a, b| a.created.cmp(&b.created));
-    // Run ids start with their time, so the greatest is the newest.
-    let last_compare = runs
-        .iter()
-        .filter(|r| !r.optimization)
-        .max_by(|a, b| a.run_id.cmp(&b.run_id));
     let running: Vec<_> = jobs
         .iter()
         .filter(|j| matches!(j.state, JobState::Queued | JobState::Running))
@@ -180,6 +185,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
                             dt { (t.policies) } dd translate="no" { (r.policies.join(", ")) }
                             dt { (t.replications) } dd { (r.replications) }
                         }
+                        @if let Some(m) = &business { (super::business::summary(ctx.lang, m)) }
                         p {
                             a href={ "/ui/twin/runs/" (r.run_id) } { (c.open) }
                             " · "
