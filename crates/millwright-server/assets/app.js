@@ -216,7 +216,7 @@ function followJob(box) {
     lossBox.hidden = false;
     const spec = {
       x: loss.x, x_label: box.dataset.labelEpoch, y_label: box.dataset.labelLoss, kind: "line",
-      series: [{ label: "train", values: loss.train }, { label: "val", values: loss.val }],
+      series: [{ label: box.dataset.labelTrain, values: loss.train }, { label: box.dataset.labelVal, values: loss.val }],
     };
     if (plot) {
       plot.setData([loss.x, loss.train, loss.val]);

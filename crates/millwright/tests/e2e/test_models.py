@@ -69,6 +69,14 @@ def test_train_from_the_form_watch_it_live_then_promote_and_roll_back(server, si
     page.wait_for_selector("#job-trained a", timeout=30_000)
     if len(seen) < 3:
         shot(page, "job-train")
+    # The finished job keeps its loss curve, and reads in 中文 with no English left (legend included).
+    job_path = page.url[len(server.url):]
+    page.wait_for_selector("#job-loss-chart canvas")
+    page.goto(server.url + "/ui/lang?to=zh&back=" + job_path)
+    page.wait_for_selector("#job-loss-chart canvas")
+    assert "训练集" in page.locator("#job-loss-chart").inner_text()
+    assert_no_english(page)
+    page.goto(server.url + "/ui/lang?to=en&back=" + job_path)
     link = page.locator("#job-trained a").first
     match = re.search(r"/ui/models/failure/(\d+)$", link.get_attribute("href"))
     assert match, link.get_attribute("href")

@@ -20,6 +20,8 @@ struct Text {
     loss_curve: &'static str,
     epoch: &'static str,
     loss: &'static str,
+    train: &'static str,
+    val: &'static str,
     queued: &'static str,
     running: &'static str,
     succeeded: &'static str,
@@ -39,6 +41,8 @@ const EN: Text = Text {
     loss_curve: "Loss per epoch",
     epoch: "epoch",
     loss: "loss",
+    train: "training rows",
+    val: "validation rows",
     queued: "queued",
     running: "running",
     succeeded: "succeeded",
@@ -58,6 +62,8 @@ const ZH: Text = Text {
     loss_curve: "每轮损失",
     epoch: "轮次",
     loss: "损失",
+    train: "训练集",
+    val: "验证集",
     queued: "排队中",
     running: "运行中",
     succeeded: "已成功",
@@ -104,7 +110,8 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) 
     let body = html! {
         h1 { (title) " " span translate="no" { (job.kind) } }
         div #job data-job=(job.id) data-final=(job.state.is_final())
-            data-label-epoch=(t.epoch) data-label-loss=(t.loss) {
+            data-label-epoch=(t.epoch) data-label-loss=(t.loss)
+            data-label-train=(t.train) data-label-val=(t.val) {
             (layout::json_block("job-states", &serde_json::Value::Object(states)))
             dl {
                 dt { (c.state) } dd #job-state data-state=(job.state.as_str()) { (state_name(ctx.lang, job.state)) }
@@ -204,7 +211,7 @@ fn loss_curve(job: &crate::jobs::LiveJob, t: &Text) -> Option<serde_json::Value>
     (!x.is_empty()).then(|| {
         serde_json::json!({
             "kind": "line", "x": x, "x_label": t.epoch, "y_label": t.loss,
-            "series": [{"label": "train", "values": train}, {"label": "val", "values": val}],
+            "series": [{"label": t.train, "values": train}, {"label": t.val, "values": val}],
         })
     })
 }
