@@ -181,6 +181,9 @@ def test_a_line_file_with_an_error_shows_where_it_is(server, signed_in):
     assert (server.home / "edited-line.toml").read_text().count("edited-line") == 1
     page.goto(server.url + "/ui/twin")
     assert page.locator("#line-files a[href='/ui/twin/lines/edited-line.toml']").count() == 1
+    # The save is in the audit log, with who saved it.
+    audit = server.cli("audit").stdout
+    assert "/ui/twin/lines/edited-line.toml" in audit and "operator" in audit
 
     # Names with a folder or `..` are refused.
     bad = page.goto(server.url + "/ui/twin/new-line?file=..%2Fescape.toml")

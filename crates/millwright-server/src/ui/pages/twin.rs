@@ -1300,7 +1300,23 @@ pub async fn save_line(
         };
         return editor(&state, &ctx, &file, &text, exists, Some(outcome), status);
     }
-    match millwright_app::twin::save_line_file(home, &file, &text).await {
+    let saved = millwright_app::twin::save_line_file(home, &file, &text).await;
+    // The one change the dashboard makes itself (not through /api/v1): audited like the API's.
+    let record = crate::store::AuditRecord {
+        token: ctx.token.name.clone(),
+        role: Some(ctx.token.role),
+        method: "POST".to_owned(),
+        route: "/ui/twin/lines/{file}".to_owned(),
+        target: format!("/ui/twin/lines/{file}"),
+        status: if saved.is_ok() { 303 } else { 422 },
+    };
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.audit(&record)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
+        Err(e) => tracing::error!(error = %e, "the audit writer stopped"),
+    }
+    match saved {
         Ok(_) => {
             tracing::info!(token = %ctx.token.name, file = %file, "line file saved from the dashboard");
             Redirect::to(&format!("/ui/twin/lines/{file}?saved=1")).into_response()
