@@ -283,7 +283,7 @@ fn versions_table(ctx: &Ctx, versions: &[&VersionSummary]) -> Markup {
                             td translate="no" { (v.kind.to_string()) }
                             td { (task_name(ctx.lang, &v.task)) }
                             td translate="no" { (v.dataset) }
-                            td translate="no" { (v.created) }
+                            td { (created(ctx.lang, &v.created)) }
                             td .num { (number(v.threshold, 3)) }
                             td { (headline_cell(&v.metrics)) }
                             td { (alias_badges(&v.aliases)) }
@@ -500,7 +500,7 @@ pub async fn version(
                 dt { (t.task) } dd { (task_name(ctx.lang, &summary.task)) }
                 dt { (t.target) } dd translate="no" { (summary.target) }
                 dt { (t.dataset) } dd translate="no" { (summary.dataset) }
-                dt { (c.created) } dd translate="no" { (summary.created) }
+                dt { (c.created) } dd { (created(ctx.lang, &summary.created)) }
                 dt { (t.threshold) } dd { (number(summary.threshold, 4)) }
                 dt { (t.aliases) } dd #version-aliases { (alias_badges(&summary.aliases)) }
                 @if let Some(id) = &summary.run {
@@ -878,5 +878,13 @@ mod tests {
         assert_eq!(x, [0.0, 0.5, 1.0]);
         assert_eq!(y, [0.0, 0.9, 1.0]);
         assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+}
+
+/// A registry time (RFC 3339) in the page's format; shown as stored if it does not parse.
+fn created(lang: Lang, stored: &str) -> maud::Markup {
+    match chrono::DateTime::parse_from_rfc3339(stored) {
+        Ok(t) => maud::html! { (crate::ui::i18n::time(lang, t.with_timezone(&chrono::Utc))) },
+        Err(_) => maud::html! { span translate="no" { (stored) } },
     }
 }
