@@ -825,6 +825,14 @@ pub(crate) fn cv_section(lang: Lang, cv: &Value) -> Markup {
     }
 }
 
+/// A registry time (RFC 3339) in the page's format; shown as stored if it does not parse.
+fn created(lang: Lang, stored: &str) -> maud::Markup {
+    match chrono::DateTime::parse_from_rfc3339(stored) {
+        Ok(t) => maud::html! { (crate::ui::i18n::time(lang, t.with_timezone(&chrono::Utc))) },
+        Err(_) => maud::html! { span translate="no" { (stored) } },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -878,13 +886,5 @@ mod tests {
         assert_eq!(x, [0.0, 0.5, 1.0]);
         assert_eq!(y, [0.0, 0.9, 1.0]);
         assert_eq!(truncate("abcdef", 4), "abc…");
-    }
-}
-
-/// A registry time (RFC 3339) in the page's format; shown as stored if it does not parse.
-fn created(lang: Lang, stored: &str) -> maud::Markup {
-    match chrono::DateTime::parse_from_rfc3339(stored) {
-        Ok(t) => maud::html! { (crate::ui::i18n::time(lang, t.with_timezone(&chrono::Utc))) },
-        Err(_) => maud::html! { span translate="no" { (stored) } },
     }
 }
