@@ -22,6 +22,49 @@ pub(crate) fn file(dir: &Path, kind: &str, suffix: &str) -> Result<NamedTempFile
         .map_err(|e| ApiError::internal(format!("cannot create a scratch file: {e}")))
 }
 
+/// An uploaded file kept under its own name (what the quality report and the quarantine then show) in
+/// a scratch folder `upload-<pid>-<random>/`, removed with the folder when dropped.
+pub(crate) struct Upload {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Upload {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A scratch folder for an upload named `original` (the client's file name: its last path part, without
+/// control characters, ending in `.<format>`; `upload.<format>` when there is none).
+pub(crate) fn upload(dir: &Path, original: Option<&str>, format: &str) -> Result<Upload, ApiError> {
+    let folder = tempfile::Builder::new()
+        .prefix(&format!("upload-{}-", std::process::id()))
+        .tempdir_in(dir)
+        .map_err(|e| ApiError::internal(format!("cannot create a scratch folder: {e}")))?;
+    let path = folder.path().join(upload_name(original, format));
+    Ok(Upload { _dir: folder, path })
+}
+
+fn upload_name(original: Option<&str>, format: &str) -> String {
+    let base: String = original
+        .and_then(|n| n.rsplit(['/', '\\']).next())
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let base = base.trim();
+    if base.is_empty() || base.trim_matches('.').is_empty() {
+        return format!("upload.{format}");
+    }
+    let suffix = format!(".{format}");
+    if base.to_ascii_lowercase().ends_with(&suffix) {
+        base.to_owned()
+    } else {
+        format!("{base}{suffix}")
+    }
+}
+
 /// The process id in a scratch file's name, when it is one of ours.
 fn owner(name: &str) -> Option<u32> {
     let (kind, rest) = name.split_once('-')?;
@@ -54,7 +97,13 @@ pub fn remove_dead(home: &millwright_app::Home) -> Result<usize, millwright_app:
         if pid == std::process::id() || crate::store::process_alive(pid) != Some(false) {
             continue;
         }
-        match std::fs::remove_file(entry.path()) {
+        let path = entry.path();
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match gone {
             Ok(()) => removed += 1,
             // Another server starting at the same moment removed it first.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -69,6 +118,26 @@ pub fn remove_dead(home: &millwright_app::Home) -> Result<usize, millwright_app:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_keeps_the_last_part_of_its_name() {
+        assert_eq!(
+            super::upload_name(Some("机床 2026.csv"), "csv"),
+            "机床 2026.csv"
+        );
+        assert_eq!(
+            super::upload_name(Some("../../etc/passwd"), "csv"),
+            "passwd.csv"
+        );
+        assert_eq!(
+            super::upload_name(Some("C:\\exports\\a.CSV"), "csv"),
+            "a.CSV"
+        );
+        assert_eq!(super::upload_name(Some("data.txt"), "csv"), "data.txt.csv");
+        assert_eq!(super::upload_name(Some(".."), "parquet"), "upload.parquet");
+        assert_eq!(super::upload_name(Some("a\nb.csv"), "csv"), "ab.csv");
+        assert_eq!(super::upload_name(None, "jsonl"), "upload.jsonl");
+    }
 
     #[test]
     fn only_the_files_of_gone_processes_are_removed() {

@@ -342,7 +342,7 @@ pub async fn ingest(
                         (None, Some(n)) => extension(n.rsplit('.').next().unwrap_or(""))?,
                         (None, None) => extension("csv")?,
                     };
-                    let upload = crate::scratch::file(&tmp, "upload", &format!(".{format}"))?;
+                    let upload = crate::scratch::upload(&tmp, field.file_name(), format)?;
                     let bytes = spool(field, upload.path(), |e: &multer::Error| {
                         multipart_error(e, limit)
                     })
@@ -363,7 +363,7 @@ pub async fn ingest(
             }
             None => extension(content_type.split(';').next().unwrap_or("").trim())?,
         };
-        let upload = crate::scratch::file(&tmp, "upload", &format!(".{format}"))?;
+        let upload = crate::scratch::upload(&tmp, None, format)?;
         let bytes = spool(body.into_data_stream(), upload.path(), |e: &axum::Error| {
             body_error(e, limit)
         })

@@ -76,6 +76,9 @@ def test_upload_ingest_and_explore_a_dataset(server, signed_in, tmp_path):
     lines = sorted(int(t) for t in page.locator("#quarantine-table tbody tr td:nth-child(3)").all_inner_texts())
     assert lines == sorted([n + 1 for n in BAD_TORQUE] + [SHORT_ROW + 1])  # the header is line 1
     assert rows.filter(has_text="#VALUE!").filter(has_text="not a valid float").count() == 2
+    # ... named by the file the user uploaded, not the server's scratch copy.
+    files = set(page.locator("#quarantine-table tbody tr td:nth-child(2)").all_inner_texts())
+    assert files == {"line3.csv"}, files
     reason = page.locator("#quarantine-reason option", has_text="expected").get_attribute("value")
     page.select_option("#quarantine-reason", reason)
     page.click("section[aria-labelledby=quarantine] button[type=submit]")
