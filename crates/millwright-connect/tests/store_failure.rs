@@ -2,66 +2,17 @@
 //! succeeds, and then every message is stored once.
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
 
 use millwright_connect::{
     ConnectEvent, ConnectObserver, Flush, Mapping, MqttConfig, Store, StoreError,
 };
+use mosquitto::Broker;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-
-const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-/// The broker and the folder of its config, removed when it stops.
-struct Broker(Child, #[allow(dead_code)] tempfile::TempDir);
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn broker() -> Option<(Broker, u16)> {
-    if !Path::new(MOSQUITTO).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "mosquitto is missing; .ci/run installs it"
-        );
-        return None;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("m.conf");
-    std::fs::write(
-        &config,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\nmax_queued_messages 0\n"),
-    )
-    .unwrap();
-    let child = Command::new(MOSQUITTO)
-        .arg("-c")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mosquitto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((Broker(child, dir), port))
-}
 
 /// Fails its first `failures` commits, then keeps readings by message value.
 struct Flaky {
@@ -106,9 +57,10 @@ impl Events {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_store_acknowledges_nothing_then_stores_everything_once() {
-    let Some((_broker, port)) = broker() else {
+    let Some(broker) = Broker::start() else {
         return;
     };
+    let port = broker.port;
     let stored = Arc::new(Mutex::new(HashMap::new()));
     let mut store = Flaky {
         failures: 3,

@@ -167,13 +167,18 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
             target,
             status: response.status().as_u16(),
         };
-        let store = state.store.clone();
-        let written = tokio::task::spawn_blocking(move || store.audit(&record)).await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
-            Err(e) => tracing::error!(error = %e, "the audit writer stopped"),
-        }
+        write_audit(&state, record).await;
     }
     response
+}
+
+/// Writes one audit row off the async threads; a failure is logged, it does not change the answer.
+pub async fn write_audit(state: &AppState, record: AuditRecord) {
+    let store = state.store.clone();
+    let written = tokio::task::spawn_blocking(move || store.audit(&record)).await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
+        Err(e) => tracing::error!(error = %e, "the audit writer stopped"),
+    }
 }

@@ -5,144 +5,67 @@
 #![allow(clippy::print_stderr)]
 
 mod common;
+#[path = "../../millwright-connect/tests/support/mosquitto.rs"]
+mod mosquitto;
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::Home;
+use mosquitto::Broker;
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 
-const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-/// A mosquitto on a free port of its own, with its persistence in a temporary folder; killed on drop.
-struct Broker {
-    child: Child,
-    port: u16,
-    config: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
 impl Broker {
-    /// `None` (with a printed skip) when mosquitto is not installed; under CI=true that is a failure.
-    fn start() -> Option<Broker> {
-        if !Path::new(MOSQUITTO).exists() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "mosquitto is missing ({MOSQUITTO}); .ci/run installs it"
-            );
-            eprintln!("skipped: mosquitto is not installed (apt-get install mosquitto)");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("mosquitto.conf");
-        // Unlimited in-flight and queued messages: the defaults (20 and 1000) would hold back a connector
-        // that acknowledges per commit, and drop what is queued for it while it is down.
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_inflight_messages 0\nmax_queued_messages 0\n",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        Some(Broker {
-            child: spawn_mosquitto(&config, port),
-            port,
-            config,
-            _dir: dir,
-        })
-    }
-
-    /// kill -9 and start again on the same port: what the broker had not saved (the connector's session)
-    /// is gone, so the connector must reconnect and subscribe again by itself.
-    fn crash_and_restart(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.child = spawn_mosquitto(&self.config, self.port);
-    }
-
-    fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
-    }
-
     /// Publishes every message at QoS 1 and returns once the broker has acknowledged them all.
     fn publish(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration) {
         self.publish_qos(id, messages, pause, QoS::AtLeastOnce);
     }
 
-    /// Publishes and returns once the broker has taken every message (PubAck at QoS 1, PubComp at QoS 2).
     fn publish_qos(&self, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
-        let mut options = MqttOptions::new(id, "127.0.0.1", self.port);
-        options.set_keep_alive(Duration::from_secs(30));
-        let (client, mut connection) = Client::new(options, 64);
-        let total = messages.len();
-        let acks = std::thread::spawn(move || {
-            let mut acked = 0;
-            for event in connection.iter() {
-                match event {
-                    Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => {
-                        acked += 1;
-                        if acked == total {
-                            break;
-                        }
+        publish_to(self.port, id, messages, pause, qos);
+    }
+}
+
+/// Publishes and returns once the broker has taken every message (PubAck at QoS 1, PubComp at QoS 2).
+fn publish_to(port: u16, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut connection) = Client::new(options, 64);
+    let total = messages.len();
+    let acks = std::thread::spawn(move || {
+        let mut acked = 0;
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => {
+                    acked += 1;
+                    if acked == total {
+                        break;
                     }
-                    Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
-                    Ok(_) => {}
-                    Err(e) => panic!("publisher lost the broker: {e}"),
                 }
-            }
-            acked
-        });
-        for (topic, payload) in messages {
-            client
-                .publish(topic.as_str(), qos, false, payload.clone())
-                .unwrap();
-            if !pause.is_zero() {
-                std::thread::sleep(pause);
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                Ok(_) => {}
+                Err(e) => panic!("publisher lost the broker: {e}"),
             }
         }
-        assert_eq!(
-            acks.join().unwrap(),
-            total,
-            "the broker acknowledged every message"
-        );
-        let _ = client.disconnect();
+        acked
+    });
+    for (topic, payload) in messages {
+        client
+            .publish(topic.as_str(), qos, false, payload.clone())
+            .unwrap();
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
-}
-
-fn spawn_mosquitto(config: &Path, port: u16) -> Child {
-    let child = Command::new(MOSQUITTO)
-        .arg("-c")
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start mosquitto");
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mosquitto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    assert_eq!(
+        acks.join().unwrap(),
+        total,
+        "the broker acknowledged every message"
+    );
+    let _ = client.disconnect();
 }
 
 /// A running `millwright connect`, its stderr lines (JSON events) collected.
@@ -412,13 +335,13 @@ fn kill_9_during_ingest_loses_nothing_and_doubles_nothing() {
         let port = broker.port;
         let messages = messages.clone();
         std::thread::spawn(move || {
-            let b = Broker {
-                child: Command::new("true").spawn().unwrap(),
+            publish_to(
                 port,
-                config: PathBuf::new(),
-                _dir: tempfile::tempdir().unwrap(),
-            };
-            b.publish("publisher-2", &messages, Duration::from_micros(800));
+                "publisher-2",
+                &messages,
+                Duration::from_micros(800),
+                QoS::AtLeastOnce,
+            );
         })
     };
     // Pseudo-random kill moments, reproducible.

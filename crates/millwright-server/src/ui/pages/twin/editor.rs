@@ -142,12 +142,7 @@ pub async fn save_line(
         target: format!("/ui/twin/lines/{file}"),
         status: if saved.is_ok() { 303 } else { 422 },
     };
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.audit(&record)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
-        Err(e) => tracing::error!(error = %e, "the audit writer stopped"),
-    }
+    crate::auth::write_audit(&state, record).await;
     match saved {
         Ok(_) => {
             tracing::info!(token = %ctx.token.name, file = %file, "line file saved from the dashboard");
