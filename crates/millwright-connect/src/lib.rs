@@ -9,6 +9,7 @@ pub mod error;
 pub mod mapping;
 pub mod mqtt;
 mod recent;
+pub mod sampled;
 
 pub use error::{ConnectError, MappingError};
 pub use mapping::{Mapping, Reading, Rejected};
@@ -16,3 +17,4 @@ pub use mqtt::{
     message_key, run, ConnectEvent, ConnectObserver, Flush, MqttConfig, MqttOutcome, Store,
     StoreError,
 };
+pub use sampled::{commit_loop, CommitPolicy, Sample, SampledOutcome};

@@ -308,11 +308,10 @@ pub async fn run<S: Store>(
     }
 }
 
-/// Commits the buffer, retrying until the store takes it (a full disk is fixed, the lake comes back); only
-/// then are its messages acknowledged.
 /// Commit attempts when stopping, before the held messages are left unacknowledged for the broker to resend.
 const FINAL_ATTEMPTS: u32 = 5;
 
+/// Commits the buffer (retrying until the store takes it); only then are its messages acknowledged.
 async fn commit<S: Store, F: Future<Output = ()> + Unpin>(
     buffer: &mut Buffer,
     store: &mut S,
@@ -320,40 +319,12 @@ async fn commit<S: Store, F: Future<Output = ()> + Unpin>(
     to_acker: &mpsc::UnboundedSender<Vec<Publish>>,
     observer: &dyn ConnectObserver,
     outcome: &mut MqttOutcome,
-    mut stop: Option<&mut F>,
+    stop: Option<&mut F>,
 ) -> Result<(), StoreError> {
     let has_rows = !buffer.flush.readings.is_empty() || !buffer.flush.rejected.is_empty();
     let mut version = None;
     if has_rows {
-        let mut wait = Duration::from_millis(200);
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match store.commit(&buffer.flush).await {
-                Ok(v) => {
-                    version = v;
-                    break;
-                }
-                Err(e) => {
-                    observer.event(ConnectEvent::CommitFailed {
-                        reason: error_chain(&*e),
-                    });
-                    match stop.as_mut() {
-                        // Running: wait and try again, unless asked to stop meanwhile.
-                        Some(stop) => {
-                            tokio::select! {
-                                () = &mut **stop => return Err(e),
-                                () = tokio::time::sleep(wait) => {}
-                            }
-                        }
-                        // Stopping: a few more tries, then leave the messages to the broker.
-                        None if attempts >= FINAL_ATTEMPTS => return Err(e),
-                        None => tokio::time::sleep(wait).await,
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        version = commit_with_retry(store, &buffer.flush, observer, stop).await?;
         outcome.commits += 1;
     }
     let flush = std::mem::take(&mut buffer.flush);
@@ -377,6 +348,42 @@ async fn commit<S: Store, F: Future<Output = ()> + Unpin>(
     });
     *buffer = Buffer::default();
     Ok(())
+}
+
+/// Commits a flush, retrying with backoff until the store takes it (a full disk is fixed, the lake comes
+/// back). With `stop`, gives up when it completes; without, after [`FINAL_ATTEMPTS`].
+pub(crate) async fn commit_with_retry<S: Store, F: Future<Output = ()> + Unpin>(
+    store: &mut S,
+    flush: &Flush,
+    observer: &dyn ConnectObserver,
+    mut stop: Option<&mut F>,
+) -> Result<Option<i64>, StoreError> {
+    let mut wait = Duration::from_millis(200);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match store.commit(flush).await {
+            Ok(version) => return Ok(version),
+            Err(e) => {
+                observer.event(ConnectEvent::CommitFailed {
+                    reason: error_chain(&*e),
+                });
+                match stop.as_mut() {
+                    // Running: wait and try again, unless asked to stop meanwhile.
+                    Some(stop) => {
+                        tokio::select! {
+                            () = &mut **stop => return Err(e),
+                            () = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                    // Stopping: a few more tries, then give up (MQTT leaves the messages to the broker).
+                    None if attempts >= FINAL_ATTEMPTS => return Err(e),
+                    None => tokio::time::sleep(wait).await,
+                }
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

@@ -1,15 +1,8 @@
-//! Live connectors into the lake: `connect mqtt` keeps a broker's messages as narrow historian readings
-//! (time, source, signal, value, quality) in a dataset, committed every N rows or T ms, each message
-//! acknowledged only after the commit that holds it.
+//! The connectors' store: a dataset and its quarantine in the lake, message keys in the commit records.
 
-use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use millwright_connect::{
-    ConnectEvent, ConnectObserver, Flush, Mapping, MqttConfig, Store, StoreError,
-};
+use millwright_connect::{Flush, Store, StoreError};
 use millwright_data::arrow::array::{
     ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray,
 };
@@ -17,92 +10,13 @@ use millwright_data::arrow::record_batch::RecordBatch;
 use millwright_data::lake::{BatchSource, CommitRecord, Encodings, Lake, WriteMode};
 use millwright_data::quarantine::{quarantine_schema, QuarantineLog, QuarantineRow};
 use millwright_data::types::{arrow_schema, ColumnKind, ColumnSpec};
-use serde::Serialize;
 
+use super::CONNECT_COMMIT_KIND;
 use crate::error::{AppError, Result};
-use crate::{Event, Home, Observer};
-
-/// Commit kind of live readings in the lake's commit record.
-pub const CONNECT_COMMIT_KIND: &str = "connect";
-
-#[derive(Debug, Clone)]
-pub struct MqttRequest {
-    /// `mqtt://HOST:PORT`.
-    pub url: String,
-    pub topics: Vec<String>,
-    pub dataset: String,
-    /// The mapping TOML; `None`: flat JSON objects and plain numbers as they come.
-    pub map: Option<PathBuf>,
-    pub qos: u8,
-    pub commit_rows: usize,
-    pub commit_ms: u64,
-}
-
-/// What one run of the connector stored.
-#[derive(Debug, Clone, Serialize)]
-pub struct MqttResult {
-    pub dataset: String,
-    pub messages: u64,
-    pub readings: u64,
-    pub rejected: u64,
-    /// Redelivered messages recognised as stored already.
-    pub duplicates: u64,
-    pub commits: u64,
-    pub latest_version: Option<i64>,
-}
-
-/// Runs the MQTT connector until `shutdown` completes; then commits what it holds and acknowledges it.
-pub async fn mqtt(
-    home: &Home,
-    req: &MqttRequest,
-    observer: &Observer,
-    shutdown: impl Future<Output = ()>,
-) -> Result<MqttResult> {
-    millwright_data::names::validate_dataset_name(&req.dataset)?;
-    let mapping = match &req.map {
-        Some(path) => Mapping::from_file(path)?,
-        None => Mapping::default(),
-    };
-    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?;
-    let config = MqttConfig {
-        url: req.url.clone(),
-        filters: req.topics.clone(),
-        qos: req.qos,
-        // Stable per dataset: the broker keeps this session's messages while the connector is down.
-        client_id: format!("millwright-{}", req.dataset),
-        commit_rows: req.commit_rows,
-        commit_every: Duration::from_millis(req.commit_ms.max(1)),
-        mapping,
-    };
-    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone()));
-    let outcome = millwright_connect::run(config, &mut store, forward, shutdown).await?;
-    let lake = Lake::open(home.root())?;
-    let latest_version = if lake.exists(&req.dataset) {
-        Some(lake.latest_version(&req.dataset)?)
-    } else {
-        None
-    };
-    Ok(MqttResult {
-        dataset: req.dataset.clone(),
-        messages: outcome.messages,
-        readings: outcome.readings,
-        rejected: outcome.rejected,
-        duplicates: outcome.duplicates,
-        commits: outcome.commits,
-        latest_version,
-    })
-}
-
-struct Forward(Observer);
-
-impl ConnectObserver for Forward {
-    fn event(&self, event: ConnectEvent) {
-        self.0.emit(Event::Live { connector: event });
-    }
-}
+use crate::Home;
 
 /// The connector's store: the dataset and its quarantine in the lake, message keys in the commit records.
-struct LakeStore {
+pub(crate) struct LakeStore {
     lake: Lake,
     dataset: String,
     quarantine: String,
@@ -114,7 +28,7 @@ struct LakeStore {
 }
 
 impl LakeStore {
-    fn open(home: &Home, dataset: &str, level_columns: &[String]) -> Result<LakeStore> {
+    pub(crate) fn open(home: &Home, dataset: &str, level_columns: &[String]) -> Result<LakeStore> {
         let lake = Lake::open(home.root())?;
         let quarantine = Lake::quarantine_name(dataset);
         let rows_of = |name: &str| -> Result<u64> {
