@@ -234,6 +234,52 @@ pub fn datasets(list: &[DatasetSummary]) -> String {
     out
 }
 
+/// The connectors of the home, one a line, with the last error under the one that had it.
+pub fn connectors(list: &[crate::connect::status::ConnectorStatus]) -> String {
+    let mut out = String::new();
+    macro_rules! out {
+        ($($arg:tt)*) => {{
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
+    if list.is_empty() {
+        out!("no connectors have run on this home (start one with `millwright connect URL --dataset NAME`)");
+        return out;
+    }
+    out!(
+        "{:<20} {:<7} {:<13} {:>12} {:>9} {:>8} {:<20} url",
+        "dataset",
+        "kind",
+        "state",
+        "readings",
+        "rejected",
+        "commits",
+        "last commit"
+    );
+    for c in list {
+        let state = serde_json::to_value(c.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        out!(
+            "{:<20} {:<7} {:<13} {:>12} {:>9} {:>8} {:<20} {}",
+            c.dataset,
+            c.kind,
+            state,
+            c.readings,
+            c.rejected,
+            c.commits,
+            c.last_commit_at
+                .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            c.url
+        );
+        if let (Some(error), Some(at)) = (&c.last_error, c.last_error_at) {
+            out!("    last error {}: {error}", at.format("%Y-%m-%d %H:%M:%S"));
+        }
+    }
+    out
+}
+
 /// A dataset's columns, one a line.
 pub fn schema(schema: &Schema) -> String {
     let mut out = String::new();
@@ -786,6 +832,39 @@ pub fn connect_result(result: &crate::connect::MqttResult) -> String {
     )
 }
 
+/// The summary a sampled connector (OPC UA, Modbus) prints when it stops.
+pub fn sampled_result(result: &crate::connect::SampledResult) -> String {
+    format!(
+        "{} readings from {} samples stored in dataset {:?} in {} commits (latest version {}); {} rejected to its quarantine",
+        result.readings,
+        result.samples,
+        result.dataset,
+        result.commits,
+        result.latest_version.map_or("-".into(), |v| v.to_string()),
+        result.rejected
+    )
+}
+
+/// The nodes `opcua browse` found, indented by depth.
+pub fn browsed_nodes(nodes: &[millwright_connect::opcua::browse::BrowsedNode]) -> String {
+    let mut out = String::new();
+    for node in nodes {
+        let indent = "  ".repeat(node.depth.saturating_sub(1));
+        let value = node
+            .value
+            .as_ref()
+            .map_or(String::new(), |v| format!(" = {v}"));
+        out.push_str(&format!(
+            "{indent}{}  {}  [{}]{value}\n",
+            node.node_id, node.display_name, node.class
+        ));
+    }
+    if nodes.is_empty() {
+        out.push_str("no nodes below the start node\n");
+    }
+    out
+}
+
 /// One line per connector event: a connector runs for days, so each event is a log line.
 pub fn connect_event(event: &millwright_connect::ConnectEvent) -> String {
     use millwright_connect::ConnectEvent;
@@ -796,8 +875,19 @@ pub fn connect_event(event: &millwright_connect::ConnectEvent) -> String {
         ),
         ConnectEvent::Subscribed { filters } => format!("subscribed to {}", filters.join(", ")),
         ConnectEvent::SubscribeRefused { filter } => {
-            format!("the broker refused the subscription to {filter}")
+            format!("the peer refused the subscription to {filter}")
         }
+        ConnectEvent::ReconnectFailed { reason } => {
+            format!("reconnecting failed ({reason}); trying again")
+        }
+        ConnectEvent::Monitoring {
+            items,
+            refused,
+            polling_ms,
+        } => match polling_ms {
+            Some(ms) => format!("polling {items} items every {ms} ms"),
+            None => format!("monitoring {items} items ({refused} refused)"),
+        },
         ConnectEvent::ConnectionLost {
             reason,
             retry_in_ms,

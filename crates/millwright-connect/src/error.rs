@@ -51,4 +51,10 @@ pub enum ConnectError {
         #[source]
         source: tokio::task::JoinError,
     },
+    #[error("the OPC UA connector needs tokio's multi-thread runtime (it waits in a synchronous callback)")]
+    Runtime,
+    #[error("cannot open an OPC UA session to {url}: {reason}")]
+    OpcuaConnect { url: String, reason: String },
+    #[error("{what} on the OPC UA server: {reason}")]
+    OpcuaService { what: String, reason: String },
 }

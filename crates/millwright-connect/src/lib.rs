@@ -8,6 +8,7 @@
 pub mod error;
 pub mod mapping;
 pub mod mqtt;
+pub mod opcua;
 mod recent;
 pub mod sampled;
 

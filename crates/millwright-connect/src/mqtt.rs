@@ -77,6 +77,17 @@ pub enum ConnectEvent {
         total_messages: u64,
         total_readings: u64,
     },
+    /// A reconnect attempt failed; the connector keeps trying.
+    ReconnectFailed {
+        reason: String,
+    },
+    /// A sampled connector watches this many items (OPC UA nodes, Modbus registers); `polling_ms` when it
+    /// reads them on a clock rather than by subscription.
+    Monitoring {
+        items: u64,
+        refused: u64,
+        polling_ms: Option<u64>,
+    },
     /// A commit failed: nothing of it is acknowledged, and it is tried again.
     CommitFailed {
         reason: String,

@@ -62,8 +62,12 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
-    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`.
+    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`, or opc.tcp://HOST:PORT --nodes nodes.toml.
     Connect(cmd::connect::ConnectArgs),
+    /// OPC UA tools: `opcua browse opc.tcp://HOST:PORT [--depth 3]` finds the node ids a connector watches.
+    Opcua(cmd::opcua::OpcuaArgs),
+    /// The connectors of this home: state, counters, last commit and last error.
+    Connectors(cmd::connectors::ConnectorsArgs),
     /// Productivity impact of AI: f_AI = Π(1 + Σα), P1 = P0·f_AI, V1 = V0·f_AI; α given or measured by the twin.
     Impact(cmd::impact::ImpactArgs),
     /// One self-contained HTML report (and summary.json) for a twin run: data, model, policies, impact.
@@ -115,6 +119,8 @@ async fn main() -> ExitCode {
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
         Command::Connect(args) => cmd::connect::connect(&global, args).await,
+        Command::Opcua(args) => cmd::opcua::opcua(&global, args).await,
+        Command::Connectors(args) => cmd::connectors::connectors(&global, args),
         Command::Impact(args) => cmd::impact::impact(&global, args),
         Command::Report(args) => cmd::report::report(&global, *args),
         Command::Reports(args) => cmd::report::reports(&global, args),

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::connector::Connector;
 use common::Home;
 use mosquitto::Broker;
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
@@ -66,69 +67,6 @@ fn publish_to(port: u16, id: &str, messages: &[(String, Vec<u8>)], pause: Durati
         "the broker acknowledged every message"
     );
     let _ = client.disconnect();
-}
-
-/// A running `millwright connect`, its stderr lines (JSON events) collected.
-struct Connector {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Connector {
-    fn start(home: &Home, args: &[&str]) -> Connector {
-        let mut all = vec!["--json", "connect"];
-        all.extend_from_slice(args);
-        let mut child = home
-            .command(&all)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let connector = Connector { child, lines };
-        connector.wait_for("\"event\":\"subscribed\"");
-        connector
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("the connector never said {needle} ({e})"),
-            }
-        }
-    }
-
-    /// SIGTERM: the connector commits what it holds, acknowledges it and prints its result.
-    fn stop(mut self) -> serde_json::Value {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut stdout = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let rest: Vec<String> = self.lines.try_iter().collect();
-        assert!(status.success(), "connector failed: {rest:?}");
-        serde_json::from_str(&stdout).unwrap()
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
 }
 
 fn count(home: &Home, sql: &str) -> u64 {

@@ -14,7 +14,10 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub mod opcua;
+pub mod status;
 mod store;
+use status::StatusWriter;
 use store::LakeStore;
 
 use crate::error::Result;
@@ -61,6 +64,20 @@ pub async fn mqtt(
         Some(path) => Mapping::from_file(path)?,
         None => Mapping::default(),
     };
+    let status = Arc::new(StatusWriter::start(home, "mqtt", &req.url, &req.dataset)?);
+    let result = run_mqtt(home, req, mapping, observer, status.clone(), shutdown).await;
+    status.finish(result.as_ref().err());
+    result
+}
+
+async fn run_mqtt(
+    home: &Home,
+    req: &MqttRequest,
+    mapping: Mapping,
+    observer: &Observer,
+    status: Arc<StatusWriter>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<MqttResult> {
     let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?;
     let config = MqttConfig {
         url: req.url.clone(),
@@ -72,7 +89,7 @@ pub async fn mqtt(
         commit_every: Duration::from_millis(req.commit_ms.max(1)),
         mapping,
     };
-    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone()));
+    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone(), status));
     let outcome = millwright_connect::run(config, &mut store, forward, shutdown).await?;
     let latest_version = latest_version(home, &req.dataset)?;
     Ok(MqttResult {
@@ -86,10 +103,12 @@ pub async fn mqtt(
     })
 }
 
-struct Forward(Observer);
+/// Passes the connector's events to the observer, and keeps its status file.
+struct Forward(Observer, Arc<StatusWriter>);
 
 impl ConnectObserver for Forward {
     fn event(&self, event: ConnectEvent) {
+        self.1.event(&event);
         self.0.emit(Event::Live { connector: event });
     }
 }
@@ -110,6 +129,7 @@ pub struct SampledResult {
 /// `Sender::closed()` while it waits on the network), the commit loop stores them until `shutdown`.
 pub(crate) async fn run_sampled<F>(
     home: &Home,
+    peer: (&str, &str),
     dataset: &str,
     policy: CommitPolicy,
     observer: &Observer,
@@ -120,8 +140,36 @@ where
     F: Future<Output = std::result::Result<(), millwright_connect::ConnectError>>,
 {
     millwright_data::names::validate_dataset_name(dataset)?;
+    let (kind, url) = peer;
+    let status = Arc::new(StatusWriter::start(home, kind, url, dataset)?);
+    let result = sampled_into(
+        home,
+        dataset,
+        policy,
+        observer,
+        status.clone(),
+        source,
+        shutdown,
+    )
+    .await;
+    status.finish(result.as_ref().err());
+    result
+}
+
+async fn sampled_into<F>(
+    home: &Home,
+    dataset: &str,
+    policy: CommitPolicy,
+    observer: &Observer,
+    status: Arc<StatusWriter>,
+    source: impl FnOnce(mpsc::Sender<Sample>, Arc<dyn ConnectObserver>) -> F,
+    shutdown: impl Future<Output = ()>,
+) -> Result<SampledResult>
+where
+    F: Future<Output = std::result::Result<(), millwright_connect::ConnectError>>,
+{
     let mut store = LakeStore::open(home, dataset, &[])?;
-    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone()));
+    let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone(), status));
     let (tx, rx) = mpsc::channel(millwright_connect::sampled::SAMPLE_CHANNEL);
     let source = source(tx, forward.clone());
     let commits = millwright_connect::commit_loop(rx, &mut store, policy, &*forward, shutdown);

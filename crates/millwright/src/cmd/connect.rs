@@ -2,21 +2,24 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use millwright_app::connect::opcua::{OpcuaRequest, OpcuaServer};
 use millwright_app::connect::{self, MqttRequest};
 use millwright_app::{Event, EventSink, Observer};
+use millwright_connect::opcua::Security;
 
 use crate::output::print_json;
 use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The broker: mqtt://HOST:PORT.
+    /// The peer: mqtt://HOST:PORT (a broker) or opc.tcp://HOST:PORT (an OPC UA server).
     pub url: String,
-    /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// MQTT: topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
+    #[arg(long, value_delimiter = ',')]
     pub topics: Vec<String>,
     /// Dataset the readings go to (time, source, signal, value, quality).
     #[arg(long)]
@@ -27,6 +30,8 @@ pub struct ConnectArgs {
     /// Subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
     #[arg(long, default_value_t = 1)]
     pub qos: u8,
+    #[command(flatten)]
+    pub opcua: OpcuaArgs,
     /// Commit when this many readings are held.
     #[arg(long, default_value_t = 10_000)]
     pub commit_rows: usize,
@@ -35,12 +40,53 @@ pub struct ConnectArgs {
     pub commit_ms: u64,
 }
 
+/// OPC UA: which nodes, how, and how securely.
+#[derive(Debug, Args)]
+pub struct OpcuaArgs {
+    /// OPC UA: the nodes TOML (node ids → signals, sampling_ms, deadband); `millwright opcua browse` finds ids.
+    #[arg(long)]
+    pub nodes: Option<PathBuf>,
+    /// OPC UA: read every node on this clock (e.g. 500ms) instead of subscribing, for servers without
+    /// subscriptions.
+    #[arg(long, value_parser = millwright_core::parse_interval)]
+    pub poll: Option<Duration>,
+    #[command(flatten)]
+    pub server: OpcuaSecurityArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OpcuaSecurityArgs {
+    /// OPC UA message security: none or basic256sha256 (signed and encrypted).
+    #[arg(long, default_value = "none")]
+    pub security: Security,
+    /// OPC UA: trust the server's certificate the first time it is seen (it is kept under the home).
+    #[arg(long)]
+    pub trust_server: bool,
+}
+
+impl OpcuaSecurityArgs {
+    pub fn server(&self, url: &str) -> OpcuaServer {
+        OpcuaServer {
+            url: url.to_string(),
+            security: self.security,
+            trust_server: self.trust_server,
+            user: None,
+        }
+    }
+}
+
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
+    if args.url.starts_with("opc.tcp://") {
+        return connect_opcua(global, args).await;
+    }
     if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: only MQTT brokers (mqtt://HOST:PORT) can be connected so far",
+            "{:?}: connect to mqtt://HOST:PORT (a broker) or opc.tcp://HOST:PORT (an OPC UA server)",
             args.url
         );
+    }
+    if args.topics.is_empty() {
+        bail!("an MQTT connector needs --topics: the topic filters to subscribe to");
     }
     let request = MqttRequest {
         url: args.url,
@@ -63,6 +109,33 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         return print_json(&result);
     }
     println!("{}", millwright_app::text::connect_result(&result));
+    Ok(())
+}
+
+async fn connect_opcua(global: &Global, args: ConnectArgs) -> Result<()> {
+    let Some(nodes) = args.opcua.nodes.clone() else {
+        bail!("an OPC UA connector needs --nodes: a TOML file naming the node ids to watch");
+    };
+    let request = OpcuaRequest {
+        server: args.opcua.server.server(&args.url),
+        nodes,
+        dataset: args.dataset,
+        poll: args.opcua.poll,
+        commit_rows: args.commit_rows,
+        commit_ms: args.commit_ms,
+    };
+    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let result = connect::opcua::opcua(
+        &global.home(),
+        &request,
+        &observer,
+        millwright_server::shutdown_signal(),
+    )
+    .await?;
+    if global.json {
+        return print_json(&result);
+    }
+    println!("{}", millwright_app::text::sampled_result(&result));
     Ok(())
 }
 

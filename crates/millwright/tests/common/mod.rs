@@ -2,6 +2,9 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod connector;
+pub mod peer;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

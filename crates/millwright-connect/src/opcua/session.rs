@@ -1,0 +1,149 @@
+//! Opening an OPC UA session: endpoint, security, certificates, and what its event loop reports.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use opcua::client::transport::TcpConnector;
+use opcua::client::{
+    ClientBuilder, IdentityToken, Session, SessionConnectMode, SessionEventLoop, SessionPollResult,
+};
+use opcua::crypto::SecurityPolicy;
+use opcua::types::MessageSecurityMode;
+
+use crate::error::ConnectError;
+use crate::mqtt::{ConnectEvent, ConnectObserver};
+
+/// Message security of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    None,
+    /// Basic256Sha256, signed and encrypted: the server's certificate must be trusted.
+    Basic256Sha256,
+}
+
+impl std::str::FromStr for Security {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "none" => Ok(Security::None),
+            "basic256sha256" => Ok(Security::Basic256Sha256),
+            other => Err(format!(
+                "security {other:?} is not offered; use none or basic256sha256"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OpcuaEndpoint {
+    /// `opc.tcp://HOST:PORT[/PATH]`.
+    pub url: String,
+    pub security: Security,
+    /// The client's own certificate and the servers it trusts (`trusted/`) or has refused (`rejected/`).
+    pub pki_dir: PathBuf,
+    /// Trust the server's certificate the first time it is seen (and keep it); off, a new server is refused
+    /// until its certificate is moved from `rejected/` to `trusted/`.
+    pub trust_server: bool,
+    /// User name and password; `None`: anonymous.
+    pub user: Option<(String, String)>,
+}
+
+/// Reconnect backoff: quick the first time, at most every 10 s while the server stays away.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Opens a session to the endpoint; the caller runs the event loop (see [`watch`]).
+pub async fn connect(
+    endpoint: &OpcuaEndpoint,
+) -> Result<(Arc<Session>, SessionEventLoop<TcpConnector>), ConnectError> {
+    if !endpoint.url.starts_with("opc.tcp://") {
+        return Err(ConnectError::OpcuaConnect {
+            url: endpoint.url.clone(),
+            reason: "write opc.tcp://HOST:PORT".into(),
+        });
+    }
+    let mut client = ClientBuilder::new()
+        .application_name("Millwright")
+        .application_uri("urn:millwright:connector")
+        .product_uri("urn:millwright")
+        .pki_dir(&endpoint.pki_dir)
+        .create_sample_keypair(true)
+        .trust_server_certs(endpoint.trust_server)
+        .session_retry_limit(-1)
+        .session_retry_initial(RETRY_FIRST)
+        .session_retry_max(RETRY_MAX)
+        .session_timeout(60_000)
+        .client()
+        .map_err(|errors| ConnectError::OpcuaConnect {
+            url: endpoint.url.clone(),
+            reason: errors.join("; "),
+        })?;
+    let (policy, mode) = match endpoint.security {
+        Security::None => (SecurityPolicy::None, MessageSecurityMode::None),
+        Security::Basic256Sha256 => (
+            SecurityPolicy::Basic256Sha256,
+            MessageSecurityMode::SignAndEncrypt,
+        ),
+    };
+    let identity = match &endpoint.user {
+        Some((user, password)) => IdentityToken::UserName(user.clone(), password.clone().into()),
+        None => IdentityToken::Anonymous,
+    };
+    client
+        .connect_to_matching_endpoint((endpoint.url.as_str(), policy.to_str(), mode), identity)
+        .await
+        .map_err(|e| ConnectError::OpcuaConnect {
+            url: endpoint.url.clone(),
+            reason: explain(&e.to_string(), endpoint),
+        })
+}
+
+fn explain(error: &str, endpoint: &OpcuaEndpoint) -> String {
+    if error.contains("BadCertificate") || error.contains("BadSecurityChecksFailed") {
+        return format!(
+            "{error}: the server's certificate is not trusted; check it and move it from {} to {}, \
+             or pass --trust-server to trust it on first use",
+            endpoint.pki_dir.join("rejected").display(),
+            endpoint.pki_dir.join("trusted").display()
+        );
+    }
+    if error.contains("no matching endpoint") || error.contains("BadSecurityPolicyRejected") {
+        return format!("{error}: the server offers no endpoint with this security");
+    }
+    error.to_string()
+}
+
+/// Runs the session's event loop, telling the observer when the connection drops and comes back (the
+/// loop reconnects and re-creates the subscriptions by itself).
+pub async fn watch(event_loop: SessionEventLoop<TcpConnector>, observer: Arc<dyn ConnectObserver>) {
+    let stream = event_loop.enter();
+    futures::pin_mut!(stream);
+    while let Some(polled) = stream.next().await {
+        match polled {
+            Ok(SessionPollResult::Reconnected(mode)) => observer.event(ConnectEvent::Connected {
+                session_present: matches!(mode, SessionConnectMode::ReactivatedSession(_)),
+            }),
+            Ok(SessionPollResult::ConnectionLost(status)) => {
+                observer.event(ConnectEvent::ConnectionLost {
+                    reason: status.sub_code().name().to_string(),
+                    retry_in_ms: RETRY_FIRST.as_millis() as u64,
+                })
+            }
+            Ok(SessionPollResult::ReconnectFailed(status)) => {
+                observer.event(ConnectEvent::ReconnectFailed {
+                    reason: status.sub_code().name().to_string(),
+                })
+            }
+            Ok(_) => {}
+            Err(status) => {
+                observer.event(ConnectEvent::ConnectionLost {
+                    reason: format!("the session ended: {}", status.sub_code().name()),
+                    retry_in_ms: 0,
+                });
+                return;
+            }
+        }
+    }
+}
