@@ -54,7 +54,10 @@ pub async fn run(
     {
         return Err(ConnectError::Runtime);
     }
-    let (session, event_loop) = connect(&config.endpoint).await?;
+    let (session, event_loop) = tokio::select! {
+        opened = connect(&config.endpoint) => opened?,
+        () = samples.closed() => return Ok(()),
+    };
     let events = tokio::spawn(session::watch(event_loop, observer.clone()));
     let connected = tokio::select! {
         ok = session.wait_for_connection() => ok,

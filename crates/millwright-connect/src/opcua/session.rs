@@ -53,6 +53,8 @@ pub struct OpcuaEndpoint {
 /// Reconnect backoff: quick the first time, at most every 10 s while the server stays away.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(10);
+/// How long the first connection may take before the connector gives up and says so.
+const FIRST_CONNECT: Duration = Duration::from_secs(15);
 
 /// Opens a session to the endpoint; the caller runs the event loop (see [`watch`]).
 pub async fn connect(
@@ -91,13 +93,22 @@ pub async fn connect(
         Some((user, password)) => IdentityToken::UserName(user.clone(), password.clone().into()),
         None => IdentityToken::Anonymous,
     };
-    client
-        .connect_to_matching_endpoint((endpoint.url.as_str(), policy.to_str(), mode), identity)
-        .await
-        .map_err(|e| ConnectError::OpcuaConnect {
+    // The client retries a server that does not answer for ever; at start, that is an error to report.
+    let opened = client
+        .connect_to_matching_endpoint((endpoint.url.as_str(), policy.to_str(), mode), identity);
+    match tokio::time::timeout(FIRST_CONNECT, opened).await {
+        Ok(opened) => opened.map_err(|e| ConnectError::OpcuaConnect {
             url: endpoint.url.clone(),
             reason: explain(&e.to_string(), endpoint),
-        })
+        }),
+        Err(_) => Err(ConnectError::OpcuaConnect {
+            url: endpoint.url.clone(),
+            reason: format!(
+                "no answer within {} s (is the server running, and is the address right?)",
+                FIRST_CONNECT.as_secs()
+            ),
+        }),
+    }
 }
 
 fn explain(error: &str, endpoint: &OpcuaEndpoint) -> String {
