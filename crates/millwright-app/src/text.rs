@@ -786,6 +786,19 @@ pub fn connect_result(result: &crate::connect::MqttResult) -> String {
     )
 }
 
+/// The summary the Modbus connector prints when it stops.
+pub fn modbus_result(result: &crate::connect::SampledResult) -> String {
+    format!(
+        "stored {} readings in {} ({} commits, latest version {}); {} failed reads to {}__quarantine",
+        result.readings,
+        result.dataset,
+        result.commits,
+        result.latest_version.map_or("none".into(), |v| v.to_string()),
+        result.rejected,
+        result.dataset,
+    )
+}
+
 /// One line per connector event: a connector runs for days, so each event is a log line.
 pub fn connect_event(event: &millwright_connect::ConnectEvent) -> String {
     use millwright_connect::ConnectEvent;

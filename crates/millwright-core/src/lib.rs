@@ -13,5 +13,5 @@ mod progress;
 
 pub use abandoned::remove_abandoned;
 pub use model_ref::{ModelRef, ModelRefError};
-pub use period::{BusinessInputs, Months, PerMonth, PeriodError, DEFAULT_CURRENCY};
+pub use period::{BusinessInputs, Interval, Months, PerMonth, PeriodError, DEFAULT_CURRENCY};
 pub use progress::{Progress, ProgressHandle, Silent, Unit};

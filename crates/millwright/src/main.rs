@@ -62,7 +62,7 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
-    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`.
+    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`, or `connect modbus-tcp://HOST:PORT --registers regs.toml --every 1s --dataset pump3`.
     Connect(cmd::connect::ConnectArgs),
     /// Productivity impact of AI: f_AI = Π(1 + Σα), P1 = P0·f_AI, V1 = V0·f_AI; α given or measured by the twin.
     Impact(cmd::impact::ImpactArgs),

@@ -14,7 +14,9 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+mod modbus;
 mod store;
+pub use modbus::{modbus, ModbusRequest};
 use store::LakeStore;
 
 use crate::error::Result;

@@ -1,11 +1,12 @@
-//! `millwright connect URL`: a live connector into the lake, until Ctrl-C or SIGTERM.
+//! `millwright connect URL`: a live connector into the lake, until Ctrl-C or SIGTERM. The URL's scheme picks
+//! the connector: `mqtt://` (or `tcp://`) a broker, `modbus-tcp://` a Modbus device.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use millwright_app::connect::{self, MqttRequest};
+use millwright_app::connect::{self, ModbusRequest, MqttRequest};
 use millwright_app::{Event, EventSink, Observer};
 
 use crate::output::print_json;
@@ -13,18 +14,24 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The broker: mqtt://HOST:PORT.
+    /// The broker, mqtt://HOST:PORT, or the Modbus device, modbus-tcp://HOST[:PORT].
     pub url: String,
-    /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
-    #[arg(long, value_delimiter = ',', required = true)]
-    pub topics: Vec<String>,
+    /// MQTT: topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
+    #[arg(long, value_delimiter = ',')]
+    pub topics: Option<Vec<String>>,
     /// Dataset the readings go to (time, source, signal, value, quality).
     #[arg(long)]
     pub dataset: String,
     /// Mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
     #[arg(long)]
     pub map: Option<PathBuf>,
-    /// Subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
+    /// Modbus: the register map TOML (which registers are which signals; docs/connectors.md).
+    #[arg(long)]
+    pub registers: Option<PathBuf>,
+    /// Modbus: time between the starts of two polls (500ms, 1s, 2m).
+    #[arg(long, default_value = "1s")]
+    pub every: millwright_core::Interval,
+    /// MQTT: subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
     #[arg(long, default_value_t = 1)]
     pub qos: u8,
     /// Commit when this many readings are held.
@@ -36,15 +43,24 @@ pub struct ConnectArgs {
 }
 
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
+    if args.url.starts_with("modbus-tcp://") {
+        return modbus(global, args).await;
+    }
     if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: only MQTT brokers (mqtt://HOST:PORT) can be connected so far",
+            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT) or a Modbus device (modbus-tcp://HOST[:PORT])",
             args.url
         );
     }
+    if args.registers.is_some() {
+        bail!("--registers is for a Modbus device (modbus-tcp://); an MQTT broker takes --topics and --map");
+    }
+    let Some(topics) = args.topics else {
+        bail!("an MQTT broker needs --topics: the topic filters to subscribe to, e.g. --topics 'plant/#'");
+    };
     let request = MqttRequest {
         url: args.url,
-        topics: args.topics,
+        topics,
         dataset: args.dataset,
         map: args.map,
         qos: args.qos,
@@ -63,6 +79,36 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         return print_json(&result);
     }
     println!("{}", millwright_app::text::connect_result(&result));
+    Ok(())
+}
+
+async fn modbus(global: &Global, args: ConnectArgs) -> Result<()> {
+    if args.topics.is_some() || args.map.is_some() {
+        bail!("--topics and --map are for an MQTT broker; a Modbus device takes --registers");
+    }
+    let Some(registers) = args.registers else {
+        bail!("a Modbus device needs --registers: the register map TOML (see docs/connectors.md)");
+    };
+    let request = ModbusRequest {
+        url: args.url,
+        registers,
+        every: args.every.0,
+        dataset: args.dataset,
+        commit_rows: args.commit_rows,
+        commit_ms: args.commit_ms,
+    };
+    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let result = connect::modbus(
+        &global.home(),
+        &request,
+        &observer,
+        millwright_server::shutdown_signal(),
+    )
+    .await?;
+    if global.json {
+        return print_json(&result);
+    }
+    println!("{}", millwright_app::text::modbus_result(&result));
     Ok(())
 }
 
