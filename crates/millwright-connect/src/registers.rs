@@ -543,4 +543,18 @@ mod tests {
         let first_holding = &map.requests()[2];
         assert_eq!(first_holding.registers, vec![0, 2, 1]);
     }
+
+    #[test]
+    fn the_documented_map_parses() {
+        let doc = include_str!("../../../docs/connect.md");
+        let section = &doc[doc
+            .find("## Modbus TCP")
+            .expect("docs/connect.md has a Modbus section")..];
+        let start = section.find("```toml\n").expect("with a TOML example") + 8;
+        let end = start + section[start..].find("```").unwrap();
+        let map = parse(&section[start..end]).unwrap();
+        assert_eq!(map.registers.len(), 2);
+        assert_eq!(map.registers[0].value_type, ValueType::F32);
+        assert_eq!(map.registers[1].value_type, ValueType::Bool);
+    }
 }
