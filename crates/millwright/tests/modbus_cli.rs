@@ -379,6 +379,17 @@ fn usage_errors_say_what_is_missing() {
     assert!(err.contains("needs --topics"), "{err}");
     let err = home.fails(&[
         "connect",
+        "mqtt://127.0.0.1:1",
+        "--topics",
+        "#",
+        "--every",
+        "1s",
+        "--dataset",
+        "d",
+    ]);
+    assert!(err.contains("are for a Modbus device"), "{err}");
+    let err = home.fails(&[
+        "connect",
         "modbus-tcp://127.0.0.1:1",
         "--registers",
         bad.to_str().unwrap(),

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -22,15 +23,15 @@ pub struct ConnectArgs {
     /// Dataset the readings go to (time, source, signal, value, quality).
     #[arg(long)]
     pub dataset: String,
-    /// Mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
+    /// MQTT: mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
     #[arg(long)]
     pub map: Option<PathBuf>,
-    /// Modbus: the register map TOML (which registers are which signals; docs/connectors.md).
+    /// Modbus: the register map TOML (which registers are which signals; docs/connect.md).
     #[arg(long)]
     pub registers: Option<PathBuf>,
-    /// Modbus: time between the starts of two polls (500ms, 1s, 2m).
-    #[arg(long, default_value = "1s")]
-    pub every: millwright_core::Interval,
+    /// Modbus: time between the starts of two polls (500ms, 1s, 2m; default 1s).
+    #[arg(long)]
+    pub every: Option<millwright_core::Interval>,
     /// MQTT: subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
     #[arg(long, default_value_t = 1)]
     pub qos: u8,
@@ -52,8 +53,8 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
             args.url
         );
     }
-    if args.registers.is_some() {
-        bail!("--registers is for a Modbus device (modbus-tcp://); an MQTT broker takes --topics and --map");
+    if args.registers.is_some() || args.every.is_some() {
+        bail!("--registers and --every are for a Modbus device (modbus-tcp://); an MQTT broker takes --topics and --map");
     }
     let Some(topics) = args.topics else {
         bail!("an MQTT broker needs --topics: the topic filters to subscribe to, e.g. --topics 'plant/#'");
@@ -82,17 +83,20 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     Ok(())
 }
 
+/// How often a Modbus device is polled when `--every` is not given.
+const DEFAULT_EVERY: Duration = Duration::from_secs(1);
+
 async fn modbus(global: &Global, args: ConnectArgs) -> Result<()> {
     if args.topics.is_some() || args.map.is_some() {
         bail!("--topics and --map are for an MQTT broker; a Modbus device takes --registers");
     }
     let Some(registers) = args.registers else {
-        bail!("a Modbus device needs --registers: the register map TOML (see docs/connectors.md)");
+        bail!("a Modbus device needs --registers: the register map TOML (see docs/connect.md)");
     };
     let request = ModbusRequest {
         url: args.url,
         registers,
-        every: args.every.0,
+        every: args.every.map_or(DEFAULT_EVERY, |i| i.0),
         dataset: args.dataset,
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
