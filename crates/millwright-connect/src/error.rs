@@ -23,6 +23,8 @@ pub enum ConnectError {
     },
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Modbus(#[from] crate::modbus::ModbusError),
     #[error("broker address {url:?} is not usable: {reason}")]
     BrokerUrl { url: String, reason: String },
     #[error("topic filter {filter:?} is not valid: {reason}")]

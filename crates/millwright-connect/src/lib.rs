@@ -7,15 +7,19 @@
 
 pub mod error;
 pub mod mapping;
+pub mod modbus;
 pub mod mqtt;
 pub mod opcua;
 mod recent;
+pub mod registers;
 pub mod sampled;
 
 pub use error::{ConnectError, MappingError};
 pub use mapping::{Mapping, Reading, Rejected};
+pub use modbus::{ModbusConfig, ModbusError};
 pub use mqtt::{
     message_key, run, ConnectEvent, ConnectObserver, Flush, MqttConfig, MqttOutcome, Store,
     StoreError,
 };
+pub use registers::RegisterMap;
 pub use sampled::{commit_loop, CommitPolicy, Sample, SampledOutcome};

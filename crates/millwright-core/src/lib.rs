@@ -1,19 +1,17 @@
 //! The few words every Millwright crate shares, so that stage crates need not depend on each other:
 //! how long work reports its progress ([`Progress`]) and how one stored artefact names another
-//! ([`ModelRef`]), how an interval is written ([`parse_interval`]) and what a business case is stated in ([`PerMonth`], [`Months`]), and how every store
+//! ([`ModelRef`]) and what a business case is stated in ([`PerMonth`], [`Months`]), and how every store
 //! reclaims the hidden work folders a killed process left ([`remove_abandoned`]). Nothing else here does I/O,
 //! and nothing draws anything.
 
 #![forbid(unsafe_code)]
 
 mod abandoned;
-mod interval;
 mod model_ref;
 mod period;
 mod progress;
 
 pub use abandoned::remove_abandoned;
-pub use interval::{parse_interval, IntervalError};
 pub use model_ref::{ModelRef, ModelRefError};
-pub use period::{BusinessInputs, Months, PerMonth, PeriodError, DEFAULT_CURRENCY};
+pub use period::{BusinessInputs, Interval, Months, PerMonth, PeriodError, DEFAULT_CURRENCY};
 pub use progress::{Progress, ProgressHandle, Silent, Unit};

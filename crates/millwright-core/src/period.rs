@@ -89,6 +89,41 @@ impl fmt::Display for Months {
     }
 }
 
+/// A short wall-clock interval as typed on a command line (`500ms`, `1s`, `1.5s`, `2m`, `1h`): how often a
+/// connector polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub std::time::Duration);
+
+impl FromStr for Interval {
+    type Err = PeriodError;
+
+    fn from_str(text: &str) -> Result<Interval, PeriodError> {
+        let bad = || PeriodError {
+            text: text.to_owned(),
+            what: "an interval",
+            expected: "a number and ms, s, m (min) or h, longer than zero, e.g. 500ms, 1s or 2m",
+        };
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number.parse().map_err(|_| bad())?;
+        let seconds = match unit.trim() {
+            "ms" => number / 1000.0,
+            "s" => number,
+            "m" | "min" => number * 60.0,
+            "h" => number * 3600.0,
+            _ => return Err(bad()),
+        };
+        // Below a microsecond is a typo, past a day no poll interval.
+        if !(1e-6..=86_400.0).contains(&seconds) {
+            return Err(bad());
+        }
+        Ok(Interval(std::time::Duration::from_secs_f64(seconds)))
+    }
+}
+
 /// What an AI system costs and how long its case is judged, each figure optional: a line file's
 /// `[business]` table, or the flags of a front door laid over it ([`BusinessInputs::over`]). The impact
 /// crate turns them into payback and NPV.
@@ -183,5 +218,21 @@ mod tests {
         assert_eq!(back, (PerMonth(2000.0), Months(36)));
         let err = serde_json::from_str::<Months>(r#""3 days""#).unwrap_err();
         assert!(err.to_string().contains("a horizon"), "{err}");
+    }
+
+    #[test]
+    fn intervals_in_ms_s_m_h() {
+        use std::time::Duration;
+        let d = |t: &str| t.parse::<Interval>().map(|i| i.0);
+        assert_eq!(d("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(d("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(d("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(d("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(d("2min"), Ok(Duration::from_secs(120)));
+        assert_eq!(d("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "1", "0s", "-1s", "5 parsecs", "2d", "ms"] {
+            let err = d(bad).unwrap_err().to_string();
+            assert!(err.contains("is not an interval"), "{bad}: {err}");
+        }
     }
 }

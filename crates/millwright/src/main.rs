@@ -62,7 +62,7 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
-    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`, or opc.tcp://HOST:PORT --nodes nodes.toml.
+    /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`, `connect opc.tcp://HOST:PORT --nodes nodes.toml --dataset press7` or `connect modbus-tcp://HOST:PORT --registers regs.toml --every 1s --dataset pump3`.
     Connect(cmd::connect::ConnectArgs),
     /// OPC UA tools: `opcua browse opc.tcp://HOST:PORT [--depth 3]` finds the node ids a connector watches.
     Opcua(cmd::opcua::OpcuaArgs),

@@ -8,10 +8,7 @@ mod common;
 #[path = "../../millwright-connect/tests/support/mosquitto.rs"]
 mod mosquitto;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::connector::Connector;

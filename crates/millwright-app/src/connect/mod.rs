@@ -14,9 +14,11 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+mod modbus;
 pub mod opcua;
 pub mod status;
 mod store;
+pub use modbus::{modbus, ModbusRequest};
 use status::StatusWriter;
 use store::LakeStore;
 

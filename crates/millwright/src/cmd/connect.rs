@@ -1,4 +1,6 @@
-//! `millwright connect URL`: a live connector into the lake, until Ctrl-C or SIGTERM.
+//! `millwright connect URL`: a live connector into the lake, until Ctrl-C or SIGTERM. The URL's scheme picks
+//! the connector: `mqtt://` (or `tcp://`) a broker, `opc.tcp://` an OPC UA server, `modbus-tcp://` a Modbus
+//! device.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::Args;
 use millwright_app::connect::opcua::{OpcuaRequest, OpcuaServer};
-use millwright_app::connect::{self, MqttRequest};
+use millwright_app::connect::{self, ModbusRequest, MqttRequest, SampledResult};
 use millwright_app::{Event, EventSink, Observer};
 use millwright_connect::opcua::Security;
 
@@ -16,18 +18,25 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The peer: mqtt://HOST:PORT (a broker) or opc.tcp://HOST:PORT (an OPC UA server).
+    /// The peer: mqtt://HOST:PORT (a broker), opc.tcp://HOST:PORT (an OPC UA server) or
+    /// modbus-tcp://HOST[:PORT] (a Modbus device).
     pub url: String,
     /// MQTT: topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
     #[arg(long, value_delimiter = ',')]
-    pub topics: Vec<String>,
+    pub topics: Option<Vec<String>>,
     /// Dataset the readings go to (time, source, signal, value, quality).
     #[arg(long)]
     pub dataset: String,
-    /// Mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
+    /// MQTT: mapping TOML: topic levels → columns, JSON pointers → signals, where the timestamp is.
     #[arg(long)]
     pub map: Option<PathBuf>,
-    /// Subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
+    /// Modbus: the register map TOML (which registers are which signals; docs/connect.md).
+    #[arg(long)]
+    pub registers: Option<PathBuf>,
+    /// Modbus: time between the starts of two polls (500ms, 1s, 2m; default 1s).
+    #[arg(long)]
+    pub every: Option<millwright_core::Interval>,
+    /// MQTT: subscription QoS: 0, 1 or 2. With 1 and 2 a message is acknowledged only once it is committed.
     #[arg(long, default_value_t = 1)]
     pub qos: u8,
     #[command(flatten)]
@@ -48,8 +57,8 @@ pub struct OpcuaArgs {
     pub nodes: Option<PathBuf>,
     /// OPC UA: read every node on this clock (e.g. 500ms) instead of subscribing, for servers without
     /// subscriptions.
-    #[arg(long, value_parser = millwright_core::parse_interval)]
-    pub poll: Option<Duration>,
+    #[arg(long)]
+    pub poll: Option<millwright_core::Interval>,
     #[command(flatten)]
     pub server: OpcuaSecurityArgs,
 }
@@ -79,18 +88,24 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     if args.url.starts_with("opc.tcp://") {
         return connect_opcua(global, args).await;
     }
+    if args.url.starts_with("modbus-tcp://") {
+        return modbus(global, args).await;
+    }
     if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: connect to mqtt://HOST:PORT (a broker) or opc.tcp://HOST:PORT (an OPC UA server)",
+            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT), an OPC UA server (opc.tcp://HOST:PORT) or a Modbus device (modbus-tcp://HOST[:PORT])",
             args.url
         );
     }
-    if args.topics.is_empty() {
-        bail!("an MQTT connector needs --topics: the topic filters to subscribe to");
+    if args.registers.is_some() || args.every.is_some() {
+        bail!("--registers and --every are for a Modbus device (modbus-tcp://); an MQTT broker takes --topics and --map");
     }
+    let Some(topics) = args.topics else {
+        bail!("an MQTT broker needs --topics: the topic filters to subscribe to, e.g. --topics 'plant/#'");
+    };
     let request = MqttRequest {
         url: args.url,
-        topics: args.topics,
+        topics,
         dataset: args.dataset,
         map: args.map,
         qos: args.qos,
@@ -113,14 +128,17 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
 }
 
 async fn connect_opcua(global: &Global, args: ConnectArgs) -> Result<()> {
+    if args.topics.is_some() || args.map.is_some() || args.registers.is_some() {
+        bail!("--topics, --map and --registers are for MQTT and Modbus; an OPC UA server takes --nodes");
+    }
     let Some(nodes) = args.opcua.nodes.clone() else {
-        bail!("an OPC UA connector needs --nodes: a TOML file naming the node ids to watch");
+        bail!("an OPC UA server needs --nodes: a TOML file naming the node ids to watch (`millwright opcua browse URL` lists them)");
     };
     let request = OpcuaRequest {
         server: args.opcua.server.server(&args.url),
         nodes,
         dataset: args.dataset,
-        poll: args.opcua.poll,
+        poll: args.opcua.poll.map(|i| i.0),
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
     };
@@ -132,10 +150,43 @@ async fn connect_opcua(global: &Global, args: ConnectArgs) -> Result<()> {
         millwright_server::shutdown_signal(),
     )
     .await?;
-    if global.json {
-        return print_json(&result);
+    print_sampled(global, &result)
+}
+
+/// How often a Modbus device is polled when `--every` is not given.
+const DEFAULT_EVERY: Duration = Duration::from_secs(1);
+
+async fn modbus(global: &Global, args: ConnectArgs) -> Result<()> {
+    if args.topics.is_some() || args.map.is_some() || args.opcua.nodes.is_some() {
+        bail!("--topics, --map and --nodes are for MQTT and OPC UA; a Modbus device takes --registers");
     }
-    println!("{}", millwright_app::text::sampled_result(&result));
+    let Some(registers) = args.registers else {
+        bail!("a Modbus device needs --registers: the register map TOML (see docs/connect.md)");
+    };
+    let request = ModbusRequest {
+        url: args.url,
+        registers,
+        every: args.every.map_or(DEFAULT_EVERY, |i| i.0),
+        dataset: args.dataset,
+        commit_rows: args.commit_rows,
+        commit_ms: args.commit_ms,
+    };
+    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let result = connect::modbus(
+        &global.home(),
+        &request,
+        &observer,
+        millwright_server::shutdown_signal(),
+    )
+    .await?;
+    print_sampled(global, &result)
+}
+
+fn print_sampled(global: &Global, result: &SampledResult) -> Result<()> {
+    if global.json {
+        return print_json(result);
+    }
+    println!("{}", millwright_app::text::sampled_result(result));
     Ok(())
 }
 
