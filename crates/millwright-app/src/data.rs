@@ -171,7 +171,7 @@ pub fn vacuum(home: &Home, req: &VacuumRequest) -> Result<Vacuumed> {
 }
 
 /// `30d`, `12h`, `90min`, `45s` as a duration.
-fn parse_age(text: &str) -> Result<chrono::Duration> {
+pub(crate) fn parse_age(text: &str) -> Result<chrono::Duration> {
     let invalid = || {
         AppError::invalid(format!(
             "invalid age {text:?}: a whole number with d, h, min or s (e.g. 30d)"

@@ -158,6 +158,19 @@ pub enum DataError {
     },
     #[error("the {thread} thread panicked")]
     ThreadPanicked { thread: &'static str },
+    #[error("a vacuum retention of {} is under the 1h minimum: a query or connector that opened an older version a moment ago may still be reading the files it would remove (pass --force if nothing reads the lake now)", crate::maintenance::human_duration(*retain_s))]
+    RetentionTooShort { retain_s: u64 },
+    #[error("a vacuum retention of {retain_s}s is too long to compute with")]
+    RetentionTooLong { retain_s: u64 },
+    #[error(
+        "dataset {name:?} version {version} is no longer readable: {detail} (missing {missing})"
+    )]
+    VersionVacuumed {
+        name: String,
+        version: i64,
+        missing: PathBuf,
+        detail: String,
+    },
     #[error("unknown write mode {text:?} (create, append or overwrite)")]
     UnknownMode { text: String },
     #[error("arrow: {0}")]

@@ -416,6 +416,7 @@ async fn commit(
         dataset_version: None,
         report: Some(Box::new(report.clone())),
         message_keys: Vec::new(),
+        maintenance: None,
     };
     progress.stage("writing", Some(cleaned.rows_written), Unit::Rows);
     let written = Arc::new(AtomicU64::new(0));
@@ -507,6 +508,7 @@ async fn write_quarantine(
         dataset_version: Some(dataset_version),
         report: None,
         message_keys: Vec::new(),
+        maintenance: None,
     };
     let mode = if exists {
         WriteMode::Append

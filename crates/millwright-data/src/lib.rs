@@ -12,6 +12,7 @@ pub mod distinct;
 pub mod error;
 pub mod ingest;
 pub mod lake;
+pub mod maintenance;
 pub mod names;
 pub mod quality;
 pub mod quarantine;

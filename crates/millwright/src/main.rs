@@ -62,6 +62,8 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
+    /// Lake maintenance: `lake compact DATASET` (small files into large ones), `lake vacuum` (old files out).
+    Lake(cmd::lake::LakeArgs),
     /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`.
     Connect(cmd::connect::ConnectArgs),
     /// Productivity impact of AI: f_AI = Π(1 + Σα), P1 = P0·f_AI, V1 = V0·f_AI; α given or measured by the twin.
@@ -114,6 +116,7 @@ async fn main() -> ExitCode {
         Command::Quality(args) => cmd::data::quality(&global, args).await,
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
+        Command::Lake(args) => cmd::lake::lake(&global, args).await,
         Command::Connect(args) => cmd::connect::connect(&global, args).await,
         Command::Impact(args) => cmd::impact::impact(&global, args),
         Command::Report(args) => cmd::report::report(&global, *args),

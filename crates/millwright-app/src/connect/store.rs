@@ -128,6 +128,7 @@ impl LakeStore {
                 dataset_version: None,
                 report: None,
                 message_keys: flush.reading_keys.clone(),
+                maintenance: None,
             };
             let mode = if self.lake.exists(&self.dataset) {
                 WriteMode::Append
@@ -181,6 +182,7 @@ impl LakeStore {
                 dataset_version: Some(dataset_version),
                 report: None,
                 message_keys: flush.rejected_keys.clone(),
+                maintenance: None,
             };
             let mode = if self.lake.exists(&self.quarantine) {
                 WriteMode::Append

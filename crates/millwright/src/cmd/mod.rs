@@ -3,6 +3,7 @@ pub mod connect;
 pub mod data;
 pub mod demo;
 pub mod impact;
+pub mod lake;
 pub mod learn;
 pub mod report;
 pub mod runs;
