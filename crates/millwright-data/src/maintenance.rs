@@ -166,11 +166,16 @@ impl Lake {
             .1
             .files_deleted;
         let folder = self.table_path(name);
+        // The log keeps a removed file's tombstone after an earlier vacuum deleted it: only files still
+        // on disk are listed (and make a vacuum worth a commit).
         let files: Vec<VacuumedFile> = planned
             .iter()
-            .map(|path| VacuumedFile {
-                bytes: std::fs::metadata(folder.join(path)).map_or(0, |m| m.len()),
-                path: path.clone(),
+            .filter_map(|path| {
+                let meta = std::fs::metadata(folder.join(path)).ok()?;
+                Some(VacuumedFile {
+                    bytes: meta.len(),
+                    path: path.clone(),
+                })
             })
             .collect();
         let mut result = Vacuumed {

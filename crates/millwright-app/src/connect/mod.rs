@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 mod store;
 use store::LakeStore;
+pub use store::DEFAULT_COMPACT_EVERY;
 
 use crate::error::Result;
 use crate::{Event, Home, Observer};
@@ -34,6 +35,8 @@ pub struct MqttRequest {
     pub qos: u8,
     pub commit_rows: usize,
     pub commit_ms: u64,
+    /// Compact the dataset after this many commits (0: never); see [`DEFAULT_COMPACT_EVERY`].
+    pub compact_every: u64,
 }
 
 /// What one run of the connector stored.
@@ -61,7 +64,8 @@ pub async fn mqtt(
         Some(path) => Mapping::from_file(path)?,
         None => Mapping::default(),
     };
-    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?;
+    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?
+        .with_compact_every(req.compact_every);
     let config = MqttConfig {
         url: req.url.clone(),
         filters: req.topics.clone(),

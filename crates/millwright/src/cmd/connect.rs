@@ -33,6 +33,9 @@ pub struct ConnectArgs {
     /// Commit at most this many milliseconds after the first message held.
     #[arg(long, default_value_t = 1_000)]
     pub commit_ms: u64,
+    /// Compact the dataset's small files after this many commits (0: never; `lake compact` by hand).
+    #[arg(long, default_value_t = connect::DEFAULT_COMPACT_EVERY)]
+    pub compact_every: u64,
 }
 
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
@@ -50,6 +53,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         qos: args.qos,
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
+        compact_every: args.compact_every,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::mqtt(
