@@ -21,6 +21,9 @@ pub struct IngestRequest {
     pub mode: WriteMode,
     /// Cleaning rules; `None`: the defaults (docs/cleaning.md).
     pub clean: Option<CleanConfig>,
+    /// On append: skip rows whose values in these columns are already stored; empty: rows repeating a
+    /// stored row whole are reported (and stored).
+    pub key: Vec<String>,
 }
 
 pub async fn ingest(
@@ -31,6 +34,7 @@ pub async fn ingest(
     let mut options = IngestOptions::new(&req.dataset, req.mode);
     options.clean = req.clean.clone().unwrap_or_default();
     options.progress = observer.progress();
+    options.key = req.key.clone();
     millwright_data::ingest::ingest(home.root(), &req.file, &options)
         .await
         .with_context(|| {

@@ -757,6 +757,27 @@ pub fn vacuumed(v: &crate::data::Vacuumed) -> String {
     out
 }
 
+/// The line `ingest` prints about rows that repeat stored ones, if there were any.
+pub fn stored_duplicates(outcome: &millwright_data::ingest::IngestOutcome) -> Option<String> {
+    let d = outcome.duplicates.as_ref().filter(|d| d.rows > 0)?;
+    let example = d
+        .example
+        .as_deref()
+        .map_or(String::new(), |e| format!("; e.g. {e}"));
+    Some(if d.skipped {
+        format!(
+            "skipped {} rows whose key ({}) is already stored{example}",
+            d.rows,
+            d.key.join(", ")
+        )
+    } else {
+        format!(
+            "warning: {} of the rows appended repeat rows already stored in {}{example} (stored anyway; --key COLUMNS skips them)",
+            d.rows, outcome.dataset
+        )
+    })
+}
+
 /// What `lake compact` did.
 pub fn compacted(c: &millwright_data::maintenance::Compacted) -> String {
     let Some(version) = c.version else {

@@ -385,6 +385,7 @@ async fn ingest_staged(
     observer: &Observer,
 ) -> Result<IngestOutcome> {
     let request = IngestRequest {
+        key: Vec::new(),
         file: staging.to_owned(),
         dataset: dataset.to_owned(),
         mode: req.mode,

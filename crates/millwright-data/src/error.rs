@@ -171,6 +171,18 @@ pub enum DataError {
         missing: PathBuf,
         detail: String,
     },
+    #[error("dataset {dataset:?}: key column {column:?} is not in {side}")]
+    UnknownKey {
+        dataset: String,
+        column: String,
+        side: String,
+    },
+    #[error("dataset {dataset:?}: all {rows} new rows have a key ({key}) already stored; nothing was committed")]
+    AllRowsStored {
+        dataset: String,
+        rows: u64,
+        key: String,
+    },
     #[error("unknown write mode {text:?} (create, append or overwrite)")]
     UnknownMode { text: String },
     #[error("arrow: {0}")]

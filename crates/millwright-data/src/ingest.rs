@@ -10,7 +10,10 @@ use deltalake::arrow::record_batch::RecordBatch;
 use millwright_core::{ProgressHandle, Unit};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashSet;
+
 use crate::clean::{CleanConfig, Cleaner};
+use crate::duplicates::{RowHasher, StoredDuplicates};
 use crate::error::{DataError, Result};
 use crate::lake::{
     BatchSource, CommitRecord, Encodings, Lake, WriteMode, DICTIONARY_CAPACITY_VALUES,
@@ -34,6 +37,9 @@ pub struct IngestOptions {
     /// Told of each stage: `reading` (bytes of the file), `cleaning` (rows), `writing` (rows stored),
     /// `committing` (the quarantine table). Silent by default.
     pub progress: ProgressHandle,
+    /// On append, rows whose values in these columns are already stored are skipped; empty: rows that
+    /// repeat a stored row whole are counted and reported, and stored.
+    pub key: Vec<String>,
 }
 
 impl IngestOptions {
@@ -45,6 +51,7 @@ impl IngestOptions {
             batch_rows: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             progress: ProgressHandle::default(),
+            key: Vec::new(),
         }
     }
 }
@@ -59,6 +66,9 @@ pub struct IngestOutcome {
     /// the table exists anyway, empty if nothing was ever quarantined).
     pub quarantine_version: Option<i64>,
     pub report: QualityReport,
+    /// On append: the new rows that repeat stored ones (skipped with a key, else stored and reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<StoredDuplicates>,
 }
 
 /// Ingests one file: `prepare`, pass 1 (`read_pass`), `fit`, pass 2 (`clean_pass`), `commit`.
@@ -74,7 +84,8 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
         "ingest pass 1 (parse, hard rules) done"
     );
     fit(&mut job.cleaner, &read.admitted)?;
-    let cleaned = clean_pass(&mut job, &mut read, &options.progress)?;
+    let hasher = duplicate_hasher(&job, options).await?;
+    let cleaned = clean_pass(&mut job, &mut read, &options.progress, hasher.as_ref())?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "ingest pass 2 (soft rules) done"
@@ -89,9 +100,85 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                 .unwrap_or_default(),
         });
     }
+    let repeats = match hasher {
+        Some(hasher) => Some(find_repeats(&job.lake, hasher, &cleaned, options).await?),
+        None => None,
+    };
     let mut report = quality_report(&job, &read, &cleaned, options, started_at);
     report.duration_s = started.elapsed().as_secs_f64();
-    commit(job, read, cleaned, report, options).await
+    // Rows skipped for their key are not written; the column statistics still describe the whole file.
+    if let Some(found) = repeats.as_ref().map(|r| &r.found).filter(|f| f.skipped) {
+        report.rows_written -= found.rows;
+    }
+    commit(job, read, cleaned, report, options, repeats).await
+}
+
+/// On an append to a stored table: hashes the new rows' key (`options.key`, or whole rows when the
+/// columns are the stored ones) so pass 2 can record them; `None` when there is nothing to compare.
+async fn duplicate_hasher(job: &Prepared, options: &IngestOptions) -> Result<Option<RowHasher>> {
+    if job.mode != WriteMode::Append || job.previous.is_none() {
+        return Ok(None);
+    }
+    let name = options.dataset.as_str();
+    let stored = crate::duplicates::stored_schema(&job.lake, name).await?;
+    let incoming = job.cleaner.output_schema();
+    if options.key.is_empty() {
+        let names = |s: &deltalake::arrow::datatypes::SchemaRef| {
+            let mut n: Vec<String> = s.fields().iter().map(|f| f.name().clone()).collect();
+            n.sort();
+            n
+        };
+        // A row with a column the table lacks repeats no stored row whole.
+        if names(&stored) != names(&incoming) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(RowHasher::new(
+        name,
+        &options.key,
+        &stored,
+        &incoming,
+    )?))
+}
+
+/// The new rows that repeat stored ones, and the hashes to leave out of the write when a key was given.
+struct Repeats {
+    found: StoredDuplicates,
+    hasher: RowHasher,
+    skip: HashSet<u64>,
+}
+
+async fn find_repeats(
+    lake: &Lake,
+    hasher: RowHasher,
+    cleaned: &CleanPass,
+    options: &IngestOptions,
+) -> Result<Repeats> {
+    let new: HashSet<u64> = cleaned.row_hashes.iter().copied().collect();
+    let (stored, example) = crate::duplicates::probe(lake, &options.dataset, &hasher, &new).await?;
+    let rows = cleaned
+        .row_hashes
+        .iter()
+        .filter(|h| stored.contains(h))
+        .count() as u64;
+    let skipped = !options.key.is_empty();
+    if skipped && rows == cleaned.rows_written {
+        return Err(DataError::AllRowsStored {
+            dataset: options.dataset.clone(),
+            rows,
+            key: options.key.join(","),
+        });
+    }
+    Ok(Repeats {
+        found: StoredDuplicates {
+            key: options.key.clone(),
+            rows,
+            skipped,
+            example,
+        },
+        skip: if skipped { stored } else { HashSet::new() },
+        hasher,
+    })
 }
 
 /// An ingest ready to read: the lake, how the dataset is written, the columns and their cleaner.
@@ -274,6 +361,8 @@ fn fit(cleaner: &mut Cleaner, admitted: &SpoolData) -> Result<()> {
 struct CleanPass {
     after: Vec<StatsAccumulator>,
     rows_written: u64,
+    /// On an append: the hash of each cleaned row's key, in order (see [`crate::duplicates`]).
+    row_hashes: Vec<u64>,
     part_starts: Vec<usize>,
     part_cleaners: Vec<Cleaner>,
 }
@@ -289,7 +378,9 @@ fn clean_pass(
     job: &mut Prepared,
     read: &mut ReadPass,
     progress: &ProgressHandle,
+    hasher: Option<&RowHasher>,
 ) -> Result<CleanPass> {
+    let mut row_hashes = Vec::new();
     progress.stage("cleaning", Some(read.admitted_rows), Unit::Rows);
     let part_starts = part_starts(read.admitted.batch_count()?);
     let mut part_cleaners = Vec::with_capacity(part_starts.len());
@@ -318,6 +409,9 @@ fn clean_pass(
                 rows_cleaned += batch.num_rows() as u64;
                 let out = cleaner.finish(batch, quarantine)?;
                 rows_written += out.num_rows() as u64;
+                if let Some(hasher) = hasher {
+                    hasher.hash_into(&out, &mut row_hashes)?;
+                }
                 for (acc, column) in own_after.iter_mut().zip(out.columns()) {
                     acc.observe(column);
                 }
@@ -337,6 +431,7 @@ fn clean_pass(
     Ok(CleanPass {
         after,
         rows_written,
+        row_hashes,
         part_starts,
         part_cleaners,
     })
@@ -403,22 +498,33 @@ async fn commit(
     cleaned: CleanPass,
     report: QualityReport,
     options: &IngestOptions,
+    repeats: Option<Repeats>,
 ) -> Result<IngestOutcome> {
     let name = options.dataset.as_str();
     let progress = &options.progress;
     let output_schema = job.cleaner.output_schema();
+    let duplicates = repeats.as_ref().map(|r| r.found.clone());
+    let skipped = duplicates
+        .as_ref()
+        .filter(|d| d.skipped)
+        .map_or(0, |d| d.rows);
+    let rows_written = cleaned.rows_written - skipped;
     let record = CommitRecord {
         ingest_id: report.ingest_id.clone(),
         kind: "ingest".into(),
         columns: stored_column_specs(&job.columns, &output_schema),
-        rows_written: cleaned.rows_written,
-        table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + cleaned.rows_written,
+        rows_written,
+        table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + rows_written,
         dataset_version: None,
         report: Some(Box::new(report.clone())),
         message_keys: Vec::new(),
         maintenance: None,
+        duplicates: duplicates.clone(),
     };
-    progress.stage("writing", Some(cleaned.rows_written), Unit::Rows);
+    let skip = repeats
+        .filter(|r| !r.skip.is_empty())
+        .map(|r| Arc::new((r.hasher, r.skip)));
+    progress.stage("writing", Some(rows_written), Unit::Rows);
     let written = Arc::new(AtomicU64::new(0));
     let parts: Vec<BatchSource> = read
         .admitted
@@ -426,10 +532,13 @@ async fn commit(
         .into_iter()
         .zip(cleaned.part_cleaners)
         .map(|(batches, mut part_cleaner)| {
-            let (written, progress) = (written.clone(), progress.clone());
+            let (written, progress, skip) = (written.clone(), progress.clone(), skip.clone());
             // This run's quarantine rows are the report run's, already logged.
             Box::new(batches.map(move |batch| {
-                let out = part_cleaner.finish(batch?, &mut QuarantineLog::default())?;
+                let mut out = part_cleaner.finish(batch?, &mut QuarantineLog::default())?;
+                if let Some(skip) = &skip {
+                    out = skip.0.without(out, &skip.1)?;
+                }
                 let rows = out.num_rows() as u64;
                 progress.advance(written.fetch_add(rows, Ordering::Relaxed) + rows);
                 Ok(out)
@@ -454,10 +563,11 @@ async fn commit(
     Ok(IngestOutcome {
         dataset: name.to_string(),
         version,
-        rows_written: cleaned.rows_written,
+        rows_written,
         rows_quarantined: read.quarantine.total(),
         quarantine_version,
         report,
+        duplicates,
     })
 }
 
@@ -509,6 +619,7 @@ async fn write_quarantine(
         report: None,
         message_keys: Vec::new(),
         maintenance: None,
+        duplicates: None,
     };
     let mode = if exists {
         WriteMode::Append

@@ -66,6 +66,9 @@ pub struct CommitRecord {
     /// For `compact` and `vacuum` commits: what the maintenance did (see [`crate::maintenance`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<crate::maintenance::Maintenance>,
+    /// For appends: the new rows that repeated stored ones (see [`crate::duplicates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<crate::duplicates::StoredDuplicates>,
 }
 
 /// One version of a table, as `history` shows it.
@@ -727,6 +730,7 @@ mod tests {
             report: None,
             message_keys: Vec::new(),
             maintenance: None,
+            duplicates: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub use deltalake::parquet;
 pub mod clean;
 pub mod derive;
 pub mod distinct;
+pub mod duplicates;
 pub mod error;
 pub mod ingest;
 pub mod lake;

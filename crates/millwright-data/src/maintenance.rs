@@ -316,6 +316,7 @@ fn properties(
         report: None,
         message_keys: Vec::new(),
         maintenance: Some(maintenance),
+        duplicates: None,
     };
     let metadata = serde_json::to_value(&record).map_err(|source| DataError::CommitRecord {
         table: name.to_string(),

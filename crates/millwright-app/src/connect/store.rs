@@ -180,6 +180,7 @@ impl LakeStore {
                 report: None,
                 message_keys: flush.reading_keys.clone(),
                 maintenance: None,
+                duplicates: None,
             };
             let mode = if self.lake.exists(&self.dataset) {
                 WriteMode::Append
@@ -234,6 +235,7 @@ impl LakeStore {
                 report: None,
                 message_keys: flush.rejected_keys.clone(),
                 maintenance: None,
+                duplicates: None,
             };
             let mode = if self.lake.exists(&self.quarantine) {
                 WriteMode::Append

@@ -29,6 +29,10 @@ pub struct IngestArgs {
     /// Cleaning rules (TOML); see docs/cleaning.md. Without it the defaults apply.
     #[arg(long)]
     pub clean: Option<PathBuf>,
+    /// On append, skip rows whose values in these columns are already stored (comma-separated). Without
+    /// it, rows that repeat a stored row whole are counted and shown, and stored.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +80,7 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
         file: args.file,
         dataset: args.dataset,
         mode: args.mode,
+        key: args.key,
     };
     let outcome = data::ingest(&global.home(), &request, &observer(global)).await?;
     if global.json {
@@ -93,6 +98,9 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
         "\ncommitted {} rows to {} version {}{quarantined}",
         outcome.rows_written, outcome.dataset, outcome.version
     );
+    if let Some(line) = text::stored_duplicates(&outcome) {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -1,0 +1,117 @@
+//! Appends through the real binary: rows that repeat stored ones (warned, or skipped with `--key`) and
+//! several files (a glob, a folder, a list) ingested as one commit.
+
+mod common;
+
+use common::Home;
+
+fn count(h: &Home, sql: &str) -> i64 {
+    let rows = h.json(&["sql", sql]);
+    rows[0]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_i64()
+        .unwrap()
+}
+
+fn ingest(h: &Home, file: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["ingest", file, "--dataset", "t"];
+    args.extend_from_slice(extra);
+    h.json(&args)
+}
+
+#[test]
+fn the_same_file_appended_twice_is_warned_about() {
+    let h = Home::new();
+    let a = h.file("a.csv", "id,name,v\n1,a,1.5\n2,b,2.5\n3,c,3.5\n");
+    let a = a.to_str().unwrap();
+    let first = ingest(&h, a, &[]);
+    assert!(first.get("duplicates").is_none(), "{first}");
+    // Text output: the count and an example row.
+    let text = h.ok(&["ingest", a, "--dataset", "t", "--mode", "append"]);
+    assert!(
+        text.contains("warning: 3 of the rows appended repeat rows already stored in t; e.g. id=1, name=a, v=1.5"),
+        "{text}"
+    );
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM t"), 6, "stored anyway");
+    // A file with one new row and one old one: one repeat counted.
+    let b = h.file("b.csv", "id,name,v\n3,c,3.5\n4,d,4.5\n");
+    let out = ingest(&h, b.to_str().unwrap(), &["--mode", "append"]);
+    assert_eq!(out["duplicates"]["rows"], 1, "{out}");
+    assert_eq!(out["duplicates"]["skipped"], false, "{out}");
+    assert_eq!(out["rows_written"], 2, "{out}");
+}
+
+#[test]
+fn with_a_key_repeated_rows_are_skipped_and_recorded() {
+    let h = Home::new();
+    let a = h.file("a.csv", "id,name,v\n1,a,1.5\n2,b,2.5\n3,c,3.5\n");
+    ingest(&h, a.to_str().unwrap(), &[]);
+    // Same ids, other values: the key decides, not the whole row.
+    let b = h.file("b.csv", "id,name,v\n3,c,9.5\n4,d,4.5\n5,e,5.5\n");
+    let out = ingest(
+        &h,
+        b.to_str().unwrap(),
+        &["--mode", "append", "--key", "id"],
+    );
+    assert_eq!(out["duplicates"]["rows"], 1, "{out}");
+    assert_eq!(out["duplicates"]["skipped"], true, "{out}");
+    assert_eq!(out["duplicates"]["example"], "id=3", "{out}");
+    assert_eq!(out["rows_written"], 2, "{out}");
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM t"), 5);
+    assert_eq!(count(&h, "SELECT COUNT(DISTINCT id) FROM t"), 5);
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM t WHERE v = 9.5"), 0);
+    // The commit record keeps the count, and the row count of the table is right.
+    let history = h.json(&["history", "t"]);
+    assert_eq!(history[1]["table_rows"], 5, "{history}");
+    assert_eq!(history[1]["rows_written"], 2, "{history}");
+    let log = std::fs::read_to_string(h.home().join("lake/t/_delta_log/00000000000000000001.json"))
+        .unwrap();
+    let info: serde_json::Value = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|a| a.get("commitInfo").is_some())
+        .unwrap();
+    let record = &info["commitInfo"]["millwright"];
+    assert_eq!(
+        record["duplicates"]["key"],
+        serde_json::json!(["id"]),
+        "{record}"
+    );
+    assert_eq!(record["duplicates"]["rows"], 1, "{record}");
+    assert_eq!(record["report"]["rows_written"], 2, "{record}");
+
+    // Everything already stored under a two-column key: an error, nothing written.
+    let err = h.fails(&[
+        "ingest",
+        b.to_str().unwrap(),
+        "--dataset",
+        "t",
+        "--mode",
+        "append",
+        "--key",
+        "id,name",
+    ]);
+    assert!(
+        err.contains("all 3 new rows have a key (id,name) already stored"),
+        "{err}"
+    );
+    let err = h.fails(&[
+        "ingest",
+        b.to_str().unwrap(),
+        "--dataset",
+        "t",
+        "--mode",
+        "append",
+        "--key",
+        "nope",
+    ]);
+    assert!(
+        err.contains("key column \"nope\" is not in the table"),
+        "{err}"
+    );
+    assert_eq!(h.json(&["history", "t"]).as_array().unwrap().len(), 2);
+}
