@@ -386,6 +386,7 @@ async fn ingest_staged(
 ) -> Result<IngestOutcome> {
     let request = IngestRequest {
         key: Vec::new(),
+        more: Vec::new(),
         file: staging.to_owned(),
         dataset: dataset.to_owned(),
         mode: req.mode,

@@ -183,6 +183,14 @@ pub enum DataError {
         rows: u64,
         key: String,
     },
+    #[error("{file}: its columns differ from the first file's ({first}): {difference}; nothing was written")]
+    SchemaDiffers {
+        first: PathBuf,
+        file: PathBuf,
+        difference: String,
+    },
+    #[error("no input files to ingest")]
+    NoInputFiles,
     #[error("unknown write mode {text:?} (create, append or overwrite)")]
     UnknownMode { text: String },
     #[error("arrow: {0}")]

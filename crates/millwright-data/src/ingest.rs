@@ -1,6 +1,6 @@
 //! `ingest`: read a file, clean it, commit it to the lake as one version, quarantine what was rejected.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -74,10 +74,21 @@ pub struct IngestOutcome {
 /// Ingests one file: `prepare`, pass 1 (`read_pass`), `fit`, pass 2 (`clean_pass`), `commit`.
 /// On any error the lake is as it was: nothing is committed until the data is complete.
 pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
+    ingest_files(home, &[path.to_path_buf()], options).await
+}
+
+/// Ingests several files with the same columns as one commit, in the order given; the quality report
+/// and the quarantine name each row's file. Files whose columns differ from the first's are refused
+/// before anything is read.
+pub async fn ingest_files(
+    home: &Path,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<IngestOutcome> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let (mut job, source) = prepare(home, path, options)?;
-    let mut read = read_pass(source, &mut job, options)?;
+    let (mut job, sources) = prepare(home, paths, options)?;
+    let mut read = read_pass(sources, &mut job, options)?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         rows_read = read.rows_read,
@@ -189,6 +200,8 @@ struct Prepared {
     previous: Option<CommitRecord>,
     columns: Vec<ColumnSpec>,
     cleaner: Cleaner,
+    /// The files read, as their quarantine rows name them.
+    files: Vec<Arc<str>>,
     /// `<home>/tmp/ingest-*`, removed when the ingest ends.
     scratch: tempfile::TempDir,
     /// The dataset's shared lock, held to the last commit: a delete of the dataset waits for no one and
@@ -198,7 +211,14 @@ struct Prepared {
 
 /// Checks the name and mode against the lake, opens the source (header, sample, column kinds) and
 /// builds the cleaner for its columns.
-fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepared, Source)> {
+fn prepare(
+    home: &Path,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<(Prepared, Vec<Source>)> {
+    let Some(path) = paths.first() else {
+        return Err(DataError::NoInputFiles);
+    };
     let name = options.dataset.as_str();
     validate_new_dataset_name(name)?;
     let lake = Lake::open(home)?;
@@ -239,6 +259,7 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
         check_additive(name, &previous.columns, source.columns())?;
     }
     let columns: Vec<ColumnSpec> = source.columns().to_vec();
+    let sources = open_more(source, paths, read_options)?;
     let cleaner = Cleaner::new(&options.clean, &columns, source_name(path))?;
     let scratch_root = home.join("tmp");
     std::fs::create_dir_all(&scratch_root).map_err(|e| DataError::io(&scratch_root, e))?;
@@ -252,10 +273,64 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
         previous,
         columns,
         cleaner,
+        files: paths.iter().map(|p| source_name(p)).collect(),
         scratch,
         _lock: lock,
     };
-    Ok((job, source))
+    Ok((job, sources))
+}
+
+/// Opens the files after the first, each read with the first's kinds where compatible; a file whose
+/// columns (names, order, kinds) differ is an error naming it and the difference.
+fn open_more(first: Source, paths: &[PathBuf], mut options: ReadOptions) -> Result<Vec<Source>> {
+    options.existing = first.columns().to_vec();
+    let mut sources = vec![first];
+    for path in &paths[1..] {
+        let next = Source::open(path, &options)?;
+        if let Some(difference) = column_difference(sources[0].columns(), next.columns()) {
+            return Err(DataError::SchemaDiffers {
+                first: paths[0].clone(),
+                file: path.clone(),
+                difference,
+            });
+        }
+        sources.push(next);
+    }
+    Ok(sources)
+}
+
+/// How `other`'s columns differ from `first`'s, if they do.
+fn column_difference(first: &[ColumnSpec], other: &[ColumnSpec]) -> Option<String> {
+    for (a, b) in first.iter().zip(other) {
+        if a.name != b.name {
+            return Some(if other.iter().any(|o| o.name == a.name) {
+                format!(
+                    "its column {} is {:?} where the first has {:?}",
+                    b.source_position + 1,
+                    b.name,
+                    a.name
+                )
+            } else {
+                format!("it has no column {:?}", a.name)
+            });
+        }
+        if a.kind != b.kind {
+            return Some(format!(
+                "column {:?} holds {} where the first holds {}",
+                a.name,
+                b.kind.name(),
+                a.kind.name()
+            ));
+        }
+    }
+    match other.len().cmp(&first.len()) {
+        std::cmp::Ordering::Greater => Some(format!(
+            "it has a column {:?} the first lacks",
+            other[first.len()].name
+        )),
+        std::cmp::Ordering::Less => Some(format!("it has no column {:?}", first[other.len()].name)),
+        std::cmp::Ordering::Equal => None,
+    }
 }
 
 /// What pass 1 leaves: the admitted rows, statistics as read and the rows set aside so far.
@@ -266,36 +341,51 @@ struct ReadPass {
     quarantine: QuarantineLog,
     rows_read: u64,
     source: SourceInfo,
+    /// The file (index into `Prepared::files`) of each admitted batch.
+    batch_files: Vec<usize>,
 }
 
 /// Pass 1: parse, statistics as read, hard rules; the admitted rows are spooled for the later passes.
-fn read_pass(source: Source, job: &mut Prepared, options: &IngestOptions) -> Result<ReadPass> {
+fn read_pass(
+    sources: Vec<Source>,
+    job: &mut Prepared,
+    options: &IngestOptions,
+) -> Result<ReadPass> {
     let progress = &options.progress;
-    let info = source.info().clone();
+    let info = combined_info(&sources);
     progress.stage("reading", Some(info.bytes), Unit::Bytes);
     let mut quarantine = QuarantineLog::default();
     let mut before = accumulators(&job.columns);
     let mut admitted = Spool::new(
-        source.schema(),
+        sources[0].schema(),
         options.memory_budget,
         job.scratch.path().join("admitted.arrow"),
     );
-    let cleaner = &mut job.cleaner;
+    let mut batch_files = Vec::new();
+    let (cleaner, files) = (&mut job.cleaner, &job.files);
     // Parsing runs on its own thread, one batch ahead of statistics and the hard rules: the two halves
     // of pass 1 cost about the same, so the second core nearly halves it.
     let (rows_parsed, parse_quarantine) =
         std::thread::scope(|scope| -> Result<(u64, QuarantineLog)> {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
-            let reader = scope.spawn(move || read_batches(source, &sender, progress));
+            let (sender, receiver) =
+                std::sync::mpsc::sync_channel::<(usize, Result<RecordBatch>)>(2);
+            let reader = scope.spawn(move || read_batches(sources, &sender, progress));
             let mut rows_parsed = 0u64;
             let mut failure = None;
-            for batch in receiver {
+            for (file, batch) in receiver {
                 let step = batch.and_then(|batch| {
                     rows_parsed += batch.num_rows() as u64;
                     for (acc, column) in before.iter_mut().zip(batch.columns()) {
                         acc.observe(column);
                     }
-                    admitted.push(cleaner.admit(batch, &mut quarantine)?)
+                    if files.len() > 1 {
+                        cleaner.set_source(files[file].clone());
+                    }
+                    let out = cleaner.admit(batch, &mut quarantine)?;
+                    if out.num_rows() > 0 {
+                        batch_files.push(file);
+                    }
+                    admitted.push(out)
                 });
                 if let Err(err) = step {
                     failure = Some(err);
@@ -320,29 +410,49 @@ fn read_pass(source: Source, job: &mut Prepared, options: &IngestOptions) -> Res
         quarantine,
         rows_read,
         source: info,
+        batch_files,
     })
+}
+
+/// One file's info as it is; several files' as one: names joined, bytes summed.
+fn combined_info(sources: &[Source]) -> SourceInfo {
+    let mut info = sources[0].info().clone();
+    if sources.len() > 1 {
+        let names: Vec<&str> = sources.iter().map(|s| s.info().path.as_str()).collect();
+        info.path = names.join(", ");
+        info.bytes = sources.iter().map(|s| s.info().bytes).sum();
+    }
+    info
 }
 
 /// The reader thread of pass 1: parses batches and sends them on until the end, an error, or the
 /// receiver hanging up. Returns the rows that could not be typed.
 fn read_batches(
-    mut source: Source,
-    sender: &SyncSender<Result<RecordBatch>>,
+    sources: Vec<Source>,
+    sender: &SyncSender<(usize, Result<RecordBatch>)>,
     progress: &ProgressHandle,
 ) -> QuarantineLog {
     let mut parse_quarantine = QuarantineLog::default();
-    loop {
-        let next = source.next_batch(&mut parse_quarantine);
-        progress.advance(source.bytes_read());
-        let stop = !matches!(next, Ok(Some(_)));
-        if let Some(message) = next.map(|b| b.map(|b| b.batch)).transpose() {
-            if sender.send(message).is_err() {
+    let mut done_bytes = 0;
+    for (file, mut source) in sources.into_iter().enumerate() {
+        loop {
+            let next = source.next_batch(&mut parse_quarantine);
+            progress.advance(done_bytes + source.bytes_read());
+            let failed = next.is_err();
+            let stop = !matches!(next, Ok(Some(_)));
+            if let Some(message) = next.map(|b| b.map(|b| b.batch)).transpose() {
+                if sender.send((file, message)).is_err() {
+                    return parse_quarantine;
+                }
+            }
+            if failed {
+                return parse_quarantine;
+            }
+            if stop {
                 break;
             }
         }
-        if stop {
-            break;
-        }
+        done_bytes += source.info().bytes;
     }
     parse_quarantine
 }
@@ -387,6 +497,7 @@ fn clean_pass(
     let mut after = accumulators(&job.columns);
     let (mut rows_cleaned, mut rows_written) = (0u64, 0u64);
     let (cleaner, quarantine, admitted) = (&mut job.cleaner, &mut read.quarantine, &read.admitted);
+    let (files, batch_files) = (&job.files, &read.batch_files);
     // The after-statistics of most columns are taken on a second thread while this one cleans the next
     // batch; this thread, which also cleans, takes a third of the columns.
     let own = after.len() / 3;
@@ -402,6 +513,9 @@ fn clean_pass(
         });
         let cleaned = (|| -> Result<()> {
             for (index, batch) in admitted.batches()?.enumerate() {
+                if files.len() > 1 {
+                    cleaner.set_source(files[batch_files[index]].clone());
+                }
                 if part_starts.contains(&index) {
                     part_cleaners.push(cleaner.clone());
                 }

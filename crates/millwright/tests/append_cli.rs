@@ -115,3 +115,111 @@ fn with_a_key_repeated_rows_are_skipped_and_recorded() {
     );
     assert_eq!(h.json(&["history", "t"]).as_array().unwrap().len(), 2);
 }
+
+/// Three daily exports with a repeated row each (quarantined by the default duplicate rule): one pattern, one version, every row, each quarantined row
+/// named by its file.
+#[test]
+fn a_glob_a_folder_or_a_list_of_files_is_one_commit() {
+    let h = Home::new();
+    let exports = h.dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    for day in 1..=3 {
+        std::fs::write(
+            exports.join(format!("2026-01-0{day}.csv")),
+            format!("time,v\n2026-01-0{day}T00:00:00Z,{day}.5\n2026-01-0{day}T01:00:00Z,{day}.25\n2026-01-0{day}T00:00:00Z,{day}.5\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(exports.join("README.md"), "not data").unwrap();
+    let pattern = format!("{}/2026-*.csv", exports.display());
+    let out = h.json(&["ingest", &pattern, "--dataset", "line2"]);
+    assert_eq!(out["version"], 0, "{out}");
+    assert_eq!(out["rows_written"], 6, "{out}");
+    assert_eq!(out["rows_quarantined"], 3, "{out}");
+    let files = h.json(&[
+        "sql",
+        "SELECT source_file, line FROM line2__quarantine ORDER BY source_file",
+    ]);
+    let named: Vec<String> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source_file"].as_str().unwrap().to_string())
+        .collect();
+    for (day, file) in named.iter().enumerate() {
+        assert!(
+            file.ends_with(&format!("2026-01-0{}.csv", day + 1)),
+            "{files}"
+        );
+    }
+    assert!(files[0]["line"] == 4, "{files}");
+    assert_eq!(h.json(&["history", "line2"]).as_array().unwrap().len(), 1);
+
+    // The folder (README.md is not data) and a shell-expanded list: same rows, one version each.
+    let out = h.json(&["ingest", exports.to_str().unwrap(), "--dataset", "byfolder"]);
+    assert_eq!(out["rows_written"], 6, "{out}");
+    let list: Vec<String> = (1..=3)
+        .map(|d| {
+            exports
+                .join(format!("2026-01-0{d}.csv"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["ingest"];
+    args.extend(list.iter().map(String::as_str));
+    args.extend(["--dataset", "bylist"]);
+    let out = h.json(&args);
+    assert_eq!(out["rows_written"], 6, "{out}");
+    assert_eq!(
+        count(
+            &h,
+            "SELECT COUNT(*) FROM bylist WHERE time >= TIMESTAMP '2026-01-03T00:00:00Z'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn files_that_differ_or_match_nothing_are_refused_and_nothing_is_written() {
+    let h = Home::new();
+    let dir = h.dir.path().join("mixed");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a.csv"), "id,v\n1,1.5\n").unwrap();
+    std::fs::write(dir.join("b.csv"), "id,v\n2,2.5\n").unwrap();
+    std::fs::write(dir.join("c.csv"), "id,w\n3,3.5\n").unwrap();
+    std::fs::write(dir.join("d.csv"), "id,v\n4,four\n").unwrap();
+    let err = h.fails(&["ingest", dir.to_str().unwrap(), "--dataset", "m"]);
+    assert!(
+        err.contains("c.csv: its columns differ from the first file's")
+            && err.contains("it has no column \"v\""),
+        "{err}"
+    );
+    let a = dir.join("a.csv");
+    let d = dir.join("d.csv");
+    let err = h.fails(&[
+        "ingest",
+        a.to_str().unwrap(),
+        d.to_str().unwrap(),
+        "--dataset",
+        "m",
+    ]);
+    assert!(
+        err.contains("d.csv") && err.contains("column \"v\" holds"),
+        "{err}"
+    );
+    assert!(
+        !h.home().join("lake/m/_delta_log").exists(),
+        "nothing written"
+    );
+
+    let pattern = format!("{}/2027-*.csv", dir.display());
+    let err = h.fails(&["ingest", &pattern, "--dataset", "m"]);
+    assert!(err.contains("no file matches the pattern"), "{err}");
+    let err = h.fails(&["ingest", "[", "--dataset", "m"]);
+    assert!(err.contains("invalid file pattern"), "{err}");
+    for name in ["../etc", "a/b", "x__quarantine"] {
+        let err = h.fails(&["ingest", a.to_str().unwrap(), "--dataset", name]);
+        assert!(err.contains("invalid dataset name"), "{name}: {err}");
+    }
+}

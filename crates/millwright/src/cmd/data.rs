@@ -18,8 +18,10 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// The file to read: .csv/.tsv/.txt, .parquet, or .jsonl/.ndjson (one JSON object per line).
-    pub file: PathBuf,
+    /// The file to read: .csv/.tsv/.txt, .parquet, or .jsonl/.ndjson (one JSON object per line). Several
+    /// files, a folder or a quoted pattern ('exports/2026-*.csv') are read as one commit, sorted by name.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Dataset to write (letters, digits, `_`, `-`).
     #[arg(long)]
     pub dataset: String,
@@ -77,7 +79,8 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
     crate::allocator::keep_freed_memory_for_batch_work();
     let request = IngestRequest {
         clean: args.clean.as_deref().map(CleanConfig::load).transpose()?,
-        file: args.file,
+        file: args.files[0].clone(),
+        more: args.files[1..].to_vec(),
         dataset: args.dataset,
         mode: args.mode,
         key: args.key,
