@@ -35,7 +35,18 @@ pub async fn ingest(
     req: &IngestRequest,
     observer: &Observer,
 ) -> Result<IngestOutcome> {
+    ingest_hashed(home, req, observer, None).await
+}
+
+/// [`ingest`], the file's hash kept in the commit's report (the drop folder's memory of what it took).
+pub(crate) async fn ingest_hashed(
+    home: &Home,
+    req: &IngestRequest,
+    observer: &Observer,
+    xxh3: Option<String>,
+) -> Result<IngestOutcome> {
     let mut options = IngestOptions::new(&req.dataset, req.mode);
+    options.source_xxh3 = xxh3;
     options.clean = req.clean.clone().unwrap_or_default();
     options.progress = observer.progress();
     options.key = req.key.clone();

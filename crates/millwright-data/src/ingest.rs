@@ -40,6 +40,8 @@ pub struct IngestOptions {
     /// On append, rows whose values in these columns are already stored are skipped; empty: rows that
     /// repeat a stored row whole are counted and reported, and stored.
     pub key: Vec<String>,
+    /// The file's xxh3 (hex), kept in the report's source (see [`SourceInfo::xxh3`]).
+    pub source_xxh3: Option<String>,
 }
 
 impl IngestOptions {
@@ -52,6 +54,7 @@ impl IngestOptions {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             progress: ProgressHandle::default(),
             key: Vec::new(),
+            source_xxh3: None,
         }
     }
 }
@@ -89,6 +92,7 @@ pub async fn ingest_files(
     let started_at = chrono::Utc::now();
     let (mut job, sources) = prepare(home, paths, options)?;
     let mut read = read_pass(sources, &mut job, options)?;
+    read.source.xxh3.clone_from(&options.source_xxh3);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         rows_read = read.rows_read,

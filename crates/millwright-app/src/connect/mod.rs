@@ -14,6 +14,7 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub mod folder;
 mod store;
 use store::LakeStore;
 pub use store::DEFAULT_COMPACT_EVERY;

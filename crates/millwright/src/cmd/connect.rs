@@ -13,10 +13,10 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The broker: mqtt://HOST:PORT.
+    /// The broker: mqtt://HOST:PORT; or a drop folder: folder:///path/to/drop (folder://relative/path).
     pub url: String,
-    /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest). MQTT only.
+    #[arg(long, value_delimiter = ',')]
     pub topics: Vec<String>,
     /// Dataset the readings go to (time, source, signal, value, quality).
     #[arg(long)]
@@ -36,12 +36,20 @@ pub struct ConnectArgs {
     /// Compact the dataset's small files after this many commits (0: never; `lake compact` by hand).
     #[arg(long, default_value_t = connect::DEFAULT_COMPACT_EVERY)]
     pub compact_every: u64,
+    #[command(flatten)]
+    pub folder: super::connect_folder::FolderArgs,
 }
 
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
+    if let Some(folder) = args.url.strip_prefix("folder://") {
+        return super::connect_folder::connect(global, folder, &args.dataset, args.folder).await;
+    }
+    if args.topics.is_empty() {
+        bail!("--topics is required for an MQTT broker (e.g. --topics 'plant/#')");
+    }
     if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: only MQTT brokers (mqtt://HOST:PORT) can be connected so far",
+            "{:?}: only MQTT brokers (mqtt://HOST:PORT) and drop folders (folder:///PATH) can be connected so far",
             args.url
         );
     }
@@ -72,8 +80,8 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
 
 /// One line on stderr per connector event (JSON with --json): a connector runs for days, under a service
 /// manager as often as in a terminal.
-struct Lines {
-    json: bool,
+pub(crate) struct Lines {
+    pub(crate) json: bool,
 }
 
 impl EventSink for Lines {

@@ -1,5 +1,6 @@
 //! One module per group of subcommands; each parses nothing itself and calls a library crate.
 pub mod connect;
+mod connect_folder;
 pub mod data;
 pub mod demo;
 pub mod impact;
