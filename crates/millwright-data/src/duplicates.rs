@@ -3,8 +3,8 @@
 //!
 //! Cost: each new row's key (the whole row without a key) is encoded with Arrow's row format and hashed
 //! with xxh3 (8 bytes a row kept, in order); the stored table is then scanned once, key columns only
-//! (Parquet projection), batch by batch, each stored row hashed the same way and probed against the new
-//! rows' set. Memory is the new rows' hashes plus one stored batch; time is one projected scan of the
+//! (Parquet projection) and only the files whose statistics overlap the new integer and timestamp keys'
+//! ranges, batch by batch, each stored row hashed the same way and probed against the new rows' set. Memory is the new rows' hashes plus one stored batch; time is one projected scan of the
 //! table. Two different keys share a 64-bit hash with a probability of about n·m/2⁶⁴ (10⁻⁵ for ten million
 //! rows on each side), the price of not holding the stored keys themselves.
 
@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, filter_record_batch};
-use deltalake::arrow::datatypes::{DataType, SchemaRef};
+use deltalake::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use deltalake::arrow::row::{RowConverter, SortField};
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
+use deltalake::datafusion::common::ScalarValue;
 use deltalake::datafusion::prelude::SessionContext;
+use deltalake::datafusion::prelude::{ident, lit, Expr};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
@@ -42,6 +44,10 @@ pub(crate) struct RowHasher {
     columns: Vec<String>,
     types: Vec<DataType>,
     converter: RowConverter,
+    /// Smallest and largest new value of each integer or timestamp key column: the scan of the table
+    /// filters on them, so DataFusion skips the files whose statistics lie outside (for time series
+    /// appended in order, nearly all of them).
+    ranges: Vec<Option<(i64, i64)>>,
 }
 
 impl RowHasher {
@@ -74,6 +80,7 @@ impl RowHasher {
         }
         let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
         Ok(RowHasher {
+            ranges: vec![None; columns.len()],
             columns,
             types,
             converter,
@@ -105,6 +112,43 @@ impl RowHasher {
         let rows = self.converter.convert_columns(&self.key_columns(batch)?)?;
         out.extend(rows.iter().map(|row| xxh3_64(row.as_ref())));
         Ok(())
+    }
+
+    /// [`Self::hash_into`] for a new batch, whose value ranges the table scan then filters on.
+    pub(crate) fn observe(&mut self, batch: &RecordBatch, out: &mut Vec<u64>) -> Result<()> {
+        let columns = self.key_columns(batch)?;
+        for (range, column) in self.ranges.iter_mut().zip(&columns) {
+            if let Some((lo, hi)) = int_range(column) {
+                *range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+        }
+        let rows = self.converter.convert_columns(&columns)?;
+        out.extend(rows.iter().map(|row| xxh3_64(row.as_ref())));
+        Ok(())
+    }
+
+    /// `column IS NULL OR column BETWEEN lo AND hi` for each ranged column, all of them.
+    fn filter(&self) -> Option<Expr> {
+        let mut filter: Option<Expr> = None;
+        for ((name, data_type), range) in self.columns.iter().zip(&self.types).zip(&self.ranges) {
+            let Some((lo, hi)) = range else { continue };
+            let scalar = |v: i64| match data_type {
+                DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+                    ScalarValue::TimestampMicrosecond(Some(v), tz.clone())
+                }
+                _ => ScalarValue::Int64(Some(v)),
+            };
+            let column = ident(name);
+            let within = column
+                .clone()
+                .is_null()
+                .or(column.between(lit(scalar(*lo)), lit(scalar(*hi))));
+            filter = Some(match filter {
+                Some(f) => f.and(within),
+                None => within,
+            });
+        }
+        filter
     }
 
     /// `batch` without the rows whose hash is in `drop`.
@@ -140,6 +184,10 @@ pub(crate) async fn probe(
     let columns: Vec<&str> = hasher.columns().iter().map(String::as_str).collect();
     let mut stream = ctx
         .read_table(provider)
+        .and_then(|frame| match hasher.filter() {
+            Some(filter) => frame.filter(filter),
+            None => Ok(frame),
+        })
         .and_then(|frame| frame.select_columns(&columns))
         .map_err(DataError::datafusion(reading()))?
         .execute_stream()
@@ -171,6 +219,20 @@ fn format_row(batch: &RecordBatch, row: usize) -> Result<String> {
         parts.push(format!("{}={}", field.name(), formatter.value(row)));
     }
     Ok(parts.join(", "))
+}
+
+/// Smallest and largest value of an `Int64` or microsecond timestamp column (`None`: other types, or
+/// only nulls). Floats are left out: a NaN is in no range.
+fn int_range(column: &ArrayRef) -> Option<(i64, i64)> {
+    use deltalake::arrow::array::{Int64Array, TimestampMicrosecondArray};
+    use deltalake::arrow::compute::{max, min};
+    if let Some(a) = column.as_any().downcast_ref::<Int64Array>() {
+        return Some((min(a)?, max(a)?));
+    }
+    let a = column
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()?;
+    Some((min(a)?, max(a)?))
 }
 
 /// Text as plain `Utf8`, however DataFusion or the writer typed it.

@@ -100,7 +100,8 @@ pub async fn ingest_files(
     );
     fit(&mut job.cleaner, &read.admitted)?;
     let hasher = duplicate_hasher(&job, options).await?;
-    let cleaned = clean_pass(&mut job, &mut read, &options.progress, hasher.as_ref())?;
+    let mut hasher = hasher;
+    let cleaned = clean_pass(&mut job, &mut read, &options.progress, hasher.as_mut())?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "ingest pass 2 (soft rules) done"
@@ -492,7 +493,7 @@ fn clean_pass(
     job: &mut Prepared,
     read: &mut ReadPass,
     progress: &ProgressHandle,
-    hasher: Option<&RowHasher>,
+    mut hasher: Option<&mut RowHasher>,
 ) -> Result<CleanPass> {
     let mut row_hashes = Vec::new();
     progress.stage("cleaning", Some(read.admitted_rows), Unit::Rows);
@@ -527,8 +528,8 @@ fn clean_pass(
                 rows_cleaned += batch.num_rows() as u64;
                 let out = cleaner.finish(batch, quarantine)?;
                 rows_written += out.num_rows() as u64;
-                if let Some(hasher) = hasher {
-                    hasher.hash_into(&out, &mut row_hashes)?;
+                if let Some(hasher) = hasher.as_deref_mut() {
+                    hasher.observe(&out, &mut row_hashes)?;
                 }
                 for (acc, column) in own_after.iter_mut().zip(out.columns()) {
                     acc.observe(column);

@@ -223,3 +223,30 @@ fn files_that_differ_or_match_nothing_are_refused_and_nothing_is_written() {
         assert!(err.contains("invalid dataset name"), "{name}: {err}");
     }
 }
+
+/// A time key: the table scan filters on the new rows' time range, and still finds the repeat.
+#[test]
+fn a_time_key_skips_the_overlap_of_two_exports() {
+    let h = Home::new();
+    let a = h.file(
+        "a.csv",
+        "time,v\n2026-01-01T00:00:00Z,1\n2026-01-01T01:00:00Z,2\n2026-01-01T02:00:00Z,3\n",
+    );
+    ingest(&h, a.to_str().unwrap(), &[]);
+    let b = h.file(
+        "b.csv",
+        "time,v\n2026-01-01T02:00:00Z,3\n2026-01-01T03:00:00Z,4\n",
+    );
+    let out = ingest(
+        &h,
+        b.to_str().unwrap(),
+        &["--mode", "append", "--key", "time"],
+    );
+    assert_eq!(out["duplicates"]["rows"], 1, "{out}");
+    assert_eq!(out["rows_written"], 1, "{out}");
+    // Later rows only: nothing repeats, nothing is reported.
+    let c = h.file("c.csv", "time,v\n2026-01-02T00:00:00Z,5\n");
+    let out = ingest(&h, c.to_str().unwrap(), &["--mode", "append"]);
+    assert_eq!(out["duplicates"]["rows"], 0, "{out}");
+    assert_eq!(count(&h, "SELECT COUNT(*) FROM t"), 5);
+}
