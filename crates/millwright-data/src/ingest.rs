@@ -813,3 +813,62 @@ fn check_additive(name: &str, stored: &[ColumnSpec], incoming: &[ColumnSpec]) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, kind: ColumnKind, position: usize) -> ColumnSpec {
+        ColumnSpec {
+            name: name.into(),
+            kind,
+            source_position: position,
+            epoch_unit: None,
+        }
+    }
+
+    #[test]
+    fn a_column_difference_says_what_differs() {
+        let first = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::Float, 1),
+        ];
+        assert_eq!(column_difference(&first, &first), None);
+        let renamed = [
+            spec("id", ColumnKind::Int, 0),
+            spec("w", ColumnKind::Float, 1),
+        ];
+        assert_eq!(
+            column_difference(&first, &renamed).unwrap(),
+            "it has no column \"v\""
+        );
+        let swapped = [
+            spec("v", ColumnKind::Float, 0),
+            spec("id", ColumnKind::Int, 1),
+        ];
+        assert_eq!(
+            column_difference(&first, &swapped).unwrap(),
+            "its column 1 is \"v\" where the first has \"id\""
+        );
+        let retyped = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::String, 1),
+        ];
+        assert!(column_difference(&first, &retyped)
+            .unwrap()
+            .starts_with("column \"v\" holds"));
+        let wider = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::Float, 1),
+            spec("x", ColumnKind::Int, 2),
+        ];
+        assert_eq!(
+            column_difference(&first, &wider).unwrap(),
+            "it has a column \"x\" the first lacks"
+        );
+        assert_eq!(
+            column_difference(&first, &first[..1]).unwrap(),
+            "it has no column \"v\""
+        );
+    }
+}
