@@ -13,14 +13,21 @@ use serde::Serialize;
 use crate::error::{AppError, Context, Result};
 use crate::{Home, Observer};
 
-/// Read one file, clean it and commit it to a dataset as one version.
+/// Read one file (or several: a folder, a glob pattern, a list), clean it and commit it to a dataset as
+/// one version.
 #[derive(Debug, Clone)]
 pub struct IngestRequest {
+    /// A file, a folder (every file in it with a known extension) or a pattern (`exports/2026-*.csv`).
     pub file: PathBuf,
+    /// More files, folders or patterns (a list the shell expanded), read after `file`.
+    pub more: Vec<PathBuf>,
     pub dataset: String,
     pub mode: WriteMode,
     /// Cleaning rules; `None`: the defaults (docs/cleaning.md).
     pub clean: Option<CleanConfig>,
+    /// On append: skip rows whose values in these columns are already stored; empty: rows repeating a
+    /// stored row whole are reported (and stored).
+    pub key: Vec<String>,
 }
 
 pub async fn ingest(
@@ -28,18 +35,85 @@ pub async fn ingest(
     req: &IngestRequest,
     observer: &Observer,
 ) -> Result<IngestOutcome> {
+    ingest_hashed(home, req, observer, None).await
+}
+
+/// [`ingest`], the file's hash kept in the commit's report (the drop folder's memory of what it took).
+pub(crate) async fn ingest_hashed(
+    home: &Home,
+    req: &IngestRequest,
+    observer: &Observer,
+    xxh3: Option<String>,
+) -> Result<IngestOutcome> {
     let mut options = IngestOptions::new(&req.dataset, req.mode);
+    options.source_xxh3 = xxh3;
     options.clean = req.clean.clone().unwrap_or_default();
     options.progress = observer.progress();
-    millwright_data::ingest::ingest(home.root(), &req.file, &options)
+    options.key = req.key.clone();
+    let failed = || {
+        let more = match req.more.len() {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        format!(
+            "ingest of {}{more} into dataset {:?} failed; the lake is unchanged",
+            req.file.display(),
+            req.dataset
+        )
+    };
+    let files = input_files(std::iter::once(&req.file).chain(&req.more)).with_context(failed)?;
+    millwright_data::ingest::ingest_files(home.root(), &files, &options)
         .await
-        .with_context(|| {
-            format!(
-                "ingest of {} into dataset {:?} failed; the lake is unchanged",
-                req.file.display(),
-                req.dataset
-            )
-        })
+        .with_context(failed)
+}
+
+/// Every file the inputs name, in order: a pattern's matches and a folder's files (those with an
+/// extension ingest reads) sorted by name, a plain path as it is (its errors come from reading it).
+fn input_files<'a>(inputs: impl Iterator<Item = &'a PathBuf>) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let text = input.to_string_lossy();
+        let mut found: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
+            let invalid = |e: glob::PatternError| {
+                AppError::invalid(format!("invalid file pattern {text:?}: {e}"))
+            };
+            glob::glob(&text)
+                .map_err(invalid)?
+                .filter_map(std::result::Result::ok)
+                .filter(|p| p.is_file())
+                .collect()
+        } else if input.is_dir() {
+            folder_files(input)?
+        } else {
+            files.push(input.clone());
+            continue;
+        };
+        if found.is_empty() {
+            let what = if input.is_dir() {
+                "the folder holds no file to ingest"
+            } else {
+                "no file matches the pattern"
+            };
+            return Err(AppError::invalid(format!(
+                "{text}: {what} (expected files ending in {})",
+                millwright_data::error::INPUT_EXTENSIONS
+            )));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// The files of a folder that ingest reads (by extension), not its subfolders.
+fn folder_files(folder: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| AppError::invalid(format!("cannot list {}: {e}", folder.display())))?;
+    Ok(entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && millwright_data::source::Format::detect(p).is_ok())
+        .collect())
 }
 
 /// Every dataset of the lake.
@@ -171,7 +245,7 @@ pub fn vacuum(home: &Home, req: &VacuumRequest) -> Result<Vacuumed> {
 }
 
 /// `30d`, `12h`, `90min`, `45s` as a duration.
-fn parse_age(text: &str) -> Result<chrono::Duration> {
+pub(crate) fn parse_age(text: &str) -> Result<chrono::Duration> {
     let invalid = || {
         AppError::invalid(format!(
             "invalid age {text:?}: a whole number with d, h, min or s (e.g. 30d)"

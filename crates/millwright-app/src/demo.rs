@@ -156,6 +156,8 @@ pub async fn demo(home: &Home, req: &DemoRequest, observer: &Observer) -> Result
 
     steps.start("ingest and cleaning");
     let request = IngestRequest {
+        key: Vec::new(),
+        more: Vec::new(),
         file: csv.clone(),
         dataset: DATASET.to_owned(),
         mode: create_or_overwrite(home, DATASET)?,

@@ -17,6 +17,7 @@ pub mod error;
 mod exam;
 mod home;
 pub mod impact;
+pub mod lake;
 pub mod learn;
 pub mod observer;
 pub mod predict;

@@ -803,6 +803,88 @@ pub fn vacuumed(v: &crate::data::Vacuumed) -> String {
     out
 }
 
+/// The line `ingest` prints about rows that repeat stored ones, if there were any.
+pub fn stored_duplicates(outcome: &millwright_data::ingest::IngestOutcome) -> Option<String> {
+    let d = outcome.duplicates.as_ref().filter(|d| d.rows > 0)?;
+    let example = d
+        .example
+        .as_deref()
+        .map_or(String::new(), |e| format!("; e.g. {e}"));
+    Some(if d.skipped {
+        format!(
+            "skipped {} rows whose key ({}) is already stored{example}",
+            d.rows,
+            d.key.join(", ")
+        )
+    } else {
+        format!(
+            "warning: {} of the rows appended repeat rows already stored in {}{example} (stored anyway; --key COLUMNS skips them)",
+            d.rows, outcome.dataset
+        )
+    })
+}
+
+/// What `lake compact` did.
+pub fn compacted(c: &millwright_data::maintenance::Compacted) -> String {
+    let Some(version) = c.version else {
+        return format!(
+            "{}: nothing to compact ({} files, {})\n",
+            c.dataset,
+            c.files_before,
+            human_bytes(c.bytes_before)
+        );
+    };
+    format!(
+        "compacted {} into version {version}: {} files ({}) -> {} files ({}); {} rows, earlier versions still readable\n",
+        c.dataset,
+        c.files_before,
+        human_bytes(c.bytes_before),
+        c.files_after,
+        human_bytes(c.bytes_after),
+        c.table_rows.map_or("?".to_owned(), |r| r.to_string()),
+    )
+}
+
+/// What `lake vacuum` removed, or would remove with `--dry-run`.
+pub fn lake_vacuumed(v: &crate::lake::LakeVacuumed) -> String {
+    let verb = if v.dry_run { "would remove" } else { "removed" };
+    let mut out = String::new();
+    for t in &v.tables {
+        for f in &t.files {
+            out.push_str(&format!(
+                "{verb} {}/{} ({})\n",
+                t.dataset,
+                f.path,
+                human_bytes(f.bytes)
+            ));
+        }
+        if let Some(from) = t.readable_from {
+            out.push_str(&format!(
+                "{}: versions before {from} {} readable after this (retention {})\n",
+                t.dataset,
+                if v.dry_run {
+                    "would no longer be"
+                } else {
+                    "are no longer"
+                },
+                millwright_data::maintenance::human_duration(t.retain_s)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "{} {} files, {}{}\n",
+        verb,
+        v.files,
+        human_bytes(v.bytes),
+        if v.dry_run {
+            " (dry run: nothing removed)"
+        } else {
+            " freed"
+        }
+    ));
+    out
+}
+
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let (mut value, mut unit) = (bytes as f64, 0);

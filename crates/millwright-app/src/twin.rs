@@ -385,6 +385,8 @@ async fn ingest_staged(
     observer: &Observer,
 ) -> Result<IngestOutcome> {
     let request = IngestRequest {
+        key: Vec::new(),
+        more: Vec::new(),
         file: staging.to_owned(),
         dataset: dataset.to_owned(),
         mode: req.mode,

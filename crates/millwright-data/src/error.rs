@@ -158,6 +158,39 @@ pub enum DataError {
     },
     #[error("the {thread} thread panicked")]
     ThreadPanicked { thread: &'static str },
+    #[error("a vacuum retention of {} is under the 1h minimum: a query or connector that opened an older version a moment ago may still be reading the files it would remove (pass --force if nothing reads the lake now)", crate::maintenance::human_duration(*retain_s))]
+    RetentionTooShort { retain_s: u64 },
+    #[error("a vacuum retention of {retain_s}s is too long to compute with")]
+    RetentionTooLong { retain_s: u64 },
+    #[error(
+        "dataset {name:?} version {version} is no longer readable: {detail} (missing {missing})"
+    )]
+    VersionVacuumed {
+        name: String,
+        version: i64,
+        missing: PathBuf,
+        detail: String,
+    },
+    #[error("dataset {dataset:?}: key column {column:?} is not in {side}")]
+    UnknownKey {
+        dataset: String,
+        column: String,
+        side: String,
+    },
+    #[error("dataset {dataset:?}: all {rows} new rows have a key ({key}) already stored; nothing was committed")]
+    AllRowsStored {
+        dataset: String,
+        rows: u64,
+        key: String,
+    },
+    #[error("{file}: its columns differ from the first file's ({first}): {difference}; nothing was written")]
+    SchemaDiffers {
+        first: PathBuf,
+        file: PathBuf,
+        difference: String,
+    },
+    #[error("no input files to ingest")]
+    NoInputFiles,
     #[error("unknown write mode {text:?} (create, append or overwrite)")]
     UnknownMode { text: String },
     #[error("arrow: {0}")]

@@ -1,6 +1,6 @@
 //! `ingest`: read a file, clean it, commit it to the lake as one version, quarantine what was rejected.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -10,7 +10,10 @@ use deltalake::arrow::record_batch::RecordBatch;
 use millwright_core::{ProgressHandle, Unit};
 use serde::{Deserialize, Serialize};
 
+use std::collections::HashSet;
+
 use crate::clean::{CleanConfig, Cleaner};
+use crate::duplicates::{RowHasher, StoredDuplicates};
 use crate::error::{DataError, Result};
 use crate::lake::{
     BatchSource, CommitRecord, Encodings, Lake, WriteMode, DICTIONARY_CAPACITY_VALUES,
@@ -34,6 +37,11 @@ pub struct IngestOptions {
     /// Told of each stage: `reading` (bytes of the file), `cleaning` (rows), `writing` (rows stored),
     /// `committing` (the quarantine table). Silent by default.
     pub progress: ProgressHandle,
+    /// On append, rows whose values in these columns are already stored are skipped; empty: rows that
+    /// repeat a stored row whole are counted and reported, and stored.
+    pub key: Vec<String>,
+    /// The file's xxh3 (hex), kept in the report's source (see [`SourceInfo::xxh3`]).
+    pub source_xxh3: Option<String>,
 }
 
 impl IngestOptions {
@@ -45,6 +53,8 @@ impl IngestOptions {
             batch_rows: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             progress: ProgressHandle::default(),
+            key: Vec::new(),
+            source_xxh3: None,
         }
     }
 }
@@ -59,22 +69,39 @@ pub struct IngestOutcome {
     /// the table exists anyway, empty if nothing was ever quarantined).
     pub quarantine_version: Option<i64>,
     pub report: QualityReport,
+    /// On append: the new rows that repeat stored ones (skipped with a key, else stored and reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<StoredDuplicates>,
 }
 
 /// Ingests one file: `prepare`, pass 1 (`read_pass`), `fit`, pass 2 (`clean_pass`), `commit`.
 /// On any error the lake is as it was: nothing is committed until the data is complete.
 pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
+    ingest_files(home, &[path.to_path_buf()], options).await
+}
+
+/// Ingests several files with the same columns as one commit, in the order given; the quality report
+/// and the quarantine name each row's file. Files whose columns differ from the first's are refused
+/// before anything is read.
+pub async fn ingest_files(
+    home: &Path,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<IngestOutcome> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let (mut job, source) = prepare(home, path, options)?;
-    let mut read = read_pass(source, &mut job, options)?;
+    let (mut job, sources) = prepare(home, paths, options)?;
+    let mut read = read_pass(sources, &mut job, options)?;
+    read.source.xxh3.clone_from(&options.source_xxh3);
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         rows_read = read.rows_read,
         "ingest pass 1 (parse, hard rules) done"
     );
     fit(&mut job.cleaner, &read.admitted)?;
-    let cleaned = clean_pass(&mut job, &mut read, &options.progress)?;
+    let hasher = duplicate_hasher(&job, options).await?;
+    let mut hasher = hasher;
+    let cleaned = clean_pass(&mut job, &mut read, &options.progress, hasher.as_mut())?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "ingest pass 2 (soft rules) done"
@@ -89,9 +116,85 @@ pub async fn ingest(home: &Path, path: &Path, options: &IngestOptions) -> Result
                 .unwrap_or_default(),
         });
     }
+    let repeats = match hasher {
+        Some(hasher) => Some(find_repeats(&job.lake, hasher, &cleaned, options).await?),
+        None => None,
+    };
     let mut report = quality_report(&job, &read, &cleaned, options, started_at);
     report.duration_s = started.elapsed().as_secs_f64();
-    commit(job, read, cleaned, report, options).await
+    // Rows skipped for their key are not written; the column statistics still describe the whole file.
+    if let Some(found) = repeats.as_ref().map(|r| &r.found).filter(|f| f.skipped) {
+        report.rows_written -= found.rows;
+    }
+    commit(job, read, cleaned, report, options, repeats).await
+}
+
+/// On an append to a stored table: hashes the new rows' key (`options.key`, or whole rows when the
+/// columns are the stored ones) so pass 2 can record them; `None` when there is nothing to compare.
+async fn duplicate_hasher(job: &Prepared, options: &IngestOptions) -> Result<Option<RowHasher>> {
+    if job.mode != WriteMode::Append || job.previous.is_none() {
+        return Ok(None);
+    }
+    let name = options.dataset.as_str();
+    let stored = crate::duplicates::stored_schema(&job.lake, name).await?;
+    let incoming = job.cleaner.output_schema();
+    if options.key.is_empty() {
+        let names = |s: &deltalake::arrow::datatypes::SchemaRef| {
+            let mut n: Vec<String> = s.fields().iter().map(|f| f.name().clone()).collect();
+            n.sort();
+            n
+        };
+        // A row with a column the table lacks repeats no stored row whole.
+        if names(&stored) != names(&incoming) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(RowHasher::new(
+        name,
+        &options.key,
+        &stored,
+        &incoming,
+    )?))
+}
+
+/// The new rows that repeat stored ones, and the hashes to leave out of the write when a key was given.
+struct Repeats {
+    found: StoredDuplicates,
+    hasher: RowHasher,
+    skip: HashSet<u64>,
+}
+
+async fn find_repeats(
+    lake: &Lake,
+    hasher: RowHasher,
+    cleaned: &CleanPass,
+    options: &IngestOptions,
+) -> Result<Repeats> {
+    let new: HashSet<u64> = cleaned.row_hashes.iter().copied().collect();
+    let (stored, example) = crate::duplicates::probe(lake, &options.dataset, &hasher, &new).await?;
+    let rows = cleaned
+        .row_hashes
+        .iter()
+        .filter(|h| stored.contains(h))
+        .count() as u64;
+    let skipped = !options.key.is_empty();
+    if skipped && rows == cleaned.rows_written {
+        return Err(DataError::AllRowsStored {
+            dataset: options.dataset.clone(),
+            rows,
+            key: options.key.join(","),
+        });
+    }
+    Ok(Repeats {
+        found: StoredDuplicates {
+            key: options.key.clone(),
+            rows,
+            skipped,
+            example,
+        },
+        skip: if skipped { stored } else { HashSet::new() },
+        hasher,
+    })
 }
 
 /// An ingest ready to read: the lake, how the dataset is written, the columns and their cleaner.
@@ -102,6 +205,8 @@ struct Prepared {
     previous: Option<CommitRecord>,
     columns: Vec<ColumnSpec>,
     cleaner: Cleaner,
+    /// The files read, as their quarantine rows name them.
+    files: Vec<Arc<str>>,
     /// `<home>/tmp/ingest-*`, removed when the ingest ends.
     scratch: tempfile::TempDir,
     /// The dataset's shared lock, held to the last commit: a delete of the dataset waits for no one and
@@ -111,7 +216,14 @@ struct Prepared {
 
 /// Checks the name and mode against the lake, opens the source (header, sample, column kinds) and
 /// builds the cleaner for its columns.
-fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepared, Source)> {
+fn prepare(
+    home: &Path,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+) -> Result<(Prepared, Vec<Source>)> {
+    let Some(path) = paths.first() else {
+        return Err(DataError::NoInputFiles);
+    };
     let name = options.dataset.as_str();
     validate_new_dataset_name(name)?;
     let lake = Lake::open(home)?;
@@ -152,6 +264,7 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
         check_additive(name, &previous.columns, source.columns())?;
     }
     let columns: Vec<ColumnSpec> = source.columns().to_vec();
+    let sources = open_more(source, paths, read_options)?;
     let cleaner = Cleaner::new(&options.clean, &columns, source_name(path))?;
     let scratch_root = home.join("tmp");
     std::fs::create_dir_all(&scratch_root).map_err(|e| DataError::io(&scratch_root, e))?;
@@ -165,10 +278,64 @@ fn prepare(home: &Path, path: &Path, options: &IngestOptions) -> Result<(Prepare
         previous,
         columns,
         cleaner,
+        files: paths.iter().map(|p| source_name(p)).collect(),
         scratch,
         _lock: lock,
     };
-    Ok((job, source))
+    Ok((job, sources))
+}
+
+/// Opens the files after the first, each read with the first's kinds where compatible; a file whose
+/// columns (names, order, kinds) differ is an error naming it and the difference.
+fn open_more(first: Source, paths: &[PathBuf], mut options: ReadOptions) -> Result<Vec<Source>> {
+    options.existing = first.columns().to_vec();
+    let mut sources = vec![first];
+    for path in &paths[1..] {
+        let next = Source::open(path, &options)?;
+        if let Some(difference) = column_difference(sources[0].columns(), next.columns()) {
+            return Err(DataError::SchemaDiffers {
+                first: paths[0].clone(),
+                file: path.clone(),
+                difference,
+            });
+        }
+        sources.push(next);
+    }
+    Ok(sources)
+}
+
+/// How `other`'s columns differ from `first`'s, if they do.
+fn column_difference(first: &[ColumnSpec], other: &[ColumnSpec]) -> Option<String> {
+    for (a, b) in first.iter().zip(other) {
+        if a.name != b.name {
+            return Some(if other.iter().any(|o| o.name == a.name) {
+                format!(
+                    "its column {} is {:?} where the first has {:?}",
+                    b.source_position + 1,
+                    b.name,
+                    a.name
+                )
+            } else {
+                format!("it has no column {:?}", a.name)
+            });
+        }
+        if a.kind != b.kind {
+            return Some(format!(
+                "column {:?} holds {} where the first holds {}",
+                a.name,
+                b.kind.name(),
+                a.kind.name()
+            ));
+        }
+    }
+    match other.len().cmp(&first.len()) {
+        std::cmp::Ordering::Greater => Some(format!(
+            "it has a column {:?} the first lacks",
+            other[first.len()].name
+        )),
+        std::cmp::Ordering::Less => Some(format!("it has no column {:?}", first[other.len()].name)),
+        std::cmp::Ordering::Equal => None,
+    }
 }
 
 /// What pass 1 leaves: the admitted rows, statistics as read and the rows set aside so far.
@@ -179,36 +346,51 @@ struct ReadPass {
     quarantine: QuarantineLog,
     rows_read: u64,
     source: SourceInfo,
+    /// The file (index into `Prepared::files`) of each admitted batch.
+    batch_files: Vec<usize>,
 }
 
 /// Pass 1: parse, statistics as read, hard rules; the admitted rows are spooled for the later passes.
-fn read_pass(source: Source, job: &mut Prepared, options: &IngestOptions) -> Result<ReadPass> {
+fn read_pass(
+    sources: Vec<Source>,
+    job: &mut Prepared,
+    options: &IngestOptions,
+) -> Result<ReadPass> {
     let progress = &options.progress;
-    let info = source.info().clone();
+    let info = combined_info(&sources);
     progress.stage("reading", Some(info.bytes), Unit::Bytes);
     let mut quarantine = QuarantineLog::default();
     let mut before = accumulators(&job.columns);
     let mut admitted = Spool::new(
-        source.schema(),
+        sources[0].schema(),
         options.memory_budget,
         job.scratch.path().join("admitted.arrow"),
     );
-    let cleaner = &mut job.cleaner;
+    let mut batch_files = Vec::new();
+    let (cleaner, files) = (&mut job.cleaner, &job.files);
     // Parsing runs on its own thread, one batch ahead of statistics and the hard rules: the two halves
     // of pass 1 cost about the same, so the second core nearly halves it.
     let (rows_parsed, parse_quarantine) =
         std::thread::scope(|scope| -> Result<(u64, QuarantineLog)> {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
-            let reader = scope.spawn(move || read_batches(source, &sender, progress));
+            let (sender, receiver) =
+                std::sync::mpsc::sync_channel::<(usize, Result<RecordBatch>)>(2);
+            let reader = scope.spawn(move || read_batches(sources, &sender, progress));
             let mut rows_parsed = 0u64;
             let mut failure = None;
-            for batch in receiver {
+            for (file, batch) in receiver {
                 let step = batch.and_then(|batch| {
                     rows_parsed += batch.num_rows() as u64;
                     for (acc, column) in before.iter_mut().zip(batch.columns()) {
                         acc.observe(column);
                     }
-                    admitted.push(cleaner.admit(batch, &mut quarantine)?)
+                    if files.len() > 1 {
+                        cleaner.set_source(files[file].clone());
+                    }
+                    let out = cleaner.admit(batch, &mut quarantine)?;
+                    if out.num_rows() > 0 {
+                        batch_files.push(file);
+                    }
+                    admitted.push(out)
                 });
                 if let Err(err) = step {
                     failure = Some(err);
@@ -233,29 +415,49 @@ fn read_pass(source: Source, job: &mut Prepared, options: &IngestOptions) -> Res
         quarantine,
         rows_read,
         source: info,
+        batch_files,
     })
+}
+
+/// One file's info as it is; several files' as one: names joined, bytes summed.
+fn combined_info(sources: &[Source]) -> SourceInfo {
+    let mut info = sources[0].info().clone();
+    if sources.len() > 1 {
+        let names: Vec<&str> = sources.iter().map(|s| s.info().path.as_str()).collect();
+        info.path = names.join(", ");
+        info.bytes = sources.iter().map(|s| s.info().bytes).sum();
+    }
+    info
 }
 
 /// The reader thread of pass 1: parses batches and sends them on until the end, an error, or the
 /// receiver hanging up. Returns the rows that could not be typed.
 fn read_batches(
-    mut source: Source,
-    sender: &SyncSender<Result<RecordBatch>>,
+    sources: Vec<Source>,
+    sender: &SyncSender<(usize, Result<RecordBatch>)>,
     progress: &ProgressHandle,
 ) -> QuarantineLog {
     let mut parse_quarantine = QuarantineLog::default();
-    loop {
-        let next = source.next_batch(&mut parse_quarantine);
-        progress.advance(source.bytes_read());
-        let stop = !matches!(next, Ok(Some(_)));
-        if let Some(message) = next.map(|b| b.map(|b| b.batch)).transpose() {
-            if sender.send(message).is_err() {
+    let mut done_bytes = 0;
+    for (file, mut source) in sources.into_iter().enumerate() {
+        loop {
+            let next = source.next_batch(&mut parse_quarantine);
+            progress.advance(done_bytes + source.bytes_read());
+            let failed = next.is_err();
+            let stop = !matches!(next, Ok(Some(_)));
+            if let Some(message) = next.map(|b| b.map(|b| b.batch)).transpose() {
+                if sender.send((file, message)).is_err() {
+                    return parse_quarantine;
+                }
+            }
+            if failed {
+                return parse_quarantine;
+            }
+            if stop {
                 break;
             }
         }
-        if stop {
-            break;
-        }
+        done_bytes += source.info().bytes;
     }
     parse_quarantine
 }
@@ -274,6 +476,8 @@ fn fit(cleaner: &mut Cleaner, admitted: &SpoolData) -> Result<()> {
 struct CleanPass {
     after: Vec<StatsAccumulator>,
     rows_written: u64,
+    /// On an append: the hash of each cleaned row's key, in order (see [`crate::duplicates`]).
+    row_hashes: Vec<u64>,
     part_starts: Vec<usize>,
     part_cleaners: Vec<Cleaner>,
 }
@@ -289,13 +493,16 @@ fn clean_pass(
     job: &mut Prepared,
     read: &mut ReadPass,
     progress: &ProgressHandle,
+    mut hasher: Option<&mut RowHasher>,
 ) -> Result<CleanPass> {
+    let mut row_hashes = Vec::new();
     progress.stage("cleaning", Some(read.admitted_rows), Unit::Rows);
     let part_starts = part_starts(read.admitted.batch_count()?);
     let mut part_cleaners = Vec::with_capacity(part_starts.len());
     let mut after = accumulators(&job.columns);
     let (mut rows_cleaned, mut rows_written) = (0u64, 0u64);
     let (cleaner, quarantine, admitted) = (&mut job.cleaner, &mut read.quarantine, &read.admitted);
+    let (files, batch_files) = (&job.files, &read.batch_files);
     // The after-statistics of most columns are taken on a second thread while this one cleans the next
     // batch; this thread, which also cleans, takes a third of the columns.
     let own = after.len() / 3;
@@ -311,6 +518,9 @@ fn clean_pass(
         });
         let cleaned = (|| -> Result<()> {
             for (index, batch) in admitted.batches()?.enumerate() {
+                if files.len() > 1 {
+                    cleaner.set_source(files[batch_files[index]].clone());
+                }
                 if part_starts.contains(&index) {
                     part_cleaners.push(cleaner.clone());
                 }
@@ -318,6 +528,9 @@ fn clean_pass(
                 rows_cleaned += batch.num_rows() as u64;
                 let out = cleaner.finish(batch, quarantine)?;
                 rows_written += out.num_rows() as u64;
+                if let Some(hasher) = hasher.as_deref_mut() {
+                    hasher.observe(&out, &mut row_hashes)?;
+                }
                 for (acc, column) in own_after.iter_mut().zip(out.columns()) {
                     acc.observe(column);
                 }
@@ -337,6 +550,7 @@ fn clean_pass(
     Ok(CleanPass {
         after,
         rows_written,
+        row_hashes,
         part_starts,
         part_cleaners,
     })
@@ -403,21 +617,33 @@ async fn commit(
     cleaned: CleanPass,
     report: QualityReport,
     options: &IngestOptions,
+    repeats: Option<Repeats>,
 ) -> Result<IngestOutcome> {
     let name = options.dataset.as_str();
     let progress = &options.progress;
     let output_schema = job.cleaner.output_schema();
+    let duplicates = repeats.as_ref().map(|r| r.found.clone());
+    let skipped = duplicates
+        .as_ref()
+        .filter(|d| d.skipped)
+        .map_or(0, |d| d.rows);
+    let rows_written = cleaned.rows_written - skipped;
     let record = CommitRecord {
         ingest_id: report.ingest_id.clone(),
         kind: "ingest".into(),
         columns: stored_column_specs(&job.columns, &output_schema),
-        rows_written: cleaned.rows_written,
-        table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + cleaned.rows_written,
+        rows_written,
+        table_rows: job.previous.as_ref().map_or(0, |p| p.table_rows) + rows_written,
         dataset_version: None,
         report: Some(Box::new(report.clone())),
         message_keys: Vec::new(),
+        maintenance: None,
+        duplicates: duplicates.clone(),
     };
-    progress.stage("writing", Some(cleaned.rows_written), Unit::Rows);
+    let skip = repeats
+        .filter(|r| !r.skip.is_empty())
+        .map(|r| Arc::new((r.hasher, r.skip)));
+    progress.stage("writing", Some(rows_written), Unit::Rows);
     let written = Arc::new(AtomicU64::new(0));
     let parts: Vec<BatchSource> = read
         .admitted
@@ -425,10 +651,13 @@ async fn commit(
         .into_iter()
         .zip(cleaned.part_cleaners)
         .map(|(batches, mut part_cleaner)| {
-            let (written, progress) = (written.clone(), progress.clone());
+            let (written, progress, skip) = (written.clone(), progress.clone(), skip.clone());
             // This run's quarantine rows are the report run's, already logged.
             Box::new(batches.map(move |batch| {
-                let out = part_cleaner.finish(batch?, &mut QuarantineLog::default())?;
+                let mut out = part_cleaner.finish(batch?, &mut QuarantineLog::default())?;
+                if let Some(skip) = &skip {
+                    out = skip.0.without(out, &skip.1)?;
+                }
                 let rows = out.num_rows() as u64;
                 progress.advance(written.fetch_add(rows, Ordering::Relaxed) + rows);
                 Ok(out)
@@ -453,10 +682,11 @@ async fn commit(
     Ok(IngestOutcome {
         dataset: name.to_string(),
         version,
-        rows_written: cleaned.rows_written,
+        rows_written,
         rows_quarantined: read.quarantine.total(),
         quarantine_version,
         report,
+        duplicates,
     })
 }
 
@@ -507,6 +737,8 @@ async fn write_quarantine(
         dataset_version: Some(dataset_version),
         report: None,
         message_keys: Vec::new(),
+        maintenance: None,
+        duplicates: None,
     };
     let mode = if exists {
         WriteMode::Append
@@ -580,4 +812,63 @@ fn check_additive(name: &str, stored: &[ColumnSpec], incoming: &[ColumnSpec]) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, kind: ColumnKind, position: usize) -> ColumnSpec {
+        ColumnSpec {
+            name: name.into(),
+            kind,
+            source_position: position,
+            epoch_unit: None,
+        }
+    }
+
+    #[test]
+    fn a_column_difference_says_what_differs() {
+        let first = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::Float, 1),
+        ];
+        assert_eq!(column_difference(&first, &first), None);
+        let renamed = [
+            spec("id", ColumnKind::Int, 0),
+            spec("w", ColumnKind::Float, 1),
+        ];
+        assert_eq!(
+            column_difference(&first, &renamed).unwrap(),
+            "it has no column \"v\""
+        );
+        let swapped = [
+            spec("v", ColumnKind::Float, 0),
+            spec("id", ColumnKind::Int, 1),
+        ];
+        assert_eq!(
+            column_difference(&first, &swapped).unwrap(),
+            "its column 1 is \"v\" where the first has \"id\""
+        );
+        let retyped = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::String, 1),
+        ];
+        assert!(column_difference(&first, &retyped)
+            .unwrap()
+            .starts_with("column \"v\" holds"));
+        let wider = [
+            spec("id", ColumnKind::Int, 0),
+            spec("v", ColumnKind::Float, 1),
+            spec("x", ColumnKind::Int, 2),
+        ];
+        assert_eq!(
+            column_difference(&first, &wider).unwrap(),
+            "it has a column \"x\" the first lacks"
+        );
+        assert_eq!(
+            column_difference(&first, &first[..1]).unwrap(),
+            "it has no column \"v\""
+        );
+    }
 }

@@ -63,6 +63,12 @@ pub struct CommitRecord {
     /// delivers again after a crash is recognised and not stored twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub message_keys: Vec<u64>,
+    /// For `compact` and `vacuum` commits: what the maintenance did (see [`crate::maintenance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<crate::maintenance::Maintenance>,
+    /// For appends: the new rows that repeated stored ones (see [`crate::duplicates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<crate::duplicates::StoredDuplicates>,
 }
 
 /// One version of a table, as `history` shows it.
@@ -147,7 +153,7 @@ impl Lake {
     }
 
     /// A valid name of an existing dataset, or the error that says which it is not.
-    fn require(&self, name: &str) -> Result<()> {
+    pub(crate) fn require(&self, name: &str) -> Result<()> {
         validate_dataset_name(name)?;
         if self.exists(name) {
             Ok(())
@@ -197,13 +203,17 @@ impl Lake {
         let table = match version {
             Some(v) => deltalake::open_table_with_version(url, v as u64).await,
             None => deltalake::open_table(url).await,
-        };
-        table.map_err(|e| DataError::delta(name, e))
+        }
+        .map_err(|e| DataError::delta(name, e))?;
+        if let Some(v) = version.filter(|v| *v < latest) {
+            self.check_not_vacuumed(name, v, &table)?;
+        }
+        Ok(table)
     }
 
     /// Commit files of a table, in version order (read from `_delta_log` directly so that the version of
     /// each commit is exact).
-    fn commit_files(&self, name: &str) -> Result<Vec<(i64, PathBuf)>> {
+    pub(crate) fn commit_files(&self, name: &str) -> Result<Vec<(i64, PathBuf)>> {
         let log = self.table_path(name).join("_delta_log");
         let mut files = Vec::new();
         for entry in std::fs::read_dir(&log).map_err(|e| DataError::io(&log, e))? {
@@ -544,7 +554,7 @@ impl Lake {
 /// Statistics per column chunk (what Delta's file statistics are made from; page statistics cost encoding
 /// time and no reader here uses them) and 8 Ki-value write batches: together a sixth off the write phase.
 /// Columns in `encodings.without_dictionary` go without one too.
-fn writer_properties(schema: &SchemaRef, encodings: &Encodings) -> WriterProperties {
+pub(crate) fn writer_properties(schema: &SchemaRef, encodings: &Encodings) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(format!("millwright {}", env!("CARGO_PKG_VERSION")))
         .set_compression(Compression::SNAPPY)
@@ -719,6 +729,8 @@ mod tests {
             dataset_version: None,
             report: None,
             message_keys: Vec::new(),
+            maintenance: None,
+            duplicates: None,
         }
     }
 

@@ -62,6 +62,8 @@ enum Command {
     History(cmd::data::HistoryArgs),
     /// Run a read-only SQL query over the lake's tables (`FROM name VERSION AS OF n` for time travel).
     Sql(cmd::data::SqlArgs),
+    /// Lake maintenance: `lake compact DATASET` (small files into large ones), `lake vacuum` (old files out).
+    Lake(cmd::lake::LakeArgs),
     /// A live connector into the lake until Ctrl-C: `connect mqtt://HOST:PORT --topics 'plant/+/line2/#' --dataset line2`, `connect opc.tcp://HOST:PORT --nodes nodes.toml --dataset press7` or `connect modbus-tcp://HOST:PORT --registers regs.toml --every 1s --dataset pump3`.
     Connect(cmd::connect::ConnectArgs),
     /// OPC UA tools: `opcua browse opc.tcp://HOST:PORT [--depth 3]` finds the node ids a connector watches.
@@ -118,6 +120,7 @@ async fn main() -> ExitCode {
         Command::Quality(args) => cmd::data::quality(&global, args).await,
         Command::History(args) => cmd::data::history(&global, args).await,
         Command::Sql(args) => cmd::data::sql(&global, args).await,
+        Command::Lake(args) => cmd::lake::lake(&global, args).await,
         Command::Connect(args) => cmd::connect::connect(&global, args).await,
         Command::Opcua(args) => cmd::opcua::opcua(&global, args).await,
         Command::Connectors(args) => cmd::connectors::connectors(&global, args),

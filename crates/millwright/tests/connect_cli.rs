@@ -408,3 +408,54 @@ fn qos_0_and_qos_2_subscriptions() {
         );
     }
 }
+
+/// `--compact-every 3`: the connector compacts its dataset every third commit, rows stay exact and a
+/// restart after the compactions stores nothing twice.
+#[test]
+fn the_connector_compacts_its_dataset_as_it_goes() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let args = [
+        url.as_str(),
+        "--topics",
+        "c/#",
+        "--dataset",
+        "c",
+        "--commit-rows",
+        "20",
+        "--commit-ms",
+        "50",
+        "--compact-every",
+        "3",
+    ];
+    let connector = Connector::start(&home, &args);
+    broker.publish("pc1", &numbered("c", 0..200), Duration::from_millis(2));
+    wait_for_rows(&home, "c", 200);
+    connector.stop();
+    let history = home.json(&["history", "c"]);
+    let versions = history.as_array().unwrap();
+    let compactions = versions
+        .iter()
+        .filter(|v| v["operation"] == "OPTIMIZE")
+        .count();
+    assert!(compactions >= 2, "{history}");
+    assert_eq!(versions.last().unwrap()["table_rows"], 200, "{history}");
+    let files = std::fs::read_dir(home.home().join("lake").join("c"))
+        .unwrap()
+        .count();
+    assert!(files > 3, "the replaced files stay until a vacuum");
+
+    let connector = Connector::start(&home, &args);
+    broker.publish("pc2", &numbered("c", 200..260), Duration::ZERO);
+    wait_for_rows(&home, "c", 260);
+    std::thread::sleep(Duration::from_millis(300));
+    connector.stop();
+    assert_eq!(count(&home, "SELECT COUNT(*) AS n FROM c"), 260);
+    assert_eq!(
+        count(&home, "SELECT COUNT(DISTINCT value) AS n FROM c"),
+        260
+    );
+}

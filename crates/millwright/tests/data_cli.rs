@@ -73,9 +73,12 @@ fn bad_files_give_clear_errors_and_leave_the_lake_unchanged() {
     assert_eq!(out.status.code(), Some(2));
     let obj: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert!(obj["error"].as_str().unwrap().contains("--datset"), "{obj}");
-    // A directory is not a file to ingest, and the message says so.
-    let err = h.fails(&["ingest", path(h.dir.path()), "--dataset", "d"]);
-    assert!(err.contains("directory"), "{err}");
+    // A folder without files to ingest, and the message says so.
+    let folder = h.dir.path().join("nothing-here");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("notes.md"), "not data").unwrap();
+    let err = h.fails(&["ingest", path(&folder), "--dataset", "d"]);
+    assert!(err.contains("the folder holds no file to ingest"), "{err}");
 }
 
 #[test]

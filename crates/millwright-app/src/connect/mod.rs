@@ -14,6 +14,7 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub mod folder;
 mod modbus;
 pub mod opcua;
 pub mod status;
@@ -21,6 +22,7 @@ mod store;
 pub use modbus::{modbus, ModbusRequest};
 use status::StatusWriter;
 use store::LakeStore;
+pub use store::DEFAULT_COMPACT_EVERY;
 
 use crate::error::Result;
 use crate::{Event, Home, Observer};
@@ -39,6 +41,8 @@ pub struct MqttRequest {
     pub qos: u8,
     pub commit_rows: usize,
     pub commit_ms: u64,
+    /// Compact the dataset after this many commits (0: never); see [`DEFAULT_COMPACT_EVERY`].
+    pub compact_every: u64,
 }
 
 /// What one run of the connector stored.
@@ -80,7 +84,8 @@ async fn run_mqtt(
     status: Arc<StatusWriter>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<MqttResult> {
-    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?;
+    let mut store = LakeStore::open(home, &req.dataset, mapping.level_columns())?
+        .with_compact_every(req.compact_every);
     let config = MqttConfig {
         url: req.url.clone(),
         filters: req.topics.clone(),

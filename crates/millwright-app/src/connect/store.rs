@@ -8,6 +8,7 @@ use millwright_data::arrow::array::{
 };
 use millwright_data::arrow::record_batch::RecordBatch;
 use millwright_data::lake::{BatchSource, CommitRecord, Encodings, Lake, WriteMode};
+use millwright_data::maintenance::DEFAULT_TARGET_BYTES;
 use millwright_data::quarantine::{quarantine_schema, QuarantineLog, QuarantineRow};
 use millwright_data::types::{arrow_schema, ColumnKind, ColumnSpec};
 
@@ -25,7 +26,14 @@ pub(crate) struct LakeStore {
     columns: Vec<ColumnSpec>,
     table_rows: u64,
     quarantine_rows: u64,
+    /// Compact the dataset and its quarantine after this many commits (0: never).
+    compact_every: u64,
+    commits_since_compact: u64,
 }
+
+/// Commits between two automatic compactions of a connector's tables: a commit a second makes 3,600
+/// files an hour, and every query opens each of them.
+pub const DEFAULT_COMPACT_EVERY: u64 = 100;
 
 impl LakeStore {
     pub(crate) fn open(home: &Home, dataset: &str, level_columns: &[String]) -> Result<LakeStore> {
@@ -61,6 +69,7 @@ impl LakeStore {
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
             std::process::id()
         );
+        let commits_since_compact = commits_since_compact(&lake, dataset, DEFAULT_COMPACT_EVERY)?;
         Ok(LakeStore {
             lake,
             dataset: dataset.to_string(),
@@ -70,7 +79,45 @@ impl LakeStore {
             columns,
             table_rows,
             quarantine_rows,
+            compact_every: DEFAULT_COMPACT_EVERY,
+            commits_since_compact,
         })
+    }
+
+    /// Sets the automatic compaction's period in commits (0 turns it off).
+    pub(crate) fn with_compact_every(mut self, commits: u64) -> LakeStore {
+        self.compact_every = commits;
+        self
+    }
+
+    /// Every `compact_every` commits, compacts the dataset and its quarantine. Runs after the commit, so
+    /// the acknowledgements wait for the compaction and nothing else; a failure is logged, not returned:
+    /// the readings are committed, and an error here would make the commit loop store them again.
+    async fn compact_when_due(&mut self) {
+        if self.compact_every == 0 {
+            return;
+        }
+        self.commits_since_compact += 1;
+        if self.commits_since_compact < self.compact_every {
+            return;
+        }
+        self.commits_since_compact = 0;
+        for name in [&self.dataset, &self.quarantine] {
+            match self.lake.compact(name, DEFAULT_TARGET_BYTES).await {
+                Ok(done) => tracing::info!(
+                    table = %name,
+                    version = ?done.version,
+                    files_before = done.files_before,
+                    files_after = done.files_after,
+                    "automatic compaction"
+                ),
+                Err(err) => tracing::warn!(
+                    table = %name,
+                    error = %err,
+                    "automatic compaction failed; the readings are committed, it is tried again later"
+                ),
+            }
+        }
     }
 
     /// Message keys of the last `commits` versions of a table, flattened.
@@ -78,13 +125,17 @@ impl LakeStore {
         if !self.lake.exists(name) {
             return Ok(Vec::new());
         }
-        let latest = self.lake.latest_version(name)?;
-        let first = (latest - commits as i64 + 1).max(0);
-        let mut keys = Vec::new();
-        for v in first..=latest {
+        // Walks back over `commits` commits that stored rows; compactions and vacuums store none.
+        let (mut keys, mut counted) = (Vec::new(), 0);
+        let mut v = self.lake.latest_version(name)?;
+        while v >= 0 && counted < commits {
             if let Some((_, record)) = self.lake.commit_record(name, Some(v))? {
-                keys.extend(record.message_keys);
+                if record.maintenance.is_none() {
+                    counted += 1;
+                    keys.extend(record.message_keys);
+                }
             }
+            v -= 1;
         }
         Ok(keys)
     }
@@ -128,6 +179,8 @@ impl LakeStore {
                 dataset_version: None,
                 report: None,
                 message_keys: flush.reading_keys.clone(),
+                maintenance: None,
+                duplicates: None,
             };
             let mode = if self.lake.exists(&self.dataset) {
                 WriteMode::Append
@@ -181,6 +234,8 @@ impl LakeStore {
                 dataset_version: Some(dataset_version),
                 report: None,
                 message_keys: flush.rejected_keys.clone(),
+                maintenance: None,
+                duplicates: None,
             };
             let mode = if self.lake.exists(&self.quarantine) {
                 WriteMode::Append
@@ -218,6 +273,30 @@ impl Store for LakeStore {
     }
 
     async fn commit(&mut self, flush: &Flush) -> std::result::Result<Option<i64>, StoreError> {
-        Ok(self.write(flush).await?)
+        let version = self.write(flush).await?;
+        if version.is_some() {
+            self.compact_when_due().await;
+        }
+        Ok(version)
     }
+}
+
+/// Commits of the dataset since its last compaction, counted back at most `cap` versions: a connector
+/// that restarts often still compacts on schedule.
+fn commits_since_compact(lake: &Lake, dataset: &str, cap: u64) -> Result<u64> {
+    if !lake.exists(dataset) {
+        return Ok(0);
+    }
+    let latest = lake.latest_version(dataset)?;
+    let mut count = 0;
+    let mut v = latest;
+    while v >= 0 && count < cap {
+        let record = lake.commit_record(dataset, Some(v))?;
+        if record.is_some_and(|(_, r)| r.kind == millwright_data::maintenance::COMPACT_KIND) {
+            break;
+        }
+        count += 1;
+        v -= 1;
+    }
+    Ok(count)
 }

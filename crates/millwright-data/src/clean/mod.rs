@@ -270,6 +270,11 @@ impl Cleaner {
         })
     }
 
+    /// The file the next batches come from (an ingest of several files), as its quarantine rows name it.
+    pub fn set_source(&mut self, source: Arc<str>) {
+        self.source = source;
+    }
+
     /// Schema of the cleaned batches: the columns plus any outlier flag columns.
     pub fn output_schema(&self) -> SchemaRef {
         self.output_schema.clone()

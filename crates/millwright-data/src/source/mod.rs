@@ -89,6 +89,10 @@ pub struct SourceInfo {
     /// The sniffed CSV delimiter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
+    /// xxh3-64 of the file's bytes (hex), when the caller hashed it (the drop-folder connector does, to
+    /// know a file it took before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xxh3: Option<String>,
 }
 
 /// A source opened for reading in batches.
@@ -141,6 +145,7 @@ impl Source {
                 format,
                 bytes,
                 delimiter,
+                xxh3: None,
             },
             columns,
             schema,

@@ -385,6 +385,8 @@ pub async fn ingest(
     });
     let home = state.home.clone();
     let req = IngestRequest {
+        key: Vec::new(),
+        more: Vec::new(),
         file: upload.path().to_owned(),
         dataset: name,
         mode,

@@ -18,8 +18,8 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The peer: mqtt://HOST:PORT (a broker), opc.tcp://HOST:PORT (an OPC UA server) or
-    /// modbus-tcp://HOST[:PORT] (a Modbus device).
+    /// The peer: mqtt://HOST:PORT (a broker), opc.tcp://HOST:PORT (an OPC UA server),
+    /// modbus-tcp://HOST[:PORT] (a Modbus device) or folder:///path/to/drop (a drop folder).
     pub url: String,
     /// MQTT: topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
     #[arg(long, value_delimiter = ',')]
@@ -47,6 +47,11 @@ pub struct ConnectArgs {
     /// Commit at most this many milliseconds after the first message held.
     #[arg(long, default_value_t = 1_000)]
     pub commit_ms: u64,
+    /// Compact the dataset's small files after this many commits (0: never; `lake compact` by hand).
+    #[arg(long, default_value_t = connect::DEFAULT_COMPACT_EVERY)]
+    pub compact_every: u64,
+    #[command(flatten)]
+    pub folder: super::connect_folder::FolderArgs,
 }
 
 /// OPC UA: which nodes, how, and how securely.
@@ -85,6 +90,9 @@ impl OpcuaSecurityArgs {
 }
 
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
+    if let Some(folder) = args.url.strip_prefix("folder://") {
+        return super::connect_folder::connect(global, folder, &args.dataset, args.folder).await;
+    }
     if args.url.starts_with("opc.tcp://") {
         return connect_opcua(global, args).await;
     }
@@ -93,7 +101,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     }
     if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT), an OPC UA server (opc.tcp://HOST:PORT) or a Modbus device (modbus-tcp://HOST[:PORT])",
+            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT), an OPC UA server (opc.tcp://HOST:PORT) a Modbus device (modbus-tcp://HOST[:PORT]) or a drop folder (folder:///PATH)",
             args.url
         );
     }
@@ -111,6 +119,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         qos: args.qos,
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
+        compact_every: args.compact_every,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::mqtt(
@@ -192,8 +201,8 @@ fn print_sampled(global: &Global, result: &SampledResult) -> Result<()> {
 
 /// One line on stderr per connector event (JSON with --json): a connector runs for days, under a service
 /// manager as often as in a terminal.
-struct Lines {
-    json: bool,
+pub(crate) struct Lines {
+    pub(crate) json: bool,
 }
 
 impl EventSink for Lines {

@@ -18,8 +18,10 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// The file to read: .csv/.tsv/.txt, .parquet, or .jsonl/.ndjson (one JSON object per line).
-    pub file: PathBuf,
+    /// The file to read: .csv/.tsv/.txt, .parquet, or .jsonl/.ndjson (one JSON object per line). Several
+    /// files, a folder or a quoted pattern ('exports/2026-*.csv') are read as one commit, sorted by name.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Dataset to write (letters, digits, `_`, `-`).
     #[arg(long)]
     pub dataset: String,
@@ -29,6 +31,10 @@ pub struct IngestArgs {
     /// Cleaning rules (TOML); see docs/cleaning.md. Without it the defaults apply.
     #[arg(long)]
     pub clean: Option<PathBuf>,
+    /// On append, skip rows whose values in these columns are already stored (comma-separated). Without
+    /// it, rows that repeat a stored row whole are counted and shown, and stored.
+    #[arg(long, value_delimiter = ',')]
+    pub key: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -73,9 +79,11 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
     crate::allocator::keep_freed_memory_for_batch_work();
     let request = IngestRequest {
         clean: args.clean.as_deref().map(CleanConfig::load).transpose()?,
-        file: args.file,
+        file: args.files[0].clone(),
+        more: args.files[1..].to_vec(),
         dataset: args.dataset,
         mode: args.mode,
+        key: args.key,
     };
     let outcome = data::ingest(&global.home(), &request, &observer(global)).await?;
     if global.json {
@@ -93,6 +101,9 @@ pub async fn ingest(global: &Global, args: IngestArgs) -> Result<()> {
         "\ncommitted {} rows to {} version {}{quarantined}",
         outcome.rows_written, outcome.dataset, outcome.version
     );
+    if let Some(line) = text::stored_duplicates(&outcome) {
+        println!("{line}");
+    }
     Ok(())
 }
 
