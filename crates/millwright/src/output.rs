@@ -13,8 +13,13 @@ use crate::Global;
 
 /// Logs go to stderr so that stdout stays clean for `--json` and query output.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,buoyant_kernel=off"));
+    // The OPC UA client logs every retry; the connector's own events say it once, in its words.
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "warn,buoyant_kernel=off,opcua_client=off,opcua_core=off",
+            )
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -35,7 +40,7 @@ pub fn init_server_tracing(
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("MILLWRIGHT_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new(
-                "info,buoyant_kernel=off,deltalake=warn,datafusion=warn",
+                "info,buoyant_kernel=off,deltalake=warn,datafusion=warn,opcua_client=off,opcua_core=off",
             )
         });
     let builder = tracing_subscriber::fmt()

@@ -11,7 +11,7 @@ mod mosquitto;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::connector::Connector;
+use common::connector::{count, count_so_far, Connector};
 use common::Home;
 use mosquitto::Broker;
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
@@ -64,20 +64,6 @@ fn publish_to(port: u16, id: &str, messages: &[(String, Vec<u8>)], pause: Durati
         "the broker acknowledged every message"
     );
     let _ = client.disconnect();
-}
-
-fn count(home: &Home, sql: &str) -> u64 {
-    home.json(&["sql", sql])[0]["n"].as_u64().unwrap()
-}
-
-/// The count, or 0 while the table has no first commit yet (its folder appears before the commit does).
-fn count_so_far(home: &Home, sql: &str) -> u64 {
-    let out = home.run(&["--json", "sql", sql]);
-    if !out.status.success() {
-        return 0;
-    }
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    rows[0]["n"].as_u64().unwrap()
 }
 
 fn mapping(home: &Home) -> PathBuf {

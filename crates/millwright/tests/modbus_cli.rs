@@ -7,36 +7,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
+use common::connector::{count, wait_until, Connector};
+use common::peer::{free_port, python_has, Peer};
 use common::Home;
-
-/// A pymodbus 3.16.1 TCP server: holding registers 0..10, input register 0, coils 0..4, discrete inputs
-/// 0..2; every other address answers IllegalDataAddress. pymodbus blocks start at 1 for address 0.
-const SERVER: &str = r#"
-import logging, struct, sys
-from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
-from pymodbus.server import StartTcpServer
-
-def words(fmt, value):
-    return list(struct.unpack(">HH", struct.pack(">" + fmt, value)))
-
-holding = ([1234, 65531] + words("f", 3.5) + words("f", -2.25)[::-1]
-           + words("I", 70000) + words("i", -100000)[::-1])
-device = ModbusDeviceContext(
-    hr=ModbusSequentialDataBlock(1, holding),
-    ir=ModbusSequentialDataBlock(1, [500]),
-    co=ModbusSequentialDataBlock(1, [True, False, True, False]),
-    di=ModbusSequentialDataBlock(1, [False, True]),
-)
-logging.disable(logging.CRITICAL)
-StartTcpServer(ModbusServerContext(devices=device), address=("127.0.0.1", int(sys.argv[1])))
-"#;
 
 const REGISTERS: &str = r#"
 source = "pump3"
@@ -98,163 +73,34 @@ kind = "holding"
 address = 200
 "#;
 
-/// The pymodbus server, killed on drop.
+/// The pymodbus server (tests/peers/modbus_server.py), killed on drop.
 struct Server {
-    child: Child,
-    port: u16,
-    script: PathBuf,
-    _dir: tempfile::TempDir,
+    peer: Peer,
+    dir: PathBuf,
 }
 
 impl Server {
     /// `None` (with a printed skip) without python3 and pymodbus; under CI=true that is a failure.
-    fn start() -> Option<Server> {
-        let found = Command::new("python3")
-            .args(["-c", "import pymodbus; print(pymodbus.__version__)"])
-            .output();
-        if !found.as_ref().is_ok_and(|o| o.status.success()) {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "python3 with pymodbus is missing under CI=true (.ci/run installs pymodbus==3.16.1)"
-            );
-            eprintln!("skipped: python3 with pymodbus is missing (pip install pymodbus==3.16.1)");
+    fn start(home: &Home) -> Option<Server> {
+        if !python_has("pymodbus", "the Modbus connector's tests") {
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let script = dir.path().join("server.py");
-        std::fs::write(&script, SERVER).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = spawn(&script, port);
-        Some(Server {
-            child,
-            port,
-            script,
-            _dir: dir,
-        })
+        let dir = home.home();
+        let peer = Peer::start("modbus_server.py", free_port(), &dir);
+        Some(Server { peer, dir })
     }
 
     /// kill -9, then the same server on the same port again.
     fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.peer.kill();
     }
 
     fn restart(&mut self) {
-        self.child = spawn(&self.script, self.port);
+        self.peer = Peer::start("modbus_server.py", self.peer.port, &self.dir);
     }
 
     fn url(&self) -> String {
-        format!("modbus-tcp://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(script: &PathBuf, port: u16) -> Child {
-    let mut child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the pymodbus server");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the pymodbus server exited: {status}");
-        }
-        assert!(Instant::now() < deadline, "pymodbus never listened");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child
-}
-
-/// A running `millwright connect`, its stderr lines (JSON events) collected.
-struct Connector {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Connector {
-    fn start(home: &Home, args: &[&str]) -> Connector {
-        let mut all = vec!["--json", "connect"];
-        all.extend_from_slice(args);
-        let mut child = home
-            .command(&all)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let connector = Connector { child, lines };
-        connector.wait_for("\"event\":\"connected\"");
-        connector
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("the connector never said {needle} ({e})"),
-            }
-        }
-    }
-
-    /// SIGTERM: the connector commits what it holds and prints its result.
-    fn stop(mut self) -> serde_json::Value {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut stdout = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let rest: Vec<String> = self.lines.try_iter().collect();
-        assert!(status.success(), "connector failed: {rest:?}");
-        serde_json::from_str(&stdout).unwrap()
-    }
-}
-
-fn count(home: &Home, sql: &str) -> u64 {
-    home.json(&["sql", sql])[0]["n"].as_u64().unwrap()
-}
-
-/// The count, or 0 while the table has no first commit yet.
-fn count_so_far(home: &Home, sql: &str) -> u64 {
-    let out = home.run(&["--json", "sql", sql]);
-    if !out.status.success() {
-        return 0;
-    }
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    rows[0]["n"].as_u64().unwrap()
-}
-
-fn wait_until(home: &Home, sql: &str, at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while count_so_far(home, sql) < at_least {
-        assert!(Instant::now() < deadline, "never {at_least}: {sql}");
-        std::thread::sleep(Duration::from_millis(200));
+        format!("modbus-tcp://127.0.0.1:{}", self.peer.port)
     }
 }
 
@@ -276,14 +122,14 @@ fn connector_args<'a>(url: &'a str, registers: &'a str, every: &'a str) -> Vec<&
 
 #[test]
 fn registers_become_scaled_readings_and_a_refused_read_is_quarantined() {
-    let Some(server) = Server::start() else {
+    let home = Home::new();
+    let Some(server) = Server::start(&home) else {
         return;
     };
-    let home = Home::new();
     let registers = home.file("regs.toml", REGISTERS);
     let url = server.url();
     let args = connector_args(&url, registers.to_str().unwrap(), "200ms");
-    let connector = Connector::start(&home, &args);
+    let connector = Connector::start_until(&home, &args, "\"event\":\"connected\"");
     wait_until(&home, PRESSURE_ROWS, 5);
     wait_until(&home, "SELECT COUNT(*) AS n FROM pump3__quarantine", 5);
     let result = connector.stop();
@@ -335,14 +181,14 @@ fn registers_become_scaled_readings_and_a_refused_read_is_quarantined() {
 
 #[test]
 fn polling_resumes_after_the_server_is_killed_and_started_again() {
-    let Some(mut server) = Server::start() else {
+    let home = Home::new();
+    let Some(mut server) = Server::start(&home) else {
         return;
     };
-    let home = Home::new();
     let registers = home.file("regs.toml", REGISTERS);
     let url = server.url();
     let args = connector_args(&url, registers.to_str().unwrap(), "100ms");
-    let connector = Connector::start(&home, &args);
+    let connector = Connector::start_until(&home, &args, "\"event\":\"connected\"");
     wait_until(&home, PRESSURE_ROWS, 5);
     server.kill();
     connector.wait_for("\"event\":\"connection_lost\"");

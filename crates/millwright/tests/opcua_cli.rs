@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::connector::Connector;
+use common::connector::{wait_until, Connector};
 use common::peer::{free_port, python_has, Peer};
 use common::Home;
 
@@ -40,30 +38,6 @@ signal = "nope"
     )
 }
 
-fn count_so_far(home: &Home, sql: &str) -> u64 {
-    let out = home.run(&["--json", "sql", sql]);
-    if !out.status.success() {
-        return 0;
-    }
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    rows[0]["n"].as_u64().unwrap_or(0)
-}
-
-fn wait_until(home: &Home, sql: &str, at_least: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n = count_so_far(home, sql);
-        if n >= at_least {
-            return n;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sql} stayed at {n} < {at_least}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn url(peer: &Peer) -> String {
     format!("opc.tcp://127.0.0.1:{}/", peer.port)
 }
@@ -89,8 +63,24 @@ fn subscriptions_keep_values_times_and_statuses_and_quarantine_what_cannot_be_re
     let connector = Connector::start_until(&home, &args, "\"event\":\"monitoring\"");
     let temperature = "SELECT COUNT(*) AS n FROM press7 WHERE signal = 'temperature'";
     wait_until(&home, temperature, 20);
+    // While it runs, `connectors` shows it connected with its counters.
+    let running = home.json(&["connectors", "--running"]);
+    assert_eq!(running[0]["dataset"], "press7", "{running}");
+    assert_eq!(running[0]["kind"], "opcua", "{running}");
+    assert_eq!(running[0]["state"], "connected", "{running}");
     let result = connector.stop();
-    assert!(result["readings"].as_u64().unwrap() >= 60, "{result}");
+    assert!(result["readings"].as_u64().unwrap() >= 20, "{result}");
+    let after = home.json(&["connectors"]);
+    assert_eq!(after[0]["state"], "stopped", "{after}");
+    assert!(after[0]["readings"].as_u64().unwrap() > 0, "{after}");
+    assert!(
+        after[0]["last_error"].as_str().unwrap().contains("Nope"),
+        "{after}"
+    );
+    assert_eq!(
+        home.json(&["connectors", "--running"]),
+        serde_json::json!([])
+    );
 
     // Temperature moves in steps of 0.5 from 20.0; the source and good quality are kept.
     let rows = home.json(&[
@@ -171,6 +161,8 @@ fn a_restarted_server_gets_its_subscriptions_back() {
     wait_until(&home, all, 10);
     peer.kill();
     connector.wait_for("\"event\":\"connection_lost\"");
+    let listed = home.ok(&["connectors"]);
+    assert!(listed.contains("reconnecting"), "{listed}");
     let before = home.json(&["sql", "SELECT MAX(value) AS m FROM press7"])[0]["m"]
         .as_f64()
         .unwrap();
@@ -179,7 +171,10 @@ fn a_restarted_server_gets_its_subscriptions_back() {
     // The server continues its count where it stopped: values above `before` came after the restart.
     let after = format!("SELECT COUNT(*) AS n FROM press7 WHERE value > {before}");
     wait_until(&home, &after, 10);
-    connector.stop();
+    // Killed without a word: its status file still says running, and the listing says it is gone.
+    connector.kill9();
+    let listed = home.json(&["connectors"]);
+    assert_eq!(listed[0]["state"], "gone", "{listed}");
 }
 
 #[test]
@@ -207,8 +202,20 @@ fn polling_reads_servers_on_a_clock() {
     ];
     let connector = Connector::start_until(&home, &args, "\"polling_ms\":100");
     wait_until(&home, "SELECT COUNT(*) AS n FROM press7", 10);
+    // A second connector for the same dataset is refused while the first runs.
+    let twice = home.fails(&args_again(&args));
+    assert!(
+        twice.contains("already fed by a running opcua connector"),
+        "{twice}"
+    );
     let result = connector.stop();
     assert_eq!(result["rejected"], 0, "{result}");
+}
+
+fn args_again<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["connect"];
+    all.extend_from_slice(args);
+    all
 }
 
 #[test]

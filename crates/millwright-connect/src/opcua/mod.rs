@@ -54,29 +54,77 @@ pub async fn run(
     {
         return Err(ConnectError::Runtime);
     }
+    let nodes = Arc::new(config.nodes);
+    let mut first = true;
+    let mut backoff = RENEW_FIRST;
+    loop {
+        match one_session(&config.endpoint, &nodes, config.poll, &samples, &observer).await {
+            Ok(SessionEnd::Closed) => return Ok(()),
+            Ok(SessionEnd::Renew) => backoff = RENEW_FIRST,
+            // The first session's failure is the user's to fix (address, security); later, the server is
+            // restarting: try again.
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                observer.event(ConnectEvent::ReconnectFailed {
+                    reason: e.to_string(),
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = samples.closed() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+        first = false;
+    }
+}
+
+const RENEW_FIRST: Duration = Duration::from_millis(250);
+
+/// Why a session was left.
+enum SessionEnd {
+    /// The sample channel closed: the connector stops.
+    Closed,
+    /// The server forgot the session (it restarted): start a new one and subscribe again.
+    Renew,
+}
+
+/// One session: subscribe (or poll) until the connector stops or the server loses the session. A
+/// subscription is made again in a fresh session rather than trusting the client's re-creation, which
+/// leaves the new subscription without publish requests (seen with async-opcua 0.19 against asyncua).
+async fn one_session(
+    endpoint: &OpcuaEndpoint,
+    nodes: &Arc<Vec<WatchedNode>>,
+    poll_every: Option<Duration>,
+    samples: &mpsc::Sender<Sample>,
+    observer: &Arc<dyn ConnectObserver>,
+) -> Result<SessionEnd, ConnectError> {
     let (session, event_loop) = tokio::select! {
-        opened = connect(&config.endpoint) => opened?,
-        () = samples.closed() => return Ok(()),
+        opened = connect(endpoint) => opened?,
+        () = samples.closed() => return Ok(SessionEnd::Closed),
     };
-    let events = tokio::spawn(session::watch(event_loop, observer.clone()));
+    let renew = Arc::new(tokio::sync::Notify::new());
+    let events = tokio::spawn(session::watch(event_loop, observer.clone(), renew.clone()));
     let connected = tokio::select! {
         ok = session.wait_for_connection() => ok,
         () = samples.closed() => false,
     };
-    let result = if !connected {
-        if samples.is_closed() {
-            Ok(())
-        } else {
-            Err(ConnectError::OpcuaConnect {
-                url: config.endpoint.url.clone(),
-                reason: "the session did not open".into(),
-            })
-        }
+    let result = if samples.is_closed() {
+        Ok(SessionEnd::Closed)
+    } else if !connected {
+        Err(ConnectError::OpcuaConnect {
+            url: endpoint.url.clone(),
+            reason: "the session did not open".into(),
+        })
     } else {
-        let nodes = Arc::new(config.nodes);
-        match config.poll {
-            Some(every) => poll(&session, &nodes, every, &samples, &*observer).await,
-            None => subscribe(&session, nodes, &samples, &*observer).await,
+        match poll_every {
+            Some(every) => poll(&session, nodes, every, samples, &**observer)
+                .await
+                .map(|()| SessionEnd::Closed),
+            None => tokio::select! {
+                done = subscribe(&session, nodes.clone(), samples, &**observer) => done.map(|()| SessionEnd::Closed),
+                () = renew.notified() => Ok(SessionEnd::Renew),
+            },
         }
     };
     let _ = session.disconnect().await;

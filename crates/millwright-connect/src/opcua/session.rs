@@ -76,6 +76,8 @@ pub async fn connect(
         .session_retry_limit(-1)
         .session_retry_initial(RETRY_FIRST)
         .session_retry_max(RETRY_MAX)
+        // A lost session's subscriptions are made again by the connector in a fresh session.
+        .recreate_subscriptions(false)
         .session_timeout(60_000)
         .client()
         .map_err(|errors| ConnectError::OpcuaConnect {
@@ -127,15 +129,28 @@ fn explain(error: &str, endpoint: &OpcuaEndpoint) -> String {
 }
 
 /// Runs the session's event loop, telling the observer when the connection drops and comes back (the
-/// loop reconnects and re-creates the subscriptions by itself).
-pub async fn watch(event_loop: SessionEventLoop<TcpConnector>, observer: Arc<dyn ConnectObserver>) {
+/// loop reconnects by itself); `renew` is told when the server had lost the session.
+pub async fn watch(
+    event_loop: SessionEventLoop<TcpConnector>,
+    observer: Arc<dyn ConnectObserver>,
+    renew: Arc<tokio::sync::Notify>,
+) {
     let stream = event_loop.enter();
     futures::pin_mut!(stream);
+    // The loop reports its first connection as a reconnection too; only later new sessions need renewal.
+    let mut first = true;
     while let Some(polled) = stream.next().await {
         match polled {
-            Ok(SessionPollResult::Reconnected(mode)) => observer.event(ConnectEvent::Connected {
-                session_present: matches!(mode, SessionConnectMode::ReactivatedSession(_)),
-            }),
+            Ok(SessionPollResult::Reconnected(mode)) => {
+                let resumed = matches!(mode, SessionConnectMode::ReactivatedSession(_));
+                observer.event(ConnectEvent::Connected {
+                    session_present: resumed,
+                });
+                if !resumed && !first {
+                    renew.notify_one();
+                }
+                first = false;
+            }
             Ok(SessionPollResult::ConnectionLost(status)) => {
                 observer.event(ConnectEvent::ConnectionLost {
                     reason: status.sub_code().name().to_string(),

@@ -49,7 +49,7 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     }))
 }
 
-/// Prometheus metrics: requests by route and status, latency, jobs by state, rows ingested.
+/// Prometheus metrics: requests by route and status, latency, jobs by state, rows ingested, connectors.
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
@@ -65,10 +65,31 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
         #[allow(clippy::cast_precision_loss)]
         metrics::gauge!("millwright_jobs", "state" => job_state.as_str()).set(n as f64);
     }
+    connector_gauges(&state);
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     ))
+}
+
+/// Each connector of the home (its status file): up or not, and its counters, labelled by dataset and kind.
+#[allow(clippy::cast_precision_loss)]
+fn connector_gauges(state: &AppState) {
+    let Ok(list) = millwright_app::connect::status::list(&state.home) else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    for c in list {
+        let labels = [("dataset", c.dataset.clone()), ("kind", c.kind.clone())];
+        metrics::gauge!("millwright_connector_up", &labels).set(f64::from(u8::from(c.is_live())));
+        metrics::gauge!("millwright_connector_readings", &labels).set(c.readings as f64);
+        metrics::gauge!("millwright_connector_rejected", &labels).set(c.rejected as f64);
+        metrics::gauge!("millwright_connector_commits", &labels).set(c.commits as f64);
+        if let Some(at) = c.last_commit_at {
+            let age = (now - at).num_milliseconds() as f64 / 1000.0;
+            metrics::gauge!("millwright_connector_last_commit_age_seconds", &labels).set(age);
+        }
+    }
 }
 
 /// A page of audit entries, newest first.

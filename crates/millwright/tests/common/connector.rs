@@ -75,3 +75,34 @@ impl Connector {
         self.child.wait().unwrap();
     }
 }
+
+/// The first row's `n` of a query.
+pub fn count(home: &Home, sql: &str) -> u64 {
+    home.json(&["sql", sql])[0]["n"].as_u64().unwrap()
+}
+
+/// The count, or 0 while the table has no first commit yet (its folder appears before the commit does).
+pub fn count_so_far(home: &Home, sql: &str) -> u64 {
+    let out = home.run(&["--json", "sql", sql]);
+    if !out.status.success() {
+        return 0;
+    }
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows[0]["n"].as_u64().unwrap_or(0)
+}
+
+/// Waits (up to a minute) until the query counts at least `at_least`; returns the count.
+pub fn wait_until(home: &Home, sql: &str, at_least: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = count_so_far(home, sql);
+        if n >= at_least {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql} stayed at {n} < {at_least}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

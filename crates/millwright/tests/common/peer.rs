@@ -1,6 +1,5 @@
 //! A Python peer (an OPC UA or Modbus server) run by a test from tests/peers/, on a free port.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,29 +42,26 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Runs `python3 tests/peers/NAME PORT` in `dir` and waits until it prints "ready".
+    /// Runs `python3 tests/peers/NAME PORT` in `dir` and waits until it listens on the port.
     pub fn start(name: &str, port: u16, dir: &Path) -> Peer {
+        std::fs::create_dir_all(dir).unwrap();
         let mut child = Command::new("python3")
             .arg(script(name))
             .arg(port.to_string())
             .current_dir(dir)
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.trim() == "ready" {
-                    let _ = tx.send(());
-                }
-            }
-        });
         // A loaded CI machine takes a while to import asyncua.
         let deadline = Instant::now() + Duration::from_secs(90);
-        rx.recv_timeout(deadline - Instant::now())
-            .unwrap_or_else(|e| panic!("{name} never said ready: {e}"));
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{name} exited: {status}");
+            }
+            assert!(Instant::now() < deadline, "{name} never listened on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
         Peer { child, port }
     }
 

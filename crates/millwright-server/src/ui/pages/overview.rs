@@ -6,6 +6,8 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
+use millwright_app::connect::status::{ConnectorState, ConnectorStatus};
+
 use crate::store::JobState;
 use crate::ui::i18n::{age, common, figure, integer, Lang};
 use crate::ui::layout::{self, Section};
@@ -26,6 +28,11 @@ struct Text {
     no_jobs: &'static str,
     connectors: &'static str,
     no_connectors: &'static str,
+    readings: &'static str,
+    last_commit: &'static str,
+    last_error: &'static str,
+    /// Connecting, connected, reconnecting, store failing, stopped, failed, gone.
+    connector_states: [&'static str; 7],
     alarms: &'static str,
     no_alarms: &'static str,
     line: &'static str,
@@ -48,7 +55,19 @@ const EN: Text = Text {
     running_jobs: "Running jobs",
     no_jobs: "No job is running.",
     connectors: "Live connectors",
-    no_connectors: "No live connector runs in this server.",
+    no_connectors: "No connector has run on this home yet (millwright connect URL --dataset NAME).",
+    readings: "readings",
+    last_commit: "last commit",
+    last_error: "Last error",
+    connector_states: [
+        "connecting",
+        "connected",
+        "reconnecting",
+        "store failing, retrying",
+        "stopped",
+        "failed",
+        "gone (its process ended without stopping)",
+    ],
     alarms: "Active alarms",
     no_alarms: "No alarm is active.",
     line: "Line",
@@ -71,7 +90,19 @@ const ZH: Text = Text {
     running_jobs: "运行中的任务",
     no_jobs: "当前没有运行中的任务。",
     connectors: "实时连接器",
-    no_connectors: "此服务器中没有运行的实时连接器。",
+    no_connectors: "此数据目录中还没有运行过连接器（millwright connect URL --dataset 名称）。",
+    readings: "条读数",
+    last_commit: "上次提交",
+    last_error: "最近错误",
+    connector_states: [
+        "连接中",
+        "已连接",
+        "重新连接中",
+        "存储失败，正在重试",
+        "已停止",
+        "已失败",
+        "已消失（进程未正常停止）",
+    ],
     alarms: "活动告警",
     no_alarms: "当前没有活动告警。",
     line: "产线",
@@ -128,6 +159,8 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         Some(r) => super::business::measure(home, &r.run_id).await.ok(),
         None => None,
     };
+    // Status files of connectors started here or from the command line on the same home.
+    let connectors = millwright_app::connect::status::list(home).unwrap_or_default();
     let t = text(ctx.lang);
     let c = common(ctx.lang);
     let now = Utc::now();
@@ -202,7 +235,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
             }
             section .card aria-labelledby="ov-live" {
                 h2 #ov-live { (t.connectors) }
-                p { (t.no_connectors) }
+                (connectors_list(ctx.lang, &connectors, now))
             }
             section .card aria-labelledby="ov-alarms" {
                 h2 #ov-alarms { (t.alarms) }
@@ -211,6 +244,40 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Response {
         }
     };
     layout::page(&ctx, Section::Overview, t.title, body)
+}
+
+fn connector_state(lang: Lang, state: ConnectorState) -> &'static str {
+    let names = text(lang).connector_states;
+    match state {
+        ConnectorState::Connecting => names[0],
+        ConnectorState::Connected => names[1],
+        ConnectorState::Reconnecting => names[2],
+        ConnectorState::StoreFailing => names[3],
+        ConnectorState::Stopped => names[4],
+        ConnectorState::Failed => names[5],
+        ConnectorState::Gone => names[6],
+    }
+}
+
+fn connectors_list(lang: Lang, list: &[ConnectorStatus], now: DateTime<Utc>) -> Markup {
+    let t = text(lang);
+    html! {
+        @if list.is_empty() { p { (t.no_connectors) } } @else {
+            ul .connectors {
+                @for c in list {
+                    li data-state=(format!("{:?}", c.state)) {
+                        span translate="no" { (c.dataset) " · " (c.kind) }
+                        " · " (connector_state(lang, c.state))
+                        " · " (integer(c.readings)) " " (t.readings)
+                        @if let Some(at) = c.last_commit_at { " · " (t.last_commit) " " (age(lang, at, now)) }
+                        @if let Some(error) = &c.last_error {
+                            br; small { (t.last_error) ": " span translate="no" { (error) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A model's headline metrics (the numbers among them), metric names kept as stored.
