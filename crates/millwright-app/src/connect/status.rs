@@ -169,10 +169,11 @@ impl StatusWriter {
         let before = status.state;
         let now = Utc::now();
         match event {
-            ConnectEvent::Connected { .. } | ConnectEvent::Subscribed { .. } => {
-                status.state = ConnectorState::Connected
+            ConnectEvent::Connected { .. }
+            | ConnectEvent::Subscribed { .. }
+            | ConnectEvent::Monitoring { .. } => {
+                status.state = ConnectorState::Connected;
             }
-            ConnectEvent::Monitoring { .. } => status.state = ConnectorState::Connected,
             ConnectEvent::ConnectionLost { reason, .. }
             | ConnectEvent::ReconnectFailed { reason } => {
                 status.state = ConnectorState::Reconnecting;

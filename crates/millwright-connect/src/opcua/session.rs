@@ -155,12 +155,12 @@ pub async fn watch(
                 observer.event(ConnectEvent::ConnectionLost {
                     reason: status.sub_code().name().to_string(),
                     retry_in_ms: RETRY_FIRST.as_millis() as u64,
-                })
+                });
             }
             Ok(SessionPollResult::ReconnectFailed(status)) => {
                 observer.event(ConnectEvent::ReconnectFailed {
                     reason: status.sub_code().name().to_string(),
-                })
+                });
             }
             Ok(_) => {}
             Err(status) => {
