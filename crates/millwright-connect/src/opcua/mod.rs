@@ -8,6 +8,7 @@
 
 pub mod browse;
 pub mod nodes;
+pub mod server;
 mod session;
 pub mod value;
 
@@ -103,10 +104,11 @@ async fn one_session(
         opened = connect(endpoint) => opened?,
         () = samples.closed() => return Ok(SessionEnd::Closed),
     };
-    let renew = Arc::new(tokio::sync::Notify::new());
-    let events = tokio::spawn(session::watch(event_loop, observer.clone(), renew.clone()));
+    let signals = Arc::new(session::SessionSignals::default());
+    let events = tokio::spawn(session::watch(event_loop, observer.clone(), signals.clone()));
     let connected = tokio::select! {
-        ok = session.wait_for_connection() => ok,
+        ok = tokio::time::timeout(session::FIRST_CONNECT, session.wait_for_connection()) => ok.unwrap_or(false),
+        () = signals.refused_now.notified() => false,
         () = samples.closed() => false,
     };
     let result = if samples.is_closed() {
@@ -114,7 +116,12 @@ async fn one_session(
     } else if !connected {
         Err(ConnectError::OpcuaConnect {
             url: endpoint.url.clone(),
-            reason: "the session did not open".into(),
+            reason: signals.refusal(endpoint).unwrap_or_else(|| {
+                format!(
+                    "the session did not open within {} s",
+                    session::FIRST_CONNECT.as_secs()
+                )
+            }),
         })
     } else {
         match poll_every {
@@ -123,7 +130,7 @@ async fn one_session(
                 .map(|()| SessionEnd::Closed),
             None => tokio::select! {
                 done = subscribe(&session, nodes.clone(), samples, &**observer) => done.map(|()| SessionEnd::Closed),
-                () = renew.notified() => Ok(SessionEnd::Renew),
+                () = signals.renew.notified() => Ok(SessionEnd::Renew),
             },
         }
     };

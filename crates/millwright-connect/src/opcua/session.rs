@@ -50,11 +50,33 @@ pub struct OpcuaEndpoint {
     pub user: Option<(String, String)>,
 }
 
+/// What the session's watcher tells the connector.
+#[derive(Default)]
+pub struct SessionSignals {
+    /// The server had lost the session (it restarted): subscribe again in a fresh one.
+    pub renew: tokio::sync::Notify,
+    /// The first connection was refused for a reason retrying cannot fix (certificate, identity).
+    pub refused_now: tokio::sync::Notify,
+    pub refused: std::sync::Mutex<Option<String>>,
+}
+
+impl SessionSignals {
+    /// Why the first connection was refused, explained for the endpoint.
+    pub fn refusal(&self, endpoint: &OpcuaEndpoint) -> Option<String> {
+        let reason = self
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()?;
+        Some(explain(&reason, endpoint))
+    }
+}
+
 /// Reconnect backoff: quick the first time, at most every 10 s while the server stays away.
 const RETRY_FIRST: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long the first connection may take before the connector gives up and says so.
-const FIRST_CONNECT: Duration = Duration::from_secs(15);
+pub(crate) const FIRST_CONNECT: Duration = Duration::from_secs(15);
 
 /// Opens a session to the endpoint; the caller runs the event loop (see [`watch`]).
 pub async fn connect(
@@ -129,11 +151,11 @@ fn explain(error: &str, endpoint: &OpcuaEndpoint) -> String {
 }
 
 /// Runs the session's event loop, telling the observer when the connection drops and comes back (the
-/// loop reconnects by itself); `renew` is told when the server had lost the session.
+/// loop reconnects by itself), and the connector through `signals`.
 pub async fn watch(
     event_loop: SessionEventLoop<TcpConnector>,
     observer: Arc<dyn ConnectObserver>,
-    renew: Arc<tokio::sync::Notify>,
+    signals: Arc<SessionSignals>,
 ) {
     let stream = event_loop.enter();
     futures::pin_mut!(stream);
@@ -147,7 +169,7 @@ pub async fn watch(
                     session_present: resumed,
                 });
                 if !resumed && !first {
-                    renew.notify_one();
+                    signals.renew.notify_one();
                 }
                 first = false;
             }
@@ -158,9 +180,20 @@ pub async fn watch(
                 });
             }
             Ok(SessionPollResult::ReconnectFailed(status)) => {
-                observer.event(ConnectEvent::ReconnectFailed {
-                    reason: status.sub_code().name().to_string(),
-                });
+                let reason = status.sub_code().name().to_string();
+                let certificate = reason.starts_with("BadCertificate")
+                    || reason == "BadSecurityChecksFailed"
+                    || reason == "BadIdentityTokenRejected";
+                if first && certificate {
+                    // Retrying cannot fix trust: the first session fails with why.
+                    *signals
+                        .refused
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+                    signals.refused_now.notify_one();
+                    return;
+                }
+                observer.event(ConnectEvent::ReconnectFailed { reason });
             }
             Ok(_) => {}
             Err(status) => {
