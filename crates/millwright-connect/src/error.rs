@@ -29,6 +29,10 @@ pub enum ConnectError {
     TopicFilter { filter: String, reason: String },
     #[error("QoS must be 0, 1 or 2, not {qos}")]
     Qos { qos: u8 },
+    #[error("the broker refused the credentials of user {user:?}")]
+    Credentials { user: String },
+    #[error("the broker refused an anonymous connection: it wants a user name and password")]
+    Anonymous,
     #[error("the broker refused the connection: {reason}")]
     Refused { reason: String },
     #[error("reading the recent message keys from the store: {source}")]

@@ -10,6 +10,7 @@ pub mod mapping;
 pub mod mqtt;
 mod recent;
 pub mod sampled;
+pub mod security;
 
 pub use error::{ConnectError, MappingError};
 pub use mapping::{Mapping, Reading, Rejected};
@@ -18,3 +19,4 @@ pub use mqtt::{
     StoreError,
 };
 pub use sampled::{commit_loop, CommitPolicy, Sample, SampledOutcome};
+pub use security::{Login, Security, TlsFiles};

@@ -10,7 +10,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, Incoming, Outgoing, Publish, QoS, SubscribeReasonCode};
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, Incoming, Outgoing, Publish, QoS, SubscribeReasonCode,
+};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -18,6 +20,7 @@ use tokio::time::Instant;
 use crate::error::ConnectError;
 use crate::mapping::{Mapping, Reading, Rejected};
 use crate::recent::RecentKeys;
+use crate::security::Security;
 
 /// An error of the store, kept whole for the caller.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
@@ -98,6 +101,8 @@ pub struct MqttConfig {
     pub commit_rows: usize,
     pub commit_every: Duration,
     pub mapping: Mapping,
+    /// User name and password, TLS files (for `mqtts://`).
+    pub security: Security,
 }
 
 /// Totals of one run.
@@ -155,7 +160,7 @@ fn host_port(url: &str) -> Result<(String, u16), ConnectError> {
 
 enum FromNetwork {
     Message(Publish, i64),
-    Refused(String),
+    Refused(ConnectReturnCode),
 }
 
 fn now_us() -> i64 {
@@ -202,6 +207,9 @@ pub async fn run<S: Store>(
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(1 << 20, 1 << 20);
+    if let Some(login) = &config.security.login {
+        options.set_credentials(login.username.clone(), login.password.clone());
+    }
     // Room for one flush of acks plus the subscriptions, so acks rarely wait on the channel.
     let (client, eventloop) = AsyncClient::new(options, commit_rows + 64);
     let (to_committer, mut from_network) = mpsc::channel::<FromNetwork>(1024);
@@ -295,8 +303,8 @@ pub async fn run<S: Store>(
     let acked = acker.await;
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(5), network).await;
-    if let Some(reason) = refused {
-        return Err(ConnectError::Refused { reason });
+    if let Some(code) = refused {
+        return Err(refusal(code, &config.security));
     }
     if let Some(source) = failed {
         return Err(ConnectError::Commit { source });
@@ -305,6 +313,24 @@ pub async fn run<S: Store>(
         Ok(Ok(())) => Ok(outcome),
         Ok(Err(source)) => Err(ConnectError::Ack { source }),
         Err(source) => Err(ConnectError::AckTask { source }),
+    }
+}
+
+/// Why the broker said no, in words; a refused login is not retried (the same password fails again).
+fn refusal(code: ConnectReturnCode, security: &Security) -> ConnectError {
+    match (code, &security.login) {
+        (
+            ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized,
+            Some(login),
+        ) => ConnectError::Credentials {
+            user: login.username.clone(),
+        },
+        (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized, None) => {
+            ConnectError::Anonymous
+        }
+        (code, _) => ConnectError::Refused {
+            reason: format!("{code:?}"),
+        },
     }
 }
 
@@ -505,9 +531,7 @@ async fn network_task(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
-                let _ = to_committer
-                    .send(FromNetwork::Refused(format!("{code:?}")))
-                    .await;
+                let _ = to_committer.send(FromNetwork::Refused(code)).await;
                 return;
             }
             Err(e) => {

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::Home;
-use mosquitto::Broker;
+use mosquitto::{Broker, Options};
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 
 impl Broker {
@@ -33,6 +33,11 @@ impl Broker {
 fn publish_to(port: u16, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(30));
+    publish_with(options, messages, pause, qos);
+}
+
+/// Publishes with the given connection options (credentials, TLS).
+fn publish_with(options: MqttOptions, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
     let (client, mut connection) = Client::new(options, 64);
     let total = messages.len();
     let acks = std::thread::spawn(move || {
@@ -472,4 +477,79 @@ fn qos_0_and_qos_2_subscriptions() {
             150
         );
     }
+}
+
+#[test]
+fn a_broker_with_passwords_takes_the_right_one_and_refuses_a_wrong_one() {
+    let users = vec![("line2".to_string(), "s3cret pass".to_string())];
+    let Some(broker) = Broker::start_with(&Options {
+        users: users.clone(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let args = ["connect", &url, "--topics", "s/#", "--dataset", "secure"];
+    // A wrong password (from the environment): a clear error at once, no retry loop.
+    let mut wrong: Vec<&str> = args.to_vec();
+    wrong.extend(["--username", "line2"]);
+    let started = Instant::now();
+    let out = home
+        .command(&wrong)
+        .env("MILLWRIGHT_MQTT_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the broker refused the credentials of user \"line2\""),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "it retried");
+    // No credentials at all.
+    let out = home
+        .command(&args)
+        .env_remove("MILLWRIGHT_MQTT_PASSWORD")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused an anonymous connection"), "{err}");
+    // A user name without a password is refused before connecting.
+    let err = String::from_utf8_lossy(
+        &home
+            .command(&wrong)
+            .env_remove("MILLWRIGHT_MQTT_PASSWORD")
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(
+        err.contains("MILLWRIGHT_MQTT_PASSWORD or with --password-file"),
+        "{err}"
+    );
+
+    // The right password, from a file ending in a newline as `echo` writes it.
+    let file = home.file("password", "s3cret pass\n");
+    let mut right: Vec<&str> = args[1..].to_vec();
+    right.extend([
+        "--username",
+        "line2",
+        "--password-file",
+        file.to_str().unwrap(),
+    ]);
+    right.extend(["--commit-ms", "100"]);
+    let connector = Connector::start(&home, &right);
+    let mut options = MqttOptions::new("secure-publisher", "127.0.0.1", broker.port);
+    options.set_credentials("line2", "s3cret pass");
+    publish_with(
+        options,
+        &numbered("s", 0..50),
+        Duration::ZERO,
+        QoS::AtLeastOnce,
+    );
+    wait_for_rows(&home, "secure", 50);
+    let result = connector.stop();
+    assert_eq!(result["readings"], 50, "{result}");
 }

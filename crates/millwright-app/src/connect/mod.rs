@@ -14,7 +14,9 @@ use millwright_data::lake::Lake;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+mod security;
 mod store;
+pub use security::{mqtt_security, SecurityArgs, PASSWORD_ENV};
 use store::LakeStore;
 
 use crate::error::Result;
@@ -34,6 +36,8 @@ pub struct MqttRequest {
     pub qos: u8,
     pub commit_rows: usize,
     pub commit_ms: u64,
+    /// Credentials and TLS files ([`mqtt_security`]).
+    pub security: millwright_connect::Security,
 }
 
 /// What one run of the connector stored.
@@ -71,6 +75,7 @@ pub async fn mqtt(
         commit_rows: req.commit_rows,
         commit_every: Duration::from_millis(req.commit_ms.max(1)),
         mapping,
+        security: req.security.clone(),
     };
     let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone()));
     let outcome = millwright_connect::run(config, &mut store, forward, shutdown).await?;

@@ -10,6 +10,19 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+pub const MOSQUITTO_PASSWD: &str = "/usr/bin/mosquitto_passwd";
+
+/// What the broker asks of its clients; the default is anonymous over plain TCP.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Users and passwords (a `password_file` made with `mosquitto_passwd`); with any, anonymous
+    /// clients are refused.
+    pub users: Vec<(String, String)>,
+    /// A TLS listener: the CA, the broker's certificate and its key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// With `tls`: clients must show a certificate signed by the CA.
+    pub require_client_certificate: bool,
+}
 
 /// A mosquitto on a free port of its own, with its persistence in a temporary folder; killed on drop.
 pub struct Broker {
@@ -21,8 +34,13 @@ pub struct Broker {
 
 impl Broker {
     /// `None` (with a printed skip) when mosquitto is not installed; under CI=true that is a failure.
-    #[allow(clippy::print_stderr)]
     pub fn start() -> Option<Broker> {
+        Broker::start_with(&Options::default())
+    }
+
+    /// A broker that asks what `options` say of its clients.
+    #[allow(clippy::print_stderr)]
+    pub fn start_with(options: &Options) -> Option<Broker> {
         if !Path::new(MOSQUITTO).exists() {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -40,14 +58,29 @@ impl Broker {
         let config = dir.path().join("mosquitto.conf");
         // Unlimited in-flight and queued messages: the defaults (20 and 1000) would hold back a connector
         // that acknowledges per commit, and drop what is queued for it while it is down.
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_inflight_messages 0\nmax_queued_messages 0\n",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\nmax_inflight_messages 0\nmax_queued_messages 0\n",
+            dir.path().display()
+        );
+        if options.users.is_empty() {
+            text.push_str("allow_anonymous true\n");
+        } else {
+            let file = password_file(dir.path(), &options.users)?;
+            text.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                file.display()
+            ));
+        }
+        if let Some((ca, cert, key)) = &options.tls {
+            text.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {}\n",
+                ca.display(),
+                cert.display(),
+                key.display(),
+                options.require_client_certificate
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
         Some(Broker {
             child: spawn_mosquitto(&config, port),
             port,
@@ -67,6 +100,36 @@ impl Broker {
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
+}
+
+/// The users' password file, hashed by mosquitto's own tool; `None` (a printed skip) when it is missing.
+#[allow(clippy::print_stderr)]
+fn password_file(dir: &Path, users: &[(String, String)]) -> Option<PathBuf> {
+    if !Path::new(MOSQUITTO_PASSWD).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{MOSQUITTO_PASSWD} is missing (Debian package mosquitto)"
+        );
+        eprintln!("skipped: {MOSQUITTO_PASSWD} is not installed (apt-get install mosquitto)");
+        return None;
+    }
+    let file = dir.join("passwords");
+    for (i, (user, password)) in users.iter().enumerate() {
+        let mut command = Command::new(MOSQUITTO_PASSWD);
+        if i == 0 {
+            command.arg("-c");
+        }
+        let status = command
+            .arg("-b")
+            .arg(&file)
+            .arg(user)
+            .arg(password)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run mosquitto_passwd");
+        assert!(status.success(), "mosquitto_passwd failed");
+    }
+    Some(file)
 }
 
 fn spawn_mosquitto(config: &Path, port: u16) -> Child {

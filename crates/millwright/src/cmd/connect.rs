@@ -33,15 +33,52 @@ pub struct ConnectArgs {
     /// Commit at most this many milliseconds after the first message held.
     #[arg(long, default_value_t = 1_000)]
     pub commit_ms: u64,
+    #[command(flatten)]
+    pub security: SecurityFlags,
+}
+
+/// Credentials and TLS. No `--password`: a command line is visible to every user in `ps`.
+#[derive(Debug, Args)]
+pub struct SecurityFlags {
+    /// User name for the broker; the password comes from MILLWRIGHT_MQTT_PASSWORD or --password-file.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// File holding the broker password (one line).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// With mqtts://: PEM file of the CA that signed the broker's certificate.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// With mqtts://: client certificate (PEM), for brokers that ask for one; needs --key.
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// With mqtts://: the client certificate's private key (PEM).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+impl SecurityFlags {
+    fn into_args(self) -> connect::SecurityArgs {
+        connect::SecurityArgs {
+            username: self.username,
+            password_file: self.password_file,
+            password_env: std::env::var(connect::PASSWORD_ENV).ok(),
+            ca: self.ca,
+            cert: self.cert,
+            key: self.key,
+        }
+    }
 }
 
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
-    if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
+    let tls = args.url.starts_with("mqtts://");
+    if !(tls || args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: only MQTT brokers (mqtt://HOST:PORT) can be connected so far",
+            "{:?}: only MQTT brokers (mqtt://HOST:PORT, mqtts://HOST:PORT) can be connected so far",
             args.url
         );
     }
+    let security = connect::mqtt_security(args.security.into_args(), tls)?;
     let request = MqttRequest {
         url: args.url,
         topics: args.topics,
@@ -50,6 +87,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         qos: args.qos,
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
+        security,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::mqtt(
