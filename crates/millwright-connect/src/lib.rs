@@ -11,6 +11,7 @@ pub mod mqtt;
 mod recent;
 pub mod sampled;
 pub mod security;
+pub mod sparkplug;
 
 pub use error::{ConnectError, MappingError};
 pub use mapping::{Mapping, Reading, Rejected};

@@ -21,6 +21,7 @@ use crate::error::ConnectError;
 use crate::mapping::{Mapping, Reading, Rejected};
 use crate::recent::RecentKeys;
 use crate::security::Security;
+use crate::sparkplug::{self, Sparkplug};
 
 /// An error of the store, kept whole for the caller.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
@@ -234,6 +235,8 @@ pub async fn run<S: Store>(
 
     let mut outcome = MqttOutcome::default();
     let mut buffer = Buffer::default();
+    // Outlives the buffers: DATA after a commit still needs the aliases of the BIRTH before it.
+    let mut sparkplug = Sparkplug::default();
     let mut deadline: Option<Instant> = None;
     let mut refused = None;
     let mut failed: Option<StoreError> = None;
@@ -250,7 +253,7 @@ pub async fn run<S: Store>(
             () = timer => {}
             msg = from_network.recv() => match msg {
                 Some(FromNetwork::Message(publish, arrival)) => {
-                    buffer.take(publish, arrival, &config.mapping, &recent);
+                    buffer.take(publish, arrival, &config.mapping, &mut sparkplug, &recent);
                     deadline.get_or_insert_with(|| Instant::now() + config.commit_every);
                     if buffer.flush.readings.len() < commit_rows && buffer.acks.len() < commit_rows {
                         continue;
@@ -438,18 +441,43 @@ impl Buffer {
         self.acks.is_empty()
     }
 
-    fn take(&mut self, publish: Publish, arrival_us: i64, mapping: &Mapping, recent: &RecentKeys) {
+    fn take(
+        &mut self,
+        publish: Publish,
+        arrival_us: i64,
+        mapping: &Mapping,
+        sparkplug: &mut Sparkplug,
+        recent: &RecentKeys,
+    ) {
         let key = message_key(&publish.topic, &publish.payload);
+        let is_sparkplug = sparkplug::is_sparkplug(&publish.topic);
         // Only a redelivery (DUP set) or a retained copy can repeat a stored message; two equal fresh
         // messages (a plain number read twice) are two readings.
         let seen = recent.contains(key) || self.keys.contains(&key);
         if (publish.dup || publish.retain) && seen {
+            // A redelivered BIRTH still names the aliases of the DATA after it.
+            if is_sparkplug {
+                sparkplug.observe(&publish.topic, &publish.payload);
+            }
             self.duplicates += 1;
             self.acks.push(publish);
             return;
         }
         self.keys.insert(key);
         self.messages += 1;
+        if is_sparkplug {
+            let decoded = sparkplug.decode(&publish.topic, &publish.payload, arrival_us);
+            if !decoded.readings.is_empty() {
+                self.flush.readings.extend(decoded.readings);
+                self.flush.reading_keys.push(key);
+            }
+            if !decoded.rejected.is_empty() {
+                self.flush.rejected.extend(decoded.rejected);
+                self.flush.rejected_keys.push(key);
+            }
+            self.acks.push(publish);
+            return;
+        }
         match mapping.decode(&publish.topic, &publish.payload, arrival_us) {
             Ok(readings) => {
                 self.flush.readings.extend(readings);

@@ -553,3 +553,173 @@ fn a_broker_with_passwords_takes_the_right_one_and_refuses_a_wrong_one() {
     let result = connector.stop();
     assert_eq!(result["readings"], 50, "{result}");
 }
+
+mod sparkplug_messages {
+    use millwright_connect::sparkplug::proto::payload::metric::Value;
+    use millwright_connect::sparkplug::proto::payload::Metric;
+    use millwright_connect::sparkplug::proto::Payload;
+    use prost::Message;
+
+    pub const T0: u64 = 1_767_225_600_000; // 2026-01-01, epoch milliseconds
+
+    fn metric(
+        name: Option<&str>,
+        alias: u64,
+        datatype: u32,
+        ts: Option<u64>,
+        value: Value,
+    ) -> Metric {
+        Metric {
+            name: name.map(str::to_string),
+            alias: Some(alias),
+            timestamp: ts,
+            datatype: Some(datatype),
+            value: Some(value),
+            ..Metric::default()
+        }
+    }
+
+    fn payload(ts: u64, metrics: Vec<Metric>) -> Vec<u8> {
+        Payload {
+            timestamp: Some(ts),
+            metrics,
+            seq: Some(0),
+            ..Payload::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// A node's birth with names and aliases, data by alias only, a device's birth and data (one alias
+    /// it never named), and a payload that is not protobuf.
+    pub fn messages() -> Vec<(String, Vec<u8>)> {
+        let node = "spBv1.0/plant/NBIRTH/press7".to_string();
+        let birth = payload(
+            T0,
+            vec![
+                Metric {
+                    name: Some("bdSeq".into()),
+                    datatype: Some(8),
+                    value: Some(Value::LongValue(0)),
+                    ..Metric::default()
+                },
+                metric(
+                    Some("temperature"),
+                    1,
+                    10,
+                    Some(T0),
+                    Value::DoubleValue(20.5),
+                ),
+                metric(Some("running"), 2, 11, Some(T0), Value::BooleanValue(true)),
+                metric(
+                    Some("firmware"),
+                    3,
+                    12,
+                    Some(T0),
+                    Value::StringValue("v1.2".into()),
+                ),
+            ],
+        );
+        let data = payload(
+            T0 + 1000,
+            vec![
+                metric(None, 1, 10, None, Value::DoubleValue(21.0)),
+                metric(None, 2, 11, Some(T0 + 500), Value::BooleanValue(false)),
+            ],
+        );
+        let device_birth = payload(
+            T0,
+            vec![metric(
+                Some("rpm"),
+                1,
+                3,
+                Some(T0),
+                Value::IntValue((-5i32) as u32),
+            )],
+        );
+        let device_data = payload(
+            T0 + 2000,
+            vec![
+                metric(None, 1, 3, None, Value::IntValue(1200)),
+                metric(None, 9, 10, None, Value::DoubleValue(7.0)),
+            ],
+        );
+        vec![
+            (node, birth),
+            ("spBv1.0/plant/NDATA/press7".into(), data),
+            ("spBv1.0/plant/DBIRTH/press7/spindle".into(), device_birth),
+            ("spBv1.0/plant/DDATA/press7/spindle".into(), device_data),
+            (
+                "spBv1.0/plant/NDATA/press7".into(),
+                b"\x0fnot sparkplug".to_vec(),
+            ),
+        ]
+    }
+}
+
+#[test]
+fn sparkplug_b_metrics_become_readings_by_name_or_alias() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let connector = Connector::start(
+        &home,
+        &[
+            &url,
+            "--topics",
+            "spBv1.0/#",
+            "--dataset",
+            "sp",
+            "--commit-ms",
+            "100",
+        ],
+    );
+    broker.publish(
+        "edge-press7",
+        &sparkplug_messages::messages(),
+        Duration::ZERO,
+    );
+    wait_for_rows(&home, "sp__quarantine", 3);
+    wait_for_rows(&home, "sp", 6);
+    let result = connector.stop();
+    assert_eq!(result["messages"], 5, "{result}");
+    assert_eq!(result["readings"], 6, "{result}");
+    let rows = home.json(&[
+        "sql",
+        "SELECT CAST(time AS VARCHAR) AS t, source, signal, value FROM sp ORDER BY source, signal, time",
+    ]);
+    let got: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {} {}", r["t"], r["source"], r["signal"], r["value"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#""2026-01-01T00:00:00Z" "press7" "running" 1.0"#,
+            r#""2026-01-01T00:00:00.500Z" "press7" "running" 0.0"#,
+            r#""2026-01-01T00:00:00Z" "press7" "temperature" 20.5"#,
+            r#""2026-01-01T00:00:01Z" "press7" "temperature" 21.0"#,
+            r#""2026-01-01T00:00:00Z" "press7/spindle" "rpm" -5.0"#,
+            r#""2026-01-01T00:00:02Z" "press7/spindle" "rpm" 1200.0"#,
+        ],
+        "{rows}"
+    );
+    let rejected = home.json(&[
+        "sql",
+        "SELECT \"column\", reason, record FROM sp__quarantine ORDER BY reason",
+    ]);
+    let text = rejected.to_string();
+    assert_eq!(rejected.as_array().unwrap().len(), 3, "{text}");
+    assert!(
+        text.contains("a text metric is not a numeric reading") && text.contains("\"v1.2\""),
+        "{text}"
+    );
+    assert!(text.contains("alias 9 has no name"), "{text}");
+    assert!(
+        text.contains("not a Sparkplug B payload") && text.contains("hex:0f6e6f7420"),
+        "{text}"
+    );
+}
