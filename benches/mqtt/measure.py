@@ -56,13 +56,16 @@ def publish(publisher, port, n, rate=None, times_file=None):
 def bare_subscriber(publisher, port, n):
     sub = subprocess.Popen(["mosquitto_sub", "-p", str(port), "-q", "1", "-t", "bench/#",
                             "-C", str(n), "-i", "bench-sub"], stdout=subprocess.DEVNULL)
-    time.sleep(1.0)  # subscribed (mosquitto_sub prints nothing when it is)
-    t0 = time.monotonic()
-    pub = publish(publisher, port, n)
-    sub.wait()
-    t1 = time.monotonic()
-    pub.communicate()
-    return n / (t1 - t0)
+    try:
+        time.sleep(1.0)  # subscribed (mosquitto_sub prints nothing when it is)
+        t0 = time.monotonic()
+        pub = publish(publisher, port, n)
+        sub.wait(timeout=600)
+        t1 = time.monotonic()
+        pub.communicate()
+        return n / (t1 - t0)
+    finally:
+        sub.kill()
 
 
 def start_connector(bin_, home, port, extra):
@@ -72,6 +75,7 @@ def start_connector(bin_, home, port, extra):
     for line in con.stderr:
         if '"subscribed"' in line:
             return con
+    con.kill()
     sys.exit("the connector never subscribed")
 
 

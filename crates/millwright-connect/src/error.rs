@@ -33,6 +33,10 @@ pub enum ConnectError {
     Credentials { user: String },
     #[error("the broker refused an anonymous connection: it wants a user name and password")]
     Anonymous,
+    #[error("{}: {reason}", path.display())]
+    TlsFile { path: PathBuf, reason: String },
+    #[error("TLS with the broker {url}: {reason}")]
+    Certificate { url: String, reason: String },
     #[error("the broker refused the connection: {reason}")]
     Refused { reason: String },
     #[error("reading the recent message keys from the store: {source}")]

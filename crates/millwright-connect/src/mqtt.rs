@@ -135,15 +135,22 @@ fn qos(level: u8) -> Result<QoS, ConnectError> {
     }
 }
 
-fn host_port(url: &str) -> Result<(String, u16), ConnectError> {
+/// Host, port and whether the address asks for TLS (`mqtts://`, default port 8883).
+fn broker_address(url: &str) -> Result<(String, u16, bool), ConnectError> {
     let bad = |reason: &str| ConnectError::BrokerUrl {
         url: url.to_string(),
         reason: reason.to_string(),
     };
-    let rest = url
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("mqtts://") {
+        (rest, true)
+    } else if let Some(rest) = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| bad("write mqtt://HOST:PORT (TLS, mqtts://, is not supported yet)"))?;
+    {
+        (rest, false)
+    } else {
+        return Err(bad("write mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS"));
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (
@@ -151,17 +158,19 @@ fn host_port(url: &str) -> Result<(String, u16), ConnectError> {
             p.parse::<u16>()
                 .map_err(|_| bad("the port is not a number"))?,
         ),
-        None => (rest, 1883),
+        None => (rest, if tls { 8883 } else { 1883 }),
     };
     if host.is_empty() {
         return Err(bad("no host"));
     }
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
+    Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
 }
 
 enum FromNetwork {
     Message(Publish, i64),
     Refused(ConnectReturnCode),
+    /// A TLS failure that retrying cannot mend, in words.
+    Certificate(String),
 }
 
 fn now_us() -> i64 {
@@ -191,7 +200,19 @@ pub async fn run<S: Store>(
             });
         }
     }
-    let (host, port) = host_port(&config.url)?;
+    let (host, port, tls) = broker_address(&config.url)?;
+    let transport = match (tls, &config.security.tls) {
+        (true, Some(files)) => Some(crate::security::transport(files)?),
+        (true, None) => {
+            return Err(ConnectError::BrokerUrl {
+                url: config.url.clone(),
+                reason:
+                    "mqtts:// needs the PEM file of the CA that signed the broker's certificate"
+                        .into(),
+            })
+        }
+        (false, _) => None,
+    };
     let commit_rows = config.commit_rows.max(1);
     let mut recent = RecentKeys::new(RECENT_COMMITS);
     for keys in store
@@ -208,6 +229,9 @@ pub async fn run<S: Store>(
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(1 << 20, 1 << 20);
+    if let Some(transport) = transport {
+        options.set_transport(transport);
+    }
     if let Some(login) = &config.security.login {
         options.set_credentials(login.username.clone(), login.password.clone());
     }
@@ -239,6 +263,7 @@ pub async fn run<S: Store>(
     let mut sparkplug = Sparkplug::default();
     let mut deadline: Option<Instant> = None;
     let mut refused = None;
+    let mut certificate = None;
     let mut failed: Option<StoreError> = None;
     tokio::pin!(shutdown);
     loop {
@@ -260,6 +285,7 @@ pub async fn run<S: Store>(
                     }
                 }
                 Some(FromNetwork::Refused(reason)) => { refused = Some(reason); break }
+                Some(FromNetwork::Certificate(reason)) => { certificate = Some(reason); break }
                 None => break,
             },
         }
@@ -286,7 +312,7 @@ pub async fn run<S: Store>(
     }
     // Stop taking messages (the broker keeps what is not acknowledged), store what is held, ack, disconnect.
     drop(from_network);
-    if !buffer.is_empty() && refused.is_none() {
+    if !buffer.is_empty() && refused.is_none() && certificate.is_none() {
         let stop: Option<&mut std::future::Pending<()>> = None;
         if let Err(source) = commit(
             &mut buffer,
@@ -306,6 +332,12 @@ pub async fn run<S: Store>(
     let acked = acker.await;
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(5), network).await;
+    if let Some(reason) = certificate {
+        return Err(ConnectError::Certificate {
+            url: config.url.clone(),
+            reason,
+        });
+    }
     if let Some(code) = refused {
         return Err(refusal(code, &config.security));
     }
@@ -563,6 +595,11 @@ async fn network_task(
                 return;
             }
             Err(e) => {
+                // An untrusted certificate stays untrusted: say so and stop, like a refused login.
+                if let Some(reason) = crate::security::certificate_problem(&e) {
+                    let _ = to_committer.send(FromNetwork::Certificate(reason)).await;
+                    return;
+                }
                 // Stopping with the broker gone: there is no one to send the acks to.
                 if !forwarding || to_committer.is_closed() {
                     return;
@@ -588,13 +625,20 @@ mod tests {
     #[test]
     fn broker_urls() {
         assert_eq!(
-            host_port("mqtt://127.0.0.1:1884").unwrap(),
-            ("127.0.0.1".into(), 1884)
+            broker_address("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884, false)
         );
-        assert_eq!(host_port("tcp://broker").unwrap(), ("broker".into(), 1883));
-        assert!(host_port("mqtts://broker:8883").is_err());
-        assert!(host_port("mqtt://:1883").is_err());
-        assert!(host_port("mqtt://b:x").is_err());
+        assert_eq!(
+            broker_address("tcp://broker").unwrap(),
+            ("broker".into(), 1883, false)
+        );
+        assert_eq!(
+            broker_address("mqtts://broker").unwrap(),
+            ("broker".into(), 8883, true)
+        );
+        assert!(broker_address("ws://broker:8883").is_err());
+        assert!(broker_address("mqtt://:1883").is_err());
+        assert!(broker_address("mqtt://b:x").is_err());
     }
 
     #[test]

@@ -723,3 +723,59 @@ fn sparkplug_b_metrics_become_readings_by_name_or_alias() {
         "{text}"
     );
 }
+
+#[test]
+fn tls_with_the_brokers_ca_and_a_client_certificate_stores_and_a_wrong_ca_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(certs) = mosquitto::certificates(dir.path()) else {
+        return;
+    };
+    let Some(broker) = Broker::start_with(&Options {
+        tls: Some((
+            certs.ca.clone(),
+            certs.server.0.clone(),
+            certs.server.1.clone(),
+        )),
+        require_client_certificate: true,
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let home = Home::new();
+    let url = format!("mqtts://127.0.0.1:{}", broker.tls_port);
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (ca, other_ca) = (path(&certs.ca), path(&certs.other_ca));
+    let (cert, key) = (path(&certs.client.0), path(&certs.client.1));
+    let args = |ca: &str| -> Vec<String> {
+        [
+            &url,
+            "--topics",
+            "s/#",
+            "--dataset",
+            "tls",
+            "--ca",
+            ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let mut wrong = vec!["connect".to_string()];
+    wrong.extend(args(&other_ca));
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    let err = home.fails(&wrong);
+    assert!(
+        err.contains("the broker's certificate is not accepted: it is not signed by the given CA"),
+        "{err}"
+    );
+    let mut right = args(&ca);
+    right.extend(["--commit-ms".to_string(), "100".to_string()]);
+    let right: Vec<&str> = right.iter().map(String::as_str).collect();
+    let connector = Connector::start(&home, &right);
+    broker.publish("tls-publisher", &numbered("s", 0..40), Duration::ZERO);
+    wait_for_rows(&home, "tls", 40);
+    assert_eq!(connector.stop()["readings"], 40);
+}

@@ -13,7 +13,7 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The broker: mqtt://HOST:PORT.
+    /// The broker: mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS (with --ca).
     pub url: String,
     /// Topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
     #[arg(long, value_delimiter = ',', required = true)]
