@@ -149,24 +149,31 @@ def main():
     bin_, publisher, n, runs, rate, seconds, work, *extra = sys.argv[1:]
     n, runs, rate, seconds = int(n), int(runs), float(rate), float(seconds)
     os.makedirs(work, exist_ok=True)
-    broker, port = start_broker(work)
-    try:
-        bare, mill = [], []
-        for run in range(runs):
-            # Alternate which goes first, so neither always follows the other.
-            order = ["bare", "millwright"] if run % 2 == 0 else ["millwright", "bare"]
-            for what in order:
-                subprocess.run(["sync"])
-                if what == "bare":
-                    bare.append(bare_subscriber(publisher, port, n))
-                else:
-                    mill.append(millwright_rate(bin_, publisher, port, n, work, extra))
-                print(f"run {run + 1} {what}: {bare[-1] if what == 'bare' else mill[-1][0]:,.0f} msg/s",
-                      flush=True)
-        lat = latency(bin_, publisher, port, rate, seconds, work, extra)
-    finally:
-        broker.terminate()
-        broker.wait()
+
+    def fresh_broker(measure):
+        # A broker of its own per measurement: the connector's persistent session would otherwise make
+        # the broker queue every later run's messages for it.
+        broker, port = start_broker(work)
+        try:
+            return measure(port)
+        finally:
+            broker.terminate()
+            broker.wait()
+
+    bare, mill = [], []
+    for run in range(runs):
+        # Alternate which goes first, so neither always follows the other.
+        order = ["bare", "millwright"] if run % 2 == 0 else ["millwright", "bare"]
+        for what in order:
+            subprocess.run(["sync"])
+            if what == "bare":
+                bare.append(fresh_broker(lambda port: bare_subscriber(publisher, port, n)))
+            else:
+                mill.append(fresh_broker(
+                    lambda port: millwright_rate(bin_, publisher, port, n, work, extra)))
+            print(f"run {run + 1} {what}: {bare[-1] if what == 'bare' else mill[-1][0]:,.0f} msg/s",
+                  flush=True)
+    lat = fresh_broker(lambda port: latency(bin_, publisher, port, rate, seconds, work, extra))
     b = statistics.median(bare)
     m = statistics.median(r for r, _ in mill)
     print(json.dumps({
