@@ -31,6 +31,14 @@ pub enum ConnectError {
     TopicFilter { filter: String, reason: String },
     #[error("QoS must be 0, 1 or 2, not {qos}")]
     Qos { qos: u8 },
+    #[error("the broker refused the credentials of user {user:?}")]
+    Credentials { user: String },
+    #[error("the broker refused an anonymous connection: it wants a user name and password")]
+    Anonymous,
+    #[error("{}: {reason}", path.display())]
+    TlsFile { path: PathBuf, reason: String },
+    #[error("TLS with the broker {url}: {reason}")]
+    Certificate { url: String, reason: String },
     #[error("the broker refused the connection: {reason}")]
     Refused { reason: String },
     #[error("reading the recent message keys from the store: {source}")]

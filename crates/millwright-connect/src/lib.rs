@@ -13,6 +13,8 @@ pub mod opcua;
 mod recent;
 pub mod registers;
 pub mod sampled;
+pub mod security;
+pub mod sparkplug;
 
 pub use error::{ConnectError, MappingError};
 pub use mapping::{Mapping, Reading, Rejected};
@@ -23,3 +25,4 @@ pub use mqtt::{
 };
 pub use registers::RegisterMap;
 pub use sampled::{commit_loop, CommitPolicy, Sample, SampledOutcome};
+pub use security::{Login, Security, TlsFiles};

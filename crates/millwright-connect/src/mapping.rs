@@ -27,7 +27,7 @@ use crate::error::{ConnectError, MappingError};
 pub const QUALITY_GOOD: &str = "good";
 
 /// A timestamp this far past the arrival time is a device clock error, not a reading from the future.
-const FUTURE_TOLERANCE_US: i64 = 3_600_000_000;
+pub(crate) const FUTURE_TOLERANCE_US: i64 = 3_600_000_000;
 
 /// Fields read as the timestamp when no mapping says where it is.
 const DEFAULT_TIME_FIELDS: [&str; 3] = ["ts", "timestamp", "time"];

@@ -10,7 +10,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, Incoming, Outgoing, Publish, QoS, SubscribeReasonCode};
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, Incoming, Outgoing, Publish, QoS, SubscribeReasonCode,
+};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -18,6 +20,8 @@ use tokio::time::Instant;
 use crate::error::ConnectError;
 use crate::mapping::{Mapping, Reading, Rejected};
 use crate::recent::RecentKeys;
+use crate::security::Security;
+use crate::sparkplug::{self, Sparkplug};
 
 /// An error of the store, kept whole for the caller.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
@@ -109,6 +113,8 @@ pub struct MqttConfig {
     pub commit_rows: usize,
     pub commit_every: Duration,
     pub mapping: Mapping,
+    /// User name and password, TLS files (for `mqtts://`).
+    pub security: Security,
 }
 
 /// Totals of one run.
@@ -140,15 +146,22 @@ fn qos(level: u8) -> Result<QoS, ConnectError> {
     }
 }
 
-fn host_port(url: &str) -> Result<(String, u16), ConnectError> {
+/// Host, port and whether the address asks for TLS (`mqtts://`, default port 8883).
+fn broker_address(url: &str) -> Result<(String, u16, bool), ConnectError> {
     let bad = |reason: &str| ConnectError::BrokerUrl {
         url: url.to_string(),
         reason: reason.to_string(),
     };
-    let rest = url
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("mqtts://") {
+        (rest, true)
+    } else if let Some(rest) = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
-        .ok_or_else(|| bad("write mqtt://HOST:PORT (TLS, mqtts://, is not supported yet)"))?;
+    {
+        (rest, false)
+    } else {
+        return Err(bad("write mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS"));
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (
@@ -156,17 +169,19 @@ fn host_port(url: &str) -> Result<(String, u16), ConnectError> {
             p.parse::<u16>()
                 .map_err(|_| bad("the port is not a number"))?,
         ),
-        None => (rest, 1883),
+        None => (rest, if tls { 8883 } else { 1883 }),
     };
     if host.is_empty() {
         return Err(bad("no host"));
     }
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
+    Ok((host.trim_matches(['[', ']']).to_string(), port, tls))
 }
 
 enum FromNetwork {
     Message(Publish, i64),
-    Refused(String),
+    Refused(ConnectReturnCode),
+    /// A TLS failure that retrying cannot mend, in words.
+    Certificate(String),
 }
 
 fn now_us() -> i64 {
@@ -196,7 +211,19 @@ pub async fn run<S: Store>(
             });
         }
     }
-    let (host, port) = host_port(&config.url)?;
+    let (host, port, tls) = broker_address(&config.url)?;
+    let transport = match (tls, &config.security.tls) {
+        (true, Some(files)) => Some(crate::security::transport(files)?),
+        (true, None) => {
+            return Err(ConnectError::BrokerUrl {
+                url: config.url.clone(),
+                reason:
+                    "mqtts:// needs the PEM file of the CA that signed the broker's certificate"
+                        .into(),
+            })
+        }
+        (false, _) => None,
+    };
     let commit_rows = config.commit_rows.max(1);
     let mut recent = RecentKeys::new(RECENT_COMMITS);
     for keys in store
@@ -213,6 +240,12 @@ pub async fn run<S: Store>(
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(1 << 20, 1 << 20);
+    if let Some(transport) = transport {
+        options.set_transport(transport);
+    }
+    if let Some(login) = &config.security.login {
+        options.set_credentials(login.username.clone(), login.password.clone());
+    }
     // Room for one flush of acks plus the subscriptions, so acks rarely wait on the channel.
     let (client, eventloop) = AsyncClient::new(options, commit_rows + 64);
     let (to_committer, mut from_network) = mpsc::channel::<FromNetwork>(1024);
@@ -237,8 +270,11 @@ pub async fn run<S: Store>(
 
     let mut outcome = MqttOutcome::default();
     let mut buffer = Buffer::default();
+    // Outlives the buffers: DATA after a commit still needs the aliases of the BIRTH before it.
+    let mut sparkplug = Sparkplug::default();
     let mut deadline: Option<Instant> = None;
     let mut refused = None;
+    let mut certificate = None;
     let mut failed: Option<StoreError> = None;
     tokio::pin!(shutdown);
     loop {
@@ -253,13 +289,14 @@ pub async fn run<S: Store>(
             () = timer => {}
             msg = from_network.recv() => match msg {
                 Some(FromNetwork::Message(publish, arrival)) => {
-                    buffer.take(publish, arrival, &config.mapping, &recent);
+                    buffer.take(publish, arrival, &config.mapping, &mut sparkplug, &recent);
                     deadline.get_or_insert_with(|| Instant::now() + config.commit_every);
                     if buffer.flush.readings.len() < commit_rows && buffer.acks.len() < commit_rows {
                         continue;
                     }
                 }
                 Some(FromNetwork::Refused(reason)) => { refused = Some(reason); break }
+                Some(FromNetwork::Certificate(reason)) => { certificate = Some(reason); break }
                 None => break,
             },
         }
@@ -286,7 +323,7 @@ pub async fn run<S: Store>(
     }
     // Stop taking messages (the broker keeps what is not acknowledged), store what is held, ack, disconnect.
     drop(from_network);
-    if !buffer.is_empty() && refused.is_none() {
+    if !buffer.is_empty() && refused.is_none() && certificate.is_none() {
         let stop: Option<&mut std::future::Pending<()>> = None;
         if let Err(source) = commit(
             &mut buffer,
@@ -306,8 +343,14 @@ pub async fn run<S: Store>(
     let acked = acker.await;
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(5), network).await;
-    if let Some(reason) = refused {
-        return Err(ConnectError::Refused { reason });
+    if let Some(reason) = certificate {
+        return Err(ConnectError::Certificate {
+            url: config.url.clone(),
+            reason,
+        });
+    }
+    if let Some(code) = refused {
+        return Err(refusal(code, &config.security));
     }
     if let Some(source) = failed {
         return Err(ConnectError::Commit { source });
@@ -316,6 +359,24 @@ pub async fn run<S: Store>(
         Ok(Ok(())) => Ok(outcome),
         Ok(Err(source)) => Err(ConnectError::Ack { source }),
         Err(source) => Err(ConnectError::AckTask { source }),
+    }
+}
+
+/// Why the broker said no, in words; a refused login is not retried (the same password fails again).
+fn refusal(code: ConnectReturnCode, security: &Security) -> ConnectError {
+    match (code, &security.login) {
+        (
+            ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized,
+            Some(login),
+        ) => ConnectError::Credentials {
+            user: login.username.clone(),
+        },
+        (ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized, None) => {
+            ConnectError::Anonymous
+        }
+        (code, _) => ConnectError::Refused {
+            reason: format!("{code:?}"),
+        },
     }
 }
 
@@ -423,18 +484,43 @@ impl Buffer {
         self.acks.is_empty()
     }
 
-    fn take(&mut self, publish: Publish, arrival_us: i64, mapping: &Mapping, recent: &RecentKeys) {
+    fn take(
+        &mut self,
+        publish: Publish,
+        arrival_us: i64,
+        mapping: &Mapping,
+        sparkplug: &mut Sparkplug,
+        recent: &RecentKeys,
+    ) {
         let key = message_key(&publish.topic, &publish.payload);
+        let is_sparkplug = sparkplug::is_sparkplug(&publish.topic);
         // Only a redelivery (DUP set) or a retained copy can repeat a stored message; two equal fresh
         // messages (a plain number read twice) are two readings.
         let seen = recent.contains(key) || self.keys.contains(&key);
         if (publish.dup || publish.retain) && seen {
+            // A redelivered BIRTH still names the aliases of the DATA after it.
+            if is_sparkplug {
+                sparkplug.observe(&publish.topic, &publish.payload);
+            }
             self.duplicates += 1;
             self.acks.push(publish);
             return;
         }
         self.keys.insert(key);
         self.messages += 1;
+        if is_sparkplug {
+            let decoded = sparkplug.decode(&publish.topic, &publish.payload, arrival_us);
+            if !decoded.readings.is_empty() {
+                self.flush.readings.extend(decoded.readings);
+                self.flush.reading_keys.push(key);
+            }
+            if !decoded.rejected.is_empty() {
+                self.flush.rejected.extend(decoded.rejected);
+                self.flush.rejected_keys.push(key);
+            }
+            self.acks.push(publish);
+            return;
+        }
         match mapping.decode(&publish.topic, &publish.payload, arrival_us) {
             Ok(readings) => {
                 self.flush.readings.extend(readings);
@@ -516,12 +602,15 @@ async fn network_task(
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
-                let _ = to_committer
-                    .send(FromNetwork::Refused(format!("{code:?}")))
-                    .await;
+                let _ = to_committer.send(FromNetwork::Refused(code)).await;
                 return;
             }
             Err(e) => {
+                // An untrusted certificate stays untrusted: say so and stop, like a refused login.
+                if let Some(reason) = crate::security::certificate_problem(&e) {
+                    let _ = to_committer.send(FromNetwork::Certificate(reason)).await;
+                    return;
+                }
                 // Stopping with the broker gone: there is no one to send the acks to.
                 if !forwarding || to_committer.is_closed() {
                     return;
@@ -547,13 +636,20 @@ mod tests {
     #[test]
     fn broker_urls() {
         assert_eq!(
-            host_port("mqtt://127.0.0.1:1884").unwrap(),
-            ("127.0.0.1".into(), 1884)
+            broker_address("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884, false)
         );
-        assert_eq!(host_port("tcp://broker").unwrap(), ("broker".into(), 1883));
-        assert!(host_port("mqtts://broker:8883").is_err());
-        assert!(host_port("mqtt://:1883").is_err());
-        assert!(host_port("mqtt://b:x").is_err());
+        assert_eq!(
+            broker_address("tcp://broker").unwrap(),
+            ("broker".into(), 1883, false)
+        );
+        assert_eq!(
+            broker_address("mqtts://broker").unwrap(),
+            ("broker".into(), 8883, true)
+        );
+        assert!(broker_address("ws://broker:8883").is_err());
+        assert!(broker_address("mqtt://:1883").is_err());
+        assert!(broker_address("mqtt://b:x").is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use millwright_connect::opcua::nodes::WatchedNode;
 use millwright_connect::opcua::server::{PlantServer, PlantServerConfig};
 use millwright_connect::opcua::{self, OpcuaConfig, OpcuaEndpoint, Security};
-use millwright_connect::{ConnectEvent, ConnectError, ConnectObserver, Sample};
+use millwright_connect::{ConnectError, ConnectEvent, ConnectObserver, Sample};
 use tokio::sync::mpsc;
 
 #[derive(Default)]
@@ -93,19 +93,31 @@ async fn basic256sha256_trusts_a_server_only_when_asked_and_remembers_it() {
     let id = server.node_id("press7", "temperature").to_string();
     let client_pki = dir.path().join("client-pki");
 
+    let fresh = dir.path().join("fresh-pki");
+    let direct = collect(config(&url, &fresh, true, &id), 3).await;
+    assert!(direct.is_ok(), "{direct:?}");
     let refused = collect(config(&url, &client_pki, false, &id), 1).await;
-    let message = refused.expect_err("an unknown server certificate is refused").to_string();
+    let message = refused
+        .expect_err("an unknown server certificate is refused")
+        .to_string();
     assert!(message.contains("not trusted"), "{message}");
     assert!(message.contains("rejected"), "{message}");
     assert!(client_pki.join("rejected").read_dir().unwrap().count() > 0);
 
-    let values = collect(config(&url, &client_pki, true, &id), 5).await.unwrap();
+    let values = collect(config(&url, &client_pki, true, &id), 5)
+        .await
+        .unwrap();
     assert!(values.len() >= 5, "{values:?}");
-    assert!(values.iter().all(|v| ((v - 20.0) * 2.0).fract() == 0.0), "{values:?}");
+    assert!(
+        values.iter().all(|v| ((v - 20.0) * 2.0).fract() == 0.0),
+        "{values:?}"
+    );
     assert!(client_pki.join("trusted").read_dir().unwrap().count() > 0);
 
     // Trusted now: no flag needed.
-    let again = collect(config(&url, &client_pki, false, &id), 3).await.unwrap();
+    let again = collect(config(&url, &client_pki, false, &id), 3)
+        .await
+        .unwrap();
     assert!(again.len() >= 3);
     ticker.abort();
     drop(server);

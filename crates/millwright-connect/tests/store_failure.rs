@@ -75,6 +75,7 @@ async fn a_failing_store_acknowledges_nothing_then_stores_everything_once() {
         commit_rows: 1000,
         commit_every: Duration::from_millis(50),
         mapping: Mapping::default(),
+        security: Default::default(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let observer: Arc<dyn ConnectObserver> = events.clone();

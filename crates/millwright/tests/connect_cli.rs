@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::connector::{count, count_so_far, Connector};
 use common::Home;
-use mosquitto::Broker;
+use mosquitto::{Broker, Options};
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 
 impl Broker {
@@ -31,6 +31,11 @@ impl Broker {
 fn publish_to(port: u16, id: &str, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(30));
+    publish_with(options, messages, pause, qos);
+}
+
+/// Publishes with the given connection options (credentials, TLS).
+fn publish_with(options: MqttOptions, messages: &[(String, Vec<u8>)], pause: Duration, qos: QoS) {
     let (client, mut connection) = Client::new(options, 64);
     let total = messages.len();
     let acks = std::thread::spawn(move || {
@@ -444,4 +449,305 @@ fn the_connector_compacts_its_dataset_as_it_goes() {
         count(&home, "SELECT COUNT(DISTINCT value) AS n FROM c"),
         260
     );
+}
+
+#[test]
+fn a_broker_with_passwords_takes_the_right_one_and_refuses_a_wrong_one() {
+    let users = vec![("line2".to_string(), "s3cret pass".to_string())];
+    let Some(broker) = Broker::start_with(&Options {
+        users: users.clone(),
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let args = ["connect", &url, "--topics", "s/#", "--dataset", "secure"];
+    // A wrong password (from the environment): a clear error at once, no retry loop.
+    let mut wrong: Vec<&str> = args.to_vec();
+    wrong.extend(["--username", "line2"]);
+    let started = Instant::now();
+    let out = home
+        .command(&wrong)
+        .env("MILLWRIGHT_MQTT_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the broker refused the credentials of user \"line2\""),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "it retried");
+    // No credentials at all.
+    let out = home
+        .command(&args)
+        .env_remove("MILLWRIGHT_MQTT_PASSWORD")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused an anonymous connection"), "{err}");
+    // A user name without a password is refused before connecting.
+    let err = String::from_utf8_lossy(
+        &home
+            .command(&wrong)
+            .env_remove("MILLWRIGHT_MQTT_PASSWORD")
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(
+        err.contains("MILLWRIGHT_MQTT_PASSWORD or with --password-file"),
+        "{err}"
+    );
+
+    // The right password, from a file ending in a newline as `echo` writes it.
+    let file = home.file("password", "s3cret pass\n");
+    let mut right: Vec<&str> = args[1..].to_vec();
+    right.extend([
+        "--username",
+        "line2",
+        "--password-file",
+        file.to_str().unwrap(),
+    ]);
+    right.extend(["--commit-ms", "100"]);
+    let connector = Connector::start(&home, &right);
+    let mut options = MqttOptions::new("secure-publisher", "127.0.0.1", broker.port);
+    options.set_credentials("line2", "s3cret pass");
+    publish_with(
+        options,
+        &numbered("s", 0..50),
+        Duration::ZERO,
+        QoS::AtLeastOnce,
+    );
+    wait_for_rows(&home, "secure", 50);
+    let result = connector.stop();
+    assert_eq!(result["readings"], 50, "{result}");
+}
+
+mod sparkplug_messages {
+    use millwright_connect::sparkplug::proto::payload::metric::Value;
+    use millwright_connect::sparkplug::proto::payload::Metric;
+    use millwright_connect::sparkplug::proto::Payload;
+    use prost::Message;
+
+    pub const T0: u64 = 1_767_225_600_000; // 2026-01-01, epoch milliseconds
+
+    fn metric(
+        name: Option<&str>,
+        alias: u64,
+        datatype: u32,
+        ts: Option<u64>,
+        value: Value,
+    ) -> Metric {
+        Metric {
+            name: name.map(str::to_string),
+            alias: Some(alias),
+            timestamp: ts,
+            datatype: Some(datatype),
+            value: Some(value),
+            ..Metric::default()
+        }
+    }
+
+    fn payload(ts: u64, metrics: Vec<Metric>) -> Vec<u8> {
+        Payload {
+            timestamp: Some(ts),
+            metrics,
+            seq: Some(0),
+            ..Payload::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// A node's birth with names and aliases, data by alias only, a device's birth and data (one alias
+    /// it never named), and a payload that is not protobuf.
+    pub fn messages() -> Vec<(String, Vec<u8>)> {
+        let node = "spBv1.0/plant/NBIRTH/press7".to_string();
+        let birth = payload(
+            T0,
+            vec![
+                Metric {
+                    name: Some("bdSeq".into()),
+                    datatype: Some(8),
+                    value: Some(Value::LongValue(0)),
+                    ..Metric::default()
+                },
+                metric(
+                    Some("temperature"),
+                    1,
+                    10,
+                    Some(T0),
+                    Value::DoubleValue(20.5),
+                ),
+                metric(Some("running"), 2, 11, Some(T0), Value::BooleanValue(true)),
+                metric(
+                    Some("firmware"),
+                    3,
+                    12,
+                    Some(T0),
+                    Value::StringValue("v1.2".into()),
+                ),
+            ],
+        );
+        let data = payload(
+            T0 + 1000,
+            vec![
+                metric(None, 1, 10, None, Value::DoubleValue(21.0)),
+                metric(None, 2, 11, Some(T0 + 500), Value::BooleanValue(false)),
+            ],
+        );
+        let device_birth = payload(
+            T0,
+            vec![metric(
+                Some("rpm"),
+                1,
+                3,
+                Some(T0),
+                Value::IntValue((-5i32) as u32),
+            )],
+        );
+        let device_data = payload(
+            T0 + 2000,
+            vec![
+                metric(None, 1, 3, None, Value::IntValue(1200)),
+                metric(None, 9, 10, None, Value::DoubleValue(7.0)),
+            ],
+        );
+        vec![
+            (node, birth),
+            ("spBv1.0/plant/NDATA/press7".into(), data),
+            ("spBv1.0/plant/DBIRTH/press7/spindle".into(), device_birth),
+            ("spBv1.0/plant/DDATA/press7/spindle".into(), device_data),
+            (
+                "spBv1.0/plant/NDATA/press7".into(),
+                b"\x0fnot sparkplug".to_vec(),
+            ),
+        ]
+    }
+}
+
+#[test]
+fn sparkplug_b_metrics_become_readings_by_name_or_alias() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let home = Home::new();
+    let url = broker.url();
+    let connector = Connector::start(
+        &home,
+        &[
+            &url,
+            "--topics",
+            "spBv1.0/#",
+            "--dataset",
+            "sp",
+            "--commit-ms",
+            "100",
+        ],
+    );
+    broker.publish(
+        "edge-press7",
+        &sparkplug_messages::messages(),
+        Duration::ZERO,
+    );
+    wait_for_rows(&home, "sp__quarantine", 3);
+    wait_for_rows(&home, "sp", 6);
+    let result = connector.stop();
+    assert_eq!(result["messages"], 5, "{result}");
+    assert_eq!(result["readings"], 6, "{result}");
+    let rows = home.json(&[
+        "sql",
+        "SELECT CAST(time AS VARCHAR) AS t, source, signal, value FROM sp ORDER BY source, signal, time",
+    ]);
+    let got: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {} {}", r["t"], r["source"], r["signal"], r["value"]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#""2026-01-01T00:00:00Z" "press7" "running" 1.0"#,
+            r#""2026-01-01T00:00:00.500Z" "press7" "running" 0.0"#,
+            r#""2026-01-01T00:00:00Z" "press7" "temperature" 20.5"#,
+            r#""2026-01-01T00:00:01Z" "press7" "temperature" 21.0"#,
+            r#""2026-01-01T00:00:00Z" "press7/spindle" "rpm" -5.0"#,
+            r#""2026-01-01T00:00:02Z" "press7/spindle" "rpm" 1200.0"#,
+        ],
+        "{rows}"
+    );
+    let rejected = home.json(&[
+        "sql",
+        "SELECT \"column\", reason, record FROM sp__quarantine ORDER BY reason",
+    ]);
+    let text = rejected.to_string();
+    assert_eq!(rejected.as_array().unwrap().len(), 3, "{text}");
+    assert!(
+        text.contains("a text metric is not a numeric reading") && text.contains("\"v1.2\""),
+        "{text}"
+    );
+    assert!(text.contains("alias 9 has no name"), "{text}");
+    assert!(
+        text.contains("not a Sparkplug B payload") && text.contains("hex:0f6e6f7420"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tls_with_the_brokers_ca_and_a_client_certificate_stores_and_a_wrong_ca_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(certs) = mosquitto::certificates(dir.path()) else {
+        return;
+    };
+    let Some(broker) = Broker::start_with(&Options {
+        tls: Some((
+            certs.ca.clone(),
+            certs.server.0.clone(),
+            certs.server.1.clone(),
+        )),
+        require_client_certificate: true,
+        ..Options::default()
+    }) else {
+        return;
+    };
+    let home = Home::new();
+    let url = format!("mqtts://127.0.0.1:{}", broker.tls_port);
+    let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (ca, other_ca) = (path(&certs.ca), path(&certs.other_ca));
+    let (cert, key) = (path(&certs.client.0), path(&certs.client.1));
+    let args = |ca: &str| -> Vec<String> {
+        [
+            &url,
+            "--topics",
+            "s/#",
+            "--dataset",
+            "tls",
+            "--ca",
+            ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let mut wrong = vec!["connect".to_string()];
+    wrong.extend(args(&other_ca));
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    let err = home.fails(&wrong);
+    assert!(
+        err.contains("the broker's certificate is not accepted: it is not signed by the given CA"),
+        "{err}"
+    );
+    let mut right = args(&ca);
+    right.extend(["--commit-ms".to_string(), "100".to_string()]);
+    let right: Vec<&str> = right.iter().map(String::as_str).collect();
+    let connector = Connector::start(&home, &right);
+    broker.publish("tls-publisher", &numbered("s", 0..40), Duration::ZERO);
+    wait_for_rows(&home, "tls", 40);
+    assert_eq!(connector.stop()["readings"], 40);
 }

@@ -17,9 +17,11 @@ use tokio::sync::mpsc;
 pub mod folder;
 mod modbus;
 pub mod opcua;
+mod security;
 pub mod status;
 mod store;
 pub use modbus::{modbus, ModbusRequest};
+pub use security::{mqtt_security, SecurityArgs, PASSWORD_ENV};
 use status::StatusWriter;
 use store::LakeStore;
 pub use store::DEFAULT_COMPACT_EVERY;
@@ -43,6 +45,8 @@ pub struct MqttRequest {
     pub commit_ms: u64,
     /// Compact the dataset after this many commits (0: never); see [`DEFAULT_COMPACT_EVERY`].
     pub compact_every: u64,
+    /// Credentials and TLS files ([`mqtt_security`]).
+    pub security: millwright_connect::Security,
 }
 
 /// What one run of the connector stored.
@@ -95,6 +99,7 @@ async fn run_mqtt(
         commit_rows: req.commit_rows,
         commit_every: Duration::from_millis(req.commit_ms.max(1)),
         mapping,
+        security: req.security.clone(),
     };
     let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone(), status));
     let outcome = millwright_connect::run(config, &mut store, forward, shutdown).await?;

@@ -116,7 +116,8 @@ pub async fn browse(
         opcua::browse::browse(&session, start, depth).await
     }
     .await;
-    let _ = session.disconnect().await;
+    // A session that never opened waits for ever to close: bounded.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), session.disconnect()).await;
     running.abort();
     Ok(found?)
 }

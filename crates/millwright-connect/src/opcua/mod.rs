@@ -105,7 +105,11 @@ async fn one_session(
         () = samples.closed() => return Ok(SessionEnd::Closed),
     };
     let signals = Arc::new(session::SessionSignals::default());
-    let events = tokio::spawn(session::watch(event_loop, observer.clone(), signals.clone()));
+    let events = tokio::spawn(session::watch(
+        event_loop,
+        observer.clone(),
+        signals.clone(),
+    ));
     let connected = tokio::select! {
         ok = tokio::time::timeout(session::FIRST_CONNECT, session.wait_for_connection()) => ok.unwrap_or(false),
         () = signals.refused_now.notified() => false,
@@ -134,7 +138,8 @@ async fn one_session(
             },
         }
     };
-    let _ = session.disconnect().await;
+    // A session that never opened waits for ever to close: bounded.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), session.disconnect()).await;
     events.abort();
     result
 }

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use opcua::crypto::SecurityPolicy;
+use opcua::server::address_space::Variable;
 use opcua::server::diagnostics::NamespaceMetadata;
 use opcua::server::node_manager::memory::{simple_node_manager, SimpleNodeManager};
 use opcua::server::{ServerBuilder, ServerHandle, ANONYMOUS_USER_TOKEN_ID};
 use opcua::types::{DataValue, DateTime, MessageSecurityMode, NodeId, ObjectId};
-use opcua::server::address_space::Variable;
 
 use super::session::Security;
 use crate::error::ConnectError;
@@ -76,7 +76,12 @@ impl PlantServer {
             builder = match security {
                 Security::None => builder.add_endpoint(
                     "none",
-                    ("/", SecurityPolicy::None, MessageSecurityMode::None, anonymous),
+                    (
+                        "/",
+                        SecurityPolicy::None,
+                        MessageSecurityMode::None,
+                        anonymous,
+                    ),
                 ),
                 Security::Basic256Sha256 => builder.add_endpoint(
                     "basic256sha256",
@@ -92,7 +97,9 @@ impl PlantServer {
         let limits = builder.limits_mut();
         limits.subscriptions.max_monitored_items_per_sub = 100_000;
         limits.operational.max_monitored_items_per_call = 10_000;
-        let (server, handle) = builder.build().map_err(|e| failed("building the server", e))?;
+        let (server, handle) = builder
+            .build()
+            .map_err(|e| failed("building the server", e))?;
         let nodes = handle
             .node_managers()
             .get_of_type::<SimpleNodeManager>()

@@ -106,6 +106,9 @@ pub async fn connect(
             url: endpoint.url.clone(),
             reason: errors.join("; "),
         })?;
+    if endpoint.trust_server {
+        forget_refusal(&client, endpoint).await;
+    }
     let (policy, mode) = match endpoint.security {
         Security::None => (SecurityPolicy::None, MessageSecurityMode::None),
         Security::Basic256Sha256 => (
@@ -132,6 +135,25 @@ pub async fn connect(
                 FIRST_CONNECT.as_secs()
             ),
         }),
+    }
+}
+
+/// Trusting on first use after a refusal: the store checks `rejected/` before anything else, so the
+/// server's certificate is taken out of it (the user asked to trust this server).
+async fn forget_refusal(client: &opcua::client::Client, endpoint: &OpcuaEndpoint) {
+    let Ok(Ok(endpoints)) = tokio::time::timeout(
+        FIRST_CONNECT,
+        client.get_server_endpoints_from_url(endpoint.url.as_str()),
+    )
+    .await
+    else {
+        return;
+    };
+    for description in endpoints {
+        if let Ok(cert) = opcua::crypto::X509::from_byte_string(&description.server_certificate) {
+            let name = opcua::crypto::CertificateStore::cert_file_name(&cert);
+            let _ = std::fs::remove_file(endpoint.pki_dir.join("rejected").join(name));
+        }
     }
 }
 

@@ -19,7 +19,8 @@ use crate::Global;
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The peer: mqtt://HOST:PORT (a broker), opc.tcp://HOST:PORT (an OPC UA server),
-    /// modbus-tcp://HOST[:PORT] (a Modbus device) or folder:///path/to/drop (a drop folder).
+    /// modbus-tcp://HOST[:PORT] (a Modbus device) or folder:///path/to/drop (a drop folder); mqtts://HOST:PORT
+    /// for MQTT over TLS (with --ca).
     pub url: String,
     /// MQTT: topic filters to subscribe to, comma-separated (`+` one level, `#` the rest).
     #[arg(long, value_delimiter = ',')]
@@ -52,6 +53,8 @@ pub struct ConnectArgs {
     pub compact_every: u64,
     #[command(flatten)]
     pub folder: super::connect_folder::FolderArgs,
+    #[command(flatten)]
+    pub mqtt_security: SecurityFlags,
 }
 
 /// OPC UA: which nodes, how, and how securely.
@@ -89,6 +92,39 @@ impl OpcuaSecurityArgs {
     }
 }
 
+/// Credentials and TLS. No `--password`: a command line is visible to every user in `ps`.
+#[derive(Debug, Args)]
+pub struct SecurityFlags {
+    /// User name for the broker; the password comes from MILLWRIGHT_MQTT_PASSWORD or --password-file.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// File holding the broker password (one line).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// With mqtts://: PEM file of the CA that signed the broker's certificate.
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
+    /// With mqtts://: client certificate (PEM), for brokers that ask for one; needs --key.
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// With mqtts://: the client certificate's private key (PEM).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+impl SecurityFlags {
+    fn into_args(self) -> connect::SecurityArgs {
+        connect::SecurityArgs {
+            username: self.username,
+            password_file: self.password_file,
+            password_env: std::env::var(connect::PASSWORD_ENV).ok(),
+            ca: self.ca,
+            cert: self.cert,
+            key: self.key,
+        }
+    }
+}
+
 pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     if let Some(folder) = args.url.strip_prefix("folder://") {
         return super::connect_folder::connect(global, folder, &args.dataset, args.folder).await;
@@ -99,9 +135,10 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     if args.url.starts_with("modbus-tcp://") {
         return modbus(global, args).await;
     }
-    if !(args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
+    let tls = args.url.starts_with("mqtts://");
+    if !(tls || args.url.starts_with("mqtt://") || args.url.starts_with("tcp://")) {
         bail!(
-            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT), an OPC UA server (opc.tcp://HOST:PORT) a Modbus device (modbus-tcp://HOST[:PORT]) or a drop folder (folder:///PATH)",
+            "{:?}: connect takes an MQTT broker (mqtt://HOST:PORT or mqtts://), an OPC UA server (opc.tcp://HOST:PORT), a Modbus device (modbus-tcp://HOST[:PORT]) or a drop folder (folder:///PATH)",
             args.url
         );
     }
@@ -111,6 +148,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
     let Some(topics) = args.topics else {
         bail!("an MQTT broker needs --topics: the topic filters to subscribe to, e.g. --topics 'plant/#'");
     };
+    let security = connect::mqtt_security(args.mqtt_security.into_args(), tls)?;
     let request = MqttRequest {
         url: args.url,
         topics,
@@ -120,6 +158,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
         compact_every: args.compact_every,
+        security,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::mqtt(
