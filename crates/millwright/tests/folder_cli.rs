@@ -157,5 +157,5 @@ fn bad_drop_folders_and_names_are_refused() {
     let err = h.fails(&["connect", &here, "--dataset", "d", "--pattern", "[x"]);
     assert!(err.contains("invalid file pattern"), "{err}");
     let err = h.fails(&["connect", "mqtt://localhost:1", "--dataset", "d"]);
-    assert!(err.contains("--topics is required"), "{err}");
+    assert!(err.contains("needs --topics"), "{err}");
 }
