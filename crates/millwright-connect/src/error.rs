@@ -13,6 +13,24 @@ pub struct MappingError {
     pub message: String,
 }
 
+impl MappingError {
+    /// The error at `span` (a byte range of `text`; `None`: the file's start), with its line and column.
+    pub fn at(
+        text: &str,
+        path: &std::path::Path,
+        span: Option<std::ops::Range<usize>>,
+        message: String,
+    ) -> MappingError {
+        let (line, column) = crate::mapping::line_column(text, span.map_or(0, |s| s.start));
+        MappingError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot read the mapping file {}: {source}", path.display())]

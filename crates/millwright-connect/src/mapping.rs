@@ -128,13 +128,7 @@ impl Mapping {
     /// Parses a mapping; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Mapping, MappingError> {
         let error = |span: Option<std::ops::Range<usize>>, message: String| {
-            let (line, column) = line_column(text, span.map_or(0, |s| s.start));
-            MappingError {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
+            MappingError::at(text, path, span, message)
         };
         let file: MappingFile =
             toml::from_str(text).map_err(|e| error(e.span(), e.message().to_string()))?;

@@ -231,14 +231,8 @@ impl RegisterMap {
 
     /// Parses a register map; `path` only names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<RegisterMap, MappingError> {
-        let error = |span: Option<Range<usize>>, message: String| {
-            let (line, column) = line_column(text, span.map_or(0, |s| s.start));
-            MappingError {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
+        let error = |span: Option<std::ops::Range<usize>>, message: String| {
+            MappingError::at(text, path, span, message)
         };
         let file: MapFile =
             toml::from_str(text).map_err(|e| error(e.span(), e.message().to_string()))?;

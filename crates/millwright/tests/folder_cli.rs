@@ -3,76 +3,26 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::connector::Connector;
 use common::Home;
 
-/// A running `millwright --json connect folder://...`, its stderr lines collected.
-struct Watcher {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Watcher {
-    fn start(home: &Home, drop: &Path) -> Watcher {
-        let url = format!("folder://{}", drop.display());
-        let mut child = home
-            .command(&[
-                "--json",
-                "connect",
-                &url,
-                "--dataset",
-                "line2",
-                "--pattern",
-                "*.csv",
-                "--settle-ms",
-                "800",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let watcher = Watcher { child, lines };
-        watcher.wait_for("\"event\":\"subscribed\"");
-        watcher
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(e) => panic!("the connector never said {needle} ({e})"),
-            }
-        }
-    }
-
-    fn stop(mut self) -> serde_json::Value {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut stdout = String::new();
-        std::io::Read::read_to_string(self.child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
-        assert!(self.child.wait().unwrap().success());
-        serde_json::from_str(&stdout).unwrap()
-    }
+/// `millwright --json connect folder://DROP` watching for CSV files, once it says it is watching.
+fn watch(home: &Home, drop: &Path) -> Connector {
+    let url = format!("folder://{}", drop.display());
+    let args = [
+        url.as_str(),
+        "--dataset",
+        "line2",
+        "--pattern",
+        "*.csv",
+        "--settle-ms",
+        "800",
+    ];
+    Connector::start(home, &args)
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {
@@ -93,7 +43,7 @@ fn a_drop_folder_takes_complete_files_once() {
     let folder = h.dir.path().join("drop");
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("notes.md"), "not data").unwrap();
-    let watcher = Watcher::start(&h, &folder);
+    let watcher = watch(&h, &folder);
 
     // Written in pieces, each pause shorter than the settle time: taken once, whole.
     let slow = folder.join("slow.csv");
@@ -133,7 +83,7 @@ fn a_drop_folder_takes_complete_files_once() {
 
     // As if the connector died between the commit and the move: the same file is back in the folder.
     std::fs::copy(folder.join("done/slow.csv"), &slow).unwrap();
-    let watcher = Watcher::start(&h, &folder);
+    let watcher = watch(&h, &folder);
     wait_until("the stored file moving to done/", || !slow.exists());
     let result = watcher.stop();
     assert_eq!(result["already_stored"], 1, "{result}");

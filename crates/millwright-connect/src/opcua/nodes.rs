@@ -19,7 +19,6 @@ use opcua::types::NodeId;
 use serde::Deserialize;
 
 use crate::error::{ConnectError, MappingError};
-use crate::mapping::line_column;
 
 /// One variable watched.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,13 +71,7 @@ pub fn parse(
     default_source: &str,
 ) -> Result<Vec<WatchedNode>, MappingError> {
     let error = |span: Option<std::ops::Range<usize>>, message: String| {
-        let (line, column) = line_column(text, span.map_or(0, |s| s.start));
-        MappingError {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        }
+        MappingError::at(text, path, span, message)
     };
     let file: NodesFile =
         toml::from_str(text).map_err(|e| error(e.span(), e.message().to_string()))?;
