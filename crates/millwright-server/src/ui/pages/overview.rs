@@ -55,7 +55,7 @@ const EN: Text = Text {
     running_jobs: "Running jobs",
     no_jobs: "No job is running.",
     connectors: "Live connectors",
-    no_connectors: "No connector has run on this home yet (millwright connect URL --dataset NAME).",
+    no_connectors: "No connector has run on this home yet. Start one with:",
     readings: "readings",
     last_commit: "last commit",
     last_error: "Last error",
@@ -90,7 +90,7 @@ const ZH: Text = Text {
     running_jobs: "运行中的任务",
     no_jobs: "当前没有运行中的任务。",
     connectors: "实时连接器",
-    no_connectors: "此数据目录中还没有运行过连接器（millwright connect URL --dataset 名称）。",
+    no_connectors: "此数据目录中还没有运行过连接器。启动方式：",
     readings: "条读数",
     last_commit: "上次提交",
     last_error: "最近错误",
@@ -262,7 +262,9 @@ fn connector_state(lang: Lang, state: ConnectorState) -> &'static str {
 fn connectors_list(lang: Lang, list: &[ConnectorStatus], now: DateTime<Utc>) -> Markup {
     let t = text(lang);
     html! {
-        @if list.is_empty() { p { (t.no_connectors) } } @else {
+        @if list.is_empty() {
+            p { (t.no_connectors) " " code translate="no" { "millwright connect URL --dataset NAME" } }
+        } @else {
             ul .connectors {
                 @for c in list {
                     li data-state=(format!("{:?}", c.state)) {
