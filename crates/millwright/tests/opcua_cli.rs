@@ -199,6 +199,8 @@ fn polling_reads_servers_on_a_clock() {
         "100ms",
         "--commit-ms",
         "200",
+        "--compact-every",
+        "3",
     ];
     let connector = Connector::start_until(&home, &args, "\"polling_ms\":100");
     wait_until(&home, "SELECT COUNT(*) AS n FROM press7", 10);
@@ -210,6 +212,11 @@ fn polling_reads_servers_on_a_clock() {
     );
     let result = connector.stop();
     assert_eq!(result["rejected"], 0, "{result}");
+    // --compact-every 3: the dataset was compacted as it went, and no reading was lost or doubled by it.
+    let history = home.ok(&["history", "press7"]);
+    assert!(history.contains("OPTIMIZE"), "{history}");
+    let stored = home.json(&["sql", "SELECT COUNT(*) AS n FROM press7"]);
+    assert_eq!(stored[0]["n"], result["readings"], "{stored} {result}");
 }
 
 fn args_again<'a>(args: &[&'a str]) -> Vec<&'a str> {

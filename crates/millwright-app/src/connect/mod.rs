@@ -137,12 +137,18 @@ pub struct SampledResult {
     pub latest_version: Option<i64>,
 }
 
+/// Where a sampled connector's readings go, and how often that dataset is compacted (0: never).
+pub(crate) struct SampledTarget<'a> {
+    pub dataset: &'a str,
+    pub compact_every: u64,
+}
+
 /// Runs a sampled connector: `source` sends samples until the channel closes (it must watch
 /// `Sender::closed()` while it waits on the network), the commit loop stores them until `shutdown`.
 pub(crate) async fn run_sampled<F>(
     home: &Home,
     peer: (&str, &str),
-    dataset: &str,
+    target: SampledTarget<'_>,
     policy: CommitPolicy,
     observer: &Observer,
     source: impl FnOnce(mpsc::Sender<Sample>, Arc<dyn ConnectObserver>) -> F,
@@ -151,12 +157,16 @@ pub(crate) async fn run_sampled<F>(
 where
     F: Future<Output = std::result::Result<(), millwright_connect::ConnectError>>,
 {
+    let SampledTarget {
+        dataset,
+        compact_every,
+    } = target;
     millwright_data::names::validate_dataset_name(dataset)?;
     let (kind, url) = peer;
     let status = Arc::new(StatusWriter::start(home, kind, url, dataset)?);
     let result = sampled_into(
         home,
-        dataset,
+        (dataset, compact_every),
         policy,
         observer,
         status.clone(),
@@ -170,7 +180,7 @@ where
 
 async fn sampled_into<F>(
     home: &Home,
-    dataset: &str,
+    (dataset, compact_every): (&str, u64),
     policy: CommitPolicy,
     observer: &Observer,
     status: Arc<StatusWriter>,
@@ -180,7 +190,7 @@ async fn sampled_into<F>(
 where
     F: Future<Output = std::result::Result<(), millwright_connect::ConnectError>>,
 {
-    let mut store = LakeStore::open(home, dataset, &[])?;
+    let mut store = LakeStore::open(home, dataset, &[])?.with_compact_every(compact_every);
     let forward: Arc<dyn ConnectObserver> = Arc::new(Forward(observer.clone(), status));
     let (tx, rx) = mpsc::channel(millwright_connect::sampled::SAMPLE_CHANNEL);
     let source = source(tx, forward.clone());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use millwright_connect::{CommitPolicy, ModbusConfig, RegisterMap};
 
-use super::{run_sampled, SampledResult};
+use super::{run_sampled, SampledResult, SampledTarget};
 use crate::error::Result;
 use crate::{Home, Observer};
 
@@ -22,6 +22,8 @@ pub struct ModbusRequest {
     pub dataset: String,
     pub commit_rows: usize,
     pub commit_ms: u64,
+    /// Compact the dataset after this many commits (0: never).
+    pub compact_every: u64,
 }
 
 /// Polls the device until `shutdown` completes, then commits what it holds.
@@ -41,7 +43,10 @@ pub async fn modbus(
     run_sampled(
         home,
         ("modbus", &req.url),
-        &req.dataset,
+        SampledTarget {
+            dataset: &req.dataset,
+            compact_every: req.compact_every,
+        },
         policy,
         observer,
         |samples, observer| millwright_connect::modbus::poll(config, samples, observer),

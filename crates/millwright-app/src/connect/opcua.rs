@@ -6,7 +6,7 @@ use std::time::Duration;
 use millwright_connect::opcua::{self, browse::BrowsedNode, OpcuaConfig, OpcuaEndpoint, Security};
 use millwright_connect::CommitPolicy;
 
-use super::{run_sampled, SampledResult};
+use super::{run_sampled, SampledResult, SampledTarget};
 use crate::error::Result;
 use crate::{Home, Observer};
 
@@ -31,6 +31,8 @@ pub struct OpcuaRequest {
     pub poll: Option<Duration>,
     pub commit_rows: usize,
     pub commit_ms: u64,
+    /// Compact the dataset after this many commits (0: never).
+    pub compact_every: u64,
 }
 
 /// Where the OPC UA client keeps its certificate and the servers it trusts.
@@ -79,7 +81,10 @@ pub async fn opcua(
     run_sampled(
         home,
         ("opcua", &req.server.url),
-        &req.dataset,
+        SampledTarget {
+            dataset: &req.dataset,
+            compact_every: req.compact_every,
+        },
         policy,
         observer,
         |samples, observer| opcua::run(config, samples, observer),

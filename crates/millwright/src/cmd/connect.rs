@@ -189,6 +189,7 @@ async fn connect_opcua(global: &Global, args: ConnectArgs) -> Result<()> {
         poll: args.opcua.poll.map(|i| i.0),
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
+        compact_every: args.compact_every,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::opcua::opcua(
@@ -218,6 +219,7 @@ async fn modbus(global: &Global, args: ConnectArgs) -> Result<()> {
         dataset: args.dataset,
         commit_rows: args.commit_rows,
         commit_ms: args.commit_ms,
+        compact_every: args.compact_every,
     };
     let observer = Observer::new(Arc::new(Lines { json: global.json }));
     let result = connect::modbus(
