@@ -3,19 +3,7 @@
 
 mod common;
 
-use common::Home;
-
-fn count(h: &Home, sql: &str) -> i64 {
-    let rows = h.json(&["sql", sql]);
-    rows[0]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
+use common::{scalar as count, Home};
 
 fn ingest(h: &Home, file: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["ingest", file, "--dataset", "t"];

@@ -10,20 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::Home;
-
-/// The single value of a one-row, one-column query.
-fn count(h: &Home, sql: &str) -> i64 {
-    let rows = h.json(&["sql", sql]);
-    rows[0]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
+use common::{scalar as count, Home};
 
 fn lake_table(h: &Home, name: &str) -> PathBuf {
     h.home().join("lake").join(name)

@@ -5,20 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::Home;
-
-/// The single value of a one-row, one-column query.
-fn count(h: &Home, sql: &str) -> i64 {
-    let rows = h.json(&["sql", sql]);
-    rows[0]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_i64()
-        .unwrap()
-}
+use common::{scalar as count, Home};
 
 fn parquet_files(table: &Path) -> usize {
     std::fs::read_dir(table)

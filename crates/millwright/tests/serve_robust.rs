@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Home;
+use common::{scalar as count, Home};
 use serde_json::Value;
 
 /// A `millwright serve --bind 127.0.0.1:0` process; killed (SIGKILL) when dropped.
@@ -192,19 +192,6 @@ fn tree(dir: &Path) -> Vec<(String, u64)> {
     walk(dir, dir, &mut out);
     out.sort();
     out
-}
-
-/// The single value of a one-row, one-column query.
-fn count(h: &Home, sql: &str) -> i64 {
-    let rows = h.json(&["sql", sql]);
-    rows[0]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .as_i64()
-        .unwrap()
 }
 
 fn is_alive(pid: u32) -> bool {

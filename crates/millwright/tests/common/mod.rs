@@ -144,3 +144,16 @@ pub fn store_twin_run(
         .collect();
     store_result(home, &line, &result).unwrap();
 }
+
+/// The single value of a one-row, one-column query (a count, a sum) as an integer.
+pub fn scalar(h: &Home, sql: &str) -> i64 {
+    let rows = h.json(&["sql", sql]);
+    rows[0]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_i64()
+        .unwrap()
+}
