@@ -914,6 +914,19 @@ pub fn connect_result(result: &crate::connect::MqttResult) -> String {
     )
 }
 
+/// The summary the drop-folder connector prints when it stops.
+pub fn folder_result(result: &crate::connect::folder::FolderResult) -> String {
+    format!(
+        "{}: {} files ({} rows) taken, {} failed, {} already stored; latest version {}",
+        result.dataset,
+        result.files,
+        result.rows,
+        result.failed,
+        result.already_stored,
+        result.latest_version.map_or("-".into(), |v| v.to_string())
+    )
+}
+
 /// The summary a sampled connector (OPC UA, Modbus) prints when it stops.
 pub fn sampled_result(result: &crate::connect::SampledResult) -> String {
     format!(

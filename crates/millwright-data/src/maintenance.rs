@@ -365,6 +365,19 @@ mod tests {
     /// A compaction does not change the order rows are read in (seeded splits depend on it; delta-rs
     /// bins files in the order the scan visits them), and its record keeps the row count but no
     /// message keys.
+    /// The first (Int64) column of a table's latest version, in the order it reads back.
+    async fn first_column(lake: &Lake, name: &str) -> Vec<i64> {
+        let (table, _) = lake.read_table(name, None).await.unwrap();
+        table
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn compaction_keeps_rows_in_order_and_the_row_count() {
         let home = tempfile::tempdir().unwrap();
@@ -394,29 +407,13 @@ mod tests {
             .await
             .unwrap();
         }
-        let (table, _) = lake.read_table("t", None).await.unwrap();
-        let before: Vec<i64> = table
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-                a.values().to_vec()
-            })
-            .collect();
+        let before = first_column(&lake, "t").await;
         let done = lake.compact("t", DEFAULT_TARGET_BYTES).await.unwrap();
         assert_eq!(
             (done.files_before, done.files_after, done.version),
             (5, 1, Some(5))
         );
-        let (table, _) = lake.read_table("t", None).await.unwrap();
-        let values: Vec<i64> = table
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-                a.values().to_vec()
-            })
-            .collect();
+        let values = first_column(&lake, "t").await;
         assert_eq!(values, before, "the rows read in the same order as before");
         let mut sorted = values;
         sorted.sort_unstable();

@@ -160,7 +160,7 @@ pub async fn connect(global: &Global, args: ConnectArgs) -> Result<()> {
         compact_every: args.compact_every,
         security,
     };
-    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let observer = event_lines(global);
     let result = connect::mqtt(
         &global.home(),
         &request,
@@ -191,7 +191,7 @@ async fn connect_opcua(global: &Global, args: ConnectArgs) -> Result<()> {
         commit_ms: args.commit_ms,
         compact_every: args.compact_every,
     };
-    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let observer = event_lines(global);
     let result = connect::opcua::opcua(
         &global.home(),
         &request,
@@ -221,7 +221,7 @@ async fn modbus(global: &Global, args: ConnectArgs) -> Result<()> {
         commit_ms: args.commit_ms,
         compact_every: args.compact_every,
     };
-    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let observer = event_lines(global);
     let result = connect::modbus(
         &global.home(),
         &request,
@@ -238,6 +238,11 @@ fn print_sampled(global: &Global, result: &SampledResult) -> Result<()> {
     }
     println!("{}", millwright_app::text::sampled_result(result));
     Ok(())
+}
+
+/// The observer of a connector run from the command line: one line per event on stderr.
+pub(crate) fn event_lines(global: &Global) -> Observer {
+    Observer::new(Arc::new(Lines { json: global.json }))
 }
 
 /// One line on stderr per connector event (JSON with --json): a connector runs for days, under a service

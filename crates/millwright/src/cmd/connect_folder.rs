@@ -1,15 +1,13 @@
 //! `millwright connect folder:///DROP`: the drop-folder connector, until Ctrl-C or SIGTERM.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use millwright_app::connect::folder::{self, FolderRequest};
-use millwright_app::Observer;
 use millwright_data::clean::CleanConfig;
 
-use super::connect::Lines;
+use super::connect::event_lines;
 use crate::output::print_json;
 use crate::Global;
 
@@ -34,7 +32,7 @@ pub async fn connect(global: &Global, folder: &str, dataset: &str, args: FolderA
         settle_ms: args.settle_ms,
         clean: args.clean.as_deref().map(CleanConfig::load).transpose()?,
     };
-    let observer = Observer::new(Arc::new(Lines { json: global.json }));
+    let observer = event_lines(global);
     let result = folder::folder(
         &global.home(),
         &request,
@@ -45,14 +43,6 @@ pub async fn connect(global: &Global, folder: &str, dataset: &str, args: FolderA
     if global.json {
         return print_json(&result);
     }
-    println!(
-        "{}: {} files ({} rows) taken, {} failed, {} already stored; latest version {}",
-        result.dataset,
-        result.files,
-        result.rows,
-        result.failed,
-        result.already_stored,
-        result.latest_version.map_or("-".into(), |v| v.to_string())
-    );
+    println!("{}", millwright_app::text::folder_result(&result));
     Ok(())
 }
